@@ -1,0 +1,46 @@
+# StoryReel: every target installs what it needs into ./.venv first.
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+PY := $(VENV)/bin/python
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+PROTO_OUT := libs/core/src/storyreel_core/proto
+
+.PHONY: install run test lint proto proto-check bench bench-scale up clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv>=0.5"
+
+install: $(UV)
+	$(UV) sync --frozen --all-packages --inexact
+
+run: install
+	$(VENV)/bin/storyreel up
+
+test: install
+	$(PY) -m pytest -q
+
+lint: install proto-check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs/core/src gateway/src services/*/src cli/src
+
+proto: install
+	$(PY) -m storyreel_core.tools.gen_proto proto $(PROTO_OUT)
+
+proto-check: install
+	$(PY) -m storyreel_core.tools.gen_proto proto $(PROTO_OUT) --check
+
+bench: install
+	$(PY) bench/render_speed.py
+
+bench-scale: install
+	$(PY) bench/scale.py
+
+# The distributed stack (needs Docker): see deploy/README.md.
+up:
+	docker compose up --build -d
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

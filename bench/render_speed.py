@@ -1,0 +1,150 @@
+"""Render speed of the whole platform, as ratios against two peers measured in the same run.
+
+1. The reference job — 8 shots × 4 s, 720×1280, 24 fps, narration, subtitles, music — through
+   a running embedded platform (REST in, MP4 out), timed from the POST to the completed task.
+2. A raw x264 encode of the same number of frames with the same preset: the floor no renderer
+   can beat, since the final cut must encode those frames anyway.
+3. The same job done with MoviePy, the library most peers compose with, from the same stills
+   and the same speech the platform produced.
+
+Prints the three times and two ratios; the targets are platform ≤ 2× raw x264 and MoviePy
+≥ 10× the platform. Run with `make bench` (it needs no running platform: it starts its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from peers import moviepy_render, raw_x264_encode
+
+from storyreel_cli.platform_process import PlatformProcess
+
+# Eight short beats: each line speaks in well under four seconds, so every shot lasts its
+# planned 4 s and the job is exactly the reference 8 × 4 s.
+REFERENCE_STORY = "\n\n".join(
+    [
+        "# The Lighthouse",
+        "Mara climbs the tower at dusk.",
+        "The sea turns dark and loud.",
+        "A small boat drifts toward the rocks.",
+        "Mara lights the great lamp.",
+        "The beam sweeps across the waves.",
+        "The boat turns away from danger.",
+        "At dawn Tom climbs the stairs.",
+        "He thanks her with a smile.",
+    ]
+)
+WIDTH, HEIGHT, FPS, PRESET = 720, 1280, 24, "veryfast"
+
+
+def login(http: httpx.Client) -> None:
+    creds = {"username": "bench", "email": "bench@example.com", "password": "bench-password"}
+    r = http.post("/api/v1/auth/register", json=creds)
+    if r.status_code == 409:
+        r = http.post("/api/v1/auth/login", json=creds)
+    r.raise_for_status()
+    http.headers["Authorization"] = f"Bearer {r.json()['data']['access_token']}"
+
+
+def wait(http: httpx.Client, task_id: str) -> dict[str, Any]:
+    while True:
+        task: dict[str, Any] = http.get(f"/api/v1/tasks/{task_id}").json()["data"]
+        if task["status"] in ("completed", "failed", "cancelled"):
+            if task["status"] != "completed":
+                raise SystemExit(f"render {task['status']}: {task['error']}")
+            return task
+        time.sleep(0.2)
+
+
+def stage_result(http: httpx.Client, render_id: str, kind: str) -> dict[str, Any]:
+    tasks = http.get("/api/v1/tasks", params={"kind": kind, "per_page": 100}).json()["data"]
+    for task in tasks:
+        if task["parent_id"] == render_id:
+            result: dict[str, Any] = task["result"]
+            return result
+    raise SystemExit(f"no {kind} stage found for {render_id}")
+
+
+def fetch(http: httpx.Client, url: str, dest: Path) -> Path:
+    dest.write_bytes(http.get(url).content)
+    return dest
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-moviepy", action="store_true", help="the slow peer")
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}  job: 8 shots x 4 s, {WIDTH}x{HEIGHT}, {FPS} fps, {PRESET}")
+    with tempfile.TemporaryDirectory(prefix="storyreel-bench-") as tmp:
+        work = Path(tmp)
+        platform = PlatformProcess(work / "platform").start()
+        try:
+            http = httpx.Client(base_url=platform.url, timeout=60)
+            login(http)
+            body = {
+                "story": REFERENCE_STORY,
+                "style": "realistic",
+                "options": {
+                    "scene_count": 8,
+                    "video": {"resolution": f"{WIDTH}x{HEIGHT}", "fps": FPS},
+                    "music": True,
+                },
+            }
+            started = time.perf_counter()
+            task_id = http.post("/api/v1/pipeline/render", json=body).json()["data"]["task_id"]
+            task = wait(http, task_id)
+            platform_s = time.perf_counter() - started
+            result = task["result"]
+            durations = [shot["duration"] for shot in result["shots"]]
+            frames = round(result["duration"] * FPS)
+            print(
+                f"platform   {platform_s:7.2f} s  ({len(durations)} shots, "
+                f"{result['duration']:.2f} s of video, {frames} frames)"
+            )
+
+            raw_s = raw_x264_encode(frames, WIDTH, HEIGHT, FPS, PRESET, work / "raw.mp4")
+            print(f"raw x264   {raw_s:7.2f} s")
+
+            moviepy_s = None
+            if not args.skip_moviepy:
+                frames_result = stage_result(http, task_id, "frames")
+                speech_result = stage_result(http, task_id, "speech")
+                stills = [
+                    fetch(http, f["url"], work / f"{f['shot_id']}.png")
+                    for f in frames_result["frames"]
+                ]
+                audio: list[Path | None] = [
+                    fetch(http, a["url"], work / f"{a['shot_id']}.wav")
+                    for a in speech_result["audio"]
+                ]
+                moviepy_s = moviepy_render(
+                    stills,
+                    audio,
+                    durations,
+                    WIDTH,
+                    HEIGHT,
+                    FPS,
+                    work / "moviepy.mp4",
+                    preset=PRESET,
+                )
+                print(f"moviepy    {moviepy_s:7.2f} s")
+        finally:
+            platform.stop()
+    print(f"platform / raw x264 = {platform_s / raw_s:5.2f}  (target <= 2.0)")
+    if moviepy_s is not None:
+        print(f"moviepy / platform  = {moviepy_s / platform_s:5.2f}  (target >= 10.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""A small client of the gateway's REST API, used by `storyreel render` and the benchmarks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class ApiError(RuntimeError):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(f"HTTP {status}: {body.get('message', body)}")
+
+
+class StoryReelClient:
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self.token = token
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        response = self.http.request(method, f"/api/v1{path}", headers=headers, **kwargs)
+        body = response.json()
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, body)
+        return body["data"]
+
+    def login_or_register(self, username: str, password: str, email: str | None = None) -> None:
+        try:
+            data = self.request(
+                "POST", "/auth/login", json={"username": username, "password": password}
+            )
+        except ApiError as exc:
+            if exc.status != 401:
+                raise
+            data = self.request(
+                "POST",
+                "/auth/register",
+                json={
+                    "username": username,
+                    "password": password,
+                    "email": email or f"{username}@storyreel.local",
+                },
+            )
+        self.token = data["access_token"]
+
+    def render(self, story: str, style: str = "", **options: Any) -> str:
+        data = self.request(
+            "POST", "/pipeline/render", json={"story": story, "style": style, "options": options}
+        )
+        return str(data["task_id"])
+
+    def wait(
+        self,
+        task_id: str,
+        on_update: Callable[[dict[str, Any]], None] | None = None,
+        timeout: float = 1800.0,
+        interval: float = 0.5,
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            task: dict[str, Any] = self.request("GET", f"/tasks/{task_id}")
+            if on_update:
+                on_update(task)
+            if task["status"] in ("completed", "failed", "cancelled"):
+                return task
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"task {task_id} still {task['status']}")
+            time.sleep(interval)
+
+    def download(self, url: str, dest: Path) -> Path:
+        with self.http.stream("GET", url) as response:
+            response.raise_for_status()
+            with dest.open("wb") as out:
+                for chunk in response.iter_bytes():
+                    out.write(chunk)
+        return dest

@@ -1,0 +1,104 @@
+"""The FastAPI application: lifespan-owned clients, routers under /api/v1, one error envelope."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+from storyreel_core.settings import Settings
+from storyreel_core.stores.document_store import DocumentStore
+from storyreel_core.stores.factory import open_document_store, open_object_store
+from storyreel_core.stores.object_store import ObjectStore
+from storyreel_core.telemetry.asgi import RequestMetricsMiddleware
+from storyreel_core.telemetry.metrics import metrics_payload
+from storyreel_core.telemetry.tracing import configure_tracing
+from storyreel_gateway.auth.secrets_file import signing_secret
+from storyreel_gateway.auth.tokens import TokenService
+from storyreel_gateway.auth.user_store import UserStore
+from storyreel_gateway.error_handlers import install_error_handlers
+from storyreel_gateway.media_signer import MediaSigner
+from storyreel_gateway.routers import (
+    assets,
+    auth,
+    characters,
+    dramas,
+    media,
+    pipeline,
+    scripts,
+    system,
+    tasks,
+)
+from storyreel_gateway.state import GatewayState, Stubs
+
+API_PREFIX = "/api/v1"
+
+
+async def build_state(
+    settings: Settings, docs: DocumentStore | None = None, objects: ObjectStore | None = None
+) -> GatewayState:
+    """Open what the gateway needs; the embedded launcher passes its shared stores in."""
+    docs = docs or await open_document_store(settings)
+    objects = objects or await open_object_store(settings)
+    secret = signing_secret(settings)
+    users = UserStore(docs)
+    tokens = TokenService(docs, secret, settings.access_token_ttl_s, settings.refresh_token_ttl_s)
+    await users.ensure_indexes()
+    await tokens.ensure_indexes()
+    return GatewayState(
+        settings=settings,
+        docs=docs,
+        objects=objects,
+        users=users,
+        tokens=tokens,
+        signer=MediaSigner(secret, settings.media_url_ttl_s),
+        stubs=Stubs.connect(settings),
+    )
+
+
+async def metrics(_request: Request) -> Response:
+    """Prometheus text for the whole process: in embedded mode every service's metrics too."""
+    body, content_type = metrics_payload()
+    return Response(body, media_type=content_type)
+
+
+def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI:
+    owns_state = state is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gateway = state or await build_state(settings)
+        app.state.gateway = gateway
+        yield
+        await gateway.stubs.close()
+        if owns_state:
+            await gateway.objects.close()
+            await gateway.docs.close()
+
+    app = FastAPI(
+        title="StoryReel API",
+        version="0.1.0",
+        description="Story in, vertical short drama out. Every response uses one envelope.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    # The first configuration in a process wins: the embedded launcher's comes before this.
+    configure_tracing(settings, "storyreel-gateway")
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="/metrics$,/health$", exclude_spans=["receive", "send"]
+    )
+    app.add_middleware(RequestMetricsMiddleware)
+    app.add_route("/metrics", metrics, include_in_schema=False)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth.router, dramas.router, tasks.router, pipeline.router, system.voices_router):
+        api.include_router(router)
+    api.include_router(scripts.router)
+    api.include_router(characters.router)
+    api.include_router(assets.router)
+    app.include_router(api)
+    app.include_router(media.router)
+    app.include_router(system.router)
+    app.include_router(system.router, prefix=API_PREFIX, include_in_schema=False)
+    return app

@@ -1,0 +1,57 @@
+"""Dependencies as `Annotated` aliases: `State`, `CurrentUser`, `Paging`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from storyreel_core.errors import AppError, Code
+from storyreel_gateway.state import GatewayState
+
+_bearer = HTTPBearer(auto_error=False, description="JWT access token from /auth/login")
+
+
+def get_state(request: Request) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+State = Annotated[GatewayState, Depends(get_state)]
+
+
+async def current_user(
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> dict[str, Any]:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AppError("authentication required", code=Code.TOKEN_INVALID, field="authorization")
+    user_id = state.tokens.verify_access(credentials.credentials)
+    user = await state.users.get(user_id)
+    if user is None:
+        raise AppError("token is invalid", code=Code.TOKEN_INVALID, field="authorization")
+    return user
+
+
+CurrentUser = Annotated[dict[str, Any], Depends(current_user)]
+
+
+class PageParams(BaseModel):
+    page: int
+    per_page: int
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> PageParams:
+    return PageParams(page=page, per_page=per_page)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")

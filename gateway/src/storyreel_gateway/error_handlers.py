@@ -1,0 +1,84 @@
+"""Every failure leaves the gateway as the error envelope with the right status, never a bare 500.
+
+Request validation answers 400 with code 1001 (seed 000), naming the first offending field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from storyreel_core.errors import AppError, Code
+from storyreel_core.logging import get_logger
+
+log = get_logger("storyreel.gateway")
+
+_HTTP_CODES = {
+    400: Code.VALIDATION,
+    401: Code.TOKEN_INVALID,
+    403: Code.FORBIDDEN,
+    404: Code.NOT_FOUND,
+    405: Code.VALIDATION,
+    409: Code.EXISTS,
+    413: Code.FILE_TOO_LARGE,
+    415: Code.UNSUPPORTED_FILE,
+    429: Code.RATE_LIMITED,
+    503: Code.UNAVAILABLE,
+}
+
+
+def error_response(
+    status: int, code: int, message: str, field: str | None = None, reason: str | None = None
+) -> JSONResponse:
+    body = {
+        "code": code,
+        "message": message,
+        "error": {"field": field, "reason": reason or message},
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _field(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_request: Request, exc: AppError) -> JSONResponse:
+        if exc.http_status >= 500:
+            log.warning("gateway.app_error", code=int(exc.code), error=exc.message)
+        return error_response(exc.http_status, int(exc.code), exc.message, exc.field, exc.reason)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+        field = _field(first.get("loc", ()))
+        if first.get("type") == "json_invalid":
+            return error_response(
+                400,
+                Code.VALIDATION,
+                "request body is not valid JSON",
+                "body",
+                str(first.get("msg")),
+            )
+        return error_response(
+            400, Code.VALIDATION, f"{field}: {first.get('msg')}", field, str(first.get("msg"))
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, Code.GENERAL)
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("gateway.unhandled", error=str(exc))
+        return error_response(500, Code.GENERAL, "internal error")

@@ -1,0 +1,265 @@
+"""`/dramas/{id}/scripts`: scripts, their versions and AI generation, served by the script service.
+
+Every save is a version; PUT takes an optional `version` for optimistic concurrency (409, code
+1003, when stale). `generate` answers 202 with a task whose result is the stored script.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from storyreel_core.proto.storyreel.v1 import script_pb2
+from storyreel_core.rpc.clients import call
+from storyreel_gateway.deps import CurrentUser, Paging, State
+from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.routers.pipeline import Accepted
+from storyreel_gateway.routers.script_upload import GenerateIn, GenerateUpload, read_generate_body
+
+router = APIRouter(prefix="/dramas/{drama_id}/scripts", tags=["scripts"], responses=ERROR_RESPONSES)
+
+ScriptStatus = Literal["draft", "completed", "archived"]
+
+
+class ScriptIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    content: str = Field(min_length=1, max_length=1_000_000)
+    scenes: list[dict[str, Any]] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScriptUpdate(BaseModel):
+    """Fields present replace the stored ones, absent ones stay; each save is a new version."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    content: str | None = Field(default=None, min_length=1, max_length=1_000_000)
+    scenes: list[dict[str, Any]] | None = None
+    metadata: dict[str, Any] | None = None
+    status: ScriptStatus | None = None
+    message: str | None = Field(default=None, max_length=500, description="version note")
+    version: int | None = Field(default=None, ge=1, description="optimistic concurrency check")
+
+
+class RestoreIn(BaseModel):
+    version: int | None = Field(default=None, ge=1, description="optimistic concurrency check")
+
+
+class ScriptOut(BaseModel):
+    id: str
+    drama_id: str
+    title: str
+    content: str
+    scenes: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    status: str
+    version: int
+    scene_count: int
+    word_count: int
+    created_at: str
+    updated_at: str
+
+
+class ScriptVersionOut(BaseModel):
+    id: str
+    script_id: str
+    drama_id: str
+    version: int
+    title: str
+    content: str
+    scenes: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    status: str
+    message: str
+    scene_count: int
+    word_count: int
+    created_at: str
+
+
+def script_out(msg: script_pb2.Script) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "drama_id": msg.drama_id,
+        "title": msg.title,
+        "content": msg.content,
+        "scenes": json.loads(msg.scenes_json or "[]"),
+        "metadata": json.loads(msg.metadata_json or "{}"),
+        "status": msg.status,
+        "version": msg.version,
+        "scene_count": msg.scene_count,
+        "word_count": msg.word_count,
+        "created_at": msg.created_at,
+        "updated_at": msg.updated_at,
+    }
+
+
+def version_out(msg: script_pb2.ScriptVersion) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "script_id": msg.script_id,
+        "drama_id": msg.drama_id,
+        "version": msg.version,
+        "title": msg.title,
+        "content": msg.content,
+        "scenes": json.loads(msg.scenes_json or "[]"),
+        "metadata": json.loads(msg.metadata_json or "{}"),
+        "status": msg.status,
+        "message": msg.message,
+        "scene_count": msg.scene_count,
+        "word_count": msg.word_count,
+        "created_at": msg.created_at,
+    }
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@router.post("", status_code=201, response_model=Envelope[ScriptOut])
+async def create_script(
+    drama_id: str, body: ScriptIn, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    request = script_pb2.CreateScriptRequest(
+        drama_id=drama_id,
+        title=body.title,
+        content=body.content,
+        scenes_json=_dumps(body.scenes),
+        metadata_json=_dumps(body.metadata),
+    )
+    return ok(script_out(await call(state.stubs.script.CreateScript, request, user_id=user["_id"])))
+
+
+@router.get("", response_model=ListEnvelope[ScriptOut])
+async def list_scripts(
+    drama_id: str, state: State, user: CurrentUser, paging: Paging
+) -> dict[str, Any]:
+    """Newest first."""
+    request = script_pb2.ListScriptsRequest(
+        drama_id=drama_id, page=paging.page, per_page=paging.per_page
+    )
+    msg = await call(state.stubs.script.ListScripts, request, user_id=user["_id"])
+    return paged(
+        [script_out(s) for s in msg.scripts],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=msg.total,
+    )
+
+
+_GENERATE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": GenerateIn.model_json_schema()},
+        "multipart/form-data": {"schema": GenerateUpload.model_json_schema()},
+    },
+}
+
+
+@router.post(
+    "/generate",
+    status_code=202,
+    response_model=Envelope[Accepted],
+    openapi_extra={"requestBody": _GENERATE_BODY},
+)
+async def generate_script(
+    drama_id: str, request: Request, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    """Write a script from a prompt, a novel text or a Markdown document (JSON or an upload).
+
+    Answers 202 `{task_id, status, estimated_time}`; `GET /tasks/{task_id}` shows the stored
+    script as `result` once completed.
+    """
+    body, source_name = await read_generate_body(request)
+    rpc = script_pb2.GenerateScriptRequest(
+        drama_id=drama_id,
+        prompt=body.prompt,
+        style=body.style,
+        length=body.length,
+        language=body.language or "",
+        input_type=body.input_type,
+        input_content=body.input_content,
+        title=body.title,
+        scene_count=body.scene_count or 0,
+        source_name=source_name,
+    )
+    ref = await call(state.stubs.script.GenerateScript, rpc, user_id=user["_id"], timeout=30.0)
+    return ok({"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time})
+
+
+@router.get("/{script_id}", response_model=Envelope[ScriptOut])
+async def get_script(
+    drama_id: str, script_id: str, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    request = script_pb2.GetScriptRequest(drama_id=drama_id, id=script_id)
+    return ok(script_out(await call(state.stubs.script.GetScript, request, user_id=user["_id"])))
+
+
+@router.put("/{script_id}", response_model=Envelope[ScriptOut])
+async def update_script(
+    drama_id: str, script_id: str, body: ScriptUpdate, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    request = script_pb2.UpdateScriptRequest(
+        drama_id=drama_id,
+        id=script_id,
+        expected_version=body.version or 0,
+        message=body.message or "",
+    )
+    if body.title is not None:
+        request.title = body.title
+    if body.content is not None:
+        request.content = body.content
+    if body.scenes is not None:
+        request.scenes_json = _dumps(body.scenes)
+    if body.metadata is not None:
+        request.metadata_json = _dumps(body.metadata)
+    if body.status is not None:
+        request.status = body.status
+    return ok(script_out(await call(state.stubs.script.UpdateScript, request, user_id=user["_id"])))
+
+
+@router.delete("/{script_id}", response_model=Envelope[None])
+async def delete_script(
+    drama_id: str, script_id: str, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    request = script_pb2.DeleteScriptRequest(drama_id=drama_id, id=script_id)
+    await call(state.stubs.script.DeleteScript, request, user_id=user["_id"])
+    return ok(None)
+
+
+@router.get("/{script_id}/versions", response_model=ListEnvelope[ScriptVersionOut])
+async def list_versions(
+    drama_id: str, script_id: str, state: State, user: CurrentUser, paging: Paging
+) -> dict[str, Any]:
+    """Newest first; each save of the script is one version."""
+    request = script_pb2.ListScriptVersionsRequest(
+        drama_id=drama_id, script_id=script_id, page=paging.page, per_page=paging.per_page
+    )
+    msg = await call(state.stubs.script.ListScriptVersions, request, user_id=user["_id"])
+    return paged(
+        [version_out(v) for v in msg.versions],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=msg.total,
+    )
+
+
+@router.post("/{script_id}/versions/{version_id}/restore", response_model=Envelope[ScriptOut])
+async def restore_version(
+    drama_id: str,
+    script_id: str,
+    version_id: str,
+    state: State,
+    user: CurrentUser,
+    body: RestoreIn | None = None,
+) -> dict[str, Any]:
+    """Save the version's title, content, scenes and metadata as a NEW version."""
+    request = script_pb2.RestoreScriptVersionRequest(
+        drama_id=drama_id,
+        script_id=script_id,
+        version_id=version_id,
+        expected_version=(body.version if body else None) or 0,
+    )
+    msg = await call(state.stubs.script.RestoreScriptVersion, request, user_id=user["_id"])
+    return ok(script_out(msg))

@@ -1,0 +1,39 @@
+"""`/health`, `/ready` and `/api/v1/voices`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from storyreel_core.proto.storyreel.v1 import common_pb2
+from storyreel_core.rpc.clients import call
+from storyreel_gateway.deps import CurrentUser, State
+from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
+
+router = APIRouter(tags=["system"])
+voices_router = APIRouter(tags=["audio"], responses=ERROR_RESPONSES)
+
+
+class VoiceOut(BaseModel):
+    id: str
+    language: str
+    gender: str
+    description: str
+
+
+@router.get("/health")
+async def health() -> dict[str, Any]:
+    return ok({"status": "ok"})
+
+
+@voices_router.get("/voices", response_model=Envelope[list[VoiceOut]])
+async def voices(state: State, user: CurrentUser) -> dict[str, Any]:
+    msg = await call(state.stubs.tts.ListVoices, common_pb2.Empty(), user_id=user["_id"])
+    return ok(
+        [
+            {"id": v.id, "language": v.language, "gender": v.gender, "description": v.description}
+            for v in msg.voices
+        ]
+    )

@@ -1,0 +1,94 @@
+"""`/tasks`: seed 000's task shape, answered by the workflow service's TaskService."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from storyreel_core.proto.storyreel.v1 import tasks_pb2
+from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import task_from_proto
+from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
+from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.state import GatewayState
+
+router = APIRouter(prefix="/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
+
+
+class ProgressOut(BaseModel):
+    total: int
+    completed: int
+    processing: int = 0
+    pending: int = 0
+    percentage: float
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    kind: str
+    status: Literal["pending", "running", "completed", "failed", "cancelled"]
+    progress: ProgressOut
+    current_step: str | None = None
+    current_item: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    attempts: int = 0
+    parent_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+def present(state: GatewayState, msg: tasks_pb2.Task, request: Request) -> dict[str, Any]:
+    view = task_from_proto(msg)
+    if view["result"] is not None:
+        view["result"] = state.signer.with_urls(view["result"], base_url(request))
+    return view
+
+
+@router.get("/{task_id}", response_model=Envelope[TaskOut])
+async def get_task(
+    task_id: str, request: Request, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    msg = await call(
+        state.stubs.tasks.GetTask, tasks_pb2.GetTaskRequest(task_id=task_id), user_id=user["_id"]
+    )
+    return ok(present(state, msg, request))
+
+
+@router.get("", response_model=ListEnvelope[TaskOut])
+async def list_tasks(
+    request: Request,
+    state: State,
+    user: CurrentUser,
+    paging: Paging,
+    status: Annotated[
+        Literal["pending", "running", "completed", "failed", "cancelled"] | None, Query()
+    ] = None,
+    kind: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, Any]:
+    req = tasks_pb2.ListTasksRequest(
+        page=paging.page, per_page=paging.per_page, status=status or "", kind=kind or ""
+    )
+    msg = await call(state.stubs.tasks.ListTasks, req, user_id=user["_id"])
+    return paged(
+        [present(state, t, request) for t in msg.tasks],
+        page=paging.page,
+        per_page=paging.per_page,
+        total=msg.total,
+    )
+
+
+@router.post("/{task_id}/cancel", response_model=Envelope[TaskOut])
+async def cancel_task(
+    task_id: str, request: Request, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    msg = await call(
+        state.stubs.tasks.CancelTask,
+        tasks_pb2.GetTaskRequest(task_id=task_id),
+        user_id=user["_id"],
+    )
+    return ok(present(state, msg, request))

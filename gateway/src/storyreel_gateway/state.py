@@ -1,0 +1,63 @@
+"""What the gateway holds for its lifetime: stores, token service, gRPC stubs. Built in lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+
+from storyreel_core.proto.storyreel.v1 import (
+    assets_pb2_grpc,
+    script_pb2_grpc,
+    stages_pb2_grpc,
+    tasks_pb2_grpc,
+)
+from storyreel_core.rpc.clients import open_channel
+from storyreel_core.settings import Settings
+from storyreel_core.stores.document_store import DocumentStore
+from storyreel_core.stores.object_store import ObjectStore
+from storyreel_gateway.auth.tokens import TokenService
+from storyreel_gateway.auth.user_store import UserStore
+from storyreel_gateway.media_signer import MediaSigner
+
+
+@dataclass
+class Stubs:
+    script: script_pb2_grpc.ScriptServiceStub
+    workflow: stages_pb2_grpc.WorkflowServiceStub
+    tasks: tasks_pb2_grpc.TaskServiceStub
+    tts: stages_pb2_grpc.TtsServiceStub
+    characters: assets_pb2_grpc.CharacterServiceStub
+    assets: assets_pb2_grpc.AssetLibraryServiceStub
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+
+    @classmethod
+    def connect(cls, settings: Settings) -> Stubs:
+        script = open_channel(settings.script_addr)
+        workflow = open_channel(settings.workflow_addr)
+        tts = open_channel(settings.tts_addr)
+        asset = open_channel(settings.asset_addr)
+        return cls(
+            script=script_pb2_grpc.ScriptServiceStub(script),
+            workflow=stages_pb2_grpc.WorkflowServiceStub(workflow),
+            tasks=tasks_pb2_grpc.TaskServiceStub(workflow),
+            tts=stages_pb2_grpc.TtsServiceStub(tts),
+            characters=assets_pb2_grpc.CharacterServiceStub(asset),
+            assets=assets_pb2_grpc.AssetLibraryServiceStub(asset),
+            channels=[script, workflow, tts, asset],
+        )
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()
+
+
+@dataclass
+class GatewayState:
+    settings: Settings
+    docs: DocumentStore
+    objects: ObjectStore
+    users: UserStore
+    tokens: TokenService
+    signer: MediaSigner
+    stubs: Stubs

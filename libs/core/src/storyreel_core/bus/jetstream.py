@@ -1,0 +1,202 @@
+"""The bus adapter over nats-py: JetStream streams for jobs and events, durable pull consumers.
+
+Only this module (and the job runner beside it) imports nats; services see `publish_job`,
+`publish_event` and `events()` and nothing of the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js import api as js_api
+from nats.js.errors import NotFoundError
+
+from storyreel_core.logging import get_logger
+from storyreel_core.telemetry.propagation import inject_context
+
+log = get_logger("storyreel.bus")
+
+JOBS_STREAM = "JOBS"
+EVENTS_STREAM = "EVENTS"
+DEDUP_WINDOW_S = 600.0
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable work-queue consumer; every replica of a service binds to the same one."""
+
+    durable: str
+    filter_subject: str
+    ack_wait: float = 30.0
+    max_deliver: int = 4
+    backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0))
+    max_ack_pending: int = 64
+
+    def config(self) -> js_api.ConsumerConfig:
+        # JetStream wants one backoff entry per redelivery at most (max_deliver - 1) and the
+        # first entry to stand in for ack_wait; a heartbeat keeps long jobs from timing out.
+        backoff = [max(self.ack_wait, b) for b in self.backoff][: max(self.max_deliver - 1, 0)]
+        return js_api.ConsumerConfig(
+            durable_name=self.durable,
+            filter_subject=self.filter_subject,
+            ack_policy=js_api.AckPolicy.EXPLICIT,
+            deliver_policy=js_api.DeliverPolicy.ALL,
+            ack_wait=self.ack_wait,
+            max_deliver=self.max_deliver,
+            backoff=backoff or None,
+            max_ack_pending=self.max_ack_pending,
+        )
+
+
+def encode(payload: Mapping[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+class JetStreamBus:
+    def __init__(self, url: str, *, name: str = "storyreel") -> None:
+        self.url = url
+        self.name = name
+        self._nc: Client | None = None
+        self._js: JetStreamContext | None = None
+
+    async def connect(self) -> JetStreamBus:
+        self._nc = await nats.connect(
+            self.url, name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        )
+        self._js = self._nc.jetstream()
+        return self
+
+    @property
+    def nc(self) -> Client:
+        if self._nc is None:
+            raise RuntimeError("bus used before connect()")
+        return self._nc
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("bus used before connect()")
+        return self._js
+
+    async def ping(self) -> bool:
+        if self._nc is None or not self._nc.is_connected:
+            return False
+        try:
+            await self._nc.flush(timeout=2)
+        except Exception:
+            return False
+        return True
+
+    async def ensure_streams(self) -> None:
+        await self._ensure_stream(
+            js_api.StreamConfig(
+                name=JOBS_STREAM,
+                subjects=["jobs.>"],
+                retention=js_api.RetentionPolicy.WORK_QUEUE,
+                storage=js_api.StorageType.FILE,
+                duplicate_window=DEDUP_WINDOW_S,
+            )
+        )
+        await self._ensure_stream(
+            js_api.StreamConfig(
+                name=EVENTS_STREAM,
+                subjects=["events.>"],
+                retention=js_api.RetentionPolicy.LIMITS,
+                storage=js_api.StorageType.FILE,
+                max_age=24 * 3600.0,
+                duplicate_window=60.0,
+            )
+        )
+
+    async def _ensure_stream(self, config: js_api.StreamConfig) -> None:
+        """Create the stream, or reconcile the settings we own when an older config is there."""
+        assert config.name is not None
+        try:
+            info = await self.js.stream_info(config.name)
+        except NotFoundError:
+            await self.js.add_stream(config)
+            log.info("bus.stream.created", stream=config.name)
+            return
+        current = info.config
+        wanted = {
+            "subjects": config.subjects,
+            "max_age": config.max_age,
+            "duplicate_window": config.duplicate_window,
+        }
+        if any(getattr(current, k) != v for k, v in wanted.items() if v is not None):
+            for key, value in wanted.items():
+                setattr(current, key, value)
+            await self.js.update_stream(current)
+            log.info("bus.stream.updated", stream=config.name)
+
+    async def ensure_consumer(self, spec: ConsumerSpec) -> None:
+        """Create or update the durable consumer: the server applies changed editable fields."""
+        await self.js.add_consumer(JOBS_STREAM, spec.config())
+
+    async def consumer_lag(self, durable: str) -> int:
+        info = await self.js.consumer_info(JOBS_STREAM, durable)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def pull(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
+        return await self.js.pull_subscribe_bind(durable=spec.durable, stream=JOBS_STREAM)
+
+    async def publish_job(
+        self,
+        subject: str,
+        payload: Mapping[str, Any],
+        *,
+        msg_id: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Publish and wait for the stream's ack; `Nats-Msg-Id` de-duplicates a retried publish."""
+        all_headers = {"Nats-Msg-Id": msg_id, **(headers or {})}
+        inject_context(all_headers)  # the worker's job span continues the publisher's trace
+        await self.js.publish(subject, encode(payload), headers=all_headers)
+
+    async def publish_event(self, subject: str, payload: Mapping[str, Any]) -> None:
+        await self.nc.publish(subject, encode(payload))
+
+    async def events(self, subject: str) -> AsyncIterator[dict[str, Any]]:
+        """Live events on a subject (wildcards allowed) until the consumer stops iterating."""
+        sub = await self.nc.subscribe(subject)
+        try:
+            async for msg in sub.messages:
+                yield decode(msg)
+        finally:
+            await sub.unsubscribe()
+
+    async def notify(self, subject: str, wake: asyncio.Event) -> Callable[[], Awaitable[None]]:
+        """Set `wake` whenever a message arrives on `subject`; returns the unsubscribe."""
+
+        async def on_message(_msg: Msg) -> None:
+            wake.set()
+
+        sub = await self.nc.subscribe(subject, cb=on_message)
+        return sub.unsubscribe
+
+    async def close(self) -> None:
+        if self._nc is not None:
+            try:
+                # A lost server would make drain() wait on reconnects forever.
+                await asyncio.wait_for(self._nc.drain(), 5.0)
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await self._nc.close()
+            self._nc = None
+            self._js = None
+
+
+def decode(msg: Msg) -> dict[str, Any]:
+    data = json.loads(msg.data or b"{}")
+    if not isinstance(data, dict):
+        raise ValueError("bus payloads are JSON objects")
+    return data

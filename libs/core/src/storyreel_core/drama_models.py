@@ -1,0 +1,122 @@
+"""The creative data that travels between stages: screenplay, storyboard shots, speech.
+
+These models are the contract between services (they cross gRPC and JetStream as JSON),
+so they live in core; each service keeps its own persistence shapes to itself.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Language = Literal["zh", "en"]
+Gender = Literal["male", "female", "unknown"]
+ShotType = Literal[
+    "close_up",
+    "medium_close_up",
+    "medium",
+    "wide",
+    "extreme_wide",
+    "high_angle",
+    "low_angle",
+]
+CameraMovement = Literal["push_in", "pull_out", "pan_left", "pan_right", "tilt_up", "static"]
+Transition = Literal["crossfade", "fade", "wipeleft", "wiperight", "slideup", "dissolve", "none"]
+
+SHOT_TYPES: tuple[ShotType, ...] = (
+    "close_up",
+    "medium_close_up",
+    "medium",
+    "wide",
+    "extreme_wide",
+    "high_angle",
+    "low_angle",
+)
+CAMERA_MOVEMENTS: tuple[CameraMovement, ...] = (
+    "push_in",
+    "pull_out",
+    "pan_left",
+    "pan_right",
+    "tilt_up",
+    "static",
+)
+
+
+class Character(BaseModel):
+    """A person found in the story; `id` is stable for the same name and seed."""
+
+    id: str
+    name: str
+    gender: Gender = "unknown"
+    description: str = ""
+
+
+class DialogueLine(BaseModel):
+    """One spoken line; `character_id` names who speaks it."""
+
+    character_id: str
+    text: str
+
+
+class Scene(BaseModel):
+    id: str
+    number: int
+    location: str
+    time: str = "day"
+    summary: str = ""
+    character_ids: list[str] = Field(default_factory=list)
+    narration: str = ""
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    prompt: str = ""
+
+
+class Screenplay(BaseModel):
+    title: str
+    language: Language
+    style: str = ""
+    seed: int = 0
+    characters: list[Character] = Field(default_factory=list)
+    scenes: list[Scene] = Field(default_factory=list)
+
+
+class Shot(BaseModel):
+    """One storyboard shot. `duration` is a plan; tts may lengthen it to fit the speech."""
+
+    id: str
+    number: int
+    scene_id: str
+    shot_type: ShotType = "medium"
+    camera_movement: CameraMovement = "static"
+    prompt: str = ""
+    description: str = ""
+    location: str = ""
+    time: str = "day"
+    narration: str = ""
+    dialogue: list[DialogueLine] = Field(default_factory=list)
+    character_ids: list[str] = Field(default_factory=list)
+    duration: float = 4.0
+
+
+class Storyboard(BaseModel):
+    language: Language
+    style: str = ""
+    seed: int = 0
+    characters: list[Character] = Field(default_factory=list)
+    shots: list[Shot] = Field(default_factory=list)
+
+
+class SpeechSegment(BaseModel):
+    """A stretch of one shot's audio spoken by one voice, timed from the audio itself."""
+
+    speaker: str  # "narrator" or a character id
+    text: str
+    start: float
+    end: float
+
+
+class ShotAudio(BaseModel):
+    shot_id: str
+    key: str  # object-store key of the WAV
+    duration: float
+    segments: list[SpeechSegment] = Field(default_factory=list)

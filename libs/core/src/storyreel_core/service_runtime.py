@@ -1,0 +1,142 @@
+"""Run one service: its gRPC server, its job runner, readiness, and a graceful stop.
+
+The same `RunningService` serves a standalone deployable (`storyreel-<name>`) and each service
+inside the embedded launcher; only who opens the `Platform` differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from storyreel_core.bus.jetstream import ConsumerSpec
+from storyreel_core.bus.job_runner import Handler, JobRunner
+from storyreel_core.bus.nats_server import BundledNatsServer
+from storyreel_core.logging import configure_logging, get_logger
+from storyreel_core.platform import Platform, open_platform
+from storyreel_core.rpc.server import GrpcServer, Registrar
+from storyreel_core.settings import DEFAULT_PORTS, Settings
+from storyreel_core.telemetry.metrics import start_metrics_server, stop_watch, watch_consumer_lag
+from storyreel_core.telemetry.tracing import configure_tracing
+
+log = get_logger("storyreel.runtime")
+
+
+@dataclass
+class ServiceParts:
+    """What a service contributes: gRPC servicers, job handlers, start-up steps."""
+
+    name: str
+    registrars: list[Registrar]
+    service_names: list[str]
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+Builder = Callable[[Platform], ServiceParts]
+
+
+def consumer_spec(settings: Settings, service: str) -> ConsumerSpec:
+    return ConsumerSpec(
+        durable=f"{service}-workers",
+        filter_subject=f"jobs.{service}.>",
+        ack_wait=settings.job_ack_wait_s,
+        max_deliver=settings.job_max_deliver,
+        backoff=tuple(settings.job_backoff_s),
+    )
+
+
+class RunningService:
+    def __init__(self, platform: Platform, parts: ServiceParts, *, host: str, port: int) -> None:
+        self.platform = platform
+        self.parts = parts
+        self.grpc = GrpcServer(
+            parts.name, parts.registrars, parts.service_names, host=host, port=port
+        )
+        self.runner: JobRunner | None = None
+        if parts.handlers:
+            self.runner = JobRunner(
+                platform.bus,
+                platform.tasks,
+                consumer_spec(platform.settings, parts.name),
+                parts.handlers,
+                concurrency=platform.settings.job_concurrency,
+            )
+        self._readiness: asyncio.Task[None] | None = None
+        self._lag_watch: asyncio.Task[None] | None = None
+
+    @property
+    def address(self) -> str:
+        return self.grpc.address
+
+    async def start(self) -> None:
+        for step in self.parts.on_start:
+            await step()
+        await self.grpc.start()
+        if self.runner is not None:
+            await self.runner.start()
+            self._lag_watch = watch_consumer_lag(self.platform.bus, self.runner.spec.durable)
+        await self.grpc.set_serving(await self.platform.ready())
+        self._readiness = asyncio.create_task(self._watch_readiness())
+
+    async def _watch_readiness(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            await self.grpc.set_serving(await self.platform.ready())
+
+    async def stop(self, grace: float = 10.0) -> None:
+        if self._readiness is not None:
+            self._readiness.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._readiness
+        await stop_watch(self._lag_watch)
+        await self.grpc.health.enter_graceful_shutdown()
+        if self.runner is not None:
+            await self.runner.stop(grace)
+        await self.grpc.stop(grace=min(grace, 5.0))
+
+
+def wait_for_signal() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT: the start of a graceful shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve(name: str, build: Builder, settings: Settings | None = None) -> None:
+    """A standalone deployable, configured only by environment."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    configure_tracing(settings, f"storyreel-{name}")
+    start_metrics_server(settings.metrics_port, settings.grpc_host)
+    stop = wait_for_signal()
+    nats: BundledNatsServer | None = None
+    nats_url = settings.nats_url
+    if nats_url is None:
+        log.warning("runtime.bundled_nats", reason="STORYREEL_NATS_URL is not set")
+        nats = await BundledNatsServer(settings.data_dir / "nats").start()
+        nats_url = nats.url
+    platform = await open_platform(settings, nats_url, name=f"storyreel-{name}")
+    service = RunningService(
+        platform,
+        build(platform),
+        host=settings.grpc_host,
+        port=settings.grpc_port or DEFAULT_PORTS[name],
+    )
+    await service.start()
+    log.info("service.ready", service=name, address=service.address)
+    await stop.wait()
+    log.info("service.stopping", service=name)
+    await service.stop()
+    await platform.close()
+    if nats is not None:
+        nats.stop()
+
+
+def run(name: str, build: Builder) -> None:
+    asyncio.run(serve(name, build))

@@ -1,0 +1,92 @@
+"""Typed settings from `STORYREEL_*` environment variables, one class for every deployable.
+
+Embedded mode needs none of them: each backing service falls back to its local stand-in
+(SQLite, a folder, the bundled nats-server) when its URL is unset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("script", "asset", "storyboard", "tts", "video", "workflow")
+DEFAULT_PORTS = {
+    "script": 50061,
+    "asset": 50062,
+    "storyboard": 50063,
+    "tts": 50064,
+    "video": 50065,
+    "workflow": 50066,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORYREEL_", extra="ignore")
+
+    environment: Literal["embedded", "development", "production"] = "embedded"
+    data_dir: Path = Path("data")
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # Metadata: MongoDB when set, else SQLite under data_dir.
+    mongodb_url: SecretStr | None = None
+    mongodb_database: str = "storyreel"
+    # Media: S3/MinIO when set, else a folder under data_dir.
+    s3_endpoint: str | None = None
+    s3_public_endpoint: str | None = None
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    s3_bucket: str = "storyreel"
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    # Jobs and events: that NATS server when set, else the bundled nats-server.
+    nats_url: str | None = None
+
+    # Gateway
+    host: str = "127.0.0.1"
+    port: int = 5678
+    public_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_s: int = 86400
+    refresh_token_ttl_s: int = 30 * 86400
+    media_url_ttl_s: int = 3600
+    max_upload_bytes: int = 50 * 1024 * 1024
+    grpc_deadline_s: float = 10.0
+
+    # Services: where the gateway and the workflow reach each one, and the port each listens on.
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int | None = None
+    script_addr: str = f"127.0.0.1:{DEFAULT_PORTS['script']}"
+    asset_addr: str = f"127.0.0.1:{DEFAULT_PORTS['asset']}"
+    storyboard_addr: str = f"127.0.0.1:{DEFAULT_PORTS['storyboard']}"
+    tts_addr: str = f"127.0.0.1:{DEFAULT_PORTS['tts']}"
+    video_addr: str = f"127.0.0.1:{DEFAULT_PORTS['video']}"
+    workflow_addr: str = f"127.0.0.1:{DEFAULT_PORTS['workflow']}"
+
+    # Jobs
+    job_ack_wait_s: float = 30.0
+    job_max_deliver: int = 4
+    job_backoff_s: list[float] = Field(default_factory=lambda: [1.0, 5.0, 15.0])
+    job_concurrency: int = 2
+
+    ffmpeg: str | None = None
+    video_preset: str = "veryfast"
+
+    # Telemetry: spans go to the OTLP/HTTP collector at otlp_endpoint when set (e.g.
+    # http://otel-collector:4318); tracing="console" prints them, "off" sends them nowhere.
+    # Standalone services serve Prometheus metrics on metrics_port (0 = off); the gateway and
+    # the embedded process serve them on the gateway's /metrics.
+    otlp_endpoint: str | None = None
+    tracing: Literal["console", "off"] | None = None
+    metrics_port: int = 9464
+
+    def service_addr(self, name: str) -> str:
+        value: str = getattr(self, f"{name}_addr")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return self.environment == "embedded"

@@ -1,0 +1,160 @@
+"""Task records: the durable face of long work, shared by every service's job runner.
+
+A task is created `pending` by the service that owns the work, before its job is published, so a
+client polling right after the 202 always finds it. Queries are scoped to the owner: another
+user's task id answers NotFound, never Forbidden, so ids leak nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from storyreel_core.clock import utc_now
+from storyreel_core.errors import NotFound
+from storyreel_core.ids import new_id
+from storyreel_core.stores.document_store import DocumentStore, IndexSpec
+
+TASKS = "tasks"
+TaskStatus = Literal["pending", "running", "completed", "failed", "cancelled"]
+TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+TASK_INDEXES = (
+    IndexSpec(("owner_id", "created_at")),
+    IndexSpec(("status",)),
+    IndexSpec(("parent_id",)),
+    IndexSpec(("drama_id",)),
+)
+
+
+def progress_doc(
+    completed: int, total: int, *, percentage: float | None = None, **extra: Any
+) -> dict[str, Any]:
+    """`percentage` may be finer than completed/total (a stage half done moves the bar)."""
+    if percentage is None:
+        percentage = 100.0 * completed / total if total > 0 else 0.0
+    return {"total": total, "completed": completed, "percentage": round(percentage, 1), **extra}
+
+
+def task_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The public shape of seed 000's task: status, progress, current step, result, error."""
+    return {
+        "task_id": doc["_id"],
+        "kind": doc.get("kind"),
+        "status": doc.get("status"),
+        "progress": doc.get("progress") or progress_doc(0, 0),
+        "current_step": doc.get("current_step"),
+        "current_item": doc.get("current_item"),
+        "result": doc.get("result"),
+        "error": doc.get("error"),
+        "attempts": doc.get("attempts", 0),
+        "parent_id": doc.get("parent_id"),
+        "drama_id": doc.get("drama_id"),
+        "created_at": doc.get("created_at"),
+        "updated_at": doc.get("updated_at"),
+        "started_at": doc.get("started_at"),
+        "finished_at": doc.get("finished_at"),
+    }
+
+
+class TaskStore:
+    def __init__(self, docs: DocumentStore) -> None:
+        self.docs = docs
+
+    async def ensure_indexes(self) -> None:
+        await self.docs.ensure_indexes(TASKS, TASK_INDEXES)
+
+    async def create(
+        self,
+        *,
+        kind: str,
+        service: str,
+        owner_id: str,
+        payload: dict[str, Any],
+        parent_id: str | None = None,
+        drama_id: str | None = None,
+        task_id: str | None = None,
+        total: int = 0,
+    ) -> dict[str, Any]:
+        now = utc_now()
+        doc = {
+            "_id": task_id or new_id("task"),
+            "kind": kind,
+            "service": service,
+            "owner_id": owner_id,
+            "parent_id": parent_id,
+            "drama_id": drama_id,
+            "payload": payload,
+            "status": "pending",
+            "progress": progress_doc(0, total),
+            "current_step": "queued",
+            "result": None,
+            "error": None,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "started_at": None,
+            "finished_at": None,
+        }
+        return await self.docs.insert(TASKS, doc)
+
+    async def get(self, task_id: str, owner_id: str | None = None) -> dict[str, Any]:
+        doc = await self.docs.get(TASKS, task_id)
+        if doc is None or (owner_id is not None and doc.get("owner_id") != owner_id):
+            raise NotFound(f"task {task_id} not found", field="task_id")
+        return doc
+
+    async def list(
+        self,
+        owner_id: str,
+        *,
+        page: int = 1,
+        per_page: int = 20,
+        status: str | None = None,
+        kind: str | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        flt: dict[str, Any] = {"owner_id": owner_id}
+        if status:
+            flt["status"] = status
+        if kind:
+            flt["kind"] = kind
+        total = await self.docs.count(TASKS, flt)
+        items = await self.docs.find(
+            TASKS, flt, sort=[("created_at", -1)], skip=(page - 1) * per_page, limit=per_page
+        )
+        return items, total
+
+    async def update(self, task_id: str, **changes: Any) -> dict[str, Any]:
+        changes["updated_at"] = utc_now()
+        return await self.docs.update(TASKS, task_id, changes)
+
+    async def mark_running(self, task_id: str, attempt: int) -> dict[str, Any]:
+        return await self.update(
+            task_id, status="running", attempts=attempt, started_at=utc_now(), error=None
+        )
+
+    async def complete(self, task_id: str, result: dict[str, Any]) -> dict[str, Any]:
+        current = await self.get(task_id)
+        total = current.get("progress", {}).get("total") or 1
+        return await self.update(
+            task_id,
+            status="completed",
+            result=result,
+            progress=progress_doc(total, total),
+            current_step="done",
+            current_item=None,
+            finished_at=utc_now(),
+        )
+
+    async def fail(self, task_id: str, error: dict[str, Any], *, final: bool) -> dict[str, Any]:
+        if final:
+            return await self.update(
+                task_id, status="failed", error=error, finished_at=utc_now(), current_item=None
+            )
+        return await self.update(task_id, status="pending", error=error, current_step="retrying")
+
+    async def cancel(self, task_id: str, owner_id: str) -> dict[str, Any]:
+        doc = await self.get(task_id, owner_id)
+        if doc["status"] in TERMINAL:
+            return doc
+        return await self.update(
+            task_id, status="cancelled", finished_at=utc_now(), current_step="cancelled"
+        )

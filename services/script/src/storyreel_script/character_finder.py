@@ -1,0 +1,447 @@
+"""Find the people of a story: names, a gender guess, and a stable id for each.
+
+Voices, prompts and dialogue attribution all hang off characters, so the finder errs on
+the side of fewer, surer names: Chinese names come from jieba's `nr` tag filtered by
+surname/prefix rules, English names from capitalised words that are not merely starting a
+sentence; anyone who speaks (`小明说`, `said Anna`) is a character. A story with nobody
+named still gets a protagonist, from a role noun (武者 / swordsman) or a generic hero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from storyreel_core.drama_models import Character, Gender, Language
+from storyreel_script import name_lexicon as lex
+from storyreel_script.language import CJK_CHAR
+from storyreel_script.zh_tokens import pos_tokens
+
+_ZH_NAME_FLAGS = frozenset({"nr", "nrfg", "nrt"})
+_ZH_TRANSLITERATED_FLAGS = frozenset({"nrfg", "nrt"})
+_ZH_NOUN_FLAGS = frozenset({"n", "nr", "nrfg", "nrt", "nz"})
+_EN_NAME_RUN = re.compile(
+    r"\b(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?[A-Z][a-z][A-Za-z'’-]*(?:\s+[A-Z][a-z][A-Za-z'’-]*)*"
+)
+_EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+_EN_SPEECH_VERBS = re.compile(
+    r"^(said|says|asked|asks|replied|shouted|whispered|cried|answered|called|yelled|muttered|"
+    r"added|exclaimed|murmured|told|sighed|laughed|snapped|growled|began|continued|insisted|"
+    r"screamed|demanded|pleaded|warned|begged|breathed|hissed|agreed)$",
+    re.IGNORECASE,
+)
+_SENTENCE_END = frozenset(".!?…:;。！？；：")
+_QUOTE_CHARS = frozenset("\"'“”‘’「」『』")
+_ZH_ADDRESSEE = re.compile(r"(?:对着|冲着|对|向|跟|朝)[^，,。说道问喊答叫]{1,8}")
+_EN_ADDRESSEE = re.compile(
+    r"\b(?:to|at)\s+(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*|the\s+[a-z]+(?:\s+[a-z]+)?)"
+)
+_PRONOUN_WINDOW = 24  # CJK characters after a name searched for 他/她
+_EN_PRONOUN_WINDOW = 90  # characters after an English name searched for he/she
+
+
+def character_id(name: str) -> str:
+    """`char_` plus a short SHA-1 of the name: stable across processes, unlike hash()."""
+    return "char_" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+
+
+@dataclass
+class StoryCharacter:
+    """A character as the finder sees it: surface forms, mention count, first position."""
+
+    name: str
+    gender: Gender = "unknown"
+    aliases: tuple[str, ...] = ()
+    mentions: int = 0
+    first_position: int = 0
+    is_role: bool = False
+    description: str = ""
+
+    @property
+    def id(self) -> str:
+        return character_id(self.name)
+
+    def forms(self) -> tuple[str, ...]:
+        """Every string that refers to this character in text, longest first."""
+        return tuple(sorted({self.name, *self.aliases}, key=lambda f: (-len(f), f)))
+
+    def to_model(self) -> Character:
+        return Character(
+            id=self.id, name=self.name, gender=self.gender, description=self.description
+        )
+
+
+@dataclass
+class Cast:
+    """The story's characters plus the lookups the screenwriter needs while walking the text."""
+
+    language: Language
+    characters: list[StoryCharacter] = field(default_factory=list)
+
+    @property
+    def protagonist(self) -> StoryCharacter:
+        """The most-mentioned character; ties go to whoever appears first."""
+        return min(self.characters, key=lambda c: (-c.mentions, c.first_position))
+
+    def mentioned_in(self, text: str) -> list[StoryCharacter]:
+        """Characters named in `text`, in order of first mention (longer names win overlaps)."""
+        found: list[tuple[int, StoryCharacter]] = []
+        taken = [False] * len(text)
+        forms = sorted(
+            ((form, c) for c in self.characters for form in c.forms()),
+            key=lambda pair: (-len(pair[0]), pair[0], pair[1].name),
+        )
+        for form, character in forms:
+            for start in _find_all(text, form, self.language, character.is_role):
+                end = start + len(form)
+                if any(taken[start:end]):
+                    continue
+                for i in range(start, end):
+                    taken[i] = True
+                found.append((start, character))
+        ordered: list[StoryCharacter] = []
+        for _, character in sorted(found, key=lambda pair: pair[0]):
+            if character not in ordered:
+                ordered.append(character)
+        return ordered
+
+    def resolve_speaker(self, clause: str, recent: list[StoryCharacter]) -> StoryCharacter | None:
+        """Who an attribution clause names: a known name, else a pronoun matched by gender.
+
+        Addressees (`对王强说`, `said to Marcus`) are never the speaker; a pronoun picks the
+        most recently mentioned character whose gender does not contradict it.
+        """
+        addressee_pattern = _ZH_ADDRESSEE if self.language == "zh" else _EN_ADDRESSEE
+        addressed = self.mentioned_in("".join(addressee_pattern.findall(clause)))
+        speaker_part = addressee_pattern.sub(" ", clause)
+        named = [c for c in self.mentioned_in(speaker_part) if c not in addressed]
+        if named:
+            return named[0]
+        gender = _pronoun_gender(speaker_part, self.language)
+        if gender == "first_person":
+            return self.protagonist
+        candidates = [c for c in reversed(recent) if c not in addressed]
+        if gender is None:
+            return candidates[0] if addressed and candidates else None
+        for candidate in candidates:
+            if candidate.gender in (gender, "unknown"):
+                return candidate
+        return candidates[0] if candidates else None
+
+
+def find_cast(text: str, speaker_clauses: list[str], language: Language) -> Cast:
+    """Find the characters of `text`; `speaker_clauses` are attribution clauses of quotes."""
+    if language == "zh":
+        characters = _find_zh(text, speaker_clauses)
+    else:
+        characters = _find_en(text, speaker_clauses)
+    if not characters:
+        characters = [_fallback_protagonist(text, language)]
+    characters.sort(key=lambda c: (c.first_position, c.name))
+    return Cast(language=language, characters=characters)
+
+
+# ---------------------------------------------------------------- Chinese
+
+
+def _zh_name_shape_ok(word: str, flag: str) -> bool:
+    if not 2 <= len(word) <= 4 or len(CJK_CHAR.findall(word)) != len(word):
+        return False
+    if word in lex.ZH_NOT_NAMES or word in lex.ZH_ROLES or word.startswith(lex.ZH_PRONOUNS):
+        return False
+    if flag in _ZH_TRANSLITERATED_FLAGS:
+        return True
+    return (
+        word[0] in lex.ZH_SURNAMES
+        or word[0] in lex.ZH_NAME_PREFIXES
+        or word[:2] in lex.ZH_COMPOUND_SURNAMES
+    )
+
+
+def _zh_nickname(word: str) -> bool:
+    """老张 / 小李 / 阿王: prefix plus surname, which jieba often tags as a plain noun."""
+    return len(word) == 2 and word[0] in lex.ZH_NAME_PREFIXES and word[1] in lex.ZH_SURNAMES
+
+
+def _zh_speaker_subject(clause: str) -> str | None:
+    """The noun a Chinese attribution clause starts with (`老张喊道` → 老张), if any."""
+    for token in pos_tokens(clause):
+        if token.word.startswith(lex.ZH_PRONOUNS):
+            return None
+        if token.flag in _ZH_NOUN_FLAGS and 2 <= len(token.word) <= 4:
+            if token.word in lex.ZH_NOT_NAMES:
+                return None
+            return token.word
+        if token.flag.startswith("v"):
+            return None
+    return None
+
+
+def _find_zh(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
+    counts: Counter[str] = Counter()
+    flags: dict[str, str] = {}
+    for paragraph in text.split("\n"):
+        for token in pos_tokens(paragraph):
+            if token.flag in _ZH_NAME_FLAGS or _zh_nickname(token.word):
+                counts[token.word] += 1
+                flags.setdefault(token.word, "nr")
+    names = {w for w in counts if _zh_name_shape_ok(w, flags[w])}
+    # jieba sometimes swallows the next character (小红正坐…): drop such overlong variants.
+    names = {w for w in names if not (len(w) >= 3 and w[:-1] in names)}
+    roles: set[str] = set()
+    for clause in speaker_clauses:
+        if any(name in clause for name in names):
+            continue
+        subject = _zh_speaker_subject(clause)
+        if subject:
+            names.add(subject)
+            if subject in lex.ZH_ROLES:
+                roles.add(subject)
+    # 王小明 and 小明 are one person: the shorter form becomes an alias of the longer.
+    aliases: dict[str, set[str]] = {name: set() for name in sorted(names)}
+    for short in sorted(names, key=lambda n: (len(n), n)):
+        owners = [n for n in sorted(names) if n != short and len(n) >= 3 and n.endswith(short)]
+        if len(owners) == 1 and short in aliases:
+            aliases[owners[0]].add(short)
+            aliases.pop(short)
+    characters: list[StoryCharacter] = []
+    for name, extra in aliases.items():
+        character = StoryCharacter(name=name, aliases=tuple(sorted(extra)), is_role=name in roles)
+        _measure(character, text, "zh")
+        if character.mentions == 0:
+            continue
+        character.gender = lex.ZH_ROLES.get(name, "unknown")
+        if character.gender == "unknown":
+            character.gender = _zh_gender(character, text)
+        characters.append(character)
+    return characters
+
+
+def _zh_gender(character: StoryCharacter, text: str) -> Gender:
+    score = 0
+    for char in character.name[-2:]:
+        if char in lex.ZH_FEMALE_MARKS:
+            score += 2
+        elif char in lex.ZH_MALE_MARKS:
+            score -= 2
+    for form in character.forms():
+        for start in _find_all(text, form, "zh", False):
+            window = text[start + len(form) : start + len(form) + _PRONOUN_WINDOW]
+            found = re.search(r"(他|她)(?!们)", window)
+            if found:
+                score += 1 if found.group(1) == "她" else -1
+    if score > 0:
+        return "female"
+    if score < 0:
+        return "male"
+    return "unknown"
+
+
+# ---------------------------------------------------------------- English
+
+
+def _is_initial(text: str, position: int) -> bool:
+    """Whether a word at `position` starts a sentence or quote (so its capital says nothing)."""
+    i = position - 1
+    while i >= 0 and (text[i].isspace() or text[i] in _QUOTE_CHARS):
+        if text[i] in '“"' and (i == 0 or text[i - 1].isspace() or text[i - 1] in "(["):
+            return True
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END
+
+
+def _trim_run(run: str, start: int) -> tuple[str, int] | None:
+    """Drop leading/trailing stopwords and possessives from a capitalised run of words."""
+    words = [(m.group(0), start + m.start()) for m in _EN_WORD.finditer(run)]
+    words = [(re.sub(r"['’]s$", "", w), p) for w, p in words]
+    while words and (words[0][0] in lex.EN_STOPWORDS or _EN_SPEECH_VERBS.match(words[0][0])):
+        words.pop(0)
+    while words and (words[-1][0] in lex.EN_STOPWORDS or words[-1][0] in lex.EN_TITLES):
+        words.pop()
+    if not words or all(w.lower() in lex.EN_ROLES for w, _ in words):
+        return None
+    if len(words) > 3:
+        words = words[:3]
+    first_pos = words[0][1]
+    last_word, last_pos = words[-1]
+    # Slice the original text so "Mr. Smith" / "Mr Smith" keep the author's spelling.
+    name = run[first_pos - start : last_pos - start + len(last_word)]
+    return re.sub(r"\s+", " ", name), first_pos
+
+
+def _en_candidates(text: str) -> dict[str, list[tuple[int, bool]]]:
+    """Capitalised runs → list of (position, is_sentence_initial)."""
+    found: dict[str, list[tuple[int, bool]]] = {}
+    for match in _EN_NAME_RUN.finditer(text):
+        trimmed = _trim_run(match.group(0), match.start())
+        if trimmed is None:
+            continue
+        name, position = trimmed
+        found.setdefault(name, []).append((position, _is_initial(text, position)))
+    return found
+
+
+def _en_speaker_subject(clause: str) -> tuple[str, bool] | None:
+    """The name or role an English attribution names (`said Anna`, `the old man said`)."""
+    for match in _EN_NAME_RUN.finditer(clause):
+        trimmed = _trim_run(match.group(0), match.start())
+        if trimmed:
+            return trimmed[0], False
+    lowered = clause.lower()
+    for role in sorted(lex.EN_ROLES, key=len, reverse=True):
+        if re.search(rf"\b{re.escape(role)}\b", lowered):
+            return "The " + role.title(), True
+    return None
+
+
+def _find_en(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
+    candidates = _en_candidates(text)
+    accepted: set[str] = set()
+    roles: dict[str, str] = {}
+    for name, hits in sorted(candidates.items()):
+        last_word = name.split()[-1]
+        first_word = name.replace(".", "").split()[0]
+        known = first_word in lex.EN_FEMALE_NAMES | lex.EN_MALE_NAMES | lex.EN_TITLES
+        if not known and all(initial for _, initial in hits):
+            continue
+        if not known and all(_after_place_preposition(text, p) for p, _ in hits):
+            continue  # "in Paris", "across Avalon": a place, not a person
+        if last_word.lower() in lex.EN_ROLES and len(name.split()) == 1:
+            continue
+        accepted.add(name)
+    for clause in speaker_clauses:
+        subject = _en_speaker_subject(clause)
+        if subject is None:
+            continue
+        name, is_role = subject
+        if is_role:
+            if not any(n.split()[-1] == name.split()[-1] for n in accepted):
+                roles[name] = name[4:].lower()
+        elif not any(name in n.split() or name == n for n in sorted(accepted)):
+            accepted.add(name)
+    # "Anna Lee" and "Anna": the single word becomes an alias of the full name.
+    aliases: dict[str, set[str]] = {name: set() for name in sorted(accepted)}
+    for short in sorted(accepted, key=lambda n: (len(n), n)):
+        if " " in short:
+            continue
+        owners = [n for n in sorted(accepted) if n != short and short in n.replace(".", "").split()]
+        if len(owners) == 1 and short in aliases:
+            aliases[owners[0]].add(short)
+            aliases.pop(short)
+    characters: list[StoryCharacter] = []
+    for name, extra in aliases.items():
+        character = StoryCharacter(name=name, aliases=tuple(sorted(extra)))
+        _measure(character, text, "en")
+        if character.mentions:
+            character.gender = _en_gender(character, text)
+            characters.append(character)
+    for name, role in roles.items():
+        character = StoryCharacter(name=name, aliases=(role,), is_role=True)
+        _measure(character, text, "en")
+        character.gender = lex.EN_ROLES.get(role, "unknown")
+        characters.append(character)
+    return characters
+
+
+def _after_place_preposition(text: str, position: int) -> bool:
+    before = re.search(r"([A-Za-z]+)\s+$", text[max(0, position - 20) : position])
+    return bool(before and before.group(1).lower() in lex.EN_PLACE_PREPOSITIONS)
+
+
+def _en_gender(character: StoryCharacter, text: str) -> Gender:
+    first = character.name.replace(".", "").split()[0]
+    if first in lex.EN_TITLES_MALE:
+        return "male"
+    if first in lex.EN_TITLES_FEMALE:
+        return "female"
+    for form in character.forms():
+        given = form.split()[0]
+        if given in lex.EN_FEMALE_NAMES:
+            return "female"
+        if given in lex.EN_MALE_NAMES:
+            return "male"
+    score = 0
+    for form in character.forms():
+        for start in _find_all(text, form, "en", False):
+            window = text[start + len(form) : start + len(form) + _EN_PRONOUN_WINDOW]
+            found = re.search(r"\b(he|him|his|she|her|hers)\b", window, re.IGNORECASE)
+            if found:
+                score += 1 if found.group(1).lower() in lex.EN_PRONOUNS_FEMALE else -1
+    if score > 0:
+        return "female"
+    if score < 0:
+        return "male"
+    return "unknown"
+
+
+# ---------------------------------------------------------------- shared
+
+
+def _find_all(text: str, form: str, language: Language, ignore_case: bool) -> list[int]:
+    if not form:
+        return []
+    if language == "zh":
+        return [m.start() for m in re.finditer(re.escape(form), text)]
+    flags = re.IGNORECASE if ignore_case else 0
+    pattern = rf"(?<![A-Za-z]){re.escape(form)}(?![A-Za-z])"
+    return [m.start() for m in re.finditer(pattern, text, flags)]
+
+
+def _measure(character: StoryCharacter, text: str, language: Language) -> None:
+    positions: list[int] = []
+    for form in character.forms():
+        positions.extend(_find_all(text, form, language, character.is_role))
+    character.mentions = len(set(positions))
+    character.first_position = min(positions) if positions else len(text)
+
+
+def _pronoun_gender(clause: str, language: Language) -> Gender | str | None:
+    if language == "zh":
+        if re.search(r"她(?!们)", clause):
+            return "female"
+        if re.search(r"他(?!们)", clause):
+            return "male"
+        if "我" in clause:
+            return "first_person"
+        return None
+    words = {w.lower() for w in _EN_WORD.findall(clause)}
+    if words & {"she", "her"}:
+        return "female"
+    if words & {"he", "him"}:
+        return "male"
+    if "i" in words:
+        return "first_person"
+    return None
+
+
+def _fallback_protagonist(text: str, language: Language) -> StoryCharacter:
+    """A nameless story still needs a hero: the first role noun in it, else a generic one."""
+    roles = lex.ZH_ROLES if language == "zh" else lex.EN_ROLES
+    best: tuple[int, int, str] | None = None
+    for role in roles:
+        if language == "zh":
+            position = text.find(role)
+        else:
+            match = re.search(rf"\b{re.escape(role)}\b", text, re.IGNORECASE)
+            position = match.start() if match else -1
+        if position >= 0:
+            key = (position, -len(role), role)
+            if best is None or key < best:
+                best = key
+    if best is None:
+        name = "主角" if language == "zh" else "The Hero"
+        return StoryCharacter(name=name, mentions=1, is_role=True)
+    role = best[2]
+    name = role if language == "zh" else "The " + role.title()
+    character = StoryCharacter(
+        name=name,
+        aliases=() if language == "zh" else (role,),
+        gender=roles[role],
+        is_role=True,
+        first_position=best[0],
+    )
+    _measure(character, text, language)
+    character.mentions = max(character.mentions, 1)
+    return character

@@ -1,0 +1,162 @@
+"""The `generate_script` job: a story source in, a stored script (version 1) out.
+
+`plan_generation` turns the request into the job payload before any task exists, so bad input
+is refused at once; the job writes the screenplay with the offline screenwriter, renders it as
+readable text and stores it under an id derived from the task id (a redelivery finds it there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_core.drama_models import Language
+from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_script import script_rules as rules
+from storyreel_script.screenwriter import MAX_STORY_CHARS, write_screenplay
+from storyreel_script.script_render import render_screenplay
+from storyreel_script.script_store import ScriptStore, script_view
+
+MAX_SOURCE_BYTES = 1024 * 1024  # an uploaded or pasted source text: 1 MiB of UTF-8
+InputType = Literal["prompt", "novel", "markdown"]
+Length = Literal["short", "medium", "long"]
+
+
+class GenerateScriptInput(BaseModel):
+    drama_id: str = Field(min_length=1)
+    story: str = Field(min_length=1, max_length=MAX_STORY_CHARS)
+    input_type: InputType = "prompt"
+    prompt: str = ""
+    style: str = Field(default="", max_length=100)
+    length: Length = "medium"
+    scene_count: int = Field(ge=1, le=30)
+    language: Language | None = None
+    title: str = Field(default="", max_length=rules.MAX_TITLE)
+    source_name: str = Field(default="", max_length=255)
+    source_chars: int = 0
+    truncated: bool = False
+
+
+def check_source_size(text: str, field: str) -> None:
+    if len(text.encode("utf-8")) > MAX_SOURCE_BYTES:
+        raise AppError(
+            f"{field} is larger than 1 MB", code=Code.FILE_TOO_LARGE, field=field, permanent=True
+        )
+
+
+def _fit(story: str) -> tuple[str, bool]:
+    """Keep what the screenwriter reads (MAX_STORY_CHARS), cut at a paragraph when it can."""
+    if len(story) <= MAX_STORY_CHARS:
+        return story, False
+    head = story[:MAX_STORY_CHARS]
+    cut = head.rfind("\n")
+    return (head[:cut] if cut > MAX_STORY_CHARS // 2 else head), True
+
+
+def plan_generation(
+    *,
+    drama_id: str,
+    prompt: str,
+    input_type: str,
+    input_content: str,
+    style: str = "",
+    length: str = "",
+    language: str = "",
+    title: str = "",
+    scene_count: int = 0,
+    source_name: str = "",
+) -> GenerateScriptInput:
+    """Validate a generate request and pick the story text the screenwriter gets."""
+    kind = input_type or "prompt"
+    if kind not in rules.INPUT_TYPES:
+        raise ValidationFailed(
+            f"input_type must be one of {sorted(rules.INPUT_TYPES)}", field="input_type"
+        )
+    if language and language not in rules.LANGUAGES:
+        raise ValidationFailed("language must be zh or en", field="language")
+    check_source_size(prompt, "prompt")
+    check_source_size(input_content, "input_content")
+    source = input_content.lstrip("\ufeff")
+    if kind == "prompt":
+        story, field = (prompt, "prompt") if prompt.strip() else (source, "prompt")
+    else:
+        story, field = source, "input_content"
+    if not story.strip():
+        raise ValidationFailed(f"{field} must not be empty", field=field)
+    fitted, truncated = _fit(story)
+    return GenerateScriptInput.model_validate(
+        {
+            "drama_id": drama_id,
+            "story": fitted,
+            "input_type": kind,
+            "prompt": prompt[:2000],
+            "style": style.strip(),
+            "length": length or "medium",
+            "scene_count": rules.scene_count_for(length, scene_count),
+            "language": language or None,
+            "title": title.strip(),
+            "source_name": source_name,
+            "source_chars": len(story),
+            "truncated": truncated,
+        }
+    )
+
+
+def estimated_seconds(spec: GenerateScriptInput) -> int:
+    return 2 + spec.scene_count // 2 + len(spec.story) // 50_000
+
+
+def script_id_for(task_id: str) -> str:
+    return "script_" + task_id.removeprefix("task_")
+
+
+class ScriptGenerator:
+    """The job handler; holds the repository it stores into."""
+
+    def __init__(self, scripts: ScriptStore) -> None:
+        self.scripts = scripts
+
+    async def run(self, job: Job, ctx: JobContext) -> dict[str, Any]:
+        spec = GenerateScriptInput.model_validate(job.payload)
+        await ctx.progress(0, 2, "writing screenplay")
+        # jieba and the rules are CPU work: keep them off the event loop.
+        screenplay = await asyncio.to_thread(
+            write_screenplay,
+            spec.story,
+            scene_count=spec.scene_count,
+            style=spec.style,
+            language=spec.language,
+        )
+        await ctx.progress(1, 2, "saving script")
+        metadata: dict[str, Any] = {
+            "characters": [c.model_dump(mode="json") for c in screenplay.characters],
+            "language": screenplay.language,
+            "style": spec.style,
+            "length": spec.length,
+            "input_type": spec.input_type,
+            "source_chars": spec.source_chars,
+            "source_truncated": spec.truncated,
+            "generator": "offline-screenwriter",
+            "task_id": job.task_id,
+        }
+        if spec.prompt and spec.input_type != "prompt":
+            metadata["prompt"] = spec.prompt
+        if spec.source_name:
+            metadata["source_name"] = spec.source_name
+        untitled = "未命名剧本" if screenplay.language == "zh" else "Untitled script"
+        title = (spec.title or screenplay.title).strip()[: rules.MAX_TITLE] or untitled
+        doc = await self.scripts.create(
+            job.owner_id,
+            spec.drama_id,
+            title=title,
+            content=render_screenplay(screenplay),
+            scenes=[scene.model_dump(mode="json") for scene in screenplay.scenes],
+            metadata=metadata,
+            status="completed",
+            message=f"generated from {spec.input_type}",
+            script_id=script_id_for(job.task_id),
+        )
+        return script_view(doc)

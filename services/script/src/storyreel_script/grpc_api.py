@@ -1,0 +1,118 @@
+"""The ScriptService servicer: proto in, DramaStore / task launcher, proto out.
+
+The script RPCs live in `script_api.ScriptMethods`, mixed in here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, TypeAlias
+
+import grpc
+
+from storyreel_core.errors import ValidationFailed
+from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2, script_pb2_grpc
+from storyreel_core.rpc.server import caller_id
+from storyreel_core.rpc.stage_servicer import start_stage
+from storyreel_core.task_launcher import TaskLauncher
+from storyreel_script.drama_store import DramaStore
+from storyreel_script.screenplay_job import ScreenplayInput
+from storyreel_script.script_api import ScriptMethods
+from storyreel_script.script_store import ScriptStore
+
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+def _settings(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError as exc:
+        raise ValidationFailed("settings must be a JSON object", field="settings") from exc
+    if not isinstance(value, dict):
+        raise ValidationFailed("settings must be a JSON object", field="settings")
+    return value
+
+
+def drama_to_proto(doc: dict[str, Any]) -> script_pb2.Drama:
+    return script_pb2.Drama(
+        id=doc["_id"],
+        name=doc["name"],
+        description=doc.get("description", ""),
+        settings_json=json.dumps(doc.get("settings") or {}, ensure_ascii=False),
+        status=doc.get("status", "draft"),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        version=int(doc["version"]),
+    )
+
+
+class ScriptServicer(ScriptMethods, script_pb2_grpc.ScriptServiceServicer):
+    def __init__(self, dramas: DramaStore, scripts: ScriptStore, launcher: TaskLauncher) -> None:
+        self.dramas = dramas
+        self.scripts = scripts
+        self.launcher = launcher
+
+    async def CreateDrama(
+        self, request: script_pb2.CreateDramaRequest, context: Ctx
+    ) -> script_pb2.Drama:
+        doc = await self.dramas.create(
+            caller_id(context), request.name, request.description, _settings(request.settings_json)
+        )
+        return drama_to_proto(doc)
+
+    async def GetDrama(self, request: script_pb2.GetDramaRequest, context: Ctx) -> script_pb2.Drama:
+        return drama_to_proto(await self.dramas.get(caller_id(context), request.id))
+
+    async def ListDramas(
+        self, request: script_pb2.ListDramasRequest, context: Ctx
+    ) -> script_pb2.DramaList:
+        order: Literal["asc", "desc"] = "asc" if request.order == "asc" else "desc"
+        items, total = await self.dramas.list(
+            caller_id(context),
+            page=max(request.page, 1),
+            per_page=min(max(request.per_page, 1), 100),
+            keyword=request.keyword,
+            order_by=request.order_by or "created_at",
+            order=order,
+        )
+        return script_pb2.DramaList(dramas=[drama_to_proto(d) for d in items], total=total)
+
+    async def UpdateDrama(
+        self, request: script_pb2.UpdateDramaRequest, context: Ctx
+    ) -> script_pb2.Drama:
+        changes: dict[str, Any] = {}
+        if request.HasField("name"):
+            changes["name"] = request.name
+        if request.HasField("description"):
+            changes["description"] = request.description
+        if request.HasField("settings_json"):
+            changes["settings"] = _settings(request.settings_json)
+        doc = await self.dramas.update(
+            caller_id(context),
+            request.id,
+            changes,
+            replace=request.replace,
+            expected_version=request.expected_version or None,
+        )
+        return drama_to_proto(doc)
+
+    async def DeleteDrama(
+        self, request: script_pb2.DeleteDramaRequest, context: Ctx
+    ) -> common_pb2.Empty:
+        owner_id = caller_id(context)
+        await self.dramas.delete(owner_id, request.id)
+        await self.scripts.delete_drama_content(owner_id, request.id)
+        return common_pb2.Empty()
+
+    async def WriteScreenplay(
+        self, request: common_pb2.StageRequest, context: Ctx
+    ) -> common_pb2.TaskRef:
+        return await start_stage(
+            self.launcher,
+            request,
+            context,
+            service="script",
+            kind="screenplay",
+            model=ScreenplayInput,
+            total=1,
+        )

@@ -1,0 +1,93 @@
+"""Word lists the rule-based character finder leans on.
+
+Kept apart from the finder's logic so the lists can grow without touching the rules: which
+characters start Chinese names, which capitalised English words are never names, which role
+nouns can stand in for a nameless protagonist, and which first names hint at a gender.
+Lists are written as whitespace-separated strings so they stay compact and diff-friendly.
+"""
+
+from __future__ import annotations
+
+from storyreel_core.drama_models import Gender
+
+_GENDER_CODES: dict[str, Gender] = {"m": "male", "f": "female", "u": "unknown"}
+
+
+def _roles(spec: str) -> dict[str, Gender]:
+    """Parse `word:m word:f word:u` (underscores stand for spaces) into a role→gender map."""
+    roles: dict[str, Gender] = {}
+    for item in spec.split():
+        word, code = item.rsplit(":", 1)
+        roles[word.replace("_", " ")] = _GENDER_CODES[code]
+    return roles
+
+
+def _words(spec: str) -> frozenset[str]:
+    return frozenset(spec.split())
+
+
+ZH_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    "苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝"
+    "龚邵万钱严覃武戴莫孔向汤柳楚燕萧秋岳"
+)
+ZH_COMPOUND_SURNAMES = _words(
+    "欧阳 司马 诸葛 上官 东方 慕容 令狐 独孤 南宫 西门 皇甫 公孙 长孙 宇文 轩辕"
+)
+ZH_NAME_PREFIXES = frozenset("小老阿")
+ZH_PRONOUNS = ("他们", "她们", "我们", "你们", "他", "她", "我", "你", "它")
+ZH_NOT_NAMES = _words("时候 夜幕 黄昏 清晨 黎明 大家 众人 自己 对方 有人 没人 声音 老大 小心 阿姨")
+ZH_FEMALE_MARKS = frozenset("女娘妹姐婆妈嫂姑婶妃姬红丽芳娟梅花玲霞燕莉婷雪兰凤琳萍娜")
+ZH_MALE_MARKS = frozenset("男哥兄爷叔伯父爸郎翁")
+
+ZH_ROLES = _roles(
+    "武者:u 剑客:u 侠客:u 少年:m 少女:f 男孩:m 女孩:f 男人:m 女人:f 老人:u 老者:m 公主:f "
+    "王子:m 国王:m 女王:f 骑士:u 士兵:u 侦探:u 医生:u 学生:u 老师:u 战士:u 旅人:u 浪人:u "
+    "刺客:u 猎人:u 机器人:u 书生:m 将军:m 皇帝:m 和尚:m 道士:m 母亲:f 父亲:m 妈妈:f 爸爸:m "
+    "姑娘:f 小伙子:m 男子:m 女子:f 青年:u 孩子:u 英雄:u 流浪者:u 探险家:u 宇航员:u 科学家:u "
+    "记者:u 警察:u 杀手:u 女侠:f 少侠:m 船长:u 老板:u"
+)
+EN_ROLES = _roles(
+    "old_man:m old_woman:f swordsman:m swordswoman:f warrior:u knight:u detective:u girl:f "
+    "boy:m princess:f prince:m king:m queen:f soldier:u doctor:u student:u teacher:u hunter:u "
+    "traveler:u traveller:u wanderer:u robot:u wizard:m witch:f samurai:u ronin:u assassin:u "
+    "explorer:u astronaut:u scientist:u reporter:u mother:f father:m heroine:f hero:u orphan:u "
+    "thief:u pilot:u sailor:u monk:m nun:f stranger:u captain:u woman:f man:m child:u guard:u "
+    "mercenary:u"
+)
+
+EN_TITLES_MALE = _words("Mr Sir Lord King Prince Uncle Master")
+EN_TITLES_FEMALE = _words("Mrs Ms Miss Lady Queen Princess Aunt")
+EN_TITLES = EN_TITLES_MALE | EN_TITLES_FEMALE | _words("Dr Captain Professor")
+
+EN_FEMALE_NAMES = _words(
+    "Anna Mary Emma Olivia Sophia Isabella Mia Amelia Emily Elizabeth Sarah Alice Lucy Grace "
+    "Chloe Lily Hannah Jane Kate Laura Linda Maria Nina Rose Ruby Ella Clara Eva Ava Zoe Julia "
+    "Helen Jessica Rachel Leah Maya Luna Iris Elena Sofia Claire Amy Beth Ellie Mei Lin"
+)
+EN_MALE_NAMES = _words(
+    "John James Jack Tom Thomas William Henry George David Michael Daniel Samuel Benjamin Lucas "
+    "Leo Oliver Noah Liam Ethan Adam Peter Paul Mark Luke Matthew Robert Richard Charles Edward "
+    "Arthur Harry Max Sam Ben Alex Kai Ryan Kenji Hiro Wei Marcus Victor Felix Owen Nathan Eli"
+)
+
+EN_STOPWORDS = _words(
+    "A An The This That These Those It Its He She They We You I Me My Our Your His Her Their "
+    "Them Him Us And But Or Nor So Yet For If Then When While As Because Although Though After "
+    "Before Since Until Once In On At To From Into Onto Of With Without By Across Through Over "
+    "Under Above Below Behind Beyond Near Inside Outside Around Along Toward Towards Up Down Out "
+    "Off Suddenly Finally Meanwhile However Later Now Still Soon Again Perhaps Maybe Only Even "
+    "Just Also Never Always Sometimes Somewhere Someone Something Nothing Nobody Everyone "
+    "Everything Every Each All Some Any No Not Yes Oh Ah Hey Well Please Okay Ok Thanks Thank "
+    "Sorry Hello Hi Goodbye Wait Look Listen Come Go Run Stop Let Let's Don't Can't Won't I'm "
+    "It's What Who Whom Whose Where Why How Which There Here Today Tonight Tomorrow Yesterday "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May "
+    "June July August September October November December Chapter Part Scene Act Book Prologue "
+    "Epilogue One Two Three First Second Third Last Next Many Much More Most Few Other Another "
+    "Such Both Either Neither Instead Together Alone Yeah Nope Mister God Dear Good Great Very "
+    "Too Did Do Does Is Are Was Were Be Been Have Has Had Will Would Could Should Can Must Might "
+    "Shall Said Says Night Day Morning Evening Dawn Dusk Hero Heroes"
+)
+EN_PLACE_PREPOSITIONS = _words("in into across through from toward towards near inside outside")
+EN_PRONOUNS_MALE = _words("he him his himself")
+EN_PRONOUNS_FEMALE = _words("she her hers herself")

@@ -1,0 +1,37 @@
+"""Assemble the script service from the platform: servicer, job handlers, indexes."""
+
+from __future__ import annotations
+
+import grpc
+
+from storyreel_core.platform import Platform
+from storyreel_core.proto.storyreel.v1 import script_pb2, script_pb2_grpc
+from storyreel_core.service_runtime import ServiceParts
+from storyreel_script.drama_store import DramaStore
+from storyreel_script.generate_script_job import ScriptGenerator
+from storyreel_script.grpc_api import ScriptServicer
+from storyreel_script.screenplay_job import run_screenplay
+from storyreel_script.script_api import GENERATE_KIND
+from storyreel_script.script_store import ScriptStore
+
+NAME = "script"
+
+
+def build(platform: Platform) -> ServiceParts:
+    dramas = DramaStore(platform.docs)
+    scripts = ScriptStore(platform.docs, dramas)
+    servicer = ScriptServicer(dramas, scripts, platform.launcher)
+
+    def register(server: grpc.aio.Server) -> None:
+        script_pb2_grpc.add_ScriptServiceServicer_to_server(servicer, server)
+
+    return ServiceParts(
+        name=NAME,
+        registrars=[register],
+        service_names=[script_pb2.DESCRIPTOR.services_by_name["ScriptService"].full_name],
+        handlers={
+            "screenplay": run_screenplay,
+            GENERATE_KIND: ScriptGenerator(scripts).run,
+        },
+        on_start=[dramas.ensure_indexes, scripts.ensure_indexes],
+    )

@@ -1,0 +1,110 @@
+"""Casting: every speaker gets a voice of its own, the same one every time."""
+
+from __future__ import annotations
+
+import pytest
+
+from storyreel_core.drama_models import Character
+from storyreel_core.errors import ValidationFailed
+from storyreel_tts.voice_casting import NARRATOR, Voice, cast_voices, list_voices, narrator_voice
+
+HERO = Character(id="char-hero", name="李明", gender="male")
+HEROINE = Character(id="char-heroine", name="林雪", gender="female")
+STRANGER = Character(id="char-stranger", name="陌生人")  # gender unknown
+
+
+def test_narrator_and_characters_get_distinct_voices() -> None:
+    cast = cast_voices([HERO, HEROINE], "zh")
+    assert set(cast) == {NARRATOR, HERO.id, HEROINE.id}
+    assert len(set(cast.values())) == 3
+    assert all(v.language == "zh" and v.espeak_name == "cmn" for v in cast.values())
+
+
+def test_gender_picks_the_variant_family() -> None:
+    cast = cast_voices([HERO, HEROINE, STRANGER], "en")
+    assert cast[HERO.id].variant.startswith("m")
+    assert cast[HEROINE.id].variant.startswith("f")
+    assert cast[STRANGER.id].variant[0] in "mf"
+    assert cast[NARRATOR].espeak_name == "en-us"
+
+
+def test_casting_is_stable_across_calls_and_orders() -> None:
+    first = cast_voices([HERO, HEROINE, STRANGER], "zh")
+    assert cast_voices([HERO, HEROINE, STRANGER], "zh") == first
+    assert cast_voices([STRANGER, HEROINE, HERO], "zh") == first
+    assert cast_voices([HEROINE, HERO, HERO, STRANGER], "zh") == first  # repeats cast once
+
+
+def test_a_character_keeps_its_voice_in_either_language_apart_from_the_accent() -> None:
+    zh, en = cast_voices([HEROINE], "zh")[HEROINE.id], cast_voices([HEROINE], "en")[HEROINE.id]
+    assert (zh.variant, zh.pitch, zh.rate, zh.range) == (en.variant, en.pitch, en.rate, en.range)
+
+
+def test_no_two_characters_share_a_variant_and_pitch_even_in_a_crowd() -> None:
+    crowd = [
+        Character(id=f"char-{i}", name=str(i), gender=("male", "female", "unknown")[i % 3])
+        for i in range(60)
+    ]
+    cast = cast_voices(crowd, "en")
+    pairs = [(v.variant, v.pitch) for v in cast.values()]
+    assert len(pairs) == len(set(pairs)) == 61
+    assert all(30 <= v.pitch <= 70 for k, v in cast.items() if k != NARRATOR)
+
+
+def test_small_casts_of_one_gender_get_different_variants() -> None:
+    sisters = [Character(id=f"sister-{i}", name=str(i), gender="female") for i in range(5)]
+    cast = cast_voices(sisters, "zh")
+    assert len({cast[s.id].variant for s in sisters}) == 5
+
+
+def test_characters_avoid_a_catalogue_narrator() -> None:
+    sisters = [Character(id=f"sister-{i}", name=str(i), gender="female") for i in range(4)]
+    cast = cast_voices(sisters, "en", narrator="female-1")
+    assert cast[NARRATOR].variant == "f1"
+    assert all(cast[s.id].variant != "f1" for s in sisters)
+
+
+def test_narrator_preferences() -> None:
+    assert narrator_voice("zh").id == "narrator-zh"
+    assert narrator_voice("en").id == "narrator-en"
+    # A narrator id always reads in the story's language.
+    assert narrator_voice("zh", "narrator-en") == narrator_voice("zh")
+    female = narrator_voice("en", "female-1")
+    assert (female.variant, female.language, female.espeak_name) == ("f1", "en", "en-us")
+    assert narrator_voice("zh", "MALE-2").variant == "m2"
+
+
+@pytest.mark.parametrize("name", ["cosyvoice-mini", "", "  ", "zh-CN-XiaoxiaoNeural"])
+def test_unknown_preference_falls_back_to_the_default_narrator(name: str) -> None:
+    assert narrator_voice("zh", name) == narrator_voice("zh")
+    assert cast_voices([HERO], "en", narrator=name)[NARRATOR] == narrator_voice("en")
+
+
+def test_list_voices_describes_the_catalogue() -> None:
+    voices = list_voices()
+    ids = [v["id"] for v in voices]
+    assert len(ids) == len(set(ids))
+    assert {"narrator-zh", "narrator-en", "female-1", "male-1"} <= set(ids)
+    for entry in voices:
+        assert set(entry) == {"id", "language", "gender", "description"}
+        assert entry["language"] in {"zh", "en", "any"}
+        assert entry["gender"] in {"male", "female"}
+        assert entry["description"]
+        # Every listed id is accepted as a preference.
+        assert narrator_voice("en", entry["id"]).language == "en"
+    zh_ids = {v["id"] for v in list_voices("zh")}
+    assert "narrator-zh" in zh_ids and "narrator-en" not in zh_ids and "female-1" in zh_ids
+
+
+def test_voice_validates_its_ranges() -> None:
+    with pytest.raises(ValueError):
+        Voice(id="x", language="en", espeak_name="en-us", variant="", pitch=120, rate=160, range=50)
+    with pytest.raises(ValueError):
+        Voice(id="x", language="en", espeak_name="en-us", variant="", pitch=50, rate=0, range=50)
+    assert narrator_voice("en", "female-3").espeak_voice_name == "en-us+f3"
+    assert narrator_voice("zh").espeak_voice_name == "cmn"
+
+
+def test_narrator_is_a_reserved_character_id() -> None:
+    with pytest.raises(ValidationFailed):
+        cast_voices([Character(id=NARRATOR, name="Narrator")], "en")

@@ -1,0 +1,119 @@
+"""The `final_cut` job: stills + speech → one MP4 with motion, transitions, subtitles, music.
+
+Inputs are fetched from the object store into a scratch folder (ffmpeg reads only local files),
+outputs go back under keys derived from the task, so a rerun overwrites rather than duplicates.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_core.drama_models import CameraMovement, SpeechSegment, Transition
+from storyreel_core.stores.object_store import ObjectStore
+from storyreel_video.final_cut import ClipSpec, compose_final_cut
+
+
+class CutShot(BaseModel):
+    shot_id: str
+    frame_key: str
+    audio_key: str | None = None
+    duration: float = Field(gt=0.2, le=120)
+    camera_movement: CameraMovement = "static"
+    segments: list[SpeechSegment] = Field(default_factory=list)
+
+
+class FinalCutInput(BaseModel):
+    shots: list[CutShot] = Field(min_length=1, max_length=200)
+    width: int = Field(default=720, ge=64, le=4096)
+    height: int = Field(default=1280, ge=64, le=4096)
+    fps: int = Field(default=24, ge=1, le=60)
+    transition: Transition = "crossfade"
+    music: bool = True
+    language: str = "en"
+
+
+OUTPUTS = {
+    "video_key": ("final.mp4", "video/mp4"),
+    "subtitle_key": ("final.srt", "application/x-subrip"),
+    "ass_key": ("final.ass", "text/x-ssa"),
+    "thumbnail_key": ("thumbnail.jpg", "image/jpeg"),
+}
+
+
+class FinalCutJob:
+    def __init__(self, objects: ObjectStore, *, ffmpeg: str | None, preset: str) -> None:
+        self.objects = objects
+        self.ffmpeg = ffmpeg
+        self.preset = preset
+
+    async def _fetch(self, spec: FinalCutInput, scratch: Path) -> list[ClipSpec]:
+        clips = []
+        for shot in spec.shots:
+            image = await self.objects.download(shot.frame_key, scratch / f"{shot.shot_id}.png")
+            audio = None
+            if shot.audio_key:
+                audio = await self.objects.download(shot.audio_key, scratch / f"{shot.shot_id}.wav")
+            clips.append(
+                ClipSpec(
+                    image_path=image,
+                    duration=shot.duration,
+                    camera_movement=shot.camera_movement,
+                    audio_path=audio,
+                    segments=shot.segments,
+                )
+            )
+        return clips
+
+    async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
+        spec = FinalCutInput.model_validate(job.payload)
+        last = -1
+
+        async def on_progress(fraction: float) -> None:
+            nonlocal last
+            percent = int(fraction * 100)
+            if percent >= last + 5 or percent == 100:
+                last = percent
+                await ctx.progress(percent, 100, "encoding")
+
+        with tempfile.TemporaryDirectory(prefix="storyreel-cut-") as tmp:
+            scratch = Path(tmp)
+            await ctx.progress(0, 100, "fetching media")
+            clips = await self._fetch(spec, scratch)
+            cut = await compose_final_cut(
+                clips,
+                scratch / "out",
+                width=spec.width,
+                height=spec.height,
+                fps=spec.fps,
+                transition=spec.transition,
+                music=spec.music,
+                language=spec.language,
+                ffmpeg=self.ffmpeg,
+                on_progress=on_progress,
+                preset=self.preset,
+            )
+            files = {
+                "video_key": cut.video_path,
+                "subtitle_key": cut.srt_path,
+                "ass_key": cut.ass_path,
+                "thumbnail_key": cut.thumbnail_path,
+            }
+            result: dict[str, Any] = {
+                "duration": cut.duration,
+                "width": spec.width,
+                "height": spec.height,
+                "fps": spec.fps,
+            }
+            for field, path in files.items():
+                name, content_type = OUTPUTS[field]
+                key = f"renders/{job.task_id}/{name}"
+                info = await self.objects.put_file(key, path, content_type)
+                result[field] = key
+                if field == "video_key":
+                    result["file_size"] = info.size
+        return result

@@ -1,0 +1,66 @@
+"""The frame stream of a cut: each output frame from the timeline, camera and transitions,
+written as raw yuv420p to ffmpeg's stdin.
+
+Stills are loaded lazily, one shot ahead at most, and dropped once played, so memory stays flat
+however long the story is and the cost of preparing a still overlaps the encode of the frames
+already queued.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storyreel_core.drama_models import Transition
+from storyreel_video.ffmpeg_runner import Feeder, Writer
+from storyreel_video.ken_burns import ShotCamera
+from storyreel_video.specs import ClipSpec
+from storyreel_video.timeline import Timeline
+from storyreel_video.transitions import blend
+from storyreel_video.yuv import YuvFrame
+
+
+class FrameSource:
+    def __init__(
+        self,
+        clips: Sequence[ClipSpec],
+        timeline: Timeline,
+        *,
+        width: int,
+        height: int,
+        transition: Transition = "crossfade",
+    ):
+        self.clips = list(clips)
+        self.timeline = timeline
+        self.width, self.height = width, height
+        self.transition: Transition = transition
+        self._cams: dict[int, ShotCamera] = {}
+
+    def camera(self, i: int) -> ShotCamera:
+        cam = self._cams.get(i)
+        if cam is None:
+            for old in [k for k in self._cams if k < i - 1]:
+                del self._cams[old]
+            clip = self.clips[i]
+            cam = ShotCamera(clip.image_path, clip.camera_movement, self.width, self.height)
+            self._cams[i] = cam
+        return cam
+
+    def frame(self, k: int) -> YuvFrame:
+        slot = self.timeline.slot(k)
+        out = self.camera(slot.shot).frame(slot.progress)
+        if slot.incoming is not None:
+            incoming = self.camera(slot.incoming).frame(slot.incoming_progress)
+            out = blend(out, incoming, slot.alpha, self.transition)
+        return out
+
+    def feeder(self) -> Feeder:
+        def feed(write: Writer) -> None:
+            for k in range(self.timeline.frame_count):
+                f = self.frame(k)
+                # Plane by plane straight from numpy's buffers: no per-frame bytes copy.
+                write(f.y.data)
+                write(f.u.data)
+                write(f.v.data)
+            self._cams.clear()
+
+        return feed

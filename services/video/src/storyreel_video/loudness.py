@@ -1,0 +1,133 @@
+"""Loudness measurement (ITU-R BS.1770-4 / EBU R128 integrated) and a safety peak limiter.
+
+Why in numpy rather than ffmpeg's `loudnorm`: single-pass loudnorm upsamples to 192 kHz and
+costs more CPU than everything else in the audio path put together (~1.2 s for 30 s of audio on
+this class of machine), which matters when the whole cut must stay near the cost of the raw
+video encode. Since the soundtrack is already mixed in memory, we measure its integrated
+loudness exactly (K-weighting applied in the frequency domain, 400 ms blocks, absolute −70 LUFS
+and relative −10 LU gates), apply one static gain to −16 LUFS — which, unlike dynamic
+loudnorm, leaves the mix's dynamics untouched — and catch the few peaks that would pass the
+ceiling with a look-ahead limiter.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+Audio = npt.NDArray[np.float32]
+
+# BS.1770 K-weighting at 48 kHz: high-shelf pre-filter then RLB high-pass (biquads from the spec).
+_SHELF = (
+    (1.53512485958697, -2.69169618940638, 1.19839281085285),
+    (1.0, -1.69065929318241, 0.73248077421585),
+)
+_HIGHPASS = ((1.0, -2.0, 1.0), (1.0, -1.99004745483398, 0.99007225036621))
+
+
+def _fast_len(n: int) -> int:
+    """Smallest 5-smooth integer ≥ n (an FFT size pocketfft handles at full speed)."""
+    best = 1 << math.ceil(math.log2(n))
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35 * (1 << max(0, math.ceil(math.log2(n / p35))))
+            best = min(best, p)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def _biquad_response(
+    coeffs: tuple[tuple[float, ...], tuple[float, ...]], n_fft: int
+) -> npt.NDArray[np.complex128]:
+    b, a = coeffs
+    z = np.exp(-2j * np.pi * np.arange(n_fft // 2 + 1) / n_fft)
+    num = b[0] + b[1] * z + b[2] * z * z
+    den = a[0] + a[1] * z + a[2] * z * z
+    out: npt.NDArray[np.complex128] = num / den
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _k_response(n_fft: int) -> npt.NDArray[np.complex64]:
+    h = _biquad_response(_SHELF, n_fft) * _biquad_response(_HIGHPASS, n_fft)
+    return h.astype(np.complex64)
+
+
+def k_weight(x: Audio) -> Audio:
+    """K-weighted copy of (n, channels) audio at 48 kHz (float32 FFT convolution, zero-padded).
+
+    The padding (0.25 s) outlasts the filters' impulse response, so nothing wraps around."""
+    n = x.shape[0]
+    n_fft = _fast_len(n + 12_000)
+    spec = np.fft.rfft(x.astype(np.float32), n=n_fft, axis=0)
+    spec *= _k_response(n_fft)[:, None]
+    out: Audio = np.fft.irfft(spec, n=n_fft, axis=0)[:n].astype(np.float32)
+    return out
+
+
+def integrated_loudness(x: Audio, rate: int = 48_000) -> float:
+    """Integrated loudness in LUFS of (n, channels) audio (channels weighted 1.0: mono/stereo).
+
+    Returns -inf for silence or audio shorter than one 400 ms block."""
+    if rate != 48_000:
+        raise ValueError("loudness is measured at 48 kHz")
+    if x.ndim == 1:
+        x = x[:, None]
+    block, step = int(0.4 * rate), int(0.1 * rate)
+    if x.shape[0] < block:
+        return -math.inf
+    power = k_weight(x).astype(np.float64) ** 2
+    csum = np.concatenate([np.zeros((1, x.shape[1])), np.cumsum(power, axis=0)])
+    starts = np.arange(0, x.shape[0] - block + 1, step)
+    z = (csum[starts + block] - csum[starts]) / block  # mean square per block and channel
+    zsum = z.sum(axis=1)
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(zsum)
+    gated = zsum[block_lufs > -70.0]
+    if gated.size == 0:
+        return -math.inf
+    relative = -0.691 + 10.0 * math.log10(float(gated.mean())) - 10.0
+    gated = zsum[(block_lufs > -70.0) & (block_lufs > relative)]
+    if gated.size == 0:
+        return -math.inf
+    return -0.691 + 10.0 * math.log10(float(gated.mean()))
+
+
+def limit(x: Audio, ceiling_db: float, block: int = 128) -> Audio:
+    """Look-ahead peak limiter: gain never lets a sample exceed the ceiling.
+
+    Gain is computed per block as the smallest requirement over the block and its neighbours
+    and interpolated between block centres, so it ramps over a few ms (no clicks) and is, by
+    construction, at or below what every sample needs. Returns a new array.
+    """
+    ceiling = 10.0 ** (ceiling_db / 20.0)
+    peak = np.abs(x).max(axis=1) if x.ndim == 2 else np.abs(x)
+    if float(peak.max(initial=0.0)) <= ceiling:
+        return x.copy()
+    n = peak.shape[0]
+    nb = -(-n // block)
+    padded = np.zeros(nb * block, dtype=np.float32)
+    padded[:n] = peak
+    need = np.minimum(1.0, ceiling / np.maximum(padded.reshape(nb, block).max(axis=1), 1e-9))
+    ext = np.concatenate([[1.0], need, [1.0]])
+    gain_b = np.minimum(np.minimum(ext[:-2], ext[1:-1]), ext[2:])
+    centres = np.arange(nb) * block + block / 2.0
+    gain = np.interp(np.arange(n), centres, gain_b).astype(np.float32)
+    out: Audio = x * (gain[:, None] if x.ndim == 2 else gain)
+    np.clip(out, -ceiling, ceiling, out=out)
+    return out
+
+
+def normalize(x: Audio, target_lufs: float, ceiling_db: float) -> Audio:
+    """Static gain to `target_lufs` (integrated), then the peak limiter at `ceiling_db`."""
+    lufs = integrated_loudness(x)
+    if not math.isfinite(lufs):
+        return x.copy()
+    gain = np.float32(10.0 ** ((target_lufs - lufs) / 20.0))
+    return limit(x * gain, ceiling_db)

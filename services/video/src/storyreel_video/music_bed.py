@@ -1,0 +1,93 @@
+"""A procedural ambient pad to sit under the narration: no assets, no licences, no network.
+
+A slow minor progression (i–VI–III–VII) voiced as soft sine tones (plus a touch of octave) with long
+raised-cosine crossfades between chords, a gentle tremolo and a slight left/right detune for
+width. It is deliberately quiet and featureless so it never competes with speech; the mix
+ducks it further under voices (sidechaincompress) and fades it at both ends.
+"""
+
+from __future__ import annotations
+
+import math
+import wave
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE = 48_000
+_SYNTH_RATE = 12_000  # the pad has nothing above ~2 kHz: synthesise at 1/4 rate, interpolate up
+_Array = npt.NDArray[np.float32]
+
+# Semitone offsets from the key root for i, VI, III, VII (A minor: Am, F, C, G).
+_PROGRESSION: tuple[tuple[int, ...], ...] = (
+    (0, 7, 12, 15),
+    (-4, 3, 8, 12),
+    (3, 10, 15, 19),
+    (-2, 5, 10, 14),
+)
+_ROOTS_HZ = (110.0, 116.54, 98.0, 103.83, 123.47)  # A2, Bb2, G2, Ab2, B2 — chosen by seed
+
+
+def _tone(freq: float, t: _Array, phase: float) -> _Array:
+    """A sine with a soft second harmonic for warmth (cos 2x = 1 − 2 sin²x: no second sin)."""
+    x = np.float32(2.0 * math.pi * freq) * t
+    x += np.float32(phase)
+    s = np.sin(x)
+    out: _Array = np.float32(0.88) * s + np.float32(0.12) * (np.float32(1.0) - 2.0 * s * s)
+    return out
+
+
+def ambient_pad(duration: float, *, seed: int = 0, chord_seconds: float = 4.0) -> _Array:
+    """(n, 2) float32 stereo pad in [-1, 1], peaking around −14 dBFS."""
+    n = max(1, round(duration * _SYNTH_RATE))
+    t = np.arange(n, dtype=np.float32) / np.float32(_SYNTH_RATE)
+    root = _ROOTS_HZ[seed % len(_ROOTS_HZ)]
+    out = np.zeros((n, 2), dtype=np.float32)
+    step = round(chord_seconds * _SYNTH_RATE)
+    fade = step // 2  # chords overlap by half a chord: no audible seams
+    rng = np.random.default_rng(seed)
+    for k, start in enumerate(range(-fade, n, step)):
+        lo, hi = max(0, start), min(n, start + step + fade)
+        if hi <= lo:
+            continue
+        seg_t = t[lo:hi]
+        # Raised-cosine window over the chord's life (attack and release of `fade` samples).
+        pos = (np.arange(lo, hi, dtype=np.float32) - start) / np.float32(step + fade)
+        env = np.sin(np.pi * np.clip(pos, 0.0, 1.0)) ** 2
+        chord = _PROGRESSION[k % len(_PROGRESSION)]
+        for j, semis in enumerate(chord):
+            freq = root * 2.0 ** (semis / 12.0)
+            gain = 0.16 if j == 0 else 0.1
+            phase = float(rng.uniform(0.0, 2.0 * math.pi))
+            detune = 0.25 * (j + 1) / len(chord)
+            left = _tone(freq - detune, seg_t, phase)
+            right = _tone(freq + detune, seg_t, phase + 0.7)
+            out[lo:hi, 0] += gain * env * left
+            out[lo:hi, 1] += gain * env * right
+    tremolo = 0.85 + 0.15 * np.sin(np.float32(2.0 * math.pi * 0.13) * t)
+    out *= tremolo[:, None]
+    peak = float(np.max(np.abs(out))) or 1.0
+    out *= np.float32(0.2 / peak)  # about −14 dBFS peak
+    # Linear interpolation is transparent here: the highest partial is oversampled ~6x.
+    n_out = max(1, round(duration * SAMPLE_RATE))
+    pos = np.arange(n_out, dtype=np.float32) * np.float32(_SYNTH_RATE / SAMPLE_RATE)
+    up = np.empty((n_out, 2), dtype=np.float32)
+    for ch in range(2):
+        up[:, ch] = np.interp(pos, np.arange(n, dtype=np.float32), out[:, ch])
+    return up
+
+
+def write_wav(samples: _Array, path: Path, sample_rate: int = SAMPLE_RATE) -> Path:
+    """Write float samples (n, channels) as 16-bit PCM WAV."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(pcm.shape[1] if pcm.ndim == 2 else 1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        w.writeframes(pcm.tobytes())
+    return path
+
+
+def write_music_bed(path: Path, duration: float, *, seed: int = 0) -> Path:
+    return write_wav(ambient_pad(duration, seed=seed), path)

@@ -1,0 +1,37 @@
+"""What the composer takes (one `ClipSpec` per shot) and what it returns (`FinalCut`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storyreel_core.drama_models import CameraMovement, SpeechSegment
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """One shot: its still, how long it lasts, how the camera moves, and its speech.
+
+    `segments` are timed relative to the shot start (as the TTS stage measured them);
+    `audio_path` is the shot's speech WAV and may be shorter than `duration`.
+    """
+
+    image_path: Path
+    duration: float
+    camera_movement: CameraMovement = "static"
+    audio_path: Path | None = None
+    segments: Sequence[SpeechSegment] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class FinalCut:
+    """The rendered outputs. `duration` is the video's length in seconds
+    (sum of shot durations − (n − 1) × transition overlap, to the nearest frame)."""
+
+    video_path: Path
+    srt_path: Path
+    ass_path: Path
+    thumbnail_path: Path
+    duration: float
+    subtitle_cues: int

@@ -1,0 +1,91 @@
+"""WorkflowService (start a render) and TaskService (the task API every client polls)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeAlias
+
+import grpc
+from pydantic import ValidationError
+
+from storyreel_core.errors import ValidationFailed
+from storyreel_core.proto.storyreel.v1 import (
+    common_pb2,
+    stages_pb2,
+    stages_pb2_grpc,
+    tasks_pb2,
+    tasks_pb2_grpc,
+)
+from storyreel_core.rpc.messages import task_ref, task_to_proto
+from storyreel_core.rpc.server import caller_id
+from storyreel_core.task_launcher import TaskLauncher
+from storyreel_core.task_store import TERMINAL, TaskStore
+from storyreel_workflow.render_options import RenderInput
+
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+
+
+def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
+    try:
+        options = json.loads(request.options_json) if request.options_json else {}
+        spec = RenderInput.model_validate(
+            {"story": request.story, "style": request.style, "options": options}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
+    except ValueError as exc:
+        raise ValidationFailed("options must be a JSON object", field="options") from exc
+    spec.video_size()
+    spec.frame_size()
+    return spec
+
+
+class WorkflowServicer(stages_pb2_grpc.WorkflowServiceServicer):
+    def __init__(self, launcher: TaskLauncher) -> None:
+        self.launcher = launcher
+
+    async def StartRender(
+        self, request: stages_pb2.RenderRequest, context: Ctx
+    ) -> common_pb2.TaskRef:
+        spec = parse_render(request)
+        task = await self.launcher.start(
+            service="workflow",
+            kind="render",
+            owner_id=caller_id(context),
+            payload=spec.model_dump(mode="json"),
+            total=5,
+        )
+        scenes = spec.options.scene_count or 6
+        return task_ref(task, estimated_time=10 + 6 * scenes)
+
+
+class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
+    def __init__(self, tasks: TaskStore) -> None:
+        self.tasks = tasks
+
+    async def GetTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
+        return task_to_proto(await self.tasks.get(request.task_id, caller_id(context)))
+
+    async def ListTasks(
+        self, request: tasks_pb2.ListTasksRequest, context: Ctx
+    ) -> tasks_pb2.TaskList:
+        items, total = await self.tasks.list(
+            caller_id(context),
+            page=max(request.page, 1),
+            per_page=min(max(request.per_page, 1), 100),
+            status=request.status or None,
+            kind=request.kind or None,
+        )
+        return tasks_pb2.TaskList(tasks=[task_to_proto(t) for t in items], total=total)
+
+    async def CancelTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
+        """Cancel the task and every unfinished task it started; workers notice and stop."""
+        owner = caller_id(context)
+        doc = await self.tasks.cancel(request.task_id, owner)
+        children = await self.tasks.docs.find("tasks", {"parent_id": request.task_id})
+        for child in children:
+            if child["status"] not in TERMINAL:
+                await self.tasks.cancel(child["_id"], owner)
+        return task_to_proto(doc)

@@ -1,0 +1,187 @@
+"""The `render` job: a durable state machine over the five stages of a one-click render.
+
+script → storyboard → frames → speech → final_cut. Each stage is a task of its owning service,
+started over gRPC with a child task id recorded *before* the call, so a redelivered render
+resumes at the first unfinished stage and re-attaches to a stage already running instead of
+starting it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_core.drama_models import ShotAudio, Storyboard
+from storyreel_core.errors import AppError, Code
+from storyreel_core.ids import new_id
+from storyreel_core.stores.document_store import DocumentStore
+from storyreel_workflow.render_options import RenderInput
+from storyreel_workflow.stage_client import StageClient
+
+RENDERS = "renders"
+STAGES = ("script", "storyboard", "frames", "speech", "final_cut")
+STEP_NAMES = {
+    "script": "writing screenplay",
+    "storyboard": "planning storyboard",
+    "frames": "drawing frames",
+    "speech": "speaking lines",
+    "final_cut": "composing video",
+}
+
+
+class StageFailed(AppError):
+    """A stage ended failed after its own retries; retrying the render cannot help."""
+
+
+def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    opts = spec.options
+    if stage == "script":
+        return {
+            "story": spec.story,
+            "style": spec.style,
+            "scene_count": opts.scene_count,
+            "seed": opts.seed,
+        }
+    if stage == "storyboard":
+        return {
+            "screenplay": done["script"]["screenplay"],
+            "shots_per_scene": opts.shots_per_scene,
+            "seed": opts.seed,
+        }
+    board = done["storyboard"]["storyboard"]
+    if stage == "frames":
+        width, height = spec.frame_size()
+        return {
+            "storyboard": board,
+            "width": width,
+            "height": height,
+            "style": spec.style,
+            "seed": opts.image.seed if opts.image.seed is not None else opts.seed,
+        }
+    if stage == "speech":
+        return {"storyboard": board, "voice": opts.voice, "speed": opts.speed}
+    return final_cut_input(spec, done)
+
+
+def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Join each shot with its frame and its measured speech; speech decides the duration."""
+    board = Storyboard.model_validate(done["storyboard"]["storyboard"])
+    frames = {f["shot_id"]: f["key"] for f in done["frames"]["frames"]}
+    audio = {a["shot_id"]: ShotAudio.model_validate(a) for a in done["speech"]["audio"]}
+    width, height = spec.video_size()
+    shots = []
+    for shot in board.shots:
+        speech = audio.get(shot.id)
+        shots.append(
+            {
+                "shot_id": shot.id,
+                "frame_key": frames[shot.id],
+                "audio_key": speech.key if speech else None,
+                "duration": speech.duration if speech else shot.duration,
+                "camera_movement": shot.camera_movement,
+                "segments": [s.model_dump() for s in speech.segments] if speech else [],
+            }
+        )
+    return {
+        "shots": shots,
+        "width": width,
+        "height": height,
+        "fps": spec.options.video.fps,
+        "transition": spec.options.video.transition,
+        "music": spec.options.music,
+        "language": board.language,
+    }
+
+
+def render_result(done: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    cut = done["final_cut"]
+    board = done["storyboard"]["storyboard"]
+    audio = {a["shot_id"]: a for a in done["speech"]["audio"]}
+    return {
+        **cut,
+        "title": done["script"]["screenplay"]["title"],
+        "language": board["language"],
+        "characters": board["characters"],
+        "voices": done["speech"].get("voices", {}),
+        "shots": [
+            {
+                "shot_id": s["id"],
+                "number": s["number"],
+                "shot_type": s["shot_type"],
+                "camera_movement": s["camera_movement"],
+                "prompt": s["prompt"],
+                "narration": s["narration"],
+                "dialogue": s["dialogue"],
+                "duration": audio[s["id"]]["duration"] if s["id"] in audio else s["duration"],
+                "lines": len(audio[s["id"]]["segments"]) if s["id"] in audio else 0,
+            }
+            for s in board["shots"]
+        ],
+    }
+
+
+class RenderJob:
+    def __init__(self, docs: DocumentStore, stages: StageClient) -> None:
+        self.docs = docs
+        self.stages = stages
+
+    async def _state(self, job: Job) -> dict[str, Any]:
+        state = await self.docs.get(RENDERS, job.task_id)
+        if state is None:
+            state = await self.docs.insert(
+                RENDERS, {"_id": job.task_id, "owner_id": job.owner_id, "stages": {}}
+            )
+        return state
+
+    async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
+        spec = RenderInput.model_validate(job.payload)
+        state = await self._state(job)
+        done: dict[str, dict[str, Any]] = {}
+        for index, stage in enumerate(STAGES):
+            record = state["stages"].get(stage) or {}
+            if record.get("status") == "completed":
+                done[stage] = record["result"]
+                continue
+            await ctx.progress(index, len(STAGES), STEP_NAMES[stage])
+            child_id = record.get("task_id") or new_id("task")
+            state["stages"][stage] = {"task_id": child_id, "status": "running"}
+            state = await self.docs.replace(RENDERS, state)
+            await self.stages.start(
+                stage,
+                stage_input(stage, spec, done),
+                owner_id=job.owner_id,
+                task_id=child_id,
+                parent_id=job.task_id,
+            )
+            child = await self.stages.wait(child_id, self._relay(ctx, index, stage))
+            if child["status"] != "completed":
+                error = child.get("error") or {}
+                raise StageFailed(
+                    f"{stage} stage {child['status']}: {error.get('reason', 'unknown error')}",
+                    code=Code(int(error.get("code", Code.GENERAL))),
+                    permanent=True,
+                )
+            done[stage] = child["result"]
+            state["stages"][stage] = {
+                "task_id": child_id,
+                "status": "completed",
+                "result": child["result"],
+            }
+            state = await self.docs.replace(RENDERS, state)
+        return render_result(done)
+
+    @staticmethod
+    def _relay(ctx: JobContext, index: int, stage: str) -> Any:
+        """Fold a stage's own progress into the render's, so the bar moves within a stage."""
+
+        async def on_update(child: dict[str, Any]) -> None:
+            pct = float((child.get("progress") or {}).get("percentage") or 0.0)
+            await ctx.progress(
+                index,
+                len(STAGES),
+                STEP_NAMES[stage],
+                percentage=(index * 100 + pct) / len(STAGES),
+                current_item={"stage": stage, "task_id": child["_id"], "status": child["status"]},
+            )
+
+        return on_update

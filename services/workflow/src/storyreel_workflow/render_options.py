@@ -1,0 +1,81 @@
+"""The one-click render request of seed 002, validated before any task exists."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field, field_validator
+
+from storyreel_core.drama_models import Transition
+from storyreel_core.errors import ValidationFailed
+
+# Vertical 9:16 is the default: "720p" means 720 wide and 1280 tall.
+NAMED_RESOLUTIONS = {
+    "360p": (360, 640),
+    "480p": (480, 854),
+    "540p": (540, 960),
+    "720p": (720, 1280),
+    "1080p": (1080, 1920),
+}
+_WXH = re.compile(r"^\s*(\d{2,4})\s*[xX×*]\s*(\d{2,4})\s*$")
+
+
+def parse_resolution(value: str, field: str) -> tuple[int, int]:
+    """A named vertical size or WxH; odd sizes round down to even, as H.264 4:2:0 needs."""
+    if value in NAMED_RESOLUTIONS:
+        return NAMED_RESOLUTIONS[value]
+    match = _WXH.match(value)
+    if not match:
+        raise ValidationFailed(
+            f"resolution must be WxH or one of {sorted(NAMED_RESOLUTIONS)}", field=field
+        )
+    width, height = int(match[1]) // 2 * 2, int(match[2]) // 2 * 2
+    if not (64 <= width <= 4096 and 64 <= height <= 4096):
+        raise ValidationFailed("resolution sides must be 64-4096 pixels", field=field)
+    return width, height
+
+
+class ImageOptions(BaseModel):
+    resolution: str | None = None
+    num_steps: int = Field(default=4, ge=1, le=100)
+    cfg_scale: float = Field(default=1.5, ge=0, le=30)
+    seed: int | None = None
+
+
+class VideoOptions(BaseModel):
+    fps: int = Field(default=24, ge=1, le=60)
+    resolution: str = "720p"
+    transition: Transition = "crossfade"
+
+
+class RenderOptions(BaseModel):
+    scene_count: int | None = Field(default=None, ge=1, le=30)
+    shots_per_scene: int = Field(default=1, ge=1, le=4)
+    image: ImageOptions = Field(default_factory=ImageOptions)
+    video: VideoOptions = Field(default_factory=VideoOptions)
+    voice: str | None = None
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    music: bool = True
+    seed: int = 0
+
+
+class RenderInput(BaseModel):
+    story: str = Field(max_length=200_000)
+    style: str = Field(default="", max_length=200)
+    options: RenderOptions = Field(default_factory=RenderOptions)
+
+    @field_validator("story")
+    @classmethod
+    def story_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("story must not be empty")
+        return value
+
+    def video_size(self) -> tuple[int, int]:
+        return parse_resolution(self.options.video.resolution, "options.video.resolution")
+
+    def frame_size(self) -> tuple[int, int]:
+        """Frames are drawn at the video's size unless the image resolution is asked for."""
+        if self.options.image.resolution:
+            return parse_resolution(self.options.image.resolution, "options.image.resolution")
+        return self.video_size()

@@ -1,0 +1,34 @@
+"""Assemble the workflow service: the render state machine and the task API."""
+
+from __future__ import annotations
+
+import grpc
+
+from storyreel_core.platform import Platform
+from storyreel_core.proto.storyreel.v1 import stages_pb2, stages_pb2_grpc, tasks_pb2, tasks_pb2_grpc
+from storyreel_core.service_runtime import ServiceParts
+from storyreel_workflow.grpc_api import TaskServicer, WorkflowServicer
+from storyreel_workflow.render_job import RenderJob
+from storyreel_workflow.stage_client import StageClient
+
+NAME = "workflow"
+
+
+def build(platform: Platform) -> ServiceParts:
+    stages = StageClient(platform.settings, platform.tasks, platform.bus)
+    workflow = WorkflowServicer(platform.launcher)
+    tasks = TaskServicer(platform.tasks)
+
+    def register(server: grpc.aio.Server) -> None:
+        stages_pb2_grpc.add_WorkflowServiceServicer_to_server(workflow, server)
+        tasks_pb2_grpc.add_TaskServiceServicer_to_server(tasks, server)
+
+    return ServiceParts(
+        name=NAME,
+        registrars=[register],
+        service_names=[
+            stages_pb2.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
+            tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
+        ],
+        handlers={"render": RenderJob(platform.docs, stages)},
+    )
