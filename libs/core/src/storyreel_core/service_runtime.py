@@ -11,7 +11,9 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from storyreel_core.bus.domain_events import DRAMA_DELETED, DomainEventConsumer
 from storyreel_core.bus.jetstream import ConsumerSpec
 from storyreel_core.bus.job_runner import Handler, JobRunner
 from storyreel_core.bus.nats_server import BundledNatsServer
@@ -24,6 +26,8 @@ from storyreel_core.telemetry.tracing import configure_tracing
 
 log = get_logger("storyreel.runtime")
 
+DramaCleanup = Callable[[str, str], Awaitable[object]]
+
 
 @dataclass
 class ServiceParts:
@@ -34,6 +38,10 @@ class ServiceParts:
     service_names: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Called with (owner_id, drama_id) once per `drama.deleted` event, at least once: each
+    # must forget everything the service holds for that drama (documents and media), and do
+    # nothing the second time.
+    on_drama_deleted: list[DramaCleanup] = field(default_factory=list)
 
 
 Builder = Callable[[Platform], ServiceParts]
@@ -65,12 +73,26 @@ class RunningService:
                 parts.handlers,
                 concurrency=platform.settings.job_concurrency,
             )
+        self.drama_events: DomainEventConsumer | None = None
+        if parts.on_drama_deleted:
+            self.drama_events = DomainEventConsumer(
+                platform.bus,
+                durable=f"{parts.name}-drama-deleted",
+                subject=DRAMA_DELETED,
+                handler=self._forget_drama,
+            )
         self._readiness: asyncio.Task[None] | None = None
         self._lag_watch: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
         return self.grpc.address
+
+    async def _forget_drama(self, event: dict[str, Any]) -> None:
+        owner_id, drama_id = str(event["owner_id"]), str(event["drama_id"])
+        for cleanup in self.parts.on_drama_deleted:
+            await cleanup(owner_id, drama_id)
+        log.info("drama.forgotten", service=self.parts.name, drama_id=drama_id)
 
     async def start(self) -> None:
         for step in self.parts.on_start:
@@ -79,6 +101,8 @@ class RunningService:
         if self.runner is not None:
             await self.runner.start()
             self._lag_watch = watch_consumer_lag(self.platform.bus, self.runner.spec.durable)
+        if self.drama_events is not None:
+            await self.drama_events.start()
         await self.grpc.set_serving(await self.platform.ready())
         self._readiness = asyncio.create_task(self._watch_readiness())
 
@@ -94,6 +118,8 @@ class RunningService:
                 await self._readiness
         await stop_watch(self._lag_watch)
         await self.grpc.health.enter_graceful_shutdown()
+        if self.drama_events is not None:
+            await self.drama_events.stop()
         if self.runner is not None:
             await self.runner.stop(grace)
         await self.grpc.stop(grace=min(grace, 5.0))

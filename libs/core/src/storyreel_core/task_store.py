@@ -151,6 +151,10 @@ class TaskStore:
             )
         return await self.update(task_id, status="pending", error=error, current_step="retrying")
 
+    async def delete_drama_tasks(self, owner_id: str, drama_id: str) -> int:
+        """Forget a deleted drama's tasks: their results point at media that is gone too."""
+        return await self.docs.delete_many(TASKS, {"owner_id": owner_id, "drama_id": drama_id})
+
     async def cancel(self, task_id: str, owner_id: str) -> dict[str, Any]:
         doc = await self.get(task_id, owner_id)
         if doc["status"] in TERMINAL:

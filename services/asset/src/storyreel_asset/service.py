@@ -41,6 +41,8 @@ def build(platform: Platform) -> ServiceParts:
         assets_pb2_grpc.add_CharacterServiceServicer_to_server(character_api, server)
         assets_pb2_grpc.add_AssetLibraryServiceServicer_to_server(library_api, server)
 
+    content = DramaContent(characters, assets)
+
     async def ensure_indexes() -> None:
         await characters.ensure_indexes()
         await assets.ensure_indexes()
@@ -60,11 +62,5 @@ def build(platform: Platform) -> ServiceParts:
             "designs": DesignJob(assets),
         },
         on_start=[ensure_indexes],
-    )
-
-
-def drama_content(platform: Platform) -> DramaContent:
-    """What a `drama.deleted` subscriber calls: `.delete_drama_content(owner_id, drama_id)`."""
-    return DramaContent(
-        CharacterStore(platform.docs, platform.objects), AssetStore(platform.docs, platform.objects)
+        on_drama_deleted=[content.delete_drama_content],
     )

@@ -6,6 +6,7 @@ The script RPCs live in `script_api.ScriptMethods`, mixed in here.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeAlias
 
 import grpc
@@ -21,6 +22,7 @@ from storyreel_script.script_api import ScriptMethods
 from storyreel_script.script_store import ScriptStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+DramaAnnouncer: TypeAlias = Callable[[str, str], Awaitable[None]]
 
 
 def _settings(text: str) -> dict[str, Any]:
@@ -47,10 +49,17 @@ def drama_to_proto(doc: dict[str, Any]) -> script_pb2.Drama:
 
 
 class ScriptServicer(ScriptMethods, script_pb2_grpc.ScriptServiceServicer):
-    def __init__(self, dramas: DramaStore, scripts: ScriptStore, launcher: TaskLauncher) -> None:
+    def __init__(
+        self,
+        dramas: DramaStore,
+        scripts: ScriptStore,
+        launcher: TaskLauncher,
+        announce_deleted: DramaAnnouncer,
+    ) -> None:
         self.dramas = dramas
         self.scripts = scripts
         self.launcher = launcher
+        self.announce_deleted = announce_deleted
 
     async def CreateDrama(
         self, request: script_pb2.CreateDramaRequest, context: Ctx
@@ -100,8 +109,12 @@ class ScriptServicer(ScriptMethods, script_pb2_grpc.ScriptServiceServicer):
         self, request: script_pb2.DeleteDramaRequest, context: Ctx
     ) -> common_pb2.Empty:
         owner_id = caller_id(context)
-        await self.dramas.delete(owner_id, request.id)
+        await self.dramas.get(owner_id, request.id)  # 404 for someone else's drama
+        # Announced before the drama goes: if the announcement fails the drama stays and the
+        # client may retry, rather than the drama vanishing while its content lives on.
+        await self.announce_deleted(owner_id, request.id)
         await self.scripts.delete_drama_content(owner_id, request.id)
+        await self.dramas.delete(owner_id, request.id)
         return common_pb2.Empty()
 
     async def WriteScreenplay(

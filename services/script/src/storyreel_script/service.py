@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from storyreel_core.bus.domain_events import announce_drama_deleted
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import script_pb2, script_pb2_grpc
 from storyreel_core.service_runtime import ServiceParts
@@ -20,7 +21,11 @@ NAME = "script"
 def build(platform: Platform) -> ServiceParts:
     dramas = DramaStore(platform.docs)
     scripts = ScriptStore(platform.docs, dramas)
-    servicer = ScriptServicer(dramas, scripts, platform.launcher)
+
+    async def announce_deleted(owner_id: str, drama_id: str) -> None:
+        await announce_drama_deleted(platform.bus, owner_id, drama_id)
+
+    servicer = ScriptServicer(dramas, scripts, platform.launcher, announce_deleted)
 
     def register(server: grpc.aio.Server) -> None:
         script_pb2_grpc.add_ScriptServiceServicer_to_server(servicer, server)

@@ -31,4 +31,5 @@ def build(platform: Platform) -> ServiceParts:
             tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
         ],
         handlers={"render": RenderJob(platform.docs, stages)},
+        on_drama_deleted=[platform.tasks.delete_drama_tasks],
     )

@@ -34,6 +34,16 @@ async def publish_domain_event(
     await bus.js.publish(subject, encode(payload), headers={"Nats-Msg-Id": msg_id})
 
 
+async def announce_drama_deleted(bus: JetStreamBus, owner_id: str, drama_id: str) -> None:
+    """Tell every service a drama is gone; a repeat within the dedupe window is dropped."""
+    await publish_domain_event(
+        bus,
+        DRAMA_DELETED,
+        {"owner_id": owner_id, "drama_id": drama_id},
+        msg_id=f"drama-deleted-{drama_id}",
+    )
+
+
 class DomainEventConsumer:
     def __init__(
         self,
