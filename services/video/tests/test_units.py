@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pysubs2
 import pytest
+from PIL import ImageFont
 
 from storyreel_core.drama_models import SpeechSegment
 from storyreel_video import RenderFailed
@@ -121,9 +122,24 @@ def test_cues_global_times(tmp_path: Path) -> None:
 def test_fonts() -> None:
     latin = find_font(False)
     assert latin.family
-    cjk = find_font(True)  # may fall back (with a warning) on machines without CJK fonts
-    assert cjk.family
+    cjk = find_font(True)  # the system's CJK font, or the one the manimgx-fonts-cjk wheel ships
+    assert cjk.covers_cjk and cjk.path is not None
     assert has_cjk("中文") and not has_cjk("latin")
+
+
+def test_cjk_font_draws_real_glyphs() -> None:
+    """Distinct characters give distinct shapes: no empty boxes ("tofu") for Chinese text."""
+    cjk = find_font(True)
+    assert cjk.path is not None
+    font = ImageFont.truetype(str(cjk.path), 48)
+
+    def mask(ch: str) -> bytes:
+        return bytes(font.getmask(ch))
+
+    shapes = {ch: mask(ch) for ch in "夜门她推"}
+    assert len(set(shapes.values())) == len(shapes)
+    assert all(any(m) for m in shapes.values())
+    assert mask("\U000f0000") not in shapes.values()  # a private-use point draws .notdef
 
 
 def test_loudness_reference_and_limiter() -> None:

@@ -107,12 +107,27 @@ def _pick(candidates: list[Path], preferred: tuple[str, ...]) -> tuple[Path, str
     return named[0] if named else None
 
 
+def _bundled_cjk() -> list[Path]:
+    """Noto Sans CJK from the `manimgx-fonts-cjk` wheel: a pip install brings it everywhere.
+
+    Checked after the system's fonts (an image with fonts-noto-cjk uses those), but before
+    giving up, so a laptop or CI machine without CJK fonts still burns real Chinese glyphs.
+    """
+    try:
+        import manimgx_fonts_cjk
+    except ImportError:
+        return []
+    return sorted(Path(manimgx_fonts_cjk.__file__).parent.glob("*.tt[cf]"))
+
+
 @functools.lru_cache(maxsize=4)
 def find_font(cjk: bool) -> FontChoice:
     """The best subtitle font on this machine; `cjk` asks for one with Chinese glyphs."""
     if cjk:
-        found = _pick([Path(p) for p in _CJK_PATHS], _CJK_PREFERRED) or _pick(
-            _fc_list(":lang=zh"), _CJK_PREFERRED
+        found = (
+            _pick([Path(p) for p in _CJK_PATHS], _CJK_PREFERRED)
+            or _pick(_fc_list(":lang=zh"), _CJK_PREFERRED)
+            or _pick(_bundled_cjk(), _CJK_PREFERRED)
         )
         if found:
             return FontChoice(family=found[1], path=found[0], covers_cjk=True)
