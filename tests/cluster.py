@@ -226,6 +226,22 @@ class Cluster:
         self._wait_gateway()
         return self
 
+    def terminate_storyreel(self, timeout: float = 15.0) -> dict[str, tuple[int | None, float]]:
+        """SIGTERM every live StoryReel process at once, as an orchestrator stops a release;
+        each one's (exit code, seconds to exit), None for one still running at `timeout`."""
+        ours = [p for p in self.procs if p.storyreel and p.alive()]
+        started = time.monotonic()
+        for proc in ours:
+            proc.terminate()
+        exits: dict[str, tuple[int | None, float]] = {}
+        for proc in ours:
+            assert proc.popen is not None
+            left = max(0.1, timeout - (time.monotonic() - started))
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.popen.wait(left)
+            exits[proc.name] = (proc.popen.poll(), round(time.monotonic() - started, 2))
+        return exits
+
     def stop(self) -> None:
         """Stop every process: SIGTERM to all StoryReel processes at once (each drains for a
         few seconds), then the backing servers they used; SIGKILL for whatever lingers."""

@@ -117,3 +117,9 @@ def test_sigkilled_video_worker_is_replaced_and_render_yields_one_playable_mp4(
     decoded, promised = decode_all_frames(video)
     assert decoded == promised
     assert decoded == pytest.approx(render["result"]["duration"] * FPS, abs=FPS)
+
+    # SIGTERM to the whole release: every process drains and exits 0, promptly.
+    exits = cluster.terminate_storyreel(timeout=15.0)
+    assert set(exits) >= {"gateway", "script", "storyboard", "asset", "tts", "workflow"}
+    assert all(code == 0 for code, _s in exits.values()), exits
+    assert max(seconds for _c, seconds in exits.values()) < 10.0, exits

@@ -2,17 +2,51 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
 import uvicorn
 
-from storyreel_core.logging import configure_logging
+from storyreel_core.logging import configure_logging, get_logger
+from storyreel_core.service_runtime import wait_for_signal
 from storyreel_core.settings import Settings
 from storyreel_gateway.app import create_app
+
+log = get_logger("storyreel.gateway")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling, which re-raises SIGTERM after a clean stop.
+
+    The process then dies "by signal" (exit 143), which orchestrators report as a crash; we
+    catch the signal ourselves, let uvicorn finish in-flight requests, and exit 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(settings: Settings) -> None:
+    config = uvicorn.Config(
+        create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+    )
+    server = _Server(config)
+    stop = wait_for_signal()
+    serving = asyncio.create_task(server.serve())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    log.info("gateway.stopping")
+    server.should_exit = True
+    stopping.cancel()
+    await serving
 
 
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

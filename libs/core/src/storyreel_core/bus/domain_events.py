@@ -78,6 +78,13 @@ class DomainEventConsumer:
         self._task = asyncio.create_task(self._loop(sub), name=f"events:{self.durable}")
 
     async def _loop(self, sub: Any) -> None:
+        try:
+            await self._consume(sub)
+        finally:
+            with contextlib.suppress(Exception):  # or the connection's drain waits on it
+                await sub.unsubscribe()
+
+    async def _consume(self, sub: Any) -> None:
         while not self._stopping.is_set():
             try:
                 msgs = await sub.fetch(10, timeout=1.0)

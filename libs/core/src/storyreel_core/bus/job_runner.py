@@ -128,6 +128,15 @@ class JobRunner:
 
     async def _pull_loop(self) -> None:
         sub = await self.bus.pull(self.spec)
+        try:
+            await self._pull_from(sub)
+        finally:
+            # Left subscribed, the pull subscription keeps the connection's drain waiting
+            # at shutdown (seconds per service).
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _pull_from(self, sub: Any) -> None:
         slots = asyncio.Semaphore(self.concurrency)
         while not self._stopping.is_set():
             await slots.acquire()
