@@ -1,6 +1,6 @@
 """The `render` job: a durable state machine over the five stages of a one-click render.
 
-script → storyboard → frames → speech → final_cut. Each stage is a task of its owning service,
+script → storyboard → (frames ∥ speech) → final_cut. Each stage is a task of its owning service,
 started over gRPC with a child task id recorded *before* the call, so a redelivered render
 resumes at the first unfinished stage and re-attaches to a stage already running instead of
 starting it twice.
@@ -8,6 +8,8 @@ starting it twice.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from storyreel_core.bus.job_runner import Job, JobContext
@@ -20,6 +22,13 @@ from storyreel_workflow.stage_client import StageClient
 
 RENDERS = "renders"
 STAGES = ("script", "storyboard", "frames", "speech", "final_cut")
+# Frames and speech both need only the storyboard: they run side by side.
+PHASES: tuple[tuple[str, ...], ...] = (
+    ("script",),
+    ("storyboard",),
+    ("frames", "speech"),
+    ("final_cut",),
+)
 STEP_NAMES = {
     "script": "writing screenplay",
     "storyboard": "planning storyboard",
@@ -137,51 +146,93 @@ class RenderJob:
         spec = RenderInput.model_validate(job.payload)
         state = await self._state(job)
         done: dict[str, dict[str, Any]] = {}
-        for index, stage in enumerate(STAGES):
-            record = state["stages"].get(stage) or {}
-            if record.get("status") == "completed":
-                done[stage] = record["result"]
+        for phase in PHASES:
+            todo = []
+            for stage in phase:
+                record = state["stages"].get(stage) or {}
+                if record.get("status") == "completed":
+                    done[stage] = record["result"]
+                else:
+                    todo.append(stage)
+            if not todo:
                 continue
-            await ctx.progress(index, len(STAGES), STEP_NAMES[stage])
-            child_id = record.get("task_id") or new_id("task")
-            state["stages"][stage] = {"task_id": child_id, "status": "running"}
+            # Child ids are recorded before any call, so a redelivered render re-attaches.
+            for stage in todo:
+                child_id = (state["stages"].get(stage) or {}).get("task_id") or new_id("task")
+                state["stages"][stage] = {"task_id": child_id, "status": "running"}
             state = await self.docs.replace(RENDERS, state)
-            await self.stages.start(
-                stage,
-                stage_input(stage, spec, done),
-                owner_id=job.owner_id,
-                task_id=child_id,
-                parent_id=job.task_id,
+            progress = PhaseProgress(ctx, finished=len(done), running=todo)
+            await progress.report()
+            ids = {stage: state["stages"][stage]["task_id"] for stage in todo}
+            results = await asyncio.gather(
+                *(self._run_stage(job, spec, stage, ids[stage], done, progress) for stage in todo)
             )
-            child = await self.stages.wait(child_id, self._relay(ctx, index, stage))
-            if child["status"] != "completed":
-                error = child.get("error") or {}
-                raise StageFailed(
-                    f"{stage} stage {child['status']}: {error.get('reason', 'unknown error')}",
-                    code=Code(int(error.get("code", Code.GENERAL))),
-                    permanent=True,
-                )
-            done[stage] = child["result"]
-            state["stages"][stage] = {
-                "task_id": child_id,
-                "status": "completed",
-                "result": child["result"],
-            }
+            for stage, result in zip(todo, results, strict=True):
+                done[stage] = result
+                state["stages"][stage] = {
+                    "task_id": ids[stage],
+                    "status": "completed",
+                    "result": result,
+                }
             state = await self.docs.replace(RENDERS, state)
         return render_result(done)
 
-    @staticmethod
-    def _relay(ctx: JobContext, index: int, stage: str) -> Any:
+    async def _run_stage(
+        self,
+        job: Job,
+        spec: RenderInput,
+        stage: str,
+        child_id: str,
+        done: dict[str, dict[str, Any]],
+        progress: PhaseProgress,
+    ) -> dict[str, Any]:
+        await self.stages.start(
+            stage,
+            stage_input(stage, spec, done),
+            owner_id=job.owner_id,
+            task_id=child_id,
+            parent_id=job.task_id,
+        )
+        child = await self.stages.wait(child_id, progress.relay(stage))
+        if child["status"] != "completed":
+            error = child.get("error") or {}
+            raise StageFailed(
+                f"{stage} stage {child['status']}: {error.get('reason', 'unknown error')}",
+                code=Code(int(error.get("code", Code.GENERAL))),
+                permanent=True,
+            )
+        result: dict[str, Any] = child["result"]
+        return result
+
+
+class PhaseProgress:
+    """The render's progress while the stages of one phase run, side by side or alone.
+
+    Finished stages count whole; each running stage adds its own percentage, so the bar moves
+    forward smoothly whichever of two parallel stages reports.
+    """
+
+    def __init__(self, ctx: JobContext, *, finished: int, running: list[str]) -> None:
+        self.ctx = ctx
+        self.finished = finished
+        self.percent = dict.fromkeys(running, 0.0)
+
+    async def report(self, current_item: dict[str, Any] | None = None) -> None:
+        total = len(STAGES)
+        await self.ctx.progress(
+            self.finished,
+            total,
+            ", ".join(STEP_NAMES[s] for s in self.percent),
+            percentage=(self.finished * 100 + sum(self.percent.values())) / total,
+            current_item=current_item,
+        )
+
+    def relay(self, stage: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
         """Fold a stage's own progress into the render's, so the bar moves within a stage."""
 
         async def on_update(child: dict[str, Any]) -> None:
-            pct = float((child.get("progress") or {}).get("percentage") or 0.0)
-            await ctx.progress(
-                index,
-                len(STAGES),
-                STEP_NAMES[stage],
-                percentage=(index * 100 + pct) / len(STAGES),
-                current_item={"stage": stage, "task_id": child["_id"], "status": child["status"]},
-            )
+            self.percent[stage] = float((child.get("progress") or {}).get("percentage") or 0.0)
+            item = {"stage": stage, "task_id": child["_id"], "status": child["status"]}
+            await self.report(item)
 
         return on_update
