@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from storyreel_core.bus.domain_events import announce_drama_deleted
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import script_pb2, script_pb2_grpc
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_script import zh_tokens
 from storyreel_script.drama_store import DramaStore
 from storyreel_script.generate_script_job import ScriptGenerator
 from storyreel_script.grpc_api import ScriptServicer
@@ -30,6 +33,13 @@ def build(platform: Platform) -> ServiceParts:
     def register(server: grpc.aio.Server) -> None:
         script_pb2_grpc.add_ScriptServiceServicer_to_server(servicer, server)
 
+    warming: list[asyncio.Future[None]] = []
+
+    async def warm_up_jieba() -> None:
+        # In a thread, not awaited: the service is ready at once, and the first Chinese story
+        # no longer waits seconds for jieba's dictionary.
+        warming.append(asyncio.get_running_loop().run_in_executor(None, zh_tokens.warm_up))
+
     return ServiceParts(
         name=NAME,
         registrars=[register],
@@ -38,5 +48,5 @@ def build(platform: Platform) -> ServiceParts:
             "screenplay": run_screenplay,
             GENERATE_KIND: ScriptGenerator(scripts).run,
         },
-        on_start=[dramas.ensure_indexes, scripts.ensure_indexes],
+        on_start=[dramas.ensure_indexes, scripts.ensure_indexes, warm_up_jieba],
     )

@@ -42,6 +42,11 @@ def _ensure_loaded() -> None:
         _ready = True
 
 
+def warm_up() -> None:
+    """Build the dictionary now (blocking; call it in a thread), not on the first Chinese job."""
+    _ensure_loaded()
+
+
 @lru_cache(maxsize=512)
 def _cut(text: str) -> tuple[Token, ...]:
     _ensure_loaded()
