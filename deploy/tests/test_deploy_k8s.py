@@ -30,12 +30,12 @@ GPU_WORKERS = ("asset", "video", "tts")
 K8S_VERSIONS = ("1.29", "1.37")  # grpc probes are GA from 1.27
 SECRET_KEYS = {"jwt-secret", "mongodb-url", "s3-access-key", "s3-secret-key"}
 CALLERS = {  # who may open each service's gRPC port
-    "script": {"gateway", "workflow"},
+    "script": {"gateway", "workflow", "storyboard", "video"},
     "workflow": {"gateway"},
-    "tts": {"gateway", "workflow"},
-    "storyboard": {"workflow"},
-    "asset": {"workflow"},
-    "video": {"workflow"},
+    "tts": {"gateway", "workflow", "storyboard"},
+    "storyboard": {"gateway", "workflow", "video"},
+    "asset": {"gateway", "workflow", "storyboard", "video"},
+    "video": {"gateway", "workflow"},
 }
 FORTHCOMING = {"STORYREEL_METRICS_PORT"}
 

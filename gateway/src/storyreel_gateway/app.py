@@ -28,8 +28,10 @@ from storyreel_gateway.routers import (
     media,
     pipeline,
     scripts,
+    storyboards,
     system,
     tasks,
+    videos,
 )
 from storyreel_gateway.state import GatewayState, Stubs
 
@@ -97,6 +99,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(scripts.router)
     api.include_router(characters.router)
     api.include_router(assets.router)
+    api.include_router(storyboards.router)
+    api.include_router(videos.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

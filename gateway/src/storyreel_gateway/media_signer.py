@@ -28,7 +28,8 @@ class MediaSigner:
         return f"{base_url}/media/{quote(key)}?exp={exp}&sig={self._sig(key, exp)}"
 
     def verify(self, key: str, exp: int, sig: str) -> None:
-        if not hmac.compare_digest(self._sig(key, exp), sig):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters (TypeError).
+        if not hmac.compare_digest(self._sig(key, exp).encode(), sig.encode("utf-8", "replace")):
             raise AppError("media signature is invalid", code=Code.FORBIDDEN, field="sig")
         if exp < time.time():
             raise AppError("media link has expired", code=Code.FORBIDDEN, field="exp")

@@ -10,7 +10,9 @@ from storyreel_core.proto.storyreel.v1 import (
     assets_pb2_grpc,
     script_pb2_grpc,
     stages_pb2_grpc,
+    storyboards_pb2_grpc,
     tasks_pb2_grpc,
+    videos_pb2_grpc,
 )
 from storyreel_core.rpc.clients import open_channel
 from storyreel_core.settings import Settings
@@ -29,6 +31,8 @@ class Stubs:
     tts: stages_pb2_grpc.TtsServiceStub
     characters: assets_pb2_grpc.CharacterServiceStub
     assets: assets_pb2_grpc.AssetLibraryServiceStub
+    storyboards: storyboards_pb2_grpc.StoryboardLibraryServiceStub
+    videos: videos_pb2_grpc.VideoLibraryServiceStub
     channels: list[grpc.aio.Channel] = field(default_factory=list)
 
     @classmethod
@@ -37,6 +41,8 @@ class Stubs:
         workflow = open_channel(settings.workflow_addr)
         tts = open_channel(settings.tts_addr)
         asset = open_channel(settings.asset_addr)
+        storyboard = open_channel(settings.storyboard_addr)
+        video = open_channel(settings.video_addr)
         return cls(
             script=script_pb2_grpc.ScriptServiceStub(script),
             workflow=stages_pb2_grpc.WorkflowServiceStub(workflow),
@@ -44,7 +50,9 @@ class Stubs:
             tts=stages_pb2_grpc.TtsServiceStub(tts),
             characters=assets_pb2_grpc.CharacterServiceStub(asset),
             assets=assets_pb2_grpc.AssetLibraryServiceStub(asset),
-            channels=[script, workflow, tts, asset],
+            storyboards=storyboards_pb2_grpc.StoryboardLibraryServiceStub(storyboard),
+            videos=videos_pb2_grpc.VideoLibraryServiceStub(video),
+            channels=[script, workflow, tts, asset, storyboard, video],
         )
 
     async def close(self) -> None:

@@ -55,3 +55,9 @@ def media(tmp_path: Path) -> Callable[..., tuple[list[Path], list[Path]]]:
         return stills, voices
 
     return build
+
+
+@pytest.fixture
+def synth() -> tuple[Callable[..., Path], Callable[..., Path]]:
+    """`make_still` and `make_speech`, for tests that name and time each file themselves."""
+    return make_still, make_speech

@@ -16,6 +16,7 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.fields import Seed
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.uploads import multipart_schema, staged_upload
@@ -63,7 +64,7 @@ class GenerateAssetsIn(BaseModel):
         description="not supported yet (400, code 1001): list the designs in items",
     )
     style: str = Field(default="", max_length=200)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    seed: Seed = 0
     tags: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=20
     )

@@ -16,6 +16,7 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.fields import ExpectedVersion, Seed
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.uploads import multipart_schema, staged_upload
@@ -36,7 +37,7 @@ class CharacterIn(BaseModel):
 
 
 class CharacterPut(CharacterIn):
-    version: int | None = Field(default=None, ge=1, description="optimistic concurrency check")
+    version: ExpectedVersion = None
 
 
 class CharacterPatch(BaseModel):
@@ -46,14 +47,14 @@ class CharacterPatch(BaseModel):
     age_range: str | None = Field(default=None, max_length=40)
     image_prompt: str | None = Field(default=None, max_length=2000)
     default_image_id: str | None = Field(default=None, max_length=80)
-    version: int | None = Field(default=None, ge=1, description="optimistic concurrency check")
+    version: ExpectedVersion = None
 
 
 class GenerateImageIn(BaseModel):
     prompt: str = Field(default="", max_length=2000, description="defaults to the character's")
     style: str = Field(default="", max_length=200, examples=["赛博朋克"])
     count: int = Field(default=1, ge=1, le=4)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    seed: Seed = 0
 
 
 class CharacterImageOut(BaseModel):

@@ -12,6 +12,7 @@ from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.fields import ExpectedVersion
 
 router = APIRouter(prefix="/dramas", tags=["dramas"], responses=ERROR_RESPONSES)
 
@@ -26,11 +27,11 @@ class DramaPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=5000)
     settings: dict[str, Any] | None = None
-    version: int | None = Field(default=None, ge=1, description="optimistic concurrency check")
+    version: ExpectedVersion = None
 
 
 class DramaPut(DramaIn):
-    version: int | None = Field(default=None, ge=1)
+    version: ExpectedVersion = None
 
 
 class DramaOut(BaseModel):

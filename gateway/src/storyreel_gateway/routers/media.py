@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from storyreel_core.errors import AppError, Code, NotFound
 from storyreel_gateway.deps import State
+from storyreel_gateway.envelope import ErrorEnvelope
+from storyreel_gateway.error_handlers import error_response
 
 router = APIRouter(tags=["media"])
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# Bounded digits: int() refuses strings past 4300 digits, and no object is that large.
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 
 
 def parse_range(header: str, size: int) -> tuple[int, int]:
@@ -31,14 +34,28 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
     return start, end
 
 
-@router.get("/media/{key:path}", response_class=StreamingResponse)
+_MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The whole object",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    206: {"description": "The requested byte range (`Range: bytes=start-end`)"},
+    416: {
+        "description": "The range is outside the object (`Content-Range: bytes */size`)",
+        "model": ErrorEnvelope,
+    },
+    **{status: {"model": ErrorEnvelope} for status in (400, 403, 404)},
+}
+
+
+@router.get("/media/{key:path}", response_class=StreamingResponse, responses=_MEDIA_RESPONSES)
 async def media(
     key: str,
     state: State,
     exp: Annotated[int, Query()],
     sig: Annotated[str, Query(max_length=128)],
     range_header: Annotated[str | None, Header(alias="range")] = None,
-) -> StreamingResponse:
+) -> Response:
     state.signer.verify(key, exp, sig)
     info = await state.objects.stat(key)
     if info is None:
@@ -47,10 +64,10 @@ async def media(
     if range_header:
         try:
             start, end = parse_range(range_header, info.size)
-        except AppError:
-            return StreamingResponse(
-                iter(()), status_code=416, headers={"Content-Range": f"bytes */{info.size}"}
-            )
+        except AppError as exc:
+            refused = error_response(416, int(exc.code), exc.message, exc.field, exc.reason)
+            refused.headers["Content-Range"] = f"bytes */{info.size}"
+            return refused
         headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
         headers["Content-Length"] = str(end - start + 1)
         return StreamingResponse(

@@ -13,6 +13,7 @@ from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
+from storyreel_gateway.fields import Seed
 
 router = APIRouter(prefix="/pipeline", tags=["pipeline"], responses=ERROR_RESPONSES)
 
@@ -21,7 +22,7 @@ class ImageOptions(BaseModel):
     resolution: str | None = Field(default=None, examples=["768x512"])
     num_steps: int = Field(default=4, ge=1, le=100)
     cfg_scale: float = Field(default=1.5, ge=0, le=30)
-    seed: int | None = None
+    seed: Seed | None = None
 
 
 class VideoOptions(BaseModel):
@@ -38,7 +39,7 @@ class RenderOptions(BaseModel):
     voice: str | None = Field(default=None, examples=["narrator-zh"])
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     music: bool = True
-    seed: int = 0
+    seed: Seed = 0
 
 
 class RenderBody(BaseModel):

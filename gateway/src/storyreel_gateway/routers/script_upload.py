@@ -118,7 +118,8 @@ async def _from_form(request: Request) -> tuple[GenerateIn, str]:
 async def read_generate_body(request: Request) -> tuple[GenerateIn, str]:
     """The request as GenerateIn and the uploaded file's name ("" without a file)."""
     content_type = request.headers.get("content-type", "").lower()
-    length = int(request.headers.get("content-length") or 0)
+    declared = request.headers.get("content-length", "")
+    length = int(declared) if declared.isdigit() else 0
     if content_type.startswith("multipart/form-data"):
         if length > MAX_TEXT_BYTES + MAX_FORM_OVERHEAD:
             raise _too_large("file")

@@ -16,6 +16,7 @@ from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.fields import ExpectedVersion
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.routers.script_upload import GenerateIn, GenerateUpload, read_generate_body
 
@@ -40,11 +41,11 @@ class ScriptUpdate(BaseModel):
     metadata: dict[str, Any] | None = None
     status: ScriptStatus | None = None
     message: str | None = Field(default=None, max_length=500, description="version note")
-    version: int | None = Field(default=None, ge=1, description="optimistic concurrency check")
+    version: ExpectedVersion = None
 
 
 class RestoreIn(BaseModel):
-    version: int | None = Field(default=None, ge=1, description="optimistic concurrency check")
+    version: ExpectedVersion = None
 
 
 class ScriptOut(BaseModel):

@@ -23,7 +23,11 @@ class VoiceOut(BaseModel):
     description: str
 
 
-@router.get("/health")
+class HealthOut(BaseModel):
+    status: str
+
+
+@router.get("/health", response_model=Envelope[HealthOut])
 async def health() -> dict[str, Any]:
     return ok({"status": "ok"})
 

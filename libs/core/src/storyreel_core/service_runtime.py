@@ -17,6 +17,7 @@ from storyreel_core.bus.domain_events import DRAMA_DELETED, DomainEventConsumer
 from storyreel_core.bus.jetstream import ConsumerSpec
 from storyreel_core.bus.job_runner import Handler, JobRunner
 from storyreel_core.bus.nats_server import BundledNatsServer
+from storyreel_core.cancellation import raise_if_cancelling
 from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.platform import Platform, open_platform
 from storyreel_core.rpc.server import GrpcServer, Registrar
@@ -108,6 +109,7 @@ class RunningService:
 
     async def _watch_readiness(self) -> None:
         while True:
+            raise_if_cancelling()
             await asyncio.sleep(5)
             await self.grpc.set_serving(await self.platform.ready())
 

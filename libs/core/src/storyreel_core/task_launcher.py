@@ -31,6 +31,7 @@ class TaskLauncher:
         drama_id: str | None = None,
         task_id: str | None = None,
         total: int = 0,
+        progress: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         try:
             task = await self.tasks.create(
@@ -42,6 +43,7 @@ class TaskLauncher:
                 drama_id=drama_id,
                 task_id=task_id,
                 total=total,
+                progress=progress,
             )
         except AlreadyExists:
             if task_id is None:

@@ -73,7 +73,9 @@ class TaskStore:
         drama_id: str | None = None,
         task_id: str | None = None,
         total: int = 0,
+        progress: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """`progress` replaces the initial `progress_doc(0, total)` (e.g. with item counts)."""
         now = utc_now()
         doc = {
             "_id": task_id or new_id("task"),
@@ -84,7 +86,7 @@ class TaskStore:
             "drama_id": drama_id,
             "payload": payload,
             "status": "pending",
-            "progress": progress_doc(0, total),
+            "progress": progress or progress_doc(0, total),
             "current_step": "queued",
             "result": None,
             "error": None,

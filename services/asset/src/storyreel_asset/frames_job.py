@@ -1,6 +1,8 @@
 """The `frames` job: one still per storyboard shot plus a reference sheet per character.
 
 Keys are derived from the task and the shot, so a redelivered job overwrites its own frames.
+Callers that keep frames of their own (the storyboard service) may skip the character sheets
+and ask for a JPEG thumbnail beside each frame.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from PIL import Image
 from pydantic import BaseModel, Field
 
 from storyreel_asset.procedural_renderer import render_character_sheet, render_frame
+from storyreel_asset.staged_upload import jpeg_thumbnail
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Storyboard
 from storyreel_core.stores.object_store import ObjectStore
@@ -24,6 +27,8 @@ class FramesInput(BaseModel):
     height: int = Field(default=1280, ge=64, le=4096)
     style: str = ""
     seed: int = 0
+    character_sheets: bool = True
+    thumbnail_width: int = Field(default=0, ge=0, le=1024, description="0: no thumbnails")
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -41,7 +46,8 @@ class FramesJob:
         spec = FramesInput.model_validate(job.payload)
         board = spec.storyboard
         style = spec.style or board.style
-        total = len(board.shots) + len(board.characters)
+        sheet_cast = board.characters if spec.character_sheets else []
+        total = len(board.shots) + len(sheet_cast)
         frames: list[dict[str, Any]] = []
         for i, shot in enumerate(board.shots):
             await ctx.progress(
@@ -63,10 +69,15 @@ class FramesJob:
             await self.objects.put_bytes(
                 key, await asyncio.to_thread(png_bytes, image), "image/png"
             )
-            frames.append({"shot_id": shot.id, "key": key})
+            frame: dict[str, Any] = {"shot_id": shot.id, "key": key}
+            if spec.thumbnail_width:
+                thumb = await asyncio.to_thread(jpeg_thumbnail, image, spec.thumbnail_width)
+                frame["thumbnail_key"] = f"renders/{job.task_id}/frames/{shot.id}_thumb.jpg"
+                await self.objects.put_bytes(frame["thumbnail_key"], thumb, "image/jpeg")
+            frames.append(frame)
         sheets: list[dict[str, Any]] = []
         side = max(256, min(spec.width, spec.height) // 2)
-        for j, character in enumerate(board.characters):
+        for j, character in enumerate(sheet_cast):
             await ctx.progress(len(board.shots) + j, total, "drawing characters")
             image = await asyncio.to_thread(
                 render_character_sheet,

@@ -1,27 +1,58 @@
-"""Assemble the storyboard service."""
+"""Assemble the storyboard service: the planning stage and the drama storyboard library."""
 
 from __future__ import annotations
 
 import grpc
 
 from storyreel_core.platform import Platform
-from storyreel_core.proto.storyreel.v1 import stages_pb2, stages_pb2_grpc
+from storyreel_core.proto.storyreel.v1 import (
+    stages_pb2,
+    stages_pb2_grpc,
+    storyboards_pb2,
+    storyboards_pb2_grpc,
+)
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_storyboard.audio_job import ShotAudioJob
+from storyreel_storyboard.frames import FrameMaker
+from storyreel_storyboard.generate_job import GenerateStoryboardsJob
 from storyreel_storyboard.grpc_api import StoryboardServicer
+from storyreel_storyboard.image_job import RegenerateImageJob
+from storyreel_storyboard.library_api import StoryboardLibraryServicer
+from storyreel_storyboard.peers import Peers
 from storyreel_storyboard.plan_job import run_plan
+from storyreel_storyboard.storyboard_store import StoryboardStore
 
 NAME = "storyboard"
 
 
 def build(platform: Platform) -> ServiceParts:
-    servicer = StoryboardServicer(platform.launcher)
+    store = StoryboardStore(platform.docs, platform.objects)
+    # Read the settings at call time: the embedded launcher sets the peers' addresses after
+    # build().
+    peers = Peers(lambda: platform.settings, platform.tasks, platform.bus)
+    frames = FrameMaker(peers, platform.objects)
+    stage = StoryboardServicer(platform.launcher)
+    library = StoryboardLibraryServicer(
+        store, peers, platform.launcher, max_upload_bytes=platform.settings.max_upload_bytes
+    )
 
     def register(server: grpc.aio.Server) -> None:
-        stages_pb2_grpc.add_StoryboardServiceServicer_to_server(servicer, server)
+        stages_pb2_grpc.add_StoryboardServiceServicer_to_server(stage, server)
+        storyboards_pb2_grpc.add_StoryboardLibraryServiceServicer_to_server(library, server)
 
     return ServiceParts(
         name=NAME,
         registrars=[register],
-        service_names=[stages_pb2.DESCRIPTOR.services_by_name["StoryboardService"].full_name],
-        handlers={"plan": run_plan},
+        service_names=[
+            stages_pb2.DESCRIPTOR.services_by_name["StoryboardService"].full_name,
+            storyboards_pb2.DESCRIPTOR.services_by_name["StoryboardLibraryService"].full_name,
+        ],
+        handlers={
+            "plan": run_plan,
+            "storyboards": GenerateStoryboardsJob(store, peers, frames),
+            "storyboard_image": RegenerateImageJob(store, peers, frames),
+            "shot_audio": ShotAudioJob(store, peers),
+        },
+        on_start=[store.ensure_indexes],
+        on_drama_deleted=[store.delete_drama_content],
     )

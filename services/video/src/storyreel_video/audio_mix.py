@@ -1,7 +1,8 @@
 """The soundtrack of the final cut, mixed in numpy and handed to the encoder as one WAV.
 
 Speech for each shot is placed at the shot's start on the timeline (sample-accurate at 48 kHz)
-and trimmed to the shot, the procedural pad runs under the whole video, faded in and out, and
+and trimmed to the shot, the music bed (the procedural pad, or an uploaded track looped to
+length) runs under the whole video at a level set against the speech, faded in and out, and
 is ducked by a feed-forward compressor keyed by the voice bus — the same design as ffmpeg's
 `sidechaincompress` (threshold, ratio, attack/release on the key's level) — and the mix is
 brought to −16 LUFS integrated with a −2 dBFS sample-peak ceiling (which keeps true peak near
@@ -37,6 +38,22 @@ PAD_BELOW_VOICE_LU = 15.0  # pad loudness relative to the speech before ducking
 
 
 @dataclass(frozen=True)
+class MusicBed:
+    """The music under the voices: a file (looped to the video's length) or the built-in pad.
+
+    `volume` is the bed's level against the speech as a linear gain before ducking: 1.0 is as
+    loud as the voices, 0.3 about 10 LU under them; None keeps the built-in balance
+    (`PAD_BELOW_VOICE_LU` under). Fades default to 1.5 s in and 2.5 s out (shorter for short
+    videos) and never take more than half the video each.
+    """
+
+    path: Path | None = None
+    volume: float | None = None
+    fade_in: float | None = None
+    fade_out: float | None = None
+
+
+@dataclass(frozen=True)
 class VoicePlacement:
     """Speech file `path` starts at `start` s on the timeline and lasts at most `limit` s."""
 
@@ -45,8 +62,8 @@ class VoicePlacement:
     limit: float
 
 
-def read_wav(path: Path) -> tuple[Audio, int]:
-    """Mono float32 samples and rate of a PCM WAV (8/16/24/32-bit, any channel count)."""
+def read_wav_channels(path: Path) -> tuple[Audio, int]:
+    """(n, channels) float32 samples and rate of a PCM WAV (8/16/24/32-bit)."""
     with wave.open(str(path), "rb") as w:
         width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
         raw = w.readframes(w.getnframes())
@@ -62,7 +79,14 @@ def read_wav(path: Path) -> tuple[Audio, int]:
         data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
     else:
         raise wave.Error(f"unsupported sample width {width}")
-    mono: Audio = data.reshape(-1, channels).mean(axis=1).astype(np.float32)
+    frames: Audio = data.reshape(-1, channels).astype(np.float32)
+    return frames, rate
+
+
+def read_wav(path: Path) -> tuple[Audio, int]:
+    """Mono float32 samples and rate of a PCM WAV (8/16/24/32-bit, any channel count)."""
+    frames, rate = read_wav_channels(path)
+    mono: Audio = frames.mean(axis=1).astype(np.float32)
     return mono, rate
 
 
@@ -132,10 +156,28 @@ def _fades(x: Audio, fade_in: float, fade_out: float) -> None:
         ]
 
 
+def _fit(track: Audio, n: int) -> Audio:
+    """`track` (m, 2) looped or cut to exactly n samples."""
+    if track.shape[0] == 0:
+        return np.zeros((n, 2), dtype=np.float32)
+    if track.shape[0] < n:
+        track = np.tile(track, (-(-n // track.shape[0]), 1))
+    fitted: Audio = np.array(track[:n], dtype=np.float32)  # a copy: the mix scales it in place
+    return fitted
+
+
 def mix_soundtrack(
-    voices: Sequence[tuple[Audio, float, float]], total: float, *, music: bool, seed: int = 0
+    voices: Sequence[tuple[Audio, float, float]],
+    total: float,
+    *,
+    music: bool,
+    seed: int = 0,
+    bed: MusicBed | None = None,
+    bed_track: Audio | None = None,
 ) -> Audio:
-    """(n, 2) float32 at 48 kHz: voices (48 kHz mono, start, limit) + ducked pad, normalised."""
+    """(n, 2) float32 at 48 kHz: voices (48 kHz mono, start, limit) + ducked bed, normalised.
+
+    The bed is `bed_track` ((m, 2) at 48 kHz, looped to length) when given, else the pad."""
     n = max(1, round(total * RATE))
     bus = np.zeros(n, dtype=np.float32)
     edge = round(0.004 * RATE)  # 4 ms fades at the cut points: no clicks where speech is trimmed
@@ -148,18 +190,29 @@ def mix_soundtrack(
             clip[-edge:] *= ramp[::-1]
         bus[at : at + clip.size] += clip
     mix = np.repeat(bus[:, None], 2, axis=1)
-    if music:
-        pad = ambient_pad(total, seed=seed)[:n]
-        if pad.shape[0] < n:
-            pad = np.pad(pad, ((0, n - pad.shape[0]), (0, 0)))
-        # Mono measurements are enough to balance the two (the pad is stationary, so a few
-        # seconds of it tell its loudness); only the final mix is measured in full stereo.
+    bed = bed or MusicBed()
+    if music and bed.volume != 0:
+        if bed_track is not None:
+            pad = _fit(bed_track, n)
+            # Music is not stationary: measure (up to) its first minute, as mono like the voice
+            # bus it is balanced against.
+            pad_lufs = integrated_loudness(pad[: 60 * RATE].mean(axis=1, keepdims=True))
+        else:
+            pad = _fit(ambient_pad(total, seed=seed), n)
+            # Mono measurements are enough to balance the two (the pad is stationary, so a few
+            # seconds of it tell its loudness); only the final mix is measured in full stereo.
+            pad_lufs = integrated_loudness(pad[: 6 * RATE, :1])
         voice_lufs = integrated_loudness(bus[:, None])
-        pad_lufs = integrated_loudness(pad[: 6 * RATE, :1])
+        below = PAD_BELOW_VOICE_LU if bed.volume is None else -20.0 * math.log10(bed.volume)
         if math.isfinite(voice_lufs) and math.isfinite(pad_lufs):
-            pad *= np.float32(10.0 ** ((voice_lufs - PAD_BELOW_VOICE_LU - pad_lufs) / 20.0))
+            pad *= np.float32(10.0 ** ((voice_lufs - below - pad_lufs) / 20.0))
             pad = duck(pad, bus)
-        _fades(pad, min(1.5, total / 4), min(2.5, total / 3))
+        elif bed.volume is not None and math.isfinite(pad_lufs):
+            # No speech to sit under: the bed is the soundtrack, scaled by its volume.
+            pad *= np.float32(10.0 ** ((TARGET_LUFS - below - pad_lufs) / 20.0))
+        fade_in = min(1.5, total / 4) if bed.fade_in is None else min(bed.fade_in, total / 2)
+        fade_out = min(2.5, total / 3) if bed.fade_out is None else min(bed.fade_out, total / 2)
+        _fades(pad, fade_in, fade_out)
         mix += pad
     return normalize(mix, TARGET_LUFS, PEAK_CEILING_DB)
 
@@ -182,6 +235,20 @@ async def _load_voice(path: Path, scratch: Path, ffmpeg: str | None) -> Audio:
     return resample(samples, rate, RATE)
 
 
+async def _load_bed(path: Path, total: float, scratch: Path, ffmpeg: str | None) -> Audio:
+    """A music file as (n, 2) float32 at 48 kHz, decoded (and looped) by ffmpeg to `total` s."""
+    await run_ffmpeg(
+        ["-stream_loop", "-1", "-i", str(path), "-t", f"{total:.3f}", "-vn", "-ac", "2",
+         "-ar", str(RATE), "-c:a", "pcm_s16le", "-f", "wav", "-y", str(scratch)],
+        ffmpeg=ffmpeg,
+    )  # fmt: skip
+    try:
+        frames, _rate = read_wav_channels(scratch)
+    except (wave.Error, EOFError, ValueError, OSError) as exc:
+        raise RenderFailed(f"cannot read the music bed {path}: {exc}") from exc
+    return frames
+
+
 async def write_soundtrack(
     voices: Sequence[VoicePlacement],
     total: float,
@@ -191,14 +258,19 @@ async def write_soundtrack(
     workdir: Path,
     seed: int = 0,
     ffmpeg: str | None = None,
+    bed: MusicBed | None = None,
 ) -> Path:
     """Decode, place, mix, duck and normalise; write a 16-bit stereo 48 kHz WAV."""
     loaded: list[tuple[Audio, float, float]] = []
     for k, v in enumerate(voices):
         samples = await _load_voice(Path(v.path), workdir / f"voice_{k}.wav", ffmpeg)
         loaded.append((samples, v.start, v.limit))
+    track: Audio | None = None
+    if music and bed is not None and bed.path is not None:
+        track = await _load_bed(Path(bed.path), total, workdir / "music_bed.wav", ffmpeg)
 
     def render() -> Path:
-        return write_wav(mix_soundtrack(loaded, total, music=music, seed=seed), out_path, RATE)
+        mixed = mix_soundtrack(loaded, total, music=music, seed=seed, bed=bed, bed_track=track)
+        return write_wav(mixed, out_path, RATE)
 
     return await asyncio.to_thread(render)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from storyreel_core.drama_models import Transition
 from storyreel_core.logging import get_logger
-from storyreel_video.audio_mix import VoicePlacement, write_soundtrack
+from storyreel_video.audio_mix import MusicBed, VoicePlacement, write_soundtrack
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import ProgressCallback, run_ffmpeg
 from storyreel_video.frame_source import FrameSource
@@ -40,10 +40,12 @@ from storyreel_video.timeline import Timeline, effective_transition
 __all__ = [
     "ClipSpec",
     "FinalCut",
+    "MusicBed",
     "RenderFailed",
     "SubtitleStyle",
     "compose_final_cut",
     "render_clip",
+    "save_thumbnail",
 ]
 
 log = get_logger(__name__)
@@ -68,7 +70,7 @@ def _video_input_args(width: int, height: int, fps: int) -> list[str]:
     ]  # fmt: skip
 
 
-def _encode_args(fps: int, preset: str) -> list[str]:
+def encode_args(fps: int, preset: str) -> list[str]:
     return [
         "-c:v", "libx264", "-preset", preset, "-crf", str(CRF), "-pix_fmt", "yuv420p",
         "-r", str(fps), "-color_range", "tv", "-colorspace", "bt709",
@@ -108,12 +110,13 @@ async def _encode(
     ffmpeg: str | None,
     preset: str,
     on_progress: ProgressCallback | None,
+    bed: MusicBed | None = None,
 ) -> None:
     """The single ffmpeg run: raw frames on stdin + the mixed soundtrack → out_path."""
     voices = _voice_placements(clips, timeline)
     soundtrack = await write_soundtrack(
         voices, timeline.total, workdir / "soundtrack.wav", music=music, workdir=workdir,
-        ffmpeg=ffmpeg,
+        ffmpeg=ffmpeg, bed=bed,
     )  # fmt: skip
     video = f"ass=filename={burn_ass}:fontsdir=fonts" if burn_ass else None
     args = [
@@ -121,7 +124,7 @@ async def _encode(
         "-i", soundtrack.name,
         *(["-vf", video] if video else []),
         "-map", "0:v", "-map", "1:a",
-        *_encode_args(fps, preset),
+        *encode_args(fps, preset),
         "-y", str(out_path),
     ]  # fmt: skip
     source = FrameSource(clips, timeline, width=width, height=height, transition=transition)
@@ -135,10 +138,12 @@ async def _encode(
     )
 
 
-def _save_thumbnail(clip: ClipSpec, width: int, height: int, path: Path) -> None:
+def save_thumbnail(clip: ClipSpec, width: int, height: int, path: Path) -> Path:
+    """The JPEG a player shows before it plays: the shot about a second in."""
     at = min(THUMBNAIL_AT, 0.3 * clip.duration) / clip.duration
     image = still_frame(clip.image_path, clip.camera_movement, width, height, at)
     image.save(path, format="JPEG", quality=88, optimize=True)
+    return path
 
 
 def _link_font(font_path: Path | None, fonts_dir: Path) -> None:
@@ -167,11 +172,15 @@ async def compose_final_cut(
     ffmpeg: str | None = None,
     on_progress: ProgressCallback | None = None,
     preset: str = "veryfast",
+    burn_subtitles: bool = True,
+    music_bed: MusicBed | None = None,
 ) -> FinalCut:
     """Render the final cut into `out_dir` (final.mp4, final.srt, final.ass, thumbnail.jpg).
 
     Duration = sum(shot durations) − (n − 1)·td, where td is `transition_duration` clamped to
     45% of the shortest shot (0 for "none"). `on_progress` gets 0..1 while encoding.
+    The subtitles are always written (SRT and ASS) and burned in unless `burn_subtitles` is
+    False; `music_bed` picks the music (an uploaded track, its level and fades) when `music`.
     Raises `RenderFailed` (with ffmpeg's stderr tail) if the render fails.
     """
     _check_geometry(width, height, fps)
@@ -207,7 +216,7 @@ async def compose_final_cut(
         shutil.copyfile(burn, parts["ass"])
         _link_font(subs.font.path, workdir / "fonts")
         thumb = asyncio.create_task(
-            asyncio.to_thread(_save_thumbnail, clips[0], width, height, parts["thumb"])
+            asyncio.to_thread(save_thumbnail, clips[0], width, height, parts["thumb"])
         )
         try:
             await _encode(
@@ -220,10 +229,11 @@ async def compose_final_cut(
                 fps=fps,
                 transition=transition,
                 music=music,
-                burn_ass=burn.name if cues else None,
+                burn_ass=burn.name if cues and burn_subtitles else None,
                 ffmpeg=ffmpeg,
                 preset=preset,
                 on_progress=on_progress,
+                bed=music_bed,
             )
         finally:
             # The thumbnail thread cannot be interrupted; let it finish before cleaning up.
@@ -265,9 +275,12 @@ async def render_clip(
     ffmpeg: str | None = None,
     preset: str = "veryfast",
     on_progress: ProgressCallback | None = None,
+    subtitle_style: SubtitleStyle | None = None,
+    language: str = "en",
 ) -> Path:
-    """Render one shot (camera motion + its speech, loudness-normalised; no subtitles, no
-    music) to `out_path`, atomically. Used by the per-shot clip API for previews."""
+    """Render one shot (camera motion + its speech, loudness-normalised; no music) to
+    `out_path`, atomically. With a `subtitle_style` the shot's segments are burned in.
+    Used by the per-shot clip API."""
     _check_geometry(width, height, fps)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,6 +288,22 @@ async def render_clip(
     part = _part(out_path)
     workdir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_path.parent))
     try:
+        burn: str | None = None
+        if subtitle_style is not None:
+            cues = cues_from_segments(timeline.starts, [clip.segments], timeline.total)
+            if cues:
+                subs = await asyncio.to_thread(
+                    write_subtitles,
+                    cues,
+                    srt_path=workdir / "subs.srt",
+                    ass_path=workdir / "subs.ass",
+                    width=width,
+                    height=height,
+                    style=subtitle_style,
+                    language=language,
+                )
+                _link_font(subs.font.path, workdir / "fonts")
+                burn = "subs.ass"
         await _encode(
             [clip],
             timeline,
@@ -285,7 +314,7 @@ async def render_clip(
             fps=fps,
             transition="none",
             music=False,
-            burn_ass=None,
+            burn_ass=burn,
             ffmpeg=ffmpeg,
             preset=preset,
             on_progress=on_progress,

@@ -7,6 +7,7 @@ outputs go back under keys derived from the task, so a rerun overwrites rather t
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,28 @@ OUTPUTS = {
 }
 
 
+async def fetch_clips(
+    objects: ObjectStore, shots: Sequence[CutShot], scratch: Path
+) -> list[ClipSpec]:
+    """Download each shot's still (and speech) into `scratch`: ffmpeg reads local files only."""
+    clips = []
+    for shot in shots:
+        image = await objects.download(shot.frame_key, scratch / f"{shot.shot_id}.png")
+        audio = None
+        if shot.audio_key:
+            audio = await objects.download(shot.audio_key, scratch / f"{shot.shot_id}.wav")
+        clips.append(
+            ClipSpec(
+                image_path=image,
+                duration=shot.duration,
+                camera_movement=shot.camera_movement,
+                audio_path=audio,
+                segments=shot.segments,
+            )
+        )
+    return clips
+
+
 class FinalCutJob:
     def __init__(self, objects: ObjectStore, *, ffmpeg: str | None, preset: str) -> None:
         self.objects = objects
@@ -52,22 +75,7 @@ class FinalCutJob:
         self.preset = preset
 
     async def _fetch(self, spec: FinalCutInput, scratch: Path) -> list[ClipSpec]:
-        clips = []
-        for shot in spec.shots:
-            image = await self.objects.download(shot.frame_key, scratch / f"{shot.shot_id}.png")
-            audio = None
-            if shot.audio_key:
-                audio = await self.objects.download(shot.audio_key, scratch / f"{shot.shot_id}.wav")
-            clips.append(
-                ClipSpec(
-                    image_path=image,
-                    duration=shot.duration,
-                    camera_movement=shot.camera_movement,
-                    audio_path=audio,
-                    segments=shot.segments,
-                )
-            )
-        return clips
+        return await fetch_clips(self.objects, spec.shots, scratch)
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FinalCutInput.model_validate(job.payload)

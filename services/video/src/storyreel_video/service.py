@@ -1,32 +1,56 @@
-"""Assemble the video service."""
+"""Assemble the video service: the final-cut stage, the videos library and their jobs."""
 
 from __future__ import annotations
 
 import grpc
 
 from storyreel_core.platform import Platform
-from storyreel_core.proto.storyreel.v1 import stages_pb2, stages_pb2_grpc
+from storyreel_core.proto.storyreel.v1 import (
+    stages_pb2,
+    stages_pb2_grpc,
+    videos_pb2,
+    videos_pb2_grpc,
+)
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_video.clips_job import ClipsJob
+from storyreel_video.concat_job import ConcatJob
 from storyreel_video.final_cut_job import FinalCutJob
 from storyreel_video.grpc_api import VideoServicer
+from storyreel_video.peers import Peers
+from storyreel_video.render_job import RenderJob
+from storyreel_video.video_api import VideoLibraryServicer
+from storyreel_video.video_store import VideoStore
 
 NAME = "video"
 
 
 def build(platform: Platform) -> ServiceParts:
-    servicer = VideoServicer(platform.launcher)
     settings = platform.settings
+    stage = VideoServicer(platform.launcher)
+    videos = VideoStore(platform.docs, platform.objects)
+    # Read the settings at call time: the embedded launcher sets the peers' addresses after
+    # build().
+    peers = Peers(lambda: platform.settings)
+    library = VideoLibraryServicer(videos, peers, peers, peers, platform.launcher)
+    ffmpeg, preset = settings.ffmpeg, settings.video_preset
 
     def register(server: grpc.aio.Server) -> None:
-        stages_pb2_grpc.add_VideoServiceServicer_to_server(servicer, server)
+        stages_pb2_grpc.add_VideoServiceServicer_to_server(stage, server)
+        videos_pb2_grpc.add_VideoLibraryServiceServicer_to_server(library, server)
 
     return ServiceParts(
         name=NAME,
         registrars=[register],
-        service_names=[stages_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name],
+        service_names=[
+            stages_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name,
+            videos_pb2.DESCRIPTOR.services_by_name["VideoLibraryService"].full_name,
+        ],
         handlers={
-            "final_cut": FinalCutJob(
-                platform.objects, ffmpeg=settings.ffmpeg, preset=settings.video_preset
-            )
+            "final_cut": FinalCutJob(platform.objects, ffmpeg=ffmpeg, preset=preset),
+            "clips": ClipsJob(videos, peers, ffmpeg=ffmpeg, preset=preset),
+            "concatenate": ConcatJob(videos, peers, ffmpeg=ffmpeg, preset=preset),
+            "render": RenderJob(videos, peers, ffmpeg=ffmpeg, preset=preset),
         },
+        on_start=[videos.ensure_indexes],
+        on_drama_deleted=[videos.delete_drama_content],
     )

@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pysubs2
 from PIL import ImageFont
 
 from storyreel_video.fonts import FontChoice, find_font, has_cjk, is_wide
 
+_ALIGNMENT = {
+    "bottom": pysubs2.Alignment.BOTTOM_CENTER,
+    "middle": pysubs2.Alignment.MIDDLE_CENTER,  # libass ignores the vertical margin here
+    "top": pysubs2.Alignment.TOP_CENTER,
+}
 _NO_LINE_START = set("，。、；：！？）》」』】〉,.;:!?)]}%…—~・")
 
 
@@ -33,6 +39,8 @@ class SubtitleStyle:
     bold: bool = True
     bottom_margin: float = 0.13  # fraction of height; clears phone UI at the bottom
     side_margin: float = 0.06  # fraction of width, each side
+    position: Literal["bottom", "middle", "top"] = "bottom"
+    top_margin: float = 0.1  # fraction of height, for position="top"; clears the status bar
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,7 @@ def write_subtitles(
             pil_font = None
     measure = _Measurer(pil_font, size)
     max_width = (width - 2 * side) * 0.97
+    margin = style.top_margin if style.position == "top" else style.bottom_margin
 
     ass = pysubs2.SSAFile()
     ass.info.update(
@@ -181,10 +190,10 @@ def write_subtitles(
         # No drop shadow: the outline already separates text from the picture, and each extra
         # libass layer is another blend per glyph per frame.
         shadow=0.0,
-        alignment=pysubs2.Alignment.BOTTOM_CENTER,
+        alignment=_ALIGNMENT[style.position],
         marginl=side,
         marginr=side,
-        marginv=round(height * style.bottom_margin),
+        marginv=round(height * margin),
     )
     srt = pysubs2.SSAFile()
     for cue in cues:

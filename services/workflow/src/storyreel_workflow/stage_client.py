@@ -7,8 +7,6 @@ correctness.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,11 +14,11 @@ from typing import Any
 import grpc
 
 from storyreel_core.bus.jetstream import JetStreamBus
-from storyreel_core.bus.job_runner import task_event_subject
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2_grpc, stages_pb2_grpc
 from storyreel_core.rpc.clients import call, open_channel
 from storyreel_core.settings import Settings
-from storyreel_core.task_store import TERMINAL, TaskStore
+from storyreel_core.task_store import TaskStore
+from storyreel_core.task_watch import wait_for_task
 
 StageMethod = Callable[..., Awaitable[common_pb2.TaskRef]]
 
@@ -62,20 +60,7 @@ class StageClient:
     async def wait(
         self, task_id: str, on_update: Callable[[dict[str, Any]], Awaitable[None]]
     ) -> dict[str, Any]:
-        wake = asyncio.Event()
-        unsubscribe = await self.bus.notify(task_event_subject(task_id), wake)
-        try:
-            while True:
-                doc = await self.tasks.get(task_id)
-                await on_update(doc)
-                if doc["status"] in TERMINAL:
-                    return doc
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), 0.5)
-        finally:
-            with contextlib.suppress(Exception):
-                await unsubscribe()
+        return await wait_for_task(self.bus, self.tasks, task_id, on_update, poll_s=0.5)
 
     async def close(self) -> None:
         for channel in self._channels:

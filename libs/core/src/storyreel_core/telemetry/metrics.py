@@ -21,6 +21,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from storyreel_core.cancellation import raise_if_cancelling
 from storyreel_core.logging import get_logger
 
 log = get_logger("storyreel.metrics")
@@ -70,6 +71,7 @@ async def update_consumer_lag(bus: LagSource, durable: str) -> None:
 
 async def _watch(bus: LagSource, durable: str, interval: float) -> None:
     while True:
+        raise_if_cancelling()  # stop_watch must never hang on a swallowed cancel
         try:
             await update_consumer_lag(bus, durable)
         except Exception as exc:  # a lost server is the bus's problem; keep the last value

@@ -81,6 +81,9 @@ class Storyboard(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    ASPECT_RATIO_FIELD_NUMBER: _builtins.int
+    IMAGE_WIDTH_FIELD_NUMBER: _builtins.int
+    IMAGE_HEIGHT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     drama_id: _builtins.str
     script_id: _builtins.str
@@ -121,6 +124,10 @@ class Storyboard(_message.Message):
     created_at: _builtins.str
     updated_at: _builtins.str
     version: _builtins.int
+    aspect_ratio: _builtins.str
+    """The frame's shape: 9:16 (default) | 16:9 | 1:1, and its size in pixels (0 before a frame)."""
+    image_width: _builtins.int
+    image_height: _builtins.int
     @_builtins.property
     def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -159,10 +166,13 @@ class Storyboard(_message.Message):
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
         version: _builtins.int = ...,
+        aspect_ratio: _builtins.str = ...,
+        image_width: _builtins.int = ...,
+        image_height: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments_json", b"audio_segments_json", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "id", b"id", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments_json", b"audio_segments_json", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

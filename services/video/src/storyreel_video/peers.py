@@ -1,0 +1,156 @@
+"""The other services the videos area reads, each called over gRPC *as the caller*.
+
+- script: is the drama the caller's? (`GetDrama` answers NOT_FOUND otherwise)
+- storyboard: the shots to render (`BatchGetStoryboards`, `ListStoryboards`)
+- asset: the object key of an uploaded audio asset used as the music bed (`GetAsset`)
+
+Channels open on first use and read the address then: the embedded launcher fills in the
+services' ports after every service is built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+
+from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, SpeechSegment
+from storyreel_core.errors import NotFound, ValidationFailed
+from storyreel_core.proto.storyreel.v1 import (
+    assets_pb2,
+    assets_pb2_grpc,
+    script_pb2,
+    script_pb2_grpc,
+    storyboards_pb2,
+    storyboards_pb2_grpc,
+)
+from storyreel_core.rpc.clients import call, open_channel
+from storyreel_core.settings import Settings
+from storyreel_video.video_models import ShotRef
+
+MAX_SHOTS = 500  # the most storyboards read for "every storyboard of the drama"
+
+
+class _Channels:
+    """One lazily opened channel per peer address, closed together."""
+
+    def __init__(self, settings: Callable[[], Settings]) -> None:
+        self.settings = settings
+        self._open: dict[str, grpc.aio.Channel] = {}
+
+    def channel(self, name: str) -> grpc.aio.Channel:
+        if name not in self._open:
+            self._open[name] = open_channel(self.settings().service_addr(name))
+        return self._open[name]
+
+    @property
+    def deadline(self) -> float:
+        return self.settings().grpc_deadline_s
+
+    async def close(self) -> None:
+        channels, self._open = list(self._open.values()), {}
+        for channel in channels:
+            await channel.close()
+
+
+def _camera(value: str) -> CameraMovement:
+    for known in CAMERA_MOVEMENTS:
+        if value == known:
+            return known
+    return "static"
+
+
+def _segments(text: str) -> list[SpeechSegment]:
+    """The shot's timed lines; a malformed list is treated as none (subtitles only)."""
+    try:
+        raw: Any = json.loads(text) if text else []
+        return [SpeechSegment.model_validate(s) for s in raw] if isinstance(raw, list) else []
+    except ValueError:
+        return []
+
+
+def shot_from_proto(msg: storyboards_pb2.Storyboard) -> ShotRef:
+    return ShotRef(
+        storyboard_id=msg.id,
+        position=msg.position,
+        image_key=msg.image_key,
+        audio_key=msg.audio_key,
+        audio_duration=max(0.0, msg.audio_duration),
+        duration=max(0.0, msg.duration),
+        camera_movement=_camera(msg.camera_movement),
+        segments=_segments(msg.audio_segments_json),
+        narration=msg.narration,
+        dialogue=[d.text for d in msg.dialogue if d.text.strip()],
+        language=msg.language or "zh",
+    )
+
+
+class Peers:
+    """gRPC adapters of the `DramaCheck`, `ShotSource` and `MusicSource` ports."""
+
+    def __init__(self, settings: Callable[[], Settings]) -> None:
+        self._channels = _Channels(settings)
+
+    async def require(self, owner_id: str, drama_id: str) -> None:
+        stub = script_pb2_grpc.ScriptServiceStub(self._channels.channel("script"))
+        await call(
+            stub.GetDrama,
+            script_pb2.GetDramaRequest(id=drama_id),
+            user_id=owner_id,
+            timeout=self._channels.deadline,
+        )
+
+    async def shots(
+        self, owner_id: str, drama_id: str, storyboard_ids: Sequence[str] | None
+    ) -> list[ShotRef]:
+        stub = storyboards_pb2_grpc.StoryboardLibraryServiceStub(
+            self._channels.channel("storyboard")
+        )
+        if storyboard_ids is not None:
+            found = await call(
+                stub.BatchGetStoryboards,
+                storyboards_pb2.StoryboardIdsRequest(drama_id=drama_id, ids=list(storyboard_ids)),
+                user_id=owner_id,
+                timeout=self._channels.deadline,
+            )
+            by_id = {s.id: s for s in found.storyboards}
+            for board_id in storyboard_ids:  # the contract says NOT_FOUND; do not rely on it
+                if board_id not in by_id:
+                    raise NotFound(f"storyboard {board_id} not found", field="storyboard_ids")
+            return [shot_from_proto(by_id[i]) for i in storyboard_ids]
+        boards: list[storyboards_pb2.Storyboard] = []
+        page = 1
+        while len(boards) < MAX_SHOTS:
+            listed = await call(
+                stub.ListStoryboards,
+                storyboards_pb2.ListStoryboardsRequest(drama_id=drama_id, page=page, per_page=100),
+                user_id=owner_id,
+                timeout=self._channels.deadline,
+            )
+            boards.extend(listed.storyboards)
+            if not listed.storyboards or len(boards) >= listed.total:
+                break
+            page += 1
+        boards.sort(key=lambda s: (s.position, s.created_at, s.id))
+        return [shot_from_proto(s) for s in boards]
+
+    async def audio_key(self, owner_id: str, drama_id: str, asset_id: str) -> str:
+        stub = assets_pb2_grpc.AssetLibraryServiceStub(self._channels.channel("asset"))
+        asset = await call(
+            stub.GetAsset,
+            assets_pb2.AssetRef(drama_id=drama_id, asset_id=asset_id),
+            user_id=owner_id,
+            timeout=self._channels.deadline,
+        )
+        if asset.media_type != "audio" or not asset.key:
+            raise ValidationFailed(
+                f"asset {asset_id} is {asset.media_type or 'not a file'}, not audio",
+                field="music.asset_id",
+            )
+        key: str = asset.key
+        return key
+
+    async def close(self) -> None:
+        await self._channels.close()

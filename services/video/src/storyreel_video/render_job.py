@@ -1,0 +1,113 @@
+"""The `render` job: a drama's final cut from its storyboards, saved as a `final` video.
+
+Everything is the final-cut composer's (`compose_final_cut`: camera motion, transitions, the
+voices, ASS subtitles burned in and SRT written, the music bed ducked under the speech,
+loudness to −16 LUFS, one H.264 encode with `+faststart`, a thumbnail); this job only fetches
+the media, turns the request's options into the composer's, and stores the outputs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_video.audio_mix import MusicBed
+from storyreel_video.final_cut import compose_final_cut
+from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
+from storyreel_video.subtitles import SubtitleStyle
+from storyreel_video.video_models import DramaCheck, RenderInput
+from storyreel_video.video_store import MediaFile, VideoStore
+
+
+def subtitle_style(spec: RenderInput) -> SubtitleStyle:
+    subs = spec.subtitles
+    return SubtitleStyle(
+        font_size=subs.font_size,
+        color=subs.color,
+        outline_color=subs.outline_color,
+        outline=subs.outline,
+        position=subs.position,
+    )
+
+
+class RenderJob:
+    def __init__(
+        self, videos: VideoStore, dramas: DramaCheck, *, ffmpeg: str | None, preset: str
+    ) -> None:
+        self.videos = videos
+        self.dramas = dramas
+        self.ffmpeg = ffmpeg
+        self.preset = preset
+
+    async def _music(self, spec: RenderInput, scratch: Path) -> MusicBed:
+        music = spec.music
+        path = None
+        if music.enabled and music.key:
+            path = await self.videos.objects.download(music.key, scratch / "music")
+        return MusicBed(
+            path=path, volume=music.volume, fade_in=music.fade_in, fade_out=music.fade_out
+        )
+
+    async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
+        spec = RenderInput.model_validate(job.payload)
+        last = -1
+
+        async def on_progress(fraction: float) -> None:
+            nonlocal last
+            percent = int(fraction * 100)
+            if percent >= last + 5 or percent == 100:
+                last = percent
+                await ctx.progress(percent, 100, "encoding")
+
+        with tempfile.TemporaryDirectory(prefix="storyreel-render-") as tmp:
+            scratch = Path(tmp)
+            await ctx.progress(0, 100, "fetching media")
+            cuts = [cut_shot(s, fallback=None, keep_planned=True) for s in spec.shots]
+            clips = await fetch_shot_clips(self.videos.objects, spec.shots, cuts, scratch / "in")
+            cut = await compose_final_cut(
+                clips,
+                scratch / "out",
+                width=spec.width,
+                height=spec.height,
+                fps=spec.fps,
+                transition=spec.transition,
+                music=spec.music.enabled,
+                music_bed=await self._music(spec, scratch),
+                subtitle_style=subtitle_style(spec),
+                burn_subtitles=spec.subtitles.enabled,
+                language=spec.language,
+                ffmpeg=self.ffmpeg,
+                on_progress=on_progress,
+                preset=self.preset,
+            )
+            await self.dramas.require(job.owner_id, spec.drama_id)
+            doc = await self.videos.save(
+                job.owner_id,
+                spec.drama_id,
+                slot=f"final:{job.task_id}",
+                task_id=job.task_id,
+                files=[
+                    MediaFile("key", cut.video_path, ".mp4", "video/mp4"),
+                    MediaFile("thumbnail_key", cut.thumbnail_path, ".jpg", "image/jpeg"),
+                    MediaFile("subtitle_key", cut.srt_path, ".srt", "application/x-subrip"),
+                    MediaFile("ass_key", cut.ass_path, ".ass", "text/x-ssa"),
+                ],
+                fields={
+                    "kind": "final",
+                    "storyboard_id": "",
+                    "source_ids": [s.storyboard_id for s in spec.shots],
+                    "duration": cut.duration,
+                    "width": spec.width,
+                    "height": spec.height,
+                    "fps": spec.fps,
+                    "camera_movement": "",
+                    "transition": spec.transition,
+                    "has_audio": True,
+                    "subtitles": spec.subtitles.model_dump(mode="json"),
+                    "subtitle_cues": cut.subtitle_cues,
+                    "music": spec.music.model_dump(mode="json", exclude={"key"}),
+                },
+            )
+        return {"video": video_result(doc)}
