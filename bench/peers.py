@@ -150,6 +150,8 @@ def moviepy_render(
     preset: str = "veryfast",
     transition: float = 0.5,
     subtitles: bool = True,
+    cues: list[list[tuple[str, float, float]]] | None = None,
+    music: Path | None = None,
 ) -> float:
     """Seconds MoviePy 2.x takes for the same job, written the way its users write it.
 
@@ -157,10 +159,12 @@ def moviepy_render(
     common Ken Burns recipe) centred in a `CompositeVideoClip` of the output size; shots
     overlap by `transition` seconds with `CrossFadeIn`; narration is an `AudioFileClip` per
     shot started with the shot; `write_videofile` encodes with libx264 at the same preset and
-    AAC. Subtitles: one `TextClip` caption per shot (placeholder text: the signature carries
-    no speech segments) when a TrueType font file is found, since MoviePy 2 needs a font
-    path; otherwise skipped. No music bed, ducking or loudness normalisation (MoviePy has no
-    built-in equivalent), so this peer does less audio work than the final cut.
+    AAC. Subtitles: a `TextClip` per spoken line at its own time when `cues` (per shot: text,
+    start, end in shot seconds) are given, else one placeholder caption per shot; MoviePy 2
+    needs a TrueType font file, so none are drawn when no font is found. `music`: the same bed
+    WAV the final cut mixes, looped to the cut's length, lowered under the voices and faded in
+    and out; the mix is peak-normalised (`AudioNormalize`, MoviePy's nearest to the final
+    cut's loudness normalisation; it has no ducking, so the bed stays at one level).
     """
     from moviepy import (  # dev-only dependency
         AudioFileClip,
@@ -168,6 +172,7 @@ def moviepy_render(
         CompositeVideoClip,
         ImageClip,
         TextClip,
+        afx,
         vfx,
     )
 
@@ -200,30 +205,43 @@ def moviepy_render(
             clip = clip.with_effects([vfx.CrossFadeIn(transition)])
         layers.append(clip)
         if subtitles and font is not None:
-            caption = (
-                TextClip(
-                    font=font,
-                    text=f"Shot {i + 1}: the story goes on",
-                    font_size=round(height * 0.045),
-                    color="white",
-                    stroke_color="black",
-                    stroke_width=2,
-                    method="caption",
-                    size=(round(width * 0.88), None),
+            lines = cues[i] if cues is not None else [(f"Shot {i + 1}: the story goes on", 0, dur)]
+            for text, cue_start, cue_end in lines:
+                caption = (
+                    TextClip(
+                        font=font,
+                        text=text,
+                        font_size=round(height * 0.034),
+                        color="white",
+                        stroke_color="black",
+                        stroke_width=2,
+                        method="caption",
+                        size=(round(width * 0.88), None),
+                    )
+                    .with_start(t + cue_start)
+                    .with_duration(max(0.1, min(cue_end, dur) - cue_start))
+                    .with_position(("center", round(height * 0.78)))
                 )
-                .with_start(t)
-                .with_duration(dur)
-                .with_position(("center", round(height * 0.78)))
-            )
-            layers.append(caption)
+                layers.append(caption)
         if voice is not None:
             sounds.append(AudioFileClip(str(voice)).with_start(t))
         t += dur - transition
     video = CompositeVideoClip(layers, size=(width, height))
     total = sum(durations) - (len(durations) - 1) * transition
     video = video.with_duration(total)
+    if music is not None:
+        bed = AudioFileClip(str(music)).with_effects(
+            [
+                afx.AudioLoop(duration=total),
+                afx.MultiplyVolume(0.18),
+                afx.AudioFadeIn(1.0),
+                afx.AudioFadeOut(1.5),
+            ]
+        )
+        sounds.append(bed.with_start(0))
     if sounds:
-        video = video.with_audio(CompositeAudioClip(sounds).with_duration(total))
+        mix = CompositeAudioClip(sounds).with_duration(total)
+        video = video.with_audio(mix.with_effects([afx.AudioNormalize()]))
     video.write_videofile(
         str(out),
         fps=fps,

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from peers import moviepy_render, raw_x264_encode
 
 from storyreel_cli.platform_process import PlatformProcess
+from storyreel_video.music_bed import write_music_bed
 
 # Eight short beats: each line speaks in well under four seconds, so every shot lasts its
 # planned 4 s and the job is exactly the reference 8 × 4 s.
@@ -127,6 +128,13 @@ def main() -> int:
                     fetch(http, a["url"], work / f"{a['shot_id']}.wav")
                     for a in speech_result["audio"]
                 ]
+                # The same spoken lines as subtitles, and the same music bed, so MoviePy does
+                # the job the platform did (see peers.moviepy_render for what it cannot do).
+                cues = [
+                    [(seg["text"], seg["start"], seg["end"]) for seg in a["segments"]]
+                    for a in speech_result["audio"]
+                ]
+                bed = write_music_bed(work / "bed.wav", result["duration"])
                 moviepy_s = moviepy_render(
                     stills,
                     audio,
@@ -136,6 +144,8 @@ def main() -> int:
                     FPS,
                     work / "moviepy.mp4",
                     preset=PRESET,
+                    cues=cues,
+                    music=bed,
                 )
                 print(f"moviepy    {moviepy_s:7.2f} s")
         finally:

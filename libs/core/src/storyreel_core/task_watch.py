@@ -30,11 +30,13 @@ async def wait_for_task(
     try:
         while True:
             raise_if_cancelling()
+            # Cleared before the read, not after: an event landing during the read must wake
+            # the next wait, or the change it announces waits for the poll.
+            wake.clear()
             doc = await tasks.get(task_id)
             await on_update(doc)
             if doc["status"] in TERMINAL:
                 return doc
-            wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), poll_s)
     finally:

@@ -181,6 +181,9 @@ class JetStreamBus:
             wake.set()
 
         sub = await self.nc.subscribe(subject, cb=on_message)
+        # A round trip: the server knows the subscription before the caller reads the state
+        # it watches, so an event published right after that read is never missed.
+        await self.nc.flush()
         return sub.unsubscribe
 
     async def close(self) -> None:
