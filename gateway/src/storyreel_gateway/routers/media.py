@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
 
 from storyreel_core.errors import AppError, Code, NotFound
+from storyreel_core.stores.object_store import ObjectInfo, ObjectStore
 from storyreel_gateway.deps import State
 from storyreel_gateway.envelope import ErrorEnvelope
 from storyreel_gateway.error_handlers import error_response
@@ -32,6 +33,42 @@ def parse_range(header: str, size: int) -> tuple[int, int]:
     if start > end or start >= size:
         raise AppError("range not satisfiable", code=Code.VALIDATION, field="range")
     return start, end
+
+
+def ranged_response(
+    objects: ObjectStore,
+    key: str,
+    info: ObjectInfo,
+    range_header: str | None,
+    *,
+    media_type: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
+    """The object streamed whole (200) or the part a `Range` header asks for (206, or 416
+    with the envelope and `Content-Range: bytes */size` when it lies outside the object)."""
+    media_type = media_type or info.content_type
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=300",
+        **(extra_headers or {}),
+    }
+    if range_header:
+        try:
+            start, end = parse_range(range_header, info.size)
+        except AppError as exc:
+            refused = error_response(416, int(exc.code), exc.message, exc.field, exc.reason)
+            refused.headers["Content-Range"] = f"bytes */{info.size}"
+            return refused
+        headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
+        headers["Content-Length"] = str(end - start + 1)
+        return StreamingResponse(
+            objects.stream(key, start, end),
+            status_code=206,
+            headers=headers,
+            media_type=media_type,
+        )
+    headers["Content-Length"] = str(info.size)
+    return StreamingResponse(objects.stream(key), headers=headers, media_type=media_type)
 
 
 _MEDIA_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -60,23 +97,4 @@ async def media(
     info = await state.objects.stat(key)
     if info is None:
         raise NotFound("media not found", field="key")
-    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=300"}
-    if range_header:
-        try:
-            start, end = parse_range(range_header, info.size)
-        except AppError as exc:
-            refused = error_response(416, int(exc.code), exc.message, exc.field, exc.reason)
-            refused.headers["Content-Range"] = f"bytes */{info.size}"
-            return refused
-        headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
-        headers["Content-Length"] = str(end - start + 1)
-        return StreamingResponse(
-            state.objects.stream(key, start, end),
-            status_code=206,
-            headers=headers,
-            media_type=info.content_type,
-        )
-    headers["Content-Length"] = str(info.size)
-    return StreamingResponse(
-        state.objects.stream(key), headers=headers, media_type=info.content_type
-    )
+    return ranged_response(state.objects, key, info, range_header)

@@ -15,7 +15,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from storyreel_core.drama_models import CameraMovement, Transition
-from storyreel_core.errors import AppError, NotFound
+from storyreel_core.errors import NotFound
 from storyreel_core.proto.storyreel.v1 import videos_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
@@ -27,9 +27,8 @@ from storyreel_gateway.envelope import (
     ok,
     paged,
 )
-from storyreel_gateway.error_handlers import error_response
 from storyreel_gateway.media_signer import MediaSigner
-from storyreel_gateway.routers.media import parse_range
+from storyreel_gateway.routers.media import ranged_response
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.zip_stream import ZipEntry, zip_stream
 
@@ -395,25 +394,12 @@ async def export_video(
     info = await state.objects.stat(msg.key) if msg.key else None
     if info is None:
         raise NotFound(f"the file of video {msg.id} is gone", field="video_id")
-    headers = {
-        "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=300",
-        "Content-Disposition": f'attachment; filename="{msg.id}.mp4"',
-    }
-    if range_header:
-        try:
-            start, end = parse_range(range_header, info.size)
-        except AppError as exc:
-            refused = error_response(416, int(exc.code), exc.message, exc.field, exc.reason)
-            refused.headers["Content-Range"] = f"bytes */{info.size}"
-            return refused
-        headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
-        headers["Content-Length"] = str(end - start + 1)
-        return StreamingResponse(
-            state.objects.stream(msg.key, start, end),
-            status_code=206,
-            headers=headers,
-            media_type="video/mp4",
-        )
-    headers["Content-Length"] = str(info.size)
-    return StreamingResponse(state.objects.stream(msg.key), headers=headers, media_type="video/mp4")
+    disposition = {"Content-Disposition": f'attachment; filename="{msg.id}.mp4"'}
+    return ranged_response(
+        state.objects,
+        msg.key,
+        info,
+        range_header,
+        media_type="video/mp4",
+        extra_headers=disposition,
+    )

@@ -17,6 +17,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Transition
 from storyreel_video.ffmpeg_runner import ProgressCallback, run_ffmpeg
 from storyreel_video.final_cut import encode_args
+from storyreel_video.job_progress import percent_reporter
 from storyreel_video.shot_clips import video_result
 from storyreel_video.timeline import effective_transition
 from storyreel_video.video_models import ConcatInput, ConcatSource, DramaCheck
@@ -130,14 +131,7 @@ class ConcatJob:
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = ConcatInput.model_validate(job.payload)
-        last = -1
-
-        async def on_progress(fraction: float) -> None:
-            nonlocal last
-            percent = int(fraction * 100)
-            if percent >= last + 10 or percent == 100:
-                last = percent
-                await ctx.progress(percent, 100, "joining videos")
+        on_progress = percent_reporter(ctx, "joining videos", every=10)
 
         with tempfile.TemporaryDirectory(prefix="storyreel-concat-") as tmp:
             scratch = Path(tmp)

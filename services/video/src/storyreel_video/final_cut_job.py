@@ -17,6 +17,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import CameraMovement, SpeechSegment, Transition
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_video.final_cut import ClipSpec, compose_final_cut
+from storyreel_video.job_progress import percent_reporter
 
 
 class CutShot(BaseModel):
@@ -79,14 +80,7 @@ class FinalCutJob:
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FinalCutInput.model_validate(job.payload)
-        last = -1
-
-        async def on_progress(fraction: float) -> None:
-            nonlocal last
-            percent = int(fraction * 100)
-            if percent >= last + 5 or percent == 100:
-                last = percent
-                await ctx.progress(percent, 100, "encoding")
+        on_progress = percent_reporter(ctx, "encoding")
 
         with tempfile.TemporaryDirectory(prefix="storyreel-cut-") as tmp:
             scratch = Path(tmp)

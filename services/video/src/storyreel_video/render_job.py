@@ -15,6 +15,7 @@ from typing import Any
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_video.audio_mix import MusicBed
 from storyreel_video.final_cut import compose_final_cut
+from storyreel_video.job_progress import percent_reporter
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
 from storyreel_video.video_models import DramaCheck, RenderInput
@@ -52,14 +53,7 @@ class RenderJob:
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = RenderInput.model_validate(job.payload)
-        last = -1
-
-        async def on_progress(fraction: float) -> None:
-            nonlocal last
-            percent = int(fraction * 100)
-            if percent >= last + 5 or percent == 100:
-                last = percent
-                await ctx.progress(percent, 100, "encoding")
+        on_progress = percent_reporter(ctx, "encoding")
 
         with tempfile.TemporaryDirectory(prefix="storyreel-render-") as tmp:
             scratch = Path(tmp)

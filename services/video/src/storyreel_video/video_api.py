@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, videos_pb2, videos_pb2_grpc
+from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
@@ -34,7 +35,6 @@ from storyreel_video.video_models import (
     SubtitleSpec,
     parse_camera,
     parse_colour,
-    parse_resolution,
     parse_transition,
 )
 from storyreel_video.video_store import VideoStore

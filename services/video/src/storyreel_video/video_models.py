@@ -22,14 +22,6 @@ TRANSITIONS: tuple[Transition, ...] = get_args(Transition)
 SubtitlePosition = Literal["bottom", "middle", "top"]
 
 # Vertical 9:16 is the default: "720p" means 720 wide and 1280 tall.
-NAMED_RESOLUTIONS = {
-    "360p": (360, 640),
-    "480p": (480, 854),
-    "540p": (540, 960),
-    "720p": (720, 1280),
-    "1080p": (1080, 1920),
-}
-_WXH = re.compile(r"^\s*(\d{2,4})\s*[xX×*]\s*(\d{2,4})\s*$")
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 _NAMED_COLOURS = {
     "white": (255, 255, 255),
@@ -41,22 +33,6 @@ _NAMED_COLOURS = {
 }
 SPEECH_TAIL = 0.5  # seconds of picture after the last word, so a line is never cut short
 DEFAULT_SHOT_SECONDS = 5.0  # seed 000's default clip duration
-
-
-def parse_resolution(value: str, field: str) -> tuple[int, int]:
-    """A named vertical size or WxH; odd sizes round down to even, as H.264 4:2:0 needs."""
-    key = value.strip().lower()
-    if key in NAMED_RESOLUTIONS:
-        return NAMED_RESOLUTIONS[key]
-    match = _WXH.match(value)
-    if not match:
-        raise ValidationFailed(
-            f"{field} must be WxH or one of {', '.join(NAMED_RESOLUTIONS)}", field=field
-        )
-    width, height = int(match[1]) // 2 * 2, int(match[2]) // 2 * 2
-    if not (64 <= width <= 4096 and 64 <= height <= 4096):
-        raise ValidationFailed(f"{field}: sides must be 64-4096 pixels", field=field)
-    return width, height
 
 
 def parse_colour(value: str, field: str, default: tuple[int, int, int]) -> tuple[int, int, int]:

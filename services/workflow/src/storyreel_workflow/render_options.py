@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import BaseModel, Field, field_validator
 
 from storyreel_core.drama_models import Transition
-from storyreel_core.errors import ValidationFailed
+from storyreel_core.resolutions import parse_resolution
 
 # Vertical 9:16 is the default: "720p" means 720 wide and 1280 tall.
-NAMED_RESOLUTIONS = {
-    "360p": (360, 640),
-    "480p": (480, 854),
-    "540p": (540, 960),
-    "720p": (720, 1280),
-    "1080p": (1080, 1920),
-}
-_WXH = re.compile(r"^\s*(\d{2,4})\s*[xX×*]\s*(\d{2,4})\s*$")
-
-
-def parse_resolution(value: str, field: str) -> tuple[int, int]:
-    """A named vertical size or WxH; odd sizes round down to even, as H.264 4:2:0 needs."""
-    if value in NAMED_RESOLUTIONS:
-        return NAMED_RESOLUTIONS[value]
-    match = _WXH.match(value)
-    if not match:
-        raise ValidationFailed(
-            f"resolution must be WxH or one of {sorted(NAMED_RESOLUTIONS)}", field=field
-        )
-    width, height = int(match[1]) // 2 * 2, int(match[2]) // 2 * 2
-    if not (64 <= width <= 4096 and 64 <= height <= 4096):
-        raise ValidationFailed("resolution sides must be 64-4096 pixels", field=field)
-    return width, height
 
 
 class ImageOptions(BaseModel):
