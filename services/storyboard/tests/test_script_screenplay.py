@@ -94,3 +94,17 @@ def test_cast_with_swaps_script_characters_for_the_designed_ones_everywhere() ->
     used = {c for shot in board.shots for c in shot.character_ids}
     assert used <= ids
     assert cast_with(play, []) is play
+
+
+def test_reference_keys_are_the_default_images() -> None:
+    from storyreel_core.proto.storyreel.v1 import assets_pb2
+    from storyreel_storyboard.script_screenplay import reference_keys
+
+    def image(image_id: str) -> assets_pb2.CharacterImage:
+        return assets_pb2.CharacterImage(id=image_id, key=f"dramas/d/characters/{image_id}.png")
+
+    mei = assets_pb2.Character(
+        id="char_mei", default_image_id="img_2", images=[image("img_1"), image("img_2")]
+    )
+    lin = assets_pb2.Character(id="char_lin", images=[image("img_3")])  # no default chosen
+    assert reference_keys([mei, lin]) == {"char_mei": "dramas/d/characters/img_2.png"}

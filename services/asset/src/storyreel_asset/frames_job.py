@@ -14,7 +14,8 @@ from typing import Any
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from storyreel_asset.procedural_renderer import render_character_sheet, render_frame
+from storyreel_asset.frame_provider import FrameProvider, FrameRequest, ProceduralFrames
+from storyreel_asset.procedural_renderer import render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Storyboard
@@ -29,6 +30,9 @@ class FramesInput(BaseModel):
     seed: int = 0
     character_sheets: bool = True
     thumbnail_width: int = Field(default=0, ge=0, le=1024, description="0: no thumbnails")
+    # Character id → object key of its default image: what a model-backed provider conditions
+    # on to draw the character as designed.
+    references: dict[str, str] = Field(default_factory=dict)
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -39,8 +43,17 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 class FramesJob:
-    def __init__(self, objects: ObjectStore) -> None:
+    def __init__(self, objects: ObjectStore, provider: FrameProvider | None = None) -> None:
         self.objects = objects
+        self.provider: FrameProvider = provider or ProceduralFrames()
+
+    async def _references(self, keys: dict[str, str]) -> dict[str, bytes]:
+        """Each reference image once per job (a character appears in many shots)."""
+        found: dict[str, bytes] = {}
+        for character_id, key in keys.items():
+            if await self.objects.stat(key) is not None:
+                found[character_id] = await self.objects.get_bytes(key)
+        return found
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FramesInput.model_validate(job.payload)
@@ -48,6 +61,7 @@ class FramesJob:
         style = spec.style or board.style
         sheet_cast = board.characters if spec.character_sheets else []
         total = len(board.shots) + len(sheet_cast)
+        references = await self._references(spec.references)
         frames: list[dict[str, Any]] = []
         for i, shot in enumerate(board.shots):
             await ctx.progress(
@@ -56,14 +70,18 @@ class FramesJob:
                 "drawing frames",
                 current_item={"shot_id": shot.id, "status": "processing"},
             )
-            image = await asyncio.to_thread(
-                render_frame,
-                shot,
-                board.characters,
-                style=style,
-                width=spec.width,
-                height=spec.height,
-                seed=spec.seed,
+            image = await self.provider.draw(
+                FrameRequest(
+                    shot=shot,
+                    cast=board.characters,
+                    style=style,
+                    width=spec.width,
+                    height=spec.height,
+                    seed=spec.seed,
+                    references={
+                        cid: references[cid] for cid in shot.character_ids if cid in references
+                    },
+                )
             )
             key = f"renders/{job.task_id}/frames/{shot.id}.png"
             await self.objects.put_bytes(

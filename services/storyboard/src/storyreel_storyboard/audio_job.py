@@ -58,9 +58,10 @@ class ShotAudioJob:
         owner, drama = job.owner_id, spec.drama_id
         doc = await self.store.get(owner, drama, spec.storyboard_id)
         shot = shot_of(doc, narration=spec.text, dialogue=[]) if spec.text else shot_of(doc)
+        cast, _references = await drama_cast(self.peers, owner, drama, doc)
         board = Storyboard(
             language=doc.get("language") or "zh",
-            characters=await drama_cast(self.peers, owner, drama, doc),
+            characters=cast,
             shots=[shot],
         )
         payload = {"storyboard": board.model_dump(mode="json"), "speed": spec.speed}

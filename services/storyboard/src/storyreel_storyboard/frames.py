@@ -10,7 +10,7 @@ redelivered job overwrites its own) and the render folder is deleted.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +58,7 @@ class FrameMaker:
         size: tuple[int, int],
         seed: int,
         on_drawn: OnDrawn,
+        references: Mapping[str, str] | None = None,
     ) -> dict[str, Frame]:
         """Draw every shot (`shot.id` is the storyboard id); the frames that were drawn, by id.
 
@@ -81,6 +82,7 @@ class FrameMaker:
             "seed": seed,
             "character_sheets": False,
             "thumbnail_width": THUMBNAIL_WIDTH,
+            "references": dict(references or {}),
         }
 
         async def relay(child: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from storyreel_core.drama_models import Character, Screenplay, Shot, ShotType
 from storyreel_storyboard.frames import FrameMaker
 from storyreel_storyboard.framing import FRAMING_WORDS
 from storyreel_storyboard.peers import Peers
-from storyreel_storyboard.script_screenplay import asset_character, cast_with
+from storyreel_storyboard.script_screenplay import asset_character, cast_with, reference_keys
 from storyreel_storyboard.shot_planner import plan_shots
 from storyreel_storyboard.storyboard_fields import FRAME_SIZES, cast_entry
 from storyreel_storyboard.storyboard_store import StoryboardStore
@@ -134,7 +134,8 @@ class GenerateStoryboardsJob:
         spec = GenerateInput.model_validate(job.payload)
         owner, drama = job.owner_id, spec.drama_id
         await ctx.progress(0, 1, "planning shots")
-        designed = [asset_character(c) for c in await self.peers.drama_characters(owner, drama)]
+        drama_cast = await self.peers.drama_characters(owner, drama)
+        designed = [asset_character(c) for c in drama_cast]
         screenplay = cast_with(spec.screenplay, designed)
         board = plan_shots(
             screenplay,
@@ -175,6 +176,7 @@ class GenerateStoryboardsJob:
             size=FRAME_SIZES[spec.aspect_ratio],
             seed=spec.seed,
             on_drawn=drawn,
+            references=reference_keys(drama_cast),
         )
         for i, doc in enumerate(docs):
             frame = frames.get(doc["_id"])

@@ -22,7 +22,7 @@ from storyreel_core.drama_models import Character
 from storyreel_core.errors import AppError
 from storyreel_storyboard.frames import FrameMaker, shot_of
 from storyreel_storyboard.peers import Peers
-from storyreel_storyboard.script_screenplay import asset_character
+from storyreel_storyboard.script_screenplay import asset_character, reference_keys
 from storyreel_storyboard.storyboard_fields import (
     FRAME_SIZES,
     cast_of,
@@ -49,15 +49,18 @@ def render_seed(seed: int, task_id: str, prompt: str, style: str) -> int:
 
 async def drama_cast(
     peers: Peers, owner_id: str, drama_id: str, doc: dict[str, Any]
-) -> list[Character]:
+) -> tuple[list[Character], dict[str, str]]:
     """The people of a storyboard: as designed in the asset service where they are (so a
-    renamed character is drawn as its sheet shows it now), else as the storyboard remembers."""
+    renamed character is drawn as its sheet shows it now), else as the storyboard remembers;
+    and the keys of their default images (for providers that draw from a reference)."""
     ids = referenced_characters(doc)
     if not ids:
-        return []
-    designed = {c.id: asset_character(c) for c in await peers.characters(owner_id, drama_id, ids)}
+        return [], {}
+    msgs = await peers.characters(owner_id, drama_id, ids)
+    designed = {c.id: asset_character(c) for c in msgs}
     remembered = {c.id: c for c in cast_of(doc)}
-    return [designed.get(i) or remembered.get(i) or Character(id=i, name=i) for i in ids]
+    cast = [designed.get(i) or remembered.get(i) or Character(id=i, name=i) for i in ids]
+    return cast, reference_keys(msgs)
 
 
 class RegenerateImageJob:
@@ -73,7 +76,7 @@ class RegenerateImageJob:
         prompt = spec.prompt or doc.get("prompt", "")
         style = spec.image_style or doc.get("image_style", "")
         seed = render_seed(spec.seed, job.task_id, prompt, style)
-        characters = await drama_cast(self.peers, owner, drama, doc)
+        characters, references = await drama_cast(self.peers, owner, drama, doc)
 
         async def drawn(done: int, of: int) -> None:
             await ctx.progress(done, of + 1, "drawing frame")
@@ -89,6 +92,7 @@ class RegenerateImageJob:
             size=FRAME_SIZES.get(doc.get("aspect_ratio", ""), FRAME_SIZES["9:16"]),
             seed=seed,
             on_drawn=drawn,
+            references=references,
         )
         frame = frames.get(spec.storyboard_id)
         if frame is None:

@@ -178,6 +178,17 @@ def asset_character(msg: assets_pb2.Character) -> Character:
     )
 
 
+def reference_keys(msgs: Iterable[assets_pb2.Character]) -> dict[str, str]:
+    """Character id → object key of its default image, for those that have one: what a
+    model-backed frame provider conditions on to draw the character as designed."""
+    keys: dict[str, str] = {}
+    for msg in msgs:
+        image = next((i for i in msg.images if i.id == msg.default_image_id), None)
+        if image is not None and image.key:
+            keys[msg.id] = image.key
+    return keys
+
+
 def cast_with(screenplay: Screenplay, designed: Iterable[Character]) -> Screenplay:
     """The screenplay with each character replaced by the drama's character of the same name
     (ids rewritten in every scene and line); characters without a design keep their ids."""
