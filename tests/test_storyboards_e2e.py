@@ -136,7 +136,10 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     drama, script, people = setup_drama(api)
     base = f"/dramas/{drama}/storyboards"
     options = {"count_per_scene": 2, "image_style": "anime", "seed": 3}
-    task = done(api, api.post(f"{base}/generate", json={"script_id": script, "options": options}))
+    accepted = api.post(f"{base}/generate", json={"script_id": script, "options": options})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["data"]["scene_count"] == 2  # seed 000's 202 names the scenes
+    task = done(api, accepted)
     result = task["result"]
     assert (result["total_count"], result["success_count"], result["failed_count"]) == (4, 4, 0)
     made = result["storyboards"]

@@ -199,7 +199,11 @@ def _accepted(ref: Any) -> dict[str, Any]:
     return ok({"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time})
 
 
-@router.post("/generate", status_code=202, response_model=Envelope[Accepted])
+class GenerateAccepted(Accepted):
+    scene_count: int = Field(description="scenes of the script the shots are planned from")
+
+
+@router.post("/generate", status_code=202, response_model=Envelope[GenerateAccepted])
 async def generate_storyboards(
     drama_id: str, body: GenerateIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
@@ -223,7 +227,9 @@ async def generate_storyboards(
     ref = await call(
         state.stubs.storyboards.GenerateStoryboards, request, user_id=user["_id"], timeout=30.0
     )
-    return _accepted(ref)
+    accepted = _accepted(ref)
+    accepted["data"]["scene_count"] = ref.scene_count
+    return accepted
 
 
 @router.get("", response_model=ListEnvelope[StoryboardOut])

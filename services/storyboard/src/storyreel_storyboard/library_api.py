@@ -132,7 +132,9 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             drama_id=request.drama_id,
             total=shots,
         )
-        return task_ref(task, estimated_seconds(shots))
+        ref = task_ref(task, estimated_seconds(shots))
+        ref.scene_count = len(screenplay.scenes)
+        return ref
 
     async def RegenerateImage(
         self, request: storyboards_pb2.RegenerateImageRequest, context: Ctx

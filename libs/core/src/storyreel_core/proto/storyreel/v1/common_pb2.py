@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/common.proto\x12\x0cstoryreel.v1\"\x07\n\x05\x45mpty\"B\n\x07TaskRef\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x16\n\x0e\x65stimated_time\x18\x03 \x01(\x05\"]\n\x0cStageRequest\x12\x12\n\ninput_json\x18\x01 \x01(\t\x12\x16\n\x0eparent_task_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/common.proto\x12\x0cstoryreel.v1\"\x07\n\x05\x45mpty\"W\n\x07TaskRef\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x16\n\x0e\x65stimated_time\x18\x03 \x01(\x05\x12\x13\n\x0bscene_count\x18\x04 \x01(\x05\"]\n\x0cStageRequest\x12\x12\n\ninput_json\x18\x01 \x01(\t\x12\x16\n\x0eparent_task_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMPTY']._serialized_start=43
   _globals['_EMPTY']._serialized_end=50
   _globals['_TASKREF']._serialized_start=52
-  _globals['_TASKREF']._serialized_end=118
-  _globals['_STAGEREQUEST']._serialized_start=120
-  _globals['_STAGEREQUEST']._serialized_end=213
+  _globals['_TASKREF']._serialized_end=139
+  _globals['_STAGEREQUEST']._serialized_start=141
+  _globals['_STAGEREQUEST']._serialized_end=234
 # @@protoc_insertion_point(module_scope)

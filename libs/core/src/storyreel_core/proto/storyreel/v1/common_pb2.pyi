@@ -42,19 +42,25 @@ class TaskRef(_message.Message):
     TASK_ID_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     ESTIMATED_TIME_FIELD_NUMBER: _builtins.int
+    SCENE_COUNT_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     status: _builtins.str
     estimated_time: _builtins.int
+    scene_count: _builtins.int
+    """What the task will work through, where the request already tells (e.g. the scenes of the
+    script storyboards are generated from); 0 when not known up front.
+    """
     def __init__(
         self,
         *,
         task_id: _builtins.str = ...,
         status: _builtins.str = ...,
         estimated_time: _builtins.int = ...,
+        scene_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["estimated_time", b"estimated_time", "status", b"status", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["estimated_time", b"estimated_time", "scene_count", b"scene_count", "status", b"status", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
