@@ -68,3 +68,43 @@ def test_deleting_a_drama_leaves_nothing_behind(
     assert kept >= OWNED
     assert drama_media(platform.data_dir, keep)
     assert api.delete(f"/dramas/{drama}").status_code == 404  # a repeat is a clean 404
+
+
+def test_a_drama_deleted_mid_generation_leaves_no_storyboards(
+    api: Api, platform: PlatformProcess
+) -> None:
+    """The clean-up may run before the job writes; the job then removes what it wrote."""
+    drama = new_drama(api, "Short-lived")
+    scenes = [
+        {"id": f"s{n}", "number": n, "location": "harbour", "time": "night",
+         "characters": ["Lin"], "narration": f"Lin waits at the harbour, night {n}.",
+         "dialogue": [{"speaker": "Lin", "text": "The ship is late."}]}
+        for n in (1, 2, 3)
+    ]  # fmt: skip
+    r = api.post(f"/dramas/{drama}/scripts", json={"title": "Harbour", "content": "Lin waits.",
+                                                   "scenes": scenes})  # fmt: skip
+    assert r.status_code == 201, r.text
+    script = r.json()["data"]["id"]
+    r = api.post(
+        f"/dramas/{drama}/storyboards/generate",
+        json={"script_id": script, "options": {"count_per_scene": 2}},
+    )
+    assert r.status_code == 202, r.text
+    task_id = r.json()["data"]["task_id"]
+    assert api.delete(f"/dramas/{drama}").status_code == 200
+    # The job goes on drawing; wait until the worker is done with it (its record went with the
+    # drama, so the worker's log tells), by which time it has checked the drama and forgotten.
+    deadline = time.monotonic() + 90
+    while not _job_ended(platform, task_id):
+        assert time.monotonic() < deadline, "the generation job never ended"
+        time.sleep(0.2)
+    assert _settle(lambda: drama_documents(platform.data_dir, drama)) == []
+    assert _settle(lambda: drama_media(platform.data_dir, drama)) == []
+
+
+JOB_ENDS = ("jobs.completed", "jobs.failed", "jobs.crashed", "jobs.task_missing")
+
+
+def _job_ended(platform: PlatformProcess, task_id: str) -> bool:
+    lines = platform.log_path.read_text(errors="replace").splitlines()
+    return any(task_id in line and any(end in line for end in JOB_ENDS) for line in lines)

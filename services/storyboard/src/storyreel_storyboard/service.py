@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from storyreel_core.bus.job_runner import Handler
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import (
     stages_pb2,
@@ -13,6 +14,7 @@ from storyreel_core.proto.storyreel.v1 import (
 )
 from storyreel_core.service_runtime import ServiceParts
 from storyreel_storyboard.audio_job import ShotAudioJob
+from storyreel_storyboard.deleted_drama import ForgetIfDeleted
 from storyreel_storyboard.frames import FrameMaker
 from storyreel_storyboard.generate_job import GenerateStoryboardsJob
 from storyreel_storyboard.grpc_api import StoryboardServicer
@@ -36,6 +38,10 @@ def build(platform: Platform) -> ServiceParts:
         store, peers, platform.launcher, max_upload_bytes=platform.settings.max_upload_bytes
     )
 
+    def guarded(handler: Handler) -> Handler:
+        forget = [store.delete_drama_content, platform.tasks.delete_drama_tasks]
+        return ForgetIfDeleted(handler, forget, peers)
+
     def register(server: grpc.aio.Server) -> None:
         stages_pb2_grpc.add_StoryboardServiceServicer_to_server(stage, server)
         storyboards_pb2_grpc.add_StoryboardLibraryServiceServicer_to_server(library, server)
@@ -49,9 +55,9 @@ def build(platform: Platform) -> ServiceParts:
         ],
         handlers={
             "plan": run_plan,
-            "storyboards": GenerateStoryboardsJob(store, peers, frames),
-            "storyboard_image": RegenerateImageJob(store, peers, frames),
-            "shot_audio": ShotAudioJob(store, peers),
+            "storyboards": guarded(GenerateStoryboardsJob(store, peers, frames)),
+            "storyboard_image": guarded(RegenerateImageJob(store, peers, frames)),
+            "shot_audio": guarded(ShotAudioJob(store, peers)),
         },
         on_start=[store.ensure_indexes],
         on_drama_deleted=[store.delete_drama_content],
