@@ -10,7 +10,6 @@ from storyreel_asset.character_api import CharacterServicer
 from storyreel_asset.character_images_job import CharacterImagesJob
 from storyreel_asset.character_store import CharacterStore
 from storyreel_asset.design_job import DesignJob
-from storyreel_asset.drama_access import DramaGuard
 from storyreel_asset.drama_content import DramaContent
 from storyreel_asset.frames_job import FramesJob
 from storyreel_asset.grpc_api import AssetServicer
@@ -21,6 +20,7 @@ from storyreel_core.proto.storyreel.v1 import (
     stages_pb2,
     stages_pb2_grpc,
 )
+from storyreel_core.rpc.peers import DramaGuard, PeerChannels
 from storyreel_core.service_runtime import ServiceParts
 
 NAME = "asset"
@@ -30,7 +30,7 @@ def build(platform: Platform) -> ServiceParts:
     characters = CharacterStore(platform.docs, platform.objects)
     assets = AssetStore(platform.docs, platform.objects)
     # Read the settings at call time: the embedded launcher sets script_addr after build().
-    dramas = DramaGuard(lambda: platform.settings)
+    dramas = DramaGuard(PeerChannels(lambda: platform.settings))
     limit = platform.settings.max_upload_bytes
     stage = AssetServicer(platform.launcher)
     character_api = CharacterServicer(characters, dramas, platform.launcher, max_upload_bytes=limit)

@@ -4,8 +4,8 @@
 then the job writes its storyboards and frames, and they would outlive the drama. So after
 every such job (finished or failed) the drama is looked up again, and if it is gone what the
 job wrote is removed the same way the clean-up removes it (storyboards, media, and the task
-records of the stages it started, which the workflow's clean-up could not see yet). When the
-script service cannot be reached the drama is assumed to exist: nothing is deleted on a guess.
+records of the stages it started, which the workflow's clean-up could not see yet). Only the
+script service's NOT_FOUND counts as gone: nothing is deleted on a guess.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from storyreel_core.bus.job_runner import Handler, Job, JobContext
-from storyreel_core.errors import AppError, Code
 from storyreel_core.logging import get_logger
 from storyreel_storyboard.peers import Peers
 
@@ -35,16 +34,7 @@ class ForgetIfDeleted:
             return await self.handler(job, ctx)
         finally:
             drama_id = str(job.payload.get("drama_id") or "")
-            if drama_id and await self._deleted(job.owner_id, drama_id):
+            if drama_id and await self.peers.dramas.deleted(job.owner_id, drama_id):
                 log.info("storyboard.job_outlived_drama", task_id=job.task_id, drama_id=drama_id)
                 for forget in self.forget:
                     await forget(job.owner_id, drama_id)
-
-    async def _deleted(self, owner_id: str, drama_id: str) -> bool:
-        try:
-            await self.peers.require_drama(owner_id, drama_id)
-        except AppError as exc:  # NOT_FOUND is the answer; UNAVAILABLE and the rest are not
-            return exc.code == Code.NOT_FOUND
-        except Exception:
-            return False
-        return False

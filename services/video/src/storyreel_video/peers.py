@@ -4,8 +4,8 @@
 - storyboard: the shots to render (`BatchGetStoryboards`, `ListStoryboards`)
 - asset: the object key of an uploaded audio asset used as the music bed (`GetAsset`)
 
-Channels open on first use and read the address then: the embedded launcher fills in the
-services' ports after every service is built.
+Channels open on first use (`PeerChannels`): the embedded launcher fills in the services'
+ports after every service is built.
 """
 
 from __future__ import annotations
@@ -14,45 +14,20 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import grpc
-
 from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, SpeechSegment
 from storyreel_core.errors import NotFound, ValidationFailed
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
-    script_pb2,
-    script_pb2_grpc,
     storyboards_pb2,
     storyboards_pb2_grpc,
 )
-from storyreel_core.rpc.clients import call, open_channel
+from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.peers import DramaGuard, PeerChannels
 from storyreel_core.settings import Settings
 from storyreel_video.video_models import ShotRef
 
 MAX_SHOTS = 500  # the most storyboards read for "every storyboard of the drama"
-
-
-class _Channels:
-    """One lazily opened channel per peer address, closed together."""
-
-    def __init__(self, settings: Callable[[], Settings]) -> None:
-        self.settings = settings
-        self._open: dict[str, grpc.aio.Channel] = {}
-
-    def channel(self, name: str) -> grpc.aio.Channel:
-        if name not in self._open:
-            self._open[name] = open_channel(self.settings().service_addr(name))
-        return self._open[name]
-
-    @property
-    def deadline(self) -> float:
-        return self.settings().grpc_deadline_s
-
-    async def close(self) -> None:
-        channels, self._open = list(self._open.values()), {}
-        for channel in channels:
-            await channel.close()
 
 
 def _camera(value: str) -> CameraMovement:
@@ -91,16 +66,11 @@ class Peers:
     """gRPC adapters of the `DramaCheck`, `ShotSource` and `MusicSource` ports."""
 
     def __init__(self, settings: Callable[[], Settings]) -> None:
-        self._channels = _Channels(settings)
+        self._channels = PeerChannels(settings)
+        self._dramas = DramaGuard(self._channels)
 
     async def require(self, owner_id: str, drama_id: str) -> None:
-        stub = script_pb2_grpc.ScriptServiceStub(self._channels.channel("script"))
-        await call(
-            stub.GetDrama,
-            script_pb2.GetDramaRequest(id=drama_id),
-            user_id=owner_id,
-            timeout=self._channels.deadline,
-        )
+        await self._dramas.require(owner_id, drama_id)
 
     async def shots(
         self, owner_id: str, drama_id: str, storyboard_ids: Sequence[str] | None

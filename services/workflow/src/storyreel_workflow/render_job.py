@@ -16,9 +16,9 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import ShotAudio, Storyboard
 from storyreel_core.errors import AppError, Code
 from storyreel_core.ids import new_id
+from storyreel_core.stage_client import StageClient
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_workflow.render_options import RenderInput
-from storyreel_workflow.stage_client import StageClient
 
 RENDERS = "renders"
 STAGES = ("script", "storyboard", "frames", "speech", "final_cut")

@@ -6,16 +6,17 @@ import grpc
 
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import stages_pb2, stages_pb2_grpc, tasks_pb2, tasks_pb2_grpc
+from storyreel_core.rpc.peers import PeerChannels
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_core.stage_client import StageClient
 from storyreel_workflow.grpc_api import TaskServicer, WorkflowServicer
 from storyreel_workflow.render_job import RenderJob
-from storyreel_workflow.stage_client import StageClient
 
 NAME = "workflow"
 
 
 def build(platform: Platform) -> ServiceParts:
-    stages = StageClient(platform.settings, platform.tasks, platform.bus)
+    stages = StageClient(PeerChannels(lambda: platform.settings), platform.tasks, platform.bus)
     workflow = WorkflowServicer(platform.launcher)
     tasks = TaskServicer(platform.tasks)
 
