@@ -1,10 +1,8 @@
 """Take an upload the gateway staged in the object store: check it, keep it or refuse it.
 
-The gateway streams a request body to a temporary file with a running size check and puts the
-file under `staging/<user id>/<upload id>`; only that key travels over gRPC. Here the staged
-object is downloaded, classified by content (`upload_check`), and handed to the caller, which
-stores it under its final key. The staging object is deleted on the way out in every case, so a
-refused upload leaves nothing behind.
+The staged object is copied here (`storyreel_core.staged_files.staged_copy`: ownership first,
+the size limit, the staging object always removed), classified by content (`upload_check`),
+and handed to the caller, which stores it under its final key.
 """
 
 from __future__ import annotations
@@ -12,25 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import shutil
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from storyreel_asset.upload_check import DEFAULT_MAX_PIXELS, CheckedFile, check_file, too_large
-from storyreel_core.errors import NotFound, ValidationFailed
+from storyreel_asset.upload_check import DEFAULT_MAX_PIXELS, CheckedFile, check_file
 from storyreel_core.logging import get_logger
-from storyreel_core.stores.object_store import ObjectStore, check_key
+from storyreel_core.staged_files import staged_copy
+from storyreel_core.stores.object_store import ObjectStore
 
 log = get_logger("storyreel.asset.uploads")
 THUMBNAIL_WIDTH = 128
-
-
-def staging_prefix(owner_id: str) -> str:
-    return f"staging/{owner_id}/"
 
 
 @dataclass(frozen=True)
@@ -79,24 +71,10 @@ async def take_staged(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     before: Callable[[], Awaitable[object]] | None = None,
 ) -> AsyncIterator[StagedFile]:
-    """Yield the checked local copy of a staged upload; the staging object is always removed.
-
-    `before` (the ownership checks) runs first, so another user's id answers 404 whatever the
-    file holds, and the staged object is removed then too.
-    """
-    if not staging_key.startswith(staging_prefix(owner_id)):
-        raise ValidationFailed("staging_key is not one of the caller's uploads", field="file")
-    check_key(staging_key)
-    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="storyreel-upload-"))
-    try:
-        if before is not None:
-            await before()
-        info = await objects.stat(staging_key)
-        if info is None:
-            raise NotFound("the uploaded file is gone", field="file")
-        if info.size > max_bytes:
-            raise too_large(f"{info.size} bytes is over the limit of {max_bytes} bytes")
-        local = await objects.download(staging_key, workdir / "upload")
+    """Yield the checked local copy of a staged upload (see `staged_copy`)."""
+    async with staged_copy(
+        objects, staging_key, owner_id, max_bytes=max_bytes, before=before
+    ) as local:
         checked = await asyncio.to_thread(
             check_file,
             local,
@@ -106,9 +84,3 @@ async def take_staged(
             allowed=allowed,
         )
         yield StagedFile(local, checked)
-    finally:
-        try:
-            await objects.delete(staging_key)
-        except Exception as exc:  # the gateway deletes it as well; log, do not mask the result
-            log.warning("upload.staging_delete_failed", key=staging_key, error=str(exc))
-        await asyncio.to_thread(shutil.rmtree, workdir, True)

@@ -18,16 +18,15 @@ import codecs
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from storyreel_core.errors import AppError, Code
+from storyreel_core.errors import AppError
+from storyreel_core.staged_files import HEAD_BYTES, MediaType, sniff, too_large, unsupported
 
-MediaType = Literal["image", "video", "audio", "document"]
 MEDIA_TYPES: tuple[MediaType, ...] = ("image", "video", "audio", "document")
 DEFAULT_MAX_PIXELS = 40_000_000
-HEAD_BYTES = 64
 
 _EXTENSIONS = {
     "image/png": "png",
@@ -52,11 +51,6 @@ _PILLOW_FORMATS = {
     "WEBP": "image/webp",
     "GIF": "image/gif",
 }
-_VIDEO_BRANDS = {
-    b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ",
-    b"M4VH", b"M4VP", b"mmp4", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"f4v ",
-}  # fmt: skip
-_AUDIO_BRANDS = {b"M4A ", b"M4B "}
 _TEXT_CONTROL_OK = {9, 10, 12, 13}
 _JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 # What a name's extension claims; a claim the content contradicts is refused (a disguised file).
@@ -68,18 +62,6 @@ _CLAIMS: dict[str, MediaType] = {
 }
 
 
-def unsupported(reason: str) -> AppError:
-    return AppError(
-        f"unsupported file: {reason}", code=Code.UNSUPPORTED_FILE, field="file", reason=reason
-    )
-
-
-def too_large(reason: str) -> AppError:
-    return AppError(
-        f"file too large: {reason}", code=Code.FILE_TOO_LARGE, field="file", reason=reason
-    )
-
-
 @dataclass(frozen=True)
 class CheckedFile:
     media_type: MediaType
@@ -88,57 +70,6 @@ class CheckedFile:
     size: int
     width: int = 0
     height: int = 0
-
-
-def _mp3_frame(head: bytes) -> bool:
-    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
-        return False
-    version = (head[1] >> 3) & 0b11
-    layer = (head[1] >> 1) & 0b11
-    bitrate = head[2] >> 4
-    rate = (head[2] >> 2) & 0b11
-    return version != 0b01 and layer != 0 and bitrate not in (0, 0xF) and rate != 0b11
-
-
-def _ftyp(head: bytes) -> tuple[MediaType, str] | None:
-    if len(head) < 12 or head[4:8] != b"ftyp":
-        return None
-    brand = head[8:12]
-    if brand == b"qt  ":
-        return "video", "video/quicktime"
-    if brand in _AUDIO_BRANDS:
-        return "audio", "audio/mp4"
-    if brand in _VIDEO_BRANDS:
-        return "video", "video/mp4"
-    return None
-
-
-def sniff(head: bytes) -> tuple[MediaType, str] | None:
-    """The binary type the first bytes announce, or None (maybe text; see `check_file`)."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image", "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image", "image/jpeg"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image", "image/gif"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image", "image/webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "audio", "audio/wav"
-    found = _ftyp(head)
-    if found is not None:
-        return found
-    if head.startswith(b"\x1a\x45\xdf\xa3") and b"webm" in head[:HEAD_BYTES]:
-        return "video", "video/webm"
-    if head.startswith(b"ID3") or _mp3_frame(head):
-        return "audio", "audio/mpeg"
-    if head.startswith(b"OggS"):
-        return "audio", "audio/ogg"
-    if head.startswith(b"fLaC"):
-        return "audio", "audio/flac"
-    if head.startswith(b"%PDF-"):
-        return "document", "application/pdf"
-    return None
 
 
 def _is_utf8_text(path: Path) -> bool:

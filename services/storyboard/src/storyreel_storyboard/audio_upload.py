@@ -1,12 +1,11 @@
 """An uploaded voice for a shot: checked by content, decoded, kept as a WAV with its duration.
 
-The gateway streams the file to `staging/<user>/<upload id>` (size-checked) and passes the
-key. Here the staged object is downloaded and judged by its magic bytes (WAV, MP3, OGG, M4A;
-the name never decides), then decoded by ffmpeg (imageio-ffmpeg's binary, or
-`STORYREEL_FFMPEG`) to 16-bit mono PCM WAV: that proves it really is audio, measures its exact
-duration from the samples, and gives every later stage the one format the platform's shot
-audio has. Anything else is 415 (code 3002), an object over the limit 413 (3003). The staging
-object is deleted on the way out in every case, so a refused upload leaves nothing behind.
+The staged upload is copied here (`storyreel_core.staged_files.staged_copy`, which always
+removes the staging object) and judged by its magic bytes (WAV, MP3, OGG, M4A; the name never
+decides), then decoded by ffmpeg (imageio-ffmpeg's binary, or `STORYREEL_FFMPEG`) to 16-bit
+mono PCM WAV: that proves it really is audio, measures its exact duration from the samples,
+and gives every later stage the one format the platform's shot audio has. Anything else is
+415 (code 3002), an object over the limit 413 (3003).
 """
 
 from __future__ import annotations
@@ -14,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
-import tempfile
 import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -23,13 +20,13 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
+from storyreel_core.errors import ValidationFailed
 from storyreel_core.logging import get_logger
-from storyreel_core.stores.object_store import ObjectStore, check_key
+from storyreel_core.staged_files import HEAD_BYTES, sniff, staged_copy, unsupported
+from storyreel_core.stores.object_store import ObjectStore
 
 log = get_logger("storyreel.storyboard.audio_upload")
 
-HEAD_BYTES = 16
 MAX_AUDIO_SECONDS = 600.0
 DECODE_TIMEOUT_S = 120.0
 # Extensions that claim something other than audio: a disguised file is refused.
@@ -39,39 +36,14 @@ _NOT_AUDIO = frozenset(
 )  # fmt: skip
 
 
-def unsupported(reason: str) -> AppError:
-    return AppError(
-        f"unsupported file: {reason}", code=Code.UNSUPPORTED_FILE, field="file", reason=reason
-    )
-
-
-def too_large(reason: str) -> AppError:
-    return AppError(
-        f"file too large: {reason}", code=Code.FILE_TOO_LARGE, field="file", reason=reason
-    )
-
-
-def _mp3_frame(head: bytes) -> bool:
-    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
-        return False
-    version = (head[1] >> 3) & 0b11
-    layer = (head[1] >> 1) & 0b11
-    bitrate = head[2] >> 4
-    rate = (head[2] >> 2) & 0b11
-    return version != 0b01 and layer != 0 and bitrate not in (0, 0xF) and rate != 0b11
+# The audio formats a shot's voice may come in, by the content type `sniff` finds.
+_FORMATS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/ogg": "ogg", "audio/mp4": "m4a"}
 
 
 def sniff_audio(head: bytes) -> str | None:
     """The audio format the first bytes announce ("wav", "mp3", "ogg", "m4a"), else None."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head.startswith(b"ID3") or _mp3_frame(head):
-        return "mp3"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head[4:8] == b"ftyp" and head[8:12] in (b"M4A ", b"M4B "):
-        return "m4a"
-    return None
+    found = sniff(head)
+    return _FORMATS.get(found[1]) if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -150,10 +122,6 @@ async def decode_audio(source: Path, target: Path, *, filename: str = "") -> Dec
     return DecodedAudio(target, found, round(duration, 3), rate)
 
 
-def staging_prefix(owner_id: str) -> str:
-    return f"staging/{owner_id}/"
-
-
 @contextlib.asynccontextmanager
 async def take_staged_audio(
     objects: ObjectStore,
@@ -164,27 +132,8 @@ async def take_staged_audio(
     max_bytes: int,
     before: Callable[[], Awaitable[object]],
 ) -> AsyncIterator[DecodedAudio]:
-    """Yield the decoded WAV of a staged upload; the staging object is always removed.
-
-    `before` (the ownership checks) runs first, so another user's id answers 404 whatever the
-    file holds.
-    """
-    if not staging_key.startswith(staging_prefix(owner_id)):
-        raise ValidationFailed("staging_key is not one of the caller's uploads", field="file")
-    check_key(staging_key)
-    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="storyreel-audio-"))
-    try:
-        await before()
-        info = await objects.stat(staging_key)
-        if info is None:
-            raise NotFound("the uploaded file is gone", field="file")
-        if info.size > max_bytes:
-            raise too_large(f"{info.size} bytes is over the limit of {max_bytes} bytes")
-        local = await objects.download(staging_key, workdir / "upload")
-        yield await decode_audio(local, workdir / "audio.wav", filename=filename)
-    finally:
-        try:
-            await objects.delete(staging_key)
-        except Exception as exc:  # the gateway deletes it as well; log, do not mask the result
-            log.warning("upload.staging_delete_failed", key=staging_key, error=str(exc))
-        await asyncio.to_thread(shutil.rmtree, workdir, True)
+    """Yield the decoded WAV of a staged upload (see `staged_copy`)."""
+    async with staged_copy(
+        objects, staging_key, owner_id, max_bytes=max_bytes, before=before
+    ) as local:
+        yield await decode_audio(local, local.with_name("audio.wav"), filename=filename)
