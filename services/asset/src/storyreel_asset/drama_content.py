@@ -1,8 +1,9 @@
 """Everything the asset service holds for one drama, and how to delete it all.
 
-`delete_drama_content` is what a `drama.deleted` event should trigger: it removes the drama's
-characters, assets, tag rows and every media object under `dramas/<drama>/`. It does not ask
-the script service (the drama is already gone by then); the owner scopes the documents.
+`delete_drama_content` is what a `drama.deleted` event triggers: it removes the drama's
+characters, assets, tag rows and their media (`dramas/<drama>/characters/` and `…/assets/`).
+It does not ask the script service (the drama is already gone by then); the owner scopes the
+documents.
 """
 
 from __future__ import annotations
@@ -26,14 +27,11 @@ class DramaContent:
         self.assets = assets
 
     async def delete_drama_content(self, owner_id: str, drama_id: str) -> dict[str, int]:
+        # Each store removes its own documents and media (`dramas/<drama>/characters/`,
+        # `…/assets/`); the other services' media under `dramas/<drama>/` are theirs to remove.
         characters = await self.characters.delete_drama(owner_id, drama_id)
         assets = await self.assets.delete_drama(owner_id, drama_id)
-        objects = await self.assets.objects.delete_prefix(f"dramas/{drama_id}/")
         log.info(
-            "asset.drama_content_deleted",
-            drama_id=drama_id,
-            characters=characters,
-            assets=assets,
-            objects=objects,
+            "asset.drama_content_deleted", drama_id=drama_id, characters=characters, assets=assets
         )
-        return {"characters": characters, "assets": assets, "objects": objects}
+        return {"characters": characters, "assets": assets}

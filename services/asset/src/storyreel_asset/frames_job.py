@@ -8,6 +8,7 @@ and ask for a JPEG thumbnail beside each frame.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 from typing import Any
 
@@ -19,6 +20,7 @@ from storyreel_asset.procedural_renderer import render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Storyboard
+from storyreel_core.errors import NotFound
 from storyreel_core.stores.object_store import ObjectStore
 
 
@@ -51,7 +53,7 @@ class FramesJob:
         """Each reference image once per job (a character appears in many shots)."""
         found: dict[str, bytes] = {}
         for character_id, key in keys.items():
-            if await self.objects.stat(key) is not None:
+            with contextlib.suppress(NotFound):  # deleted since: drawn without a reference
                 found[character_id] = await self.objects.get_bytes(key)
         return found
 
