@@ -227,9 +227,14 @@ async def generate_storyboards(
     ref = await call(
         state.stubs.storyboards.GenerateStoryboards, request, user_id=user["_id"], timeout=30.0
     )
-    accepted = _accepted(ref)
-    accepted["data"]["scene_count"] = ref.scene_count
-    return accepted
+    return ok(
+        {
+            "task_id": ref.task_id,
+            "status": ref.status,
+            "estimated_time": ref.estimated_time,
+            "scene_count": ref.scene_count,
+        }
+    )
 
 
 @router.get("", response_model=ListEnvelope[StoryboardOut])
