@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from e2e_client import Api
-from PIL import Image
-
-
-def small_png(size: tuple[int, int] = (64, 96)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (40, 110, 190)).save(out, format="PNG")
-    return out.getvalue()
+from e2e_client import Api, png, wait_task
 
 
 @dataclass(frozen=True)
@@ -44,16 +35,6 @@ class OwnedContent:
         }
 
 
-def wait_task(api: Api, task_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task: dict[str, Any] = api.get(f"/tasks/{task_id}").json()["data"]
-        if task["status"] in ("completed", "failed", "cancelled"):
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"task {task_id} did not finish")
-
-
 def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
     """A drama with a script (and its first version), a character with an uploaded image, an
     uploaded asset, a storyboard with its clip and a script-generation task, all owned by
@@ -79,7 +60,7 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
     character_id = r.json()["data"]["id"]
     r = api.post(
         f"{base}/characters/{character_id}/upload-image",
-        files={"image": ("ming.png", small_png(), "image/png")},
+        files={"image": ("ming.png", png((64, 96)), "image/png")},
         data={"make_default": "true"},
     )
     assert r.status_code == 201, r.text
@@ -87,7 +68,7 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
 
     r = api.post(
         f"{base}/assets/upload",
-        files={"file": ("frame.png", small_png(), "image/png")},
+        files={"file": ("frame.png", png((64, 96)), "image/png")},
         data={"type": "image", "tags": "tea"},
     )
     assert r.status_code == 201, r.text

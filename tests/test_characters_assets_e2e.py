@@ -7,14 +7,12 @@ media object, no staging object). Another user's drama, character or asset is al
 from __future__ import annotations
 
 import io
-import time
 import zlib
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from e2e_client import Api
+from e2e_client import Api, assert_error, download, new_drama, png, wait_task
 from PIL import Image
 
 from storyreel_cli.platform_process import PlatformProcess
@@ -22,42 +20,9 @@ from storyreel_cli.platform_process import PlatformProcess
 MAX_UPLOAD = 50 * 1024 * 1024
 
 
-def png(size: tuple[int, int] = (96, 128), colour: tuple[int, int, int] = (30, 120, 200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, format="PNG")
-    return out.getvalue()
-
-
-def new_drama(api: Api, name: str = "Tea House") -> str:
-    r = api.post("/dramas", json={"name": f"{name} {time.monotonic_ns()}"})
-    assert r.status_code == 201, r.text
-    return str(r.json()["data"]["id"])
-
-
-def wait_task(api: Api, task_id: str, timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        data: dict[str, Any] = api.get(f"/tasks/{task_id}").json()["data"]
-        if data["status"] in ("completed", "failed", "cancelled"):
-            return data
-        time.sleep(0.2)
-    raise AssertionError(f"task {task_id} did not finish")
-
-
-def download(api: Api, url: str) -> bytes:
-    r = httpx.get(url, timeout=30)
-    assert r.status_code == 200, (url, r.status_code)
-    return r.content
-
-
 def media_files(platform: PlatformProcess, prefix: str) -> list[Path]:
     root = platform.data_dir / "media" / prefix
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-def assert_error(r: httpx.Response, status: int, code: int) -> None:
-    assert r.status_code == status, r.text
-    assert r.json()["code"] == code, r.text
 
 
 def test_character_crud_and_duplicates(api: Api) -> None:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import time
 
-from e2e_client import Api
+from e2e_client import Api, new_drama, png, wait_task
 from leftovers import drama_documents, drama_media
-from test_characters_assets_e2e import new_drama, png, wait_task
 
 from storyreel_cli.platform_process import PlatformProcess
 

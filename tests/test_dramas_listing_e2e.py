@@ -15,8 +15,7 @@ import time
 from typing import Any
 
 import pytest
-from e2e_client import Api
-from owned_content import small_png
+from e2e_client import Api, png
 
 # Created in this order; the names sort differently, so each order is visible.
 KITES = ["Kite 4", "Kite 1", "Kite 6", "Kite 2", "Kite 7", "Kite 3", "Kite 5"]
@@ -193,7 +192,7 @@ def test_asset_keyword_and_type_search_over_pages(api: Api) -> None:
     for i, name in enumerate(["kite 1.png", "rook.png", "kite 2.png", "kite 3.png", "kite 4.png"]):
         r = api.post(
             f"{base}/upload",
-            files={"file": (name, small_png((16 + i, 16)), "image/png")},
+            files={"file": (name, png((16 + i, 16)), "image/png")},
             data={"type": "prop" if name == "kite 4.png" else "image"},
         )
         assert r.status_code == 201, r.text

@@ -26,8 +26,8 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_client import Api
-from owned_content import OwnedContent, create_owned_content, small_png, wait_task
+from e2e_client import Api, png, wait_task
+from owned_content import OwnedContent, create_owned_content
 
 from storyreel_core.ids import new_id
 
@@ -127,7 +127,7 @@ def request_kwargs(
         for name in schema.get("required", []):
             prop = examples.resolve(schema["properties"][name])
             if prop.get("format") == "binary" or "contentMediaType" in prop:
-                files[name] = (f"{name}.png", small_png(), "image/png")
+                files[name] = (f"{name}.png", png((64, 96)), "image/png")
             else:
                 data[name] = str(examples.minimal(prop))
         kwargs["files"] = files

@@ -14,21 +14,12 @@ import wave
 from pathlib import Path
 from typing import Any
 
-import httpx
 import imageio_ffmpeg
 import pytest
-from e2e_client import Api
+from e2e_client import Api, assert_error, completed_task, download, new_drama, png
 from leftovers import drama_documents, drama_media
 from PIL import Image
-from test_characters_assets_e2e import (
-    MAX_UPLOAD,
-    assert_error,
-    download,
-    media_files,
-    new_drama,
-    png,
-    wait_task,
-)
+from test_characters_assets_e2e import MAX_UPLOAD, media_files
 
 from storyreel_cli.platform_process import PlatformProcess
 
@@ -97,13 +88,6 @@ def wav_seconds(data: bytes) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def done(api: Api, r: httpx.Response) -> dict[str, Any]:
-    assert r.status_code == 202, r.text
-    task = wait_task(api, r.json()["data"]["task_id"], timeout=120)
-    assert task["status"] == "completed", task
-    return task
-
-
 def setup_drama(api: Api) -> tuple[str, str, dict[str, str]]:
     drama = new_drama(api, "Storyboards")
     r = api.post(
@@ -139,7 +123,7 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     accepted = api.post(f"{base}/generate", json={"script_id": script, "options": options})
     assert accepted.status_code == 202, accepted.text
     assert accepted.json()["data"]["scene_count"] == 2  # seed 000's 202 names the scenes
-    task = done(api, accepted)
+    task = completed_task(api, accepted)
     result = task["result"]
     assert (result["total_count"], result["success_count"], result["failed_count"]) == (4, 4, 0)
     made = result["storyboards"]
@@ -234,7 +218,9 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     old = download(api, linked["image_url"])
     folder = f"dramas/{drama}/storyboards/{first['id']}"
     before = objects(platform, folder)
-    task = done(api, api.post(f"{path}/regenerate-image", json={"seed": 11, "fix_face": True}))
+    task = completed_task(
+        api, api.post(f"{path}/regenerate-image", json={"seed": 11, "fix_face": True})
+    )
     fresh = task["result"]["storyboard"]
     new = download(api, fresh["image_url"])
     assert new != old
@@ -244,12 +230,14 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     assert moved / (90 * 160) > 4  # visibly different, not a re-encode
     after = objects(platform, folder)
     assert len(after) == 2 and not after & before
-    task = done(api, api.post(f"{path}/regenerate-image", json={"prompt": "a lighthouse"}))
+    task = completed_task(
+        api, api.post(f"{path}/regenerate-image", json={"prompt": "a lighthouse"})
+    )
     assert download(api, task["result"]["storyboard"]["image_url"]) != new
     assert api.get(path).json()["data"]["prompt"] == "a lighthouse"
 
     # Generating again from the script replaces its storyboards, in their place.
-    task = done(api, api.post(f"{base}/generate", json={"script_id": script}))
+    task = completed_task(api, api.post(f"{base}/generate", json={"script_id": script}))
     assert task["result"]["total_count"] == 2 and task["result"]["replaced_count"] == 4
     again = listing(api, drama)
     assert [b["scene_number"] for b in again] == [1, 2]
@@ -278,14 +266,16 @@ def test_shot_audio_generated_and_uploaded(
 ) -> None:
     drama, script, _people = setup_drama(api)
     base = f"/dramas/{drama}/storyboards"
-    done(api, api.post(f"{base}/generate", json={"script_id": script}))
+    completed_task(api, api.post(f"{base}/generate", json={"script_id": script}))
     shot = listing(api, drama)[0]
     path = f"{base}/{shot['id']}/audio"
     folder = f"dramas/{drama}/storyboards/{shot['id']}"
 
     voices = [v["id"] for v in api.get("/voices").json()["data"]]
     assert "female-2" in voices
-    task = done(api, api.post(path, json={"text": "Hello there, old friend.", "voice": "female-2"}))
+    task = completed_task(
+        api, api.post(path, json={"text": "Hello there, old friend.", "voice": "female-2"})
+    )
     spoken = task["result"]["storyboard"]
     assert spoken["audio_source"] == "generated" and spoken["voice"] == "female-2"
     wav = download(api, spoken["audio_url"])
@@ -296,7 +286,7 @@ def test_shot_audio_generated_and_uploaded(
     assert got["duration"] >= got["audio_duration"] - 0.01
 
     # Without text: the shot's narration and lines, each speaker in its own voice.
-    task = done(api, api.post(path, json={"speed": 1.5, "voice": voices[0]}))
+    task = completed_task(api, api.post(path, json={"speed": 1.5, "voice": voices[0]}))
     own = task["result"]["storyboard"]
     speakers = {
         s["speaker"] for s in api.get(f"{base}/{shot['id']}").json()["data"]["audio_segments"]
@@ -338,7 +328,7 @@ def test_another_user_gets_404_everywhere_and_drama_deletion_clears_all(
 ) -> None:
     drama, script, _people = setup_drama(api)
     base = f"/dramas/{drama}/storyboards"
-    done(api, api.post(f"{base}/generate", json={"script_id": script}))
+    completed_task(api, api.post(f"{base}/generate", json={"script_id": script}))
     boards = listing(api, drama)
     sb = boards[0]["id"]
     order = [{"id": b["id"], "position": b["position"]} for b in boards]

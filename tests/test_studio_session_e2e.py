@@ -14,10 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
-from e2e_client import Api
+from e2e_client import Api, completed_task, download, new_drama
 from leftovers import drama_documents, drama_media
 from media_probe import probe
-from test_characters_assets_e2e import download, new_drama, wait_task
 
 from storyreel_cli.platform_process import PlatformProcess
 
@@ -28,12 +27,9 @@ PROMPT = (
 SIZE, FPS = "180x320", 12
 
 
-def done(api: Api, r: httpx.Response, timeout: float = 180) -> dict[str, Any]:
-    """The completed task a 202 started (seed 000's `wait_for_task`)."""
-    assert r.status_code == 202, r.text
-    task = wait_task(api, r.json()["data"]["task_id"], timeout=timeout)
-    assert task["status"] == "completed", task["error"]
-    result: dict[str, Any] = task["result"]
+def done(api: Api, r: httpx.Response) -> dict[str, Any]:
+    """The result of the task a 202 started, once completed (seed 000's `wait_for_task`)."""
+    result: dict[str, Any] = completed_task(api, r, timeout=180)["result"]
     return result
 
 

@@ -18,10 +18,9 @@ from typing import Any
 import httpx
 import pysubs2
 import pytest
-from e2e_client import Api
+from e2e_client import Api, assert_error, completed_task, download, new_drama
 from leftovers import drama_documents, drama_media
 from media_probe import probe
-from test_characters_assets_e2e import assert_error, download, new_drama, wait_task
 
 from storyreel_cli.platform_process import PlatformProcess
 
@@ -63,13 +62,6 @@ def song_wav(seconds: float = 2.0, rate: int = 22050) -> bytes:
     return out.getvalue()
 
 
-def finished(api: Api, r: httpx.Response, timeout: float = 120) -> dict[str, Any]:
-    assert r.status_code == 202, r.text
-    task = wait_task(api, r.json()["data"]["task_id"], timeout=timeout)
-    assert task["status"] == "completed", task
-    return task
-
-
 def watch(api: Api, task_id: str, timeout: float = 120) -> tuple[dict[str, Any], list[dict]]:
     """Poll a task to its end, keeping every snapshot seen on the way."""
     seen: list[dict[str, Any]] = []
@@ -96,10 +88,10 @@ def storyboards_with_a_voice(api: Api) -> tuple[str, list[dict[str, Any]]]:
     r = api.post(f"/dramas/{drama}/characters", json={"name": "Mei", "gender": "female"})
     assert r.status_code == 201, r.text
     base = f"/dramas/{drama}/storyboards"
-    finished(api, api.post(f"{base}/generate", json={"script_id": script}))
+    completed_task(api, api.post(f"{base}/generate", json={"script_id": script}))
     boards = api.get(base, params={"per_page": 100}).json()["data"]
     assert len(boards) == 2 and all(b["image_url"] for b in boards)
-    task = finished(api, api.post(f"{base}/{boards[0]['id']}/audio", json={}))
+    task = completed_task(api, api.post(f"{base}/{boards[0]['id']}/audio", json={}))
     voiced = task["result"]["storyboard"]
     assert voiced["audio_duration"] > 0.3
     boards[0] = voiced
@@ -204,7 +196,7 @@ def test_clips_exports_concatenation_and_the_final_cut(
     body = {"video_ids": [voiced["id"], silent["id"]],
             "output_settings": {"format": "mp4", "resolution": "same_as_input",
                                 "transition": "none"}}  # fmt: skip
-    task = finished(api, api.post(f"{videos}/concatenate", json=body))
+    task = completed_task(api, api.post(f"{videos}/concatenate", json=body))
     joined = task["result"]["video"]
     parts = voiced["duration"] + silent["duration"]
     assert joined["duration"] == pytest.approx(parts, abs=0.1)
@@ -225,7 +217,7 @@ def test_clips_exports_concatenation_and_the_final_cut(
     # --- regenerating a clip replaces it ----------------------------------------------------
     again = {"storyboard_ids": [ids[1]], "settings": {**settings, "duration": 1.0,
                                                       "camera_movement": "static"}}  # fmt: skip
-    task = finished(api, api.post(f"{videos}/generate", json=again))
+    task = completed_task(api, api.post(f"{videos}/generate", json=again))
     fresh = task["result"]["videos"][0]
     assert fresh["id"] == silent["id"] and fresh["duration"] == pytest.approx(1.0, abs=0.1)
     listed = api.get(videos, params={"kind": "clip"}).json()
@@ -247,7 +239,7 @@ def test_clips_exports_concatenation_and_the_final_cut(
                   "fade_out": 0.5},
         "resolution": SIZE, "frame_rate": FPS, "transition": "crossfade",
     }  # fmt: skip
-    task = finished(api, api.post(f"{videos}/render", json=render), timeout=180)
+    task = completed_task(api, api.post(f"{videos}/render", json=render), timeout=180)
     final = task["result"]["video"]
     assert final["kind"] == "final"
     info = probe(_write(tmp_path, "final.mp4", download(api, final["url"])))
