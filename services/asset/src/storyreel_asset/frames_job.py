@@ -15,11 +15,12 @@ from typing import Any
 from PIL import Image
 from pydantic import BaseModel, Field
 
+from storyreel_asset.bounded import map_bounded, usable_cores
 from storyreel_asset.frame_provider import FrameProvider, FrameRequest, ProceduralFrames
 from storyreel_asset.procedural_renderer import render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail
 from storyreel_core.bus.job_runner import Job, JobContext
-from storyreel_core.drama_models import Storyboard
+from storyreel_core.drama_models import Character, Shot, Storyboard
 from storyreel_core.errors import NotFound
 from storyreel_core.stores.object_store import ObjectStore
 
@@ -45,9 +46,16 @@ def png_bytes(image: Image.Image) -> bytes:
 
 
 class FramesJob:
-    def __init__(self, objects: ObjectStore, provider: FrameProvider | None = None) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        provider: FrameProvider | None = None,
+        *,
+        parallel: int | None = None,
+    ) -> None:
         self.objects = objects
         self.provider: FrameProvider = provider or ProceduralFrames()
+        self.parallel = parallel or usable_cores()
 
     async def _references(self, keys: dict[str, str]) -> dict[str, bytes]:
         """Each reference image once per job (a character appears in many shots)."""
@@ -57,59 +65,74 @@ class FramesJob:
                 found[character_id] = await self.objects.get_bytes(key)
         return found
 
+    async def _frame(
+        self, task_id: str, spec: FramesInput, shot: Shot, references: dict[str, bytes]
+    ) -> dict[str, Any]:
+        """Draw one shot and store it (and its thumbnail when asked)."""
+        image = await self.provider.draw(
+            FrameRequest(
+                shot=shot,
+                cast=spec.storyboard.characters,
+                style=spec.style or spec.storyboard.style,
+                width=spec.width,
+                height=spec.height,
+                seed=spec.seed,
+                references={
+                    cid: references[cid] for cid in shot.character_ids if cid in references
+                },
+            )
+        )
+        key = f"renders/{task_id}/frames/{shot.id}.png"
+        await self.objects.put_bytes(key, await asyncio.to_thread(png_bytes, image), "image/png")
+        frame: dict[str, Any] = {"shot_id": shot.id, "key": key}
+        if spec.thumbnail_width:
+            thumb = await asyncio.to_thread(jpeg_thumbnail, image, spec.thumbnail_width)
+            frame["thumbnail_key"] = f"renders/{task_id}/frames/{shot.id}_thumb.jpg"
+            await self.objects.put_bytes(frame["thumbnail_key"], thumb, "image/jpeg")
+        return frame
+
+    async def _sheet(self, task_id: str, spec: FramesInput, character: Character) -> dict[str, Any]:
+        """A character's reference sheet, about half the frame's shorter side wide."""
+        side = max(256, min(spec.width, spec.height) // 2)
+        image = await asyncio.to_thread(
+            render_character_sheet,
+            character,
+            style=spec.style or spec.storyboard.style,
+            width=side,
+            height=side * 4 // 3,
+            seed=spec.seed,
+        )
+        key = f"renders/{task_id}/characters/{character.id}.png"
+        await self.objects.put_bytes(key, await asyncio.to_thread(png_bytes, image), "image/png")
+        return {"character_id": character.id, "name": character.name, "key": key}
+
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FramesInput.model_validate(job.payload)
         board = spec.storyboard
-        style = spec.style or board.style
         sheet_cast = board.characters if spec.character_sheets else []
         total = len(board.shots) + len(sheet_cast)
         references = await self._references(spec.references)
-        frames: list[dict[str, Any]] = []
-        for i, shot in enumerate(board.shots):
+        done = 0
+
+        async def frame(_: int, shot: Shot) -> dict[str, Any]:
+            nonlocal done
             await ctx.progress(
-                i,
+                done,
                 total,
                 "drawing frames",
                 current_item={"shot_id": shot.id, "status": "processing"},
             )
-            image = await self.provider.draw(
-                FrameRequest(
-                    shot=shot,
-                    cast=board.characters,
-                    style=style,
-                    width=spec.width,
-                    height=spec.height,
-                    seed=spec.seed,
-                    references={
-                        cid: references[cid] for cid in shot.character_ids if cid in references
-                    },
-                )
-            )
-            key = f"renders/{job.task_id}/frames/{shot.id}.png"
-            await self.objects.put_bytes(
-                key, await asyncio.to_thread(png_bytes, image), "image/png"
-            )
-            frame: dict[str, Any] = {"shot_id": shot.id, "key": key}
-            if spec.thumbnail_width:
-                thumb = await asyncio.to_thread(jpeg_thumbnail, image, spec.thumbnail_width)
-                frame["thumbnail_key"] = f"renders/{job.task_id}/frames/{shot.id}_thumb.jpg"
-                await self.objects.put_bytes(frame["thumbnail_key"], thumb, "image/jpeg")
-            frames.append(frame)
-        sheets: list[dict[str, Any]] = []
-        side = max(256, min(spec.width, spec.height) // 2)
-        for j, character in enumerate(sheet_cast):
-            await ctx.progress(len(board.shots) + j, total, "drawing characters")
-            image = await asyncio.to_thread(
-                render_character_sheet,
-                character,
-                style=style,
-                width=side,
-                height=side * 4 // 3,
-                seed=spec.seed,
-            )
-            key = f"renders/{job.task_id}/characters/{character.id}.png"
-            await self.objects.put_bytes(
-                key, await asyncio.to_thread(png_bytes, image), "image/png"
-            )
-            sheets.append({"character_id": character.id, "name": character.name, "key": key})
+            result = await self._frame(job.task_id, spec, shot, references)
+            done += 1
+            return result
+
+        async def sheet(_: int, character: Character) -> dict[str, Any]:
+            nonlocal done
+            await ctx.progress(done, total, "drawing characters")
+            result = await self._sheet(job.task_id, spec, character)
+            done += 1
+            return result
+
+        frames = await map_bounded(board.shots, frame, self.parallel)
+        sheets = await map_bounded(sheet_cast, sheet, self.parallel)
         return {"frames": frames, "characters": sheets}
