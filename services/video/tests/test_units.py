@@ -16,7 +16,8 @@ from storyreel_video import RenderFailed
 from storyreel_video.audio_mix import RATE, mix_soundtrack, read_wav, resample
 from storyreel_video.ffmpeg_runner import run_ffmpeg
 from storyreel_video.fonts import find_font, has_cjk
-from storyreel_video.loudness import integrated_loudness, limit
+from storyreel_video.interpolation import upsample_linear
+from storyreel_video.loudness import _k_impulse, _k_response, integrated_loudness, limit
 from storyreel_video.subtitles import (
     Cue,
     _Measurer,
@@ -203,3 +204,29 @@ async def test_runner_reports_progress(tmp_path: Path) -> None:
         on_progress=seen.append,
     )
     assert seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
+
+
+@pytest.mark.parametrize(
+    ("points", "factor", "offset", "n"),
+    [(9, 480, 240, 4320), (9, 480, 240, 4000), (1, 128, 64, 100), (5, 4, 0, 40), (3, 4, 0, 5)],
+)
+def test_upsample_linear_matches_interp(points: int, factor: int, offset: int, n: int) -> None:
+    values = np.random.default_rng(points).random((points, 2)).astype(np.float32)
+    at = offset + np.arange(points) * factor
+    expected = np.stack([np.interp(np.arange(n), at, values[:, c]) for c in range(2)], axis=1)
+    assert np.abs(upsample_linear(values, factor, n, offset=offset) - expected).max() < 1e-6
+    assert upsample_linear(values[:, 0], factor, 0, offset=offset).shape == (0,)
+
+
+def test_k_weighting_response_is_the_spec_filters() -> None:
+    """The response taken from the impulse equals the two BS.1770 biquads on the unit circle
+    (compared at the impulse's own length, where the DFT of a decayed response is exact)."""
+    impulse = _k_impulse()
+    assert abs(impulse[-1]) < 1e-20
+    z = np.exp(-2j * np.pi * np.arange(impulse.size // 2 + 1) / impulse.size)
+    shelf = (1.53512485958697 - 2.69169618940638 * z + 1.19839281085285 * z * z) / (
+        1.0 - 1.69065929318241 * z + 0.73248077421585 * z * z
+    )
+    highpass = (1.0 - 2.0 * z + z * z) / (1.0 - 1.99004745483398 * z + 0.99007225036621 * z * z)
+    assert np.abs(np.fft.rfft(impulse) - shelf * highpass).max() < 1e-9
+    assert _k_response(4096).shape == (2049,)

@@ -28,6 +28,7 @@ import numpy as np
 
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import run_ffmpeg
+from storyreel_video.interpolation import upsample_linear
 from storyreel_video.loudness import Audio, integrated_loudness, normalize
 from storyreel_video.music_bed import ambient_pad, write_wav
 
@@ -139,8 +140,7 @@ def duck(
     for i, want in enumerate(target.tolist()):
         current += (want - current) * (a_att if want > current else a_rel)
         reduction[i] = current
-    centres = np.arange(nb) * block + block / 2.0
-    gain = np.interp(np.arange(n), centres, 10.0 ** (-reduction / 20.0)).astype(np.float32)
+    gain = upsample_linear(10.0 ** (-reduction / 20.0), block, n, offset=block // 2)
     out: Audio = music * gain[:, None]
     return out
 

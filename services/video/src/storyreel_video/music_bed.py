@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from storyreel_video.interpolation import upsample_linear
+
 SAMPLE_RATE = 48_000
 _SYNTH_RATE = 12_000  # the pad has nothing above ~2 kHz: synthesise at 1/4 rate, interpolate up
 _Array = npt.NDArray[np.float32]
@@ -70,12 +72,7 @@ def ambient_pad(duration: float, *, seed: int = 0, chord_seconds: float = 4.0) -
     peak = float(np.max(np.abs(out))) or 1.0
     out *= np.float32(0.2 / peak)  # about −14 dBFS peak
     # Linear interpolation is transparent here: the highest partial is oversampled ~6x.
-    n_out = max(1, round(duration * SAMPLE_RATE))
-    pos = np.arange(n_out, dtype=np.float32) * np.float32(_SYNTH_RATE / SAMPLE_RATE)
-    up = np.empty((n_out, 2), dtype=np.float32)
-    for ch in range(2):
-        up[:, ch] = np.interp(pos, np.arange(n, dtype=np.float32), out[:, ch])
-    return up
+    return upsample_linear(out, SAMPLE_RATE // _SYNTH_RATE, max(1, round(duration * SAMPLE_RATE)))
 
 
 def write_wav(samples: _Array, path: Path, sample_rate: int = SAMPLE_RATE) -> Path:
