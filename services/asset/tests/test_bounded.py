@@ -4,6 +4,8 @@ failure raised as itself with the other items cancelled."""
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 
 import pytest
 
@@ -43,9 +45,23 @@ async def test_first_failure_is_raised_as_itself_and_the_rest_cancelled() -> Non
     assert sorted(cancelled) == [0, 2]
 
 
-async def test_empty_and_cores() -> None:
+async def test_empty() -> None:
     async def work(i: int, item: int) -> int:
         return item
 
     assert await map_bounded([], work, 4) == []
-    assert usable_cores() >= 1
+
+
+def test_cores_follow_affinity_and_a_cgroup_quota(tmp_path: Path) -> None:
+    """A pod limited to 1.5 CPUs keeps two draws busy, however many cores the node has."""
+    affinity = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    assert usable_cores(cpu_max) == affinity  # no cgroup file
+    cpu_max.write_text("max 100000\n")
+    assert usable_cores(cpu_max) == affinity
+    cpu_max.write_text("150000 100000\n")
+    assert usable_cores(cpu_max) == min(affinity, 2)
+    cpu_max.write_text("20000 100000\n")
+    assert usable_cores(cpu_max) == 1
+    cpu_max.write_text("garbage\n")
+    assert usable_cores(cpu_max) == affinity
