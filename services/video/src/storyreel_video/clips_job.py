@@ -19,25 +19,18 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.errors import AppError
 from storyreel_core.logging import get_logger
 from storyreel_video.final_cut import render_clip, save_thumbnail
+from storyreel_video.library_job import LibraryJob
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
-from storyreel_video.video_models import ClipsInput, DramaCheck, ShotRef
-from storyreel_video.video_store import MediaFile, VideoStore, clip_slot
+from storyreel_video.video_models import ClipsInput, ShotRef
+from storyreel_video.video_store import MediaFile, clip_slot
 
 log = get_logger("storyreel.video.clips")
 
 PROGRESS_STEP = 0.25  # report a shot's encode at quarters: each report is a write and an event
 
 
-class ClipsJob:
-    def __init__(
-        self, videos: VideoStore, dramas: DramaCheck, *, ffmpeg: str | None, preset: str
-    ) -> None:
-        self.videos = videos
-        self.dramas = dramas
-        self.ffmpeg = ffmpeg
-        self.preset = preset
-
+class ClipsJob(LibraryJob):
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = ClipsInput.model_validate(job.payload)
         total = len(spec.shots)

@@ -18,10 +18,11 @@ from storyreel_core.drama_models import Transition
 from storyreel_video.ffmpeg_runner import ProgressCallback, run_ffmpeg
 from storyreel_video.final_cut import encode_args
 from storyreel_video.job_progress import percent_reporter
+from storyreel_video.library_job import LibraryJob
 from storyreel_video.shot_clips import video_result
 from storyreel_video.timeline import effective_transition
-from storyreel_video.video_models import ConcatInput, ConcatSource, DramaCheck
-from storyreel_video.video_store import MediaFile, VideoStore
+from storyreel_video.video_models import ConcatInput, ConcatSource
+from storyreel_video.video_store import MediaFile
 
 TRANSITION_SECONDS = 0.5
 # Our transition names → ffmpeg's xfade names ("crossfade" is xfade's "fade").
@@ -112,15 +113,7 @@ async def grab_thumbnail(
     return out_path
 
 
-class ConcatJob:
-    def __init__(
-        self, videos: VideoStore, dramas: DramaCheck, *, ffmpeg: str | None, preset: str
-    ) -> None:
-        self.videos = videos
-        self.dramas = dramas
-        self.ffmpeg = ffmpeg
-        self.preset = preset
-
+class ConcatJob(LibraryJob):
     async def _fetch(self, sources: list[ConcatSource], scratch: Path) -> list[Path]:
         local: dict[str, Path] = {}
         for source in sources:  # a video joined twice is downloaded once

@@ -75,9 +75,6 @@ class FinalCutJob:
         self.ffmpeg = ffmpeg
         self.preset = preset
 
-    async def _fetch(self, spec: FinalCutInput, scratch: Path) -> list[ClipSpec]:
-        return await fetch_clips(self.objects, spec.shots, scratch)
-
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FinalCutInput.model_validate(job.payload)
         on_progress = percent_reporter(ctx, "encoding")
@@ -85,7 +82,7 @@ class FinalCutJob:
         with tempfile.TemporaryDirectory(prefix="storyreel-cut-") as tmp:
             scratch = Path(tmp)
             await ctx.progress(0, 100, "fetching media")
-            clips = await self._fetch(spec, scratch)
+            clips = await fetch_clips(self.objects, spec.shots, scratch)
             cut = await compose_final_cut(
                 clips,
                 scratch / "out",

@@ -16,10 +16,11 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_video.audio_mix import MusicBed
 from storyreel_video.final_cut import compose_final_cut
 from storyreel_video.job_progress import percent_reporter
+from storyreel_video.library_job import LibraryJob
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
-from storyreel_video.video_models import DramaCheck, RenderInput
-from storyreel_video.video_store import MediaFile, VideoStore
+from storyreel_video.video_models import RenderInput
+from storyreel_video.video_store import MediaFile
 
 
 def subtitle_style(spec: RenderInput) -> SubtitleStyle:
@@ -33,15 +34,7 @@ def subtitle_style(spec: RenderInput) -> SubtitleStyle:
     )
 
 
-class RenderJob:
-    def __init__(
-        self, videos: VideoStore, dramas: DramaCheck, *, ffmpeg: str | None, preset: str
-    ) -> None:
-        self.videos = videos
-        self.dramas = dramas
-        self.ffmpeg = ffmpeg
-        self.preset = preset
-
+class RenderJob(LibraryJob):
     async def _music(self, spec: RenderInput, scratch: Path) -> MusicBed:
         music = spec.music
         path = None
