@@ -16,6 +16,7 @@ from typing import Any
 
 import imageio_ffmpeg
 import pytest
+import soundfile
 from e2e_client import Api, assert_error, completed_task, download, new_drama, png
 from leftovers import drama_documents, drama_media
 from PIL import Image
@@ -65,6 +66,20 @@ def tone_mp3(tmp: Path, seconds: float = 1.5) -> bytes:
             imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
             "-i", f"sine=frequency=330:duration={seconds}", "-c:a", "libmp3lame", "-y",
             str(target),
+        ],
+        check=True,
+    )  # fmt: skip
+    return target.read_bytes()
+
+
+def high_rate(tmp: Path, name: str, rate: int, codec: str, seconds: float = 0.8) -> bytes:
+    """A stereo tone sampled at `rate` Hz in `codec`, made by the real ffmpeg."""
+    target = tmp / name
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-f", "lavfi",
+            "-i", f"sine=frequency=330:sample_rate={rate}:duration={seconds}", "-ac", "2",
+            "-c:a", codec, "-y", str(target),
         ],
         check=True,
     )  # fmt: skip
@@ -306,6 +321,19 @@ def test_shot_audio_generated_and_uploaded(
     mp3 = r.json()["data"]
     assert mp3["audio_duration"] == pytest.approx(1.5, abs=0.1)
     assert download(api, mp3["audio_url"])[:4] == b"RIFF"  # kept as WAV
+    # Above 48 kHz ffmpeg writes WAVE_FORMAT_EXTENSIBLE, which Python's `wave` refuses (was a 500).
+    for name, rate, codec in (
+        ("hi.wav", 96000, "pcm_s24le"),
+        ("hi16.wav", 96000, "pcm_s16le"),
+        ("hi.m4a", 88200, "aac"),
+    ):
+        r = api.post(path, files={"file": (name, high_rate(tmp_path, name, rate, codec), "")})
+        assert r.status_code == 201, r.text
+        stored = r.json()["data"]
+        assert stored["audio_duration"] == pytest.approx(0.8, abs=0.06), name
+        info = soundfile.info(io.BytesIO(download(api, stored["audio_url"])))
+        assert (info.samplerate, info.channels) == (rate, 1)
+        assert info.frames / info.samplerate == pytest.approx(stored["audio_duration"], abs=0.001)
     files = media_files(platform, folder)
 
     for name, data in (

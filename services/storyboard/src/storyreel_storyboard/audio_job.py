@@ -10,9 +10,9 @@ longer than planned (as the one-click pipeline does), and the previous audio is 
 from __future__ import annotations
 
 import io
-import wave
 from typing import Any
 
+import soundfile
 from pydantic import BaseModel, Field
 
 from storyreel_core.bus.job_runner import Job, JobContext
@@ -39,8 +39,9 @@ def audio_key(drama_id: str, storyboard_id: str, task_or_upload: str) -> str:
 
 
 def wav_seconds(data: bytes) -> float:
-    with wave.open(io.BytesIO(data), "rb") as src:
-        return src.getnframes() / float(src.getframerate())
+    """Seconds of a WAV held in memory (any layout libsndfile reads, EXTENSIBLE included)."""
+    info = soundfile.info(io.BytesIO(data))
+    return info.frames / float(info.samplerate)
 
 
 def fitted_duration(planned: float, needed: float) -> float:

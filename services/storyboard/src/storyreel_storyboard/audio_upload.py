@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import wave
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import imageio_ffmpeg
+import soundfile
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.logging import get_logger
@@ -94,12 +94,19 @@ def classify(source: Path, filename: str = "") -> str:
 
 
 def _measure(wav_path: Path) -> tuple[float, int]:
-    """Seconds and sample rate of a decoded WAV; (0, 0) when ffmpeg wrote nothing."""
-    if not wav_path.exists():
+    """Seconds and sample rate of a decoded WAV; (0, 0) when ffmpeg wrote nothing readable.
+
+    Read with libsndfile (`soundfile`), not the standard `wave` module: above 48 kHz (and for
+    more than two channels or more than 16 bits) ffmpeg writes WAVE_FORMAT_EXTENSIBLE, which
+    `wave` refuses."""
+    if not wav_path.exists() or wav_path.stat().st_size == 0:
         return 0.0, 0
-    with wave.open(str(wav_path), "rb") as wav:
-        frames, rate = wav.getnframes(), wav.getframerate()
-    return (frames / float(rate) if rate else 0.0), rate
+    try:
+        info = soundfile.info(str(wav_path))
+    except (soundfile.SoundFileError, RuntimeError):
+        return 0.0, 0
+    rate = int(info.samplerate)
+    return (info.frames / float(rate) if rate else 0.0), rate
 
 
 async def decode_audio(source: Path, target: Path, *, filename: str = "") -> DecodedAudio:
@@ -113,7 +120,7 @@ async def decode_audio(source: Path, target: Path, *, filename: str = "") -> Dec
     if code != 0:
         log.info("storyboard.audio.undecodable", format=found, error=err.decode(errors="replace"))
         raise unsupported(f"the {found} audio cannot be decoded")
-    if duration <= 0:
+    if round(duration, 3) <= 0:  # under half a millisecond would be stored as 0 s
         raise unsupported(f"the {found} file holds no audio")
     if duration > MAX_AUDIO_SECONDS:
         raise ValidationFailed(

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import soundfile
 
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import run_ffmpeg
@@ -64,28 +64,16 @@ class VoicePlacement:
 
 
 def read_wav_channels(path: Path) -> tuple[Audio, int]:
-    """(n, channels) float32 samples and rate of a PCM WAV (8/16/24/32-bit)."""
-    with wave.open(str(path), "rb") as w:
-        width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
-        raw = w.readframes(w.getnframes())
-    if width == 1:
-        data = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width == 2:
-        data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    elif width == 3:
-        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
-        ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8
-        data = ints.astype(np.float32) / 8388608.0
-    elif width == 4:
-        data = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
-    else:
-        raise wave.Error(f"unsupported sample width {width}")
-    frames: Audio = data.reshape(-1, channels).astype(np.float32)
-    return frames, rate
+    """(n, channels) float32 samples in [-1, 1] and the rate of a WAV: any PCM width, float,
+    and WAVE_FORMAT_EXTENSIBLE (what ffmpeg writes above 48 kHz, two channels or 16 bits),
+    read by libsndfile. Raises `soundfile.SoundFileError` for anything it cannot read."""
+    data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    frames: Audio = np.ascontiguousarray(data, dtype=np.float32)
+    return frames, int(rate)
 
 
 def read_wav(path: Path) -> tuple[Audio, int]:
-    """Mono float32 samples and rate of a PCM WAV (8/16/24/32-bit, any channel count)."""
+    """Mono float32 samples and rate of a WAV (see `read_wav_channels`), any channel count."""
     frames, rate = read_wav_channels(path)
     mono: Audio = frames.mean(axis=1).astype(np.float32)
     return mono, rate
@@ -221,8 +209,8 @@ async def _load_voice(path: Path, scratch: Path, ffmpeg: str | None) -> Audio:
     """Speech as 48 kHz mono float32: plain PCM WAV directly, anything else via ffmpeg."""
     try:
         samples, rate = read_wav(path)
-    except (wave.Error, EOFError, ValueError):
-        # Not a PCM WAV numpy can read (float/ADPCM WAV, MP3, ...): let ffmpeg decode it.
+    except (soundfile.SoundFileError, RuntimeError, ValueError):
+        # Not a WAV libsndfile reads (MP3, a broken header, ...): let ffmpeg decode it.
         # A broken file fails here with ffmpeg's own diagnosis in RenderFailed.
         await run_ffmpeg(
             ["-i", str(path), "-vn", "-ac", "1", "-ar", str(RATE), "-c:a", "pcm_s16le",
@@ -244,7 +232,7 @@ async def _load_bed(path: Path, total: float, scratch: Path, ffmpeg: str | None)
     )  # fmt: skip
     try:
         frames, _rate = read_wav_channels(scratch)
-    except (wave.Error, EOFError, ValueError, OSError) as exc:
+    except (soundfile.SoundFileError, RuntimeError, ValueError, OSError) as exc:
         raise RenderFailed(f"cannot read the music bed {path}: {exc}") from exc
     return frames
 

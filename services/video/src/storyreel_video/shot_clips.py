@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,11 +43,11 @@ def cut_shot(
 
 
 def wav_seconds(path: Path) -> float | None:
-    """The length of a PCM WAV, or None when it is something else."""
+    """The length of a WAV (any layout libsndfile reads), or None when it is something else."""
     try:
-        with wave.open(str(path), "rb") as w:
-            return w.getnframes() / float(w.getframerate())
-    except (wave.Error, EOFError, OSError, ZeroDivisionError):
+        info = soundfile.info(str(path))
+        return info.frames / float(info.samplerate)
+    except (soundfile.SoundFileError, RuntimeError, OSError, ZeroDivisionError):
         return None
 
 
