@@ -41,7 +41,7 @@ def audio_key(drama_id: str, storyboard_id: str, task_or_upload: str) -> str:
 def wav_seconds(data: bytes) -> float:
     """Seconds of a WAV held in memory (any layout libsndfile reads, EXTENSIBLE included)."""
     info = soundfile.info(io.BytesIO(data))
-    return info.frames / float(info.samplerate)
+    return float(info.frames) / float(info.samplerate)
 
 
 def fitted_duration(planned: float, needed: float) -> float:

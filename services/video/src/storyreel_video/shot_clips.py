@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import soundfile
+
 from storyreel_core.drama_models import CameraMovement
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_video.final_cut_job import CutShot, fetch_clips
@@ -46,7 +48,7 @@ def wav_seconds(path: Path) -> float | None:
     """The length of a WAV (any layout libsndfile reads), or None when it is something else."""
     try:
         info = soundfile.info(str(path))
-        return info.frames / float(info.samplerate)
+        return float(info.frames) / float(info.samplerate)
     except (soundfile.SoundFileError, RuntimeError, OSError, ZeroDivisionError):
         return None
 
