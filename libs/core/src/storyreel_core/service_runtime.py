@@ -22,6 +22,7 @@ from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.platform import Platform, open_platform
 from storyreel_core.rpc.server import GrpcServer, Registrar
 from storyreel_core.settings import DEFAULT_PORTS, Settings
+from storyreel_core.task_reaper import TaskReaper
 from storyreel_core.telemetry.metrics import start_metrics_server, stop_watch, watch_consumer_lag
 from storyreel_core.telemetry.tracing import configure_tracing
 
@@ -73,6 +74,18 @@ class RunningService:
                 consumer_spec(platform.settings, parts.name),
                 parts.handlers,
                 concurrency=platform.settings.job_concurrency,
+                heartbeat_s=platform.settings.task_heartbeat_s,
+            )
+        self.reaper: TaskReaper | None = None
+        if parts.handlers:
+            settings = platform.settings
+            self.reaper = TaskReaper(
+                platform.tasks,
+                platform.bus,
+                service=parts.name,
+                max_deliver=settings.job_max_deliver,
+                stale_after_s=settings.task_stale_after_s,
+                interval_s=settings.task_reaper_interval_s,
             )
         self.drama_events: DomainEventConsumer | None = None
         if parts.on_drama_deleted:
@@ -102,6 +115,8 @@ class RunningService:
         if self.runner is not None:
             await self.runner.start()
             self._lag_watch = watch_consumer_lag(self.platform.bus, self.runner.spec.durable)
+        if self.reaper is not None:
+            await self.reaper.start()
         if self.drama_events is not None:
             await self.drama_events.start()
         await self.grpc.set_serving(await self.platform.ready())
@@ -120,6 +135,8 @@ class RunningService:
                 await self._readiness
         await stop_watch(self._lag_watch)
         await self.grpc.health.enter_graceful_shutdown()
+        if self.reaper is not None:
+            await self.reaper.stop()
         if self.drama_events is not None:
             await self.drama_events.stop()
         if self.runner is not None:

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     job_max_deliver: int = 4
     job_backoff_s: list[float] = Field(default_factory=lambda: [1.0, 5.0, 15.0])
     job_concurrency: int = 2
+    # No task left running for ever: a running job's watcher stamps `heartbeat_at` on its task
+    # every task_heartbeat_s; every task_reaper_interval_s (0 = off) each service checks its
+    # pending/running tasks untouched for task_stale_after_s and fails them (deliveries used
+    # up) or publishes their job again (the job is gone and deliveries remain).
+    task_heartbeat_s: float = 10.0
+    task_stale_after_s: float = 180.0
+    task_reaper_interval_s: float = 30.0
 
     ffmpeg: str | None = None
     video_preset: str = "veryfast"

@@ -7,10 +7,11 @@ user's task id answers NotFound, never Forbidden, so ids leak nothing.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Literal
 
 from storyreel_core.clock import utc_now
-from storyreel_core.errors import NotFound
+from storyreel_core.errors import NotFound, VersionConflict
 from storyreel_core.ids import new_id
 from storyreel_core.stores.document_store import DocumentStore, IndexSpec
 
@@ -22,7 +23,9 @@ TASK_INDEXES = (
     IndexSpec(("status",)),
     IndexSpec(("parent_id",)),
     IndexSpec(("drama_id",)),
+    IndexSpec(("service", "status", "updated_at")),
 )
+UNFINISHED = ("pending", "running")
 
 
 def progress_doc(
@@ -129,8 +132,39 @@ class TaskStore:
         return await self.docs.update(TASKS, task_id, changes)
 
     async def mark_running(self, task_id: str, attempt: int) -> dict[str, Any]:
+        now = utc_now()
         return await self.update(
-            task_id, status="running", attempts=attempt, started_at=utc_now(), error=None
+            task_id, status="running", attempts=attempt, started_at=now, heartbeat_at=now,
+            error=None,
+        )  # fmt: skip
+
+    async def heartbeat(self, task_id: str) -> dict[str, Any]:
+        """A live job says so: the reaper leaves a task with a recent `heartbeat_at` alone."""
+        now = utc_now()
+        return await self.update(task_id, heartbeat_at=now)
+
+    async def settle(self, read: dict[str, Any], **changes: Any) -> dict[str, Any] | None:
+        """Apply `changes` only if the task is still exactly as `read` (same version): the
+        atomic conditional update that lets several reapers and advisory listeners race on
+        one task with one winner. None when it moved on (or is gone) meanwhile."""
+        changes["updated_at"] = utc_now()
+        try:
+            return await self.docs.update(
+                TASKS, read["_id"], changes, expected_version=int(read["version"])
+            )
+        except (VersionConflict, NotFound):
+            return None
+
+    async def stale(
+        self, service: str, before: str, *, limit: int = 100
+    ) -> builtins.list[dict[str, Any]]:
+        """Unfinished tasks of `service` not updated (no heartbeat, no progress) since `before`."""
+        flt = {"service": service, "status": {"$in": [*UNFINISHED]}, "updated_at": {"$lt": before}}
+        return await self.docs.find(
+            TASKS,
+            flt,
+            sort=[("updated_at", 1)],
+            limit=limit,
         )
 
     async def complete(self, task_id: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,13 @@ log = get_logger("storyreel.bus")
 JOBS_STREAM = "JOBS"
 EVENTS_STREAM = "EVENTS"
 DEDUP_WINDOW_S = 600.0
+# JetStream publishes this advisory (core NATS, not stored) when a message of a consumer has been
+# delivered `max_deliver` times without an ack or a term: `<prefix>.<stream>.<consumer>`, a JSON
+# body with `stream_seq` and `deliveries` (NATS docs, "Monitoring JetStream: Advisories").
+MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
+
+# (stream sequence of the job, deliveries made, consumer name)
+MaxDeliveriesHandler = Callable[[int, int, str], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -156,11 +163,56 @@ class JetStreamBus:
         *,
         msg_id: str,
         headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Publish and wait for the stream's ack; `Nats-Msg-Id` de-duplicates a retried publish."""
+    ) -> int:
+        """Publish and wait for the stream's ack; `Nats-Msg-Id` de-duplicates a retried publish.
+        Returns the job's stream sequence (the one already stored for a duplicate)."""
         all_headers = {"Nats-Msg-Id": msg_id, **(headers or {})}
         inject_context(all_headers)  # the worker's job span continues the publisher's trace
-        await self.js.publish(subject, encode(payload), headers=all_headers)
+        ack = await self.js.publish(subject, encode(payload), headers=all_headers)
+        return int(ack.seq)
+
+    async def job_at(self, seq: int) -> dict[str, Any] | None:
+        """The body of the job stored at stream sequence `seq`, or None when it is gone
+        (acked, terminated, deleted) or unreadable."""
+        try:
+            raw = await self.js.get_msg(JOBS_STREAM, seq)
+        except NotFoundError:
+            return None
+        try:
+            data = json.loads(raw.data or b"{}")
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def drop_job(self, seq: int) -> None:
+        """Delete a job that will never be acked (its deliveries are used up); idempotent."""
+        with contextlib.suppress(NotFoundError):
+            await self.js.delete_msg(JOBS_STREAM, seq)
+
+    async def on_max_deliveries(
+        self, handler: MaxDeliveriesHandler, *, queue: str
+    ) -> Callable[[], Awaitable[None]]:
+        """Call `handler` for each max-deliveries advisory of a JOBS consumer; returns the
+        unsubscribe. Subscribers sharing `queue` split the advisories (one handles each)."""
+
+        async def on_message(msg: Msg) -> None:
+            try:
+                data = json.loads(msg.data or b"{}")
+                seq, deliveries = int(data["stream_seq"]), int(data.get("deliveries") or 0)
+                consumer = str(data.get("consumer") or msg.subject.rsplit(".", 1)[-1])
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("bus.advisory.malformed", subject=msg.subject, error=repr(exc))
+                return
+            try:
+                await handler(seq, deliveries, consumer)
+            except Exception as exc:  # the reaper's sweep is the safety net for a lost one
+                log.warning("bus.advisory.failed", seq=seq, error=repr(exc))
+
+        sub = await self.nc.subscribe(
+            f"{MAX_DELIVERIES_ADVISORY}.{JOBS_STREAM}.*", queue=queue, cb=on_message
+        )
+        await self.nc.flush()
+        return sub.unsubscribe
 
     async def publish_event(self, subject: str, payload: Mapping[str, Any]) -> None:
         await self.nc.publish(subject, encode(payload))

@@ -104,6 +104,7 @@ class JobRunner:
         *,
         concurrency: int = 2,
         cancel_poll_s: float = 1.0,
+        heartbeat_s: float = 10.0,
     ) -> None:
         self.bus = bus
         self.tasks = tasks
@@ -111,6 +112,7 @@ class JobRunner:
         self.handlers = dict(handlers)
         self.concurrency = max(1, concurrency)
         self.cancel_poll_s = cancel_poll_s
+        self.heartbeat_s = heartbeat_s
         self._stopping = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -235,7 +237,7 @@ class JobRunner:
         bound.info("jobs.completed")
 
     async def _watch(self, msg: Msg, job: Job, work: asyncio.Task[dict[str, Any]]) -> None:
-        """Heartbeat the message and stop the work when its task is cancelled.
+        """Heartbeat the message and the task, and stop the work when its task is cancelled.
 
         The beat is kept by the clock, not by counting polls: each poll also waits on the task
         store, so counted polls stretch the beat towards `ack_wait` under load (a short
@@ -243,12 +245,19 @@ class JobRunner:
         loop = asyncio.get_running_loop()
         beat = max(0.5, self.spec.ack_wait / 3)
         next_beat = loop.time()  # the first poll beats: fetching and marking took time too
+        # The task's own heartbeat (`heartbeat_at`): what the reaper reads to tell a live job
+        # from a dead one. mark_running stamped the first.
+        next_stamp = loop.time() + self.heartbeat_s
         while not work.done():
             await asyncio.sleep(min(self.cancel_poll_s, beat))
             if loop.time() >= next_beat:
                 next_beat = loop.time() + beat
                 with contextlib.suppress(Exception):
                     await msg.in_progress()
+            if loop.time() >= next_stamp:
+                next_stamp = loop.time() + self.heartbeat_s
+                with contextlib.suppress(Exception):  # a store outage: the next beat tries again
+                    await self.tasks.heartbeat(job.task_id)
             with contextlib.suppress(AppError):
                 task = await self.tasks.get(job.task_id)
                 if task["status"] == "cancelled":
