@@ -10,7 +10,6 @@ the task fail, with the first shot's error.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ class ClipsJob(LibraryJob):
         made: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         first_error: BaseException | None = None
-        with tempfile.TemporaryDirectory(prefix="storyreel-clips-") as tmp:
+        with self.scratch.for_task(job.task_id) as tmp:
             for index, shot in enumerate(spec.shots):
                 done = len(made) + len(failed)
 

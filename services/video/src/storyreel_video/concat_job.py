@@ -9,7 +9,6 @@ are joined. Duration: sum(durations) − (n − 1)·td, td clamped as in the fin
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +125,7 @@ class ConcatJob(LibraryJob):
         spec = ConcatInput.model_validate(job.payload)
         on_progress = percent_reporter(ctx, "joining videos", every=10)
 
-        with tempfile.TemporaryDirectory(prefix="storyreel-concat-") as tmp:
+        with self.scratch.for_task(job.task_id) as tmp:
             scratch = Path(tmp)
             await ctx.progress(0, 100, "fetching videos")
             inputs = await self._fetch(spec.sources, scratch)

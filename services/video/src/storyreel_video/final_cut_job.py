@@ -6,7 +6,6 @@ outputs go back under keys derived from the task, so a rerun overwrites rather t
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import CameraMovement, SpeechSegment, Transition
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_video.final_cut import ClipSpec, compose_final_cut
 from storyreel_video.job_progress import percent_reporter
@@ -70,17 +70,25 @@ async def fetch_clips(
 
 
 class FinalCutJob:
-    def __init__(self, objects: ObjectStore, *, ffmpeg: str | None, preset: str) -> None:
+    def __init__(
+        self,
+        objects: ObjectStore,
+        *,
+        ffmpeg: str | None,
+        preset: str,
+        scratch: ScratchSpace | None = None,
+    ) -> None:
         self.objects = objects
         self.ffmpeg = ffmpeg
         self.preset = preset
+        self.scratch = scratch or ScratchSpace.in_temp("video")
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FinalCutInput.model_validate(job.payload)
         on_progress = percent_reporter(ctx, "encoding")
 
-        with tempfile.TemporaryDirectory(prefix="storyreel-cut-") as tmp:
-            scratch = Path(tmp)
+        # Under the data dir, by task: a SIGKILL leaves it where start-up clears it.
+        with self.scratch.for_task(job.task_id) as scratch:
             await ctx.progress(0, 100, "fetching media")
             clips = await fetch_clips(self.objects, spec.shots, scratch)
             cut = await compose_final_cut(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storyreel_core.scratch import ScratchSpace
 from storyreel_video.video_models import DramaCheck
 from storyreel_video.video_store import VideoStore
 
@@ -12,9 +13,16 @@ class LibraryJob:
     deleted while the job ran gets no video saved back into it."""
 
     def __init__(
-        self, videos: VideoStore, dramas: DramaCheck, *, ffmpeg: str | None, preset: str
+        self,
+        videos: VideoStore,
+        dramas: DramaCheck,
+        *,
+        ffmpeg: str | None,
+        preset: str,
+        scratch: ScratchSpace | None = None,
     ) -> None:
         self.videos = videos
         self.dramas = dramas
         self.ffmpeg = ffmpeg
         self.preset = preset
+        self.scratch = scratch or ScratchSpace.in_temp("video")

@@ -8,7 +8,6 @@ the media, turns the request's options into the composer's, and stores the outpu
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ class RenderJob(LibraryJob):
         spec = RenderInput.model_validate(job.payload)
         on_progress = percent_reporter(ctx, "encoding")
 
-        with tempfile.TemporaryDirectory(prefix="storyreel-render-") as tmp:
+        with self.scratch.for_task(job.task_id) as tmp:
             scratch = Path(tmp)
             await ctx.progress(0, 100, "fetching media")
             cuts = [cut_shot(s, fallback=None, keep_planned=True) for s in spec.shots]

@@ -11,6 +11,7 @@ from storyreel_core.proto.storyreel.v1 import (
     videos_pb2,
     videos_pb2_grpc,
 )
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
 from storyreel_video.clips_job import ClipsJob
 from storyreel_video.concat_job import ConcatJob
@@ -33,6 +34,7 @@ def build(platform: Platform) -> ServiceParts:
     peers = Peers(lambda: platform.settings)
     library = VideoLibraryServicer(videos, peers, peers, peers, platform.launcher)
     ffmpeg, preset = settings.ffmpeg, settings.video_preset
+    scratch = ScratchSpace(settings.data_dir, NAME)
 
     def register(server: grpc.aio.Server) -> None:
         stages_pb2_grpc.add_VideoServiceServicer_to_server(stage, server)
@@ -46,11 +48,13 @@ def build(platform: Platform) -> ServiceParts:
             videos_pb2.DESCRIPTOR.services_by_name["VideoLibraryService"].full_name,
         ],
         handlers={
-            "final_cut": FinalCutJob(platform.objects, ffmpeg=ffmpeg, preset=preset),
-            "clips": ClipsJob(videos, peers, ffmpeg=ffmpeg, preset=preset),
-            "concatenate": ConcatJob(videos, peers, ffmpeg=ffmpeg, preset=preset),
-            "render": RenderJob(videos, peers, ffmpeg=ffmpeg, preset=preset),
+            "final_cut": FinalCutJob(
+                platform.objects, ffmpeg=ffmpeg, preset=preset, scratch=scratch
+            ),
+            "clips": ClipsJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
+            "concatenate": ConcatJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
+            "render": RenderJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
         },
-        on_start=[videos.ensure_indexes],
+        on_start=[videos.ensure_indexes, scratch.clear_at_start],
         on_drama_deleted=[videos.delete_drama_content],
     )
