@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_client import Api
+from e2e_client import Api, assert_error, wait_task
 
 
 @pytest.mark.parametrize("story", ["", "   \n\t  "])
@@ -55,12 +55,36 @@ def test_another_users_task_and_drama_are_404(api: Api, other_api: Api) -> None:
     drama = api.post("/dramas", json={"name": "Mine"}).json()["data"]
     assert other_api.get(f"/tasks/{task_id}").status_code == 404
     assert other_api.post(f"/tasks/{task_id}/cancel").status_code == 404
+    assert_error(other_api.post(f"/tasks/{task_id}/retry"), 404, 1002)
     for call in (other_api.get, other_api.delete):
         r = call(f"/dramas/{drama['id']}")
         assert r.status_code == 404 and r.json()["code"] == 1002
     r = other_api.put(f"/dramas/{drama['id']}", json={"name": "Stolen"})
     assert r.status_code == 404
     assert api.get(f"/dramas/{drama['id']}").json()["data"]["name"] == "Mine"
+
+
+def test_a_cancelled_render_is_retried_to_completion(api: Api) -> None:
+    """POST /tasks/{id}/retry: 409 while the task is unfinished or completed; a cancelled (or
+    failed) render runs again and completes."""
+    r = api.post(
+        "/pipeline/render",
+        json={
+            "story": "A fox meets a crow.",
+            "options": {"scene_count": 1, "video": {"resolution": "180x320"}},
+        },
+    )
+    task_id = r.json()["data"]["task_id"]
+    assert_error(api.post(f"/tasks/{task_id}/retry"), 409, 1003)
+    assert api.post(f"/tasks/{task_id}/cancel").json()["data"]["status"] == "cancelled"
+    r = api.post(f"/tasks/{task_id}/retry")
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["status"] == "pending" and r.json()["data"]["error"] is None
+    done = wait_task(api, task_id, timeout=120)
+    assert done["status"] == "completed", done
+    assert done["result"]["video_url"]
+    assert_error(api.post(f"/tasks/{task_id}/retry"), 409, 1003)
+    assert_error(api.post("/tasks/task_doesnotexist/retry"), 404, 1002)
 
 
 def test_drama_crud_pagination_and_conflicts(api: Api) -> None:

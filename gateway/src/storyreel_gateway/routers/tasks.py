@@ -92,3 +92,17 @@ async def cancel_task(
         user_id=user["_id"],
     )
     return ok(present(state, msg, request))
+
+
+@router.post("/{task_id}/retry", response_model=Envelope[TaskOut])
+async def retry_task(
+    task_id: str, request: Request, state: State, user: CurrentUser
+) -> dict[str, Any]:
+    """Run a failed or cancelled task again (409, code 1003, for any other status). A render
+    resumes at its first unfinished stage and reuses the stage tasks that completed."""
+    msg = await call(
+        state.stubs.tasks.RetryTask,
+        tasks_pb2.GetTaskRequest(task_id=task_id),
+        user_id=user["_id"],
+    )
+    return ok(present(state, msg, request))

@@ -62,8 +62,9 @@ class WorkflowServicer(stages_pb2_grpc.WorkflowServiceServicer):
 
 
 class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
-    def __init__(self, tasks: TaskStore) -> None:
+    def __init__(self, tasks: TaskStore, launcher: TaskLauncher) -> None:
         self.tasks = tasks
+        self.launcher = launcher
 
     async def GetTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
         return task_to_proto(await self.tasks.get(request.task_id, caller_id(context)))
@@ -89,3 +90,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             if child["status"] not in TERMINAL:
                 await self.tasks.cancel(child["_id"], owner)
         return task_to_proto(doc)
+
+    async def RetryTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
+        """Run a failed or cancelled task again; a render reuses the stages that finished."""
+        return task_to_proto(await self.launcher.retry(request.task_id, caller_id(context)))

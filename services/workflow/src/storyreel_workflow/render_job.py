@@ -150,15 +150,19 @@ class RenderJob:
             todo = []
             for stage in phase:
                 record = state["stages"].get(stage) or {}
+                if record.get("status") != "completed":
+                    record = await self._reattach(record)
                 if record.get("status") == "completed":
                     done[stage] = record["result"]
                 else:
                     todo.append(stage)
+                state["stages"][stage] = record
             if not todo:
+                state = await self.docs.replace(RENDERS, state)
                 continue
             # Child ids are recorded before any call, so a redelivered render re-attaches.
             for stage in todo:
-                child_id = (state["stages"].get(stage) or {}).get("task_id") or new_id("task")
+                child_id = state["stages"][stage].get("task_id") or new_id("task")
                 state["stages"][stage] = {"task_id": child_id, "status": "running"}
             state = await self.docs.replace(RENDERS, state)
             progress = PhaseProgress(ctx, finished=len(done), running=todo)
@@ -176,6 +180,26 @@ class RenderJob:
                 }
             state = await self.docs.replace(RENDERS, state)
         return render_result(done)
+
+    async def _reattach(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The stage record to resume from, given what its recorded child task became.
+
+        A child that completed while the render was not watching (the render's worker died,
+        or the render failed for another reason and is being retried) is taken as done; a
+        child that failed or was cancelled is dropped, so the stage runs again as a new child;
+        a child still pending or running is waited for again."""
+        child_id = record.get("task_id")
+        if not child_id:
+            return {}
+        try:
+            child = await self.stages.tasks.get(child_id)
+        except AppError:
+            return {"task_id": child_id, "status": "running"}  # recorded, never created
+        if child["status"] == "completed":
+            return {"task_id": child_id, "status": "completed", "result": child["result"]}
+        if child["status"] in ("failed", "cancelled"):
+            return {}
+        return {"task_id": child_id, "status": "running"}
 
     async def _run_stage(
         self,

@@ -18,7 +18,7 @@ NAME = "workflow"
 def build(platform: Platform) -> ServiceParts:
     stages = StageClient(PeerChannels(lambda: platform.settings), platform.tasks, platform.bus)
     workflow = WorkflowServicer(platform.launcher)
-    tasks = TaskServicer(platform.tasks)
+    tasks = TaskServicer(platform.tasks, platform.launcher)
 
     def register(server: grpc.aio.Server) -> None:
         stages_pb2_grpc.add_WorkflowServiceServicer_to_server(workflow, server)

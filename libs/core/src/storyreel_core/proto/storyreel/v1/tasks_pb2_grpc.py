@@ -49,6 +49,11 @@ class TaskServiceStub:
                 request_serializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
                 _registered_method=True)
+        self.RetryTask = channel.unary_unary(
+                '/storyreel.v1.TaskService/RetryTask',
+                request_serializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -72,6 +77,13 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryTask(self, request, context):
+        """A failed or cancelled task runs again (a render resumes from its unfinished stages).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -87,6 +99,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
             ),
             'CancelTask': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelTask,
+                    request_deserializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
+            ),
+            'RetryTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryTask,
                     request_deserializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.FromString,
                     response_serializer=storyreel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
             ),
@@ -170,6 +187,33 @@ class TaskService:
             request,
             target,
             '/storyreel.v1.TaskService/CancelTask',
+            storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
+            storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.TaskService/RetryTask',
             storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
             storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
             options,
