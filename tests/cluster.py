@@ -383,6 +383,31 @@ class Cluster:
         self.videos.append(proc)
         return self.wait_ready(proc) if wait else proc
 
+    def restart(self, proc: Proc) -> Proc:
+        """Start `proc` again as it was (same executable, port, data dir and environment: a
+        process manager bringing back what crashed) and wait until it is ready."""
+        assert not proc.alive(), f"{proc.name} is still running"
+        again = Proc(
+            name=proc.name,
+            args=proc.args,
+            log_path=proc.log_path.with_suffix(f".{len(self.procs)}.log"),
+            env=proc.env,
+            port=proc.port,
+        ).spawn(self.root)
+        self.procs.append(again)
+        for name, known in list(self.services.items()):
+            if known is proc:
+                self.services[name] = again
+        self.videos = [again if v is proc else v for v in self.videos]
+        if not again.storyreel:
+            _wait(again.name, again, lambda: accepts(again.port or 0), START_TIMEOUT_S)
+            return again
+        return self.wait_ready(again)
+
+    def backing(self, name: str) -> Proc:
+        """The live (or last) process of a backing server: `nats-server`, `nx-27017`, ..."""
+        return [p for p in self.procs if p.name == name][-1]
+
     def _spawn_gateway(self) -> None:
         port = free_port()
         env = {

@@ -38,6 +38,12 @@ def open_channel(address: str) -> grpc.aio.Channel:
         options=[
             ("grpc.service_config", _SERVICE_CONFIG),
             ("grpc.enable_retries", 1),
+            # A peer that crashed and came back is found again within 2 s: gRPC's default
+            # reconnect backoff grows to 120 s, so a restarted service (the task API's, say)
+            # would answer 503 for minutes after it is up.
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.min_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2000),
             ("grpc.max_receive_message_length", 32 * 1024 * 1024),
         ],
         interceptors=client_interceptors(),  # a span per call, traceparent in metadata

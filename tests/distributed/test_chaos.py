@@ -1,0 +1,210 @@
+"""Chaos: processes SIGKILLed while renders run; no task may stay `running` for ever.
+
+One cluster (see `tests/cluster.py`) with short job settings — a 2 s ack wait, two deliveries
+per job, a task heartbeat every half second and a reaper sweeping every second for tasks
+untouched for 6 s — goes through, in order:
+
+- the same job killed on every delivery: the only video worker is SIGKILLed each time it takes
+  the render's final cut, and a process manager brings it back. After the second delivery
+  JetStream's max-deliveries advisory fails the final cut with a reason, the render fails
+  naming it, and the worker's scratch folder is cleared at its restart. `POST /tasks/{id}/retry`
+  then resumes the render at the final cut, re-attaching the four stage tasks that finished.
+- the workflow (the render's own worker) killed mid-render and restarted: the render is
+  redelivered and completes, reusing the stages that were done (one task per stage).
+- nats-server killed mid-render and restarted on its store: the render ends `completed`, or
+  `failed` with a reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cluster import (
+    TERMINAL,
+    Cluster,
+    Proc,
+    stage_task_id,
+    start_cluster,
+    submit_render,
+    wait_task,
+)
+from e2e_client import Api
+
+STORY = (
+    "Mara kept the lighthouse on the edge of the grey sea. One stormy night a small boat "
+    'drifted toward the rocks. "Hold on!" Mara shouted. At dawn a fisherman named Tom '
+    'climbed the stairs. "You saved my life," Tom said.'
+)
+MAX_DELIVER = 2
+OPTIONS: dict[str, Any] = {
+    "scene_count": 2,
+    "video": {"resolution": "360x640", "fps": 24},
+    "music": False,
+}
+# The render's stages and the kind of the task each starts.
+STAGES = {
+    "script": "screenplay",
+    "storyboard": "plan",
+    "frames": "frames",
+    "speech": "speech",
+    "final_cut": "final_cut",
+}
+
+
+@pytest.fixture(scope="module")
+def chaos_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    cluster = start_cluster(
+        tmp_path_factory.mktemp("chaos"),
+        video_replicas=1,
+        ack_wait_s=2.0,
+        concurrency={"video": 1},
+        extra_env={
+            "STORYREEL_JOB_MAX_DELIVER": str(MAX_DELIVER),
+            "STORYREEL_JOB_BACKOFF_S": "[0.5]",
+            "STORYREEL_TASK_HEARTBEAT_S": "0.5",
+            "STORYREEL_TASK_STALE_AFTER_S": "6",
+            "STORYREEL_TASK_REAPER_INTERVAL_S": "1",
+        },
+    )
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def settled(api: Api, task_id: str, timeout: float = 120.0) -> dict[str, Any]:
+    """`wait_task`, riding out the 503s the gateway answers while the task API's service (the
+    workflow) or NATS restarts."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = api.get(f"/tasks/{task_id}")
+        if r.status_code == 503:
+            time.sleep(0.5)
+            continue
+        assert r.status_code == 200, r.text
+        task: dict[str, Any] = r.json()["data"]
+        if task["status"] in TERMINAL:
+            return task
+        time.sleep(0.5)
+    raise AssertionError(f"task {task_id} did not finish within {timeout}s")
+
+
+def stage_ids(api: Api, render_id: str) -> dict[str, list[str]]:
+    """Every stage task the render started, by stage."""
+    found: dict[str, list[str]] = {stage: [] for stage in STAGES}
+    for stage, kind in STAGES.items():
+        r = api.get("/tasks", params={"kind": kind, "per_page": 100})
+        found[stage] = [t["task_id"] for t in r.json()["data"] if t["parent_id"] == render_id]
+    return found
+
+
+def wait_running(api: Api, task_id: str, attempt: int, timeout: float = 120.0) -> None:
+    """Until the task runs its `attempt`-th delivery."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = api.get(f"/tasks/{task_id}").json()["data"]
+        assert task["status"] not in TERMINAL, f"ended before delivery {attempt}: {task}"
+        if task["status"] == "running" and task["attempts"] >= attempt:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{task_id} never ran delivery {attempt}")
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.02)
+
+
+def has_files(folder: Path) -> bool:
+    try:
+        return any(folder.iterdir())
+    except OSError:
+        return False
+
+
+def scratch_of(proc: Proc, task_id: str) -> Path:
+    return Path(proc.env["STORYREEL_DATA_DIR"]).resolve() / "scratch" / "video" / task_id
+
+
+def test_a_job_killed_on_every_delivery_fails_with_a_reason_and_its_render_is_retried(
+    chaos_cluster: Cluster,
+) -> None:
+    cluster = chaos_cluster
+    api = Api(cluster.url)
+    render_id = submit_render(api, STORY, seed=5, **OPTIONS)
+    cut_id = stage_task_id(api, render_id, "final_cut")
+    for delivery in range(1, MAX_DELIVER + 1):
+        wait_running(api, cut_id, delivery)
+        victim = cluster.videos[0]
+        left = scratch_of(victim, cut_id)
+        wait_for(partial(has_files, left), "media fetched into the job's scratch folder")
+        victim.kill()  # SIGKILL: no ack, no nak, no clean-up
+        assert left.is_dir(), "the job's scratch folder is under the worker's data dir"
+        orphan = scratch_of(victim, f"task_orphan{delivery}")  # an older crash's leftovers
+        orphan.mkdir()
+        (orphan / "frame.png").write_bytes(b"x" * 1000)
+        cluster.restart(victim)
+        assert not orphan.exists(), "the restarted worker cleared what killed ones left"
+
+    cut = wait_task(api, cut_id, timeout=60)
+    assert cut["status"] == "failed", cut
+    assert f"gave up after {MAX_DELIVER} deliveries" in cut["error"]["reason"]
+    render = wait_task(api, render_id, timeout=60)
+    assert render["status"] == "failed", render
+    assert "final_cut" in render["error"]["reason"]
+    assert "gave up" in render["error"]["reason"]
+    before = stage_ids(api, render_id)
+    assert all(len(ids) == 1 for ids in before.values()), before
+
+    r = api.post(f"/tasks/{render_id}/retry")
+    assert r.status_code == 200, r.text
+    render = wait_task(api, render_id, timeout=120)
+    assert render["status"] == "completed", f"{render['error']}\n{cluster.logs()}"
+    after = stage_ids(api, render_id)
+    for stage in ("script", "storyboard", "frames", "speech"):
+        assert after[stage] == before[stage], f"{stage} ran again instead of being re-attached"
+    assert len(after["final_cut"]) == 2 and cut_id in after["final_cut"]
+    assert render["result"]["video_key"].startswith("renders/")
+
+
+def test_a_killed_workflow_worker_is_replaced_and_the_render_completes(
+    chaos_cluster: Cluster,
+) -> None:
+    cluster = chaos_cluster
+    api = Api(cluster.url)
+    render_id = submit_render(api, STORY, seed=6, **OPTIONS)
+    stage_task_id(api, render_id, "frames")  # script and storyboard are done by now
+    workflow = cluster.services["workflow"]
+    workflow.kill()
+    cluster.restart(workflow)
+    render = settled(api, render_id)
+    assert render["status"] == "completed", f"{render['error']}\n{cluster.logs()}"
+    assert render["attempts"] >= 2, "the render was not redelivered after the crash"
+    ids = stage_ids(api, render_id)
+    assert all(len(found) == 1 for found in ids.values()), ids
+
+
+def test_a_killed_nats_server_leaves_no_render_running_for_ever(chaos_cluster: Cluster) -> None:
+    cluster = chaos_cluster
+    api = Api(cluster.url)
+    render_id = submit_render(api, STORY, seed=7, **OPTIONS)
+    stage_task_id(api, render_id, "frames")
+    nats = cluster.backing("nats-server")
+    nats.kill()
+    time.sleep(1.0)
+    cluster.restart(nats)
+    render = settled(api, render_id)
+    assert render["status"] in ("completed", "failed"), render
+    if render["status"] == "failed":
+        assert render["error"]["reason"], render
+    for stage, found in stage_ids(api, render_id).items():
+        for task_id in found:
+            task = settled(api, task_id, timeout=60)
+            assert task["status"] in TERMINAL, (stage, task)
