@@ -14,6 +14,7 @@ import imageio_ffmpeg
 import pytest
 
 from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.folder_store import FolderObjectStore
 from storyreel_storyboard.audio_upload import decode_audio, sniff_audio, take_staged_audio
 
@@ -104,11 +105,14 @@ async def test_the_staged_object_is_removed_whatever_happens(tmp_path: Path) -> 
         return None
 
     await objects.put_bytes(staged, tone_wav(0.5), "application/octet-stream")
+    scratch = ScratchSpace(tmp_path / "data", "storyboard")
     async with take_staged_audio(
-        objects, staged, OWNER, filename="a.wav", max_bytes=10**6, before=fine
+        objects, staged, OWNER, filename="a.wav", max_bytes=10**6, before=fine, scratch=scratch
     ) as audio:
         assert audio.duration == pytest.approx(0.5, abs=0.001) and audio.wav.exists()
+        assert audio.wav.parent.parent == scratch.root  # under the data dir, not /tmp
     assert await objects.stat(staged) is None
+    assert list(scratch.root.iterdir()) == []
 
     await objects.put_bytes(staged, tone_wav(0.5), "application/octet-stream")
     with pytest.raises(AppError) as err:

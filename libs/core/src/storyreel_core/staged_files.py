@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +21,7 @@ from typing import Literal
 
 from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
 from storyreel_core.logging import get_logger
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore, check_key
 
 log = get_logger("storyreel.uploads")
@@ -109,8 +111,12 @@ async def staged_copy(
     *,
     max_bytes: int,
     before: Callable[[], Awaitable[object]] | None = None,
+    scratch: ScratchSpace | None = None,
 ) -> AsyncIterator[Path]:
     """Yield a local copy of the caller's staged upload; the staging object is always removed.
+
+    The copy lives in a folder of the service's `scratch` space (cleared when the service
+    starts, so a SIGKILL leaves nothing for good); without one, in the system temp dir.
 
     `before` (the ownership checks) runs first, so another user's id answers 404 whatever the
     file holds, and the staged object is removed then too.
@@ -118,7 +124,11 @@ async def staged_copy(
     if not staging_key.startswith(staging_prefix(owner_id)):
         raise ValidationFailed("staging_key is not one of the caller's uploads", field="file")
     check_key(staging_key)
-    workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="storyreel-upload-"))
+    if scratch is not None:
+        workdir = scratch.path_for(f"upload-{secrets.token_hex(8)}")
+        await asyncio.to_thread(workdir.mkdir, parents=True)
+    else:
+        workdir = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="storyreel-upload-"))
     try:
         if before is not None:
             await before()

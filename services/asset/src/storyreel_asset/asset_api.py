@@ -25,6 +25,7 @@ from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import assets_pb2, assets_pb2_grpc, common_pb2
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.task_launcher import TaskLauncher
 
 
@@ -64,11 +65,13 @@ class AssetLibraryServicer(assets_pb2_grpc.AssetLibraryServiceServicer):
         launcher: TaskLauncher,
         *,
         max_upload_bytes: int,
+        scratch: ScratchSpace | None = None,
     ) -> None:
         self.assets = assets
         self.dramas = dramas
         self.launcher = launcher
         self.max_upload_bytes = max_upload_bytes
+        self.scratch = scratch
 
     async def _owner(self, context: grpc.aio.ServicerContext[Any, Any], drama_id: str) -> str:
         owner = caller_id(context)
@@ -126,6 +129,7 @@ class AssetLibraryServicer(assets_pb2_grpc.AssetLibraryServiceServicer):
             owner,
             filename=request.filename,
             max_bytes=self.max_upload_bytes,
+            scratch=self.scratch,
             allowed=allowed,
             before=owned,
         ) as staged:

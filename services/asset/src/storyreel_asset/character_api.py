@@ -17,6 +17,7 @@ from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import assets_pb2, assets_pb2_grpc, common_pb2
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.task_launcher import TaskLauncher
 
 MAX_BATCH = 100
@@ -68,11 +69,13 @@ class CharacterServicer(assets_pb2_grpc.CharacterServiceServicer):
         launcher: TaskLauncher,
         *,
         max_upload_bytes: int,
+        scratch: ScratchSpace | None = None,
     ) -> None:
         self.characters = characters
         self.dramas = dramas
         self.launcher = launcher
         self.max_upload_bytes = max_upload_bytes
+        self.scratch = scratch
 
     async def _owner(self, context: grpc.aio.ServicerContext[Any, Any], drama_id: str) -> str:
         owner = caller_id(context)
@@ -190,6 +193,7 @@ class CharacterServicer(assets_pb2_grpc.CharacterServiceServicer):
             owner,
             filename=request.filename,
             max_bytes=self.max_upload_bytes,
+            scratch=self.scratch,
             allowed=frozenset({"image"}),
             before=owned,
         ) as staged:

@@ -21,6 +21,7 @@ from storyreel_core.proto.storyreel.v1 import (
     stages_pb2_grpc,
 )
 from storyreel_core.rpc.peers import DramaGuard, PeerChannels
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
 
 NAME = "asset"
@@ -33,8 +34,13 @@ def build(platform: Platform) -> ServiceParts:
     dramas = DramaGuard(PeerChannels(lambda: platform.settings))
     limit = platform.settings.max_upload_bytes
     stage = AssetServicer(platform.launcher)
-    character_api = CharacterServicer(characters, dramas, platform.launcher, max_upload_bytes=limit)
-    library_api = AssetLibraryServicer(assets, dramas, platform.launcher, max_upload_bytes=limit)
+    scratch = ScratchSpace(platform.settings.data_dir, NAME)  # uploads' local copies
+    character_api = CharacterServicer(
+        characters, dramas, platform.launcher, max_upload_bytes=limit, scratch=scratch
+    )
+    library_api = AssetLibraryServicer(
+        assets, dramas, platform.launcher, max_upload_bytes=limit, scratch=scratch
+    )
 
     def register(server: grpc.aio.Server) -> None:
         stages_pb2_grpc.add_AssetServiceServicer_to_server(stage, server)
@@ -61,6 +67,6 @@ def build(platform: Platform) -> ServiceParts:
             "character_images": CharacterImagesJob(characters),
             "designs": DesignJob(assets),
         },
-        on_start=[ensure_indexes],
+        on_start=[ensure_indexes, scratch.clear_at_start],
         on_drama_deleted=[content.delete_drama_content],
     )

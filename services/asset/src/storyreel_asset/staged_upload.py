@@ -18,6 +18,7 @@ from PIL import Image
 
 from storyreel_asset.upload_check import DEFAULT_MAX_PIXELS, CheckedFile, check_file
 from storyreel_core.logging import get_logger
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.staged_files import staged_copy
 from storyreel_core.stores.object_store import ObjectStore
 
@@ -70,10 +71,11 @@ async def take_staged(
     allowed: frozenset[str],
     max_pixels: int = DEFAULT_MAX_PIXELS,
     before: Callable[[], Awaitable[object]] | None = None,
+    scratch: ScratchSpace | None = None,
 ) -> AsyncIterator[StagedFile]:
     """Yield the checked local copy of a staged upload (see `staged_copy`)."""
     async with staged_copy(
-        objects, staging_key, owner_id, max_bytes=max_bytes, before=before
+        objects, staging_key, owner_id, max_bytes=max_bytes, before=before, scratch=scratch
     ) as local:
         checked = await asyncio.to_thread(
             check_file,

@@ -22,6 +22,7 @@ import soundfile
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.logging import get_logger
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.staged_files import HEAD_BYTES, sniff, staged_copy, unsupported
 from storyreel_core.stores.object_store import ObjectStore
 
@@ -138,9 +139,10 @@ async def take_staged_audio(
     filename: str,
     max_bytes: int,
     before: Callable[[], Awaitable[object]],
+    scratch: ScratchSpace | None = None,
 ) -> AsyncIterator[DecodedAudio]:
     """Yield the decoded WAV of a staged upload (see `staged_copy`)."""
     async with staged_copy(
-        objects, staging_key, owner_id, max_bytes=max_bytes, before=before
+        objects, staging_key, owner_id, max_bytes=max_bytes, before=before, scratch=scratch
     ) as local:
         yield await decode_audio(local, local.with_name("audio.wav"), filename=filename)

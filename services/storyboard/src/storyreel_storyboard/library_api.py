@@ -17,6 +17,7 @@ from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import common_pb2, storyboards_pb2, storyboards_pb2_grpc
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_storyboard.audio_job import ShotAudioInput, audio_key, fitted_duration
 from storyreel_storyboard.audio_upload import take_staged_audio
@@ -70,11 +71,13 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
         launcher: TaskLauncher,
         *,
         max_upload_bytes: int,
+        scratch: ScratchSpace | None = None,
     ) -> None:
         self.store = store
         self.peers = peers
         self.launcher = launcher
         self.max_upload_bytes = max_upload_bytes
+        self.scratch = scratch
 
     async def _owner(self, context: Ctx, drama_id: str) -> str:
         owner = caller_id(context)
@@ -372,6 +375,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             owner,
             filename=request.filename,
             max_bytes=self.max_upload_bytes,
+            scratch=self.scratch,
             before=owned,
         ) as audio:
             key = audio_key(drama_id, storyboard_id, new_id("upload"))

@@ -12,6 +12,7 @@ from storyreel_core.proto.storyreel.v1 import (
     storyboards_pb2,
     storyboards_pb2_grpc,
 )
+from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
 from storyreel_storyboard.audio_job import ShotAudioJob
 from storyreel_storyboard.deleted_drama import ForgetIfDeleted
@@ -34,8 +35,13 @@ def build(platform: Platform) -> ServiceParts:
     peers = Peers(lambda: platform.settings, platform.tasks, platform.bus)
     frames = FrameMaker(peers, platform.objects)
     stage = StoryboardServicer(platform.launcher)
+    scratch = ScratchSpace(platform.settings.data_dir, NAME)  # uploads' local copies
     library = StoryboardLibraryServicer(
-        store, peers, platform.launcher, max_upload_bytes=platform.settings.max_upload_bytes
+        store,
+        peers,
+        platform.launcher,
+        max_upload_bytes=platform.settings.max_upload_bytes,
+        scratch=scratch,
     )
 
     def guarded(handler: Handler) -> Handler:
@@ -59,6 +65,6 @@ def build(platform: Platform) -> ServiceParts:
             "storyboard_image": guarded(RegenerateImageJob(store, peers, frames)),
             "shot_audio": guarded(ShotAudioJob(store, peers)),
         },
-        on_start=[store.ensure_indexes],
+        on_start=[store.ensure_indexes, scratch.clear_at_start],
         on_drama_deleted=[store.delete_drama_content],
     )
