@@ -47,6 +47,8 @@ OPTIONS: dict[str, Any] = {
     "music": False,
 }
 # The render's stages and the kind of the task each starts.
+# Where only the outcome matters: the smallest render.
+SMALL: dict[str, Any] = {"scene_count": 1, "video": {"resolution": "180x320", "fps": 12}}
 STAGES = {
     "script": "screenplay",
     "storyboard": "plan",
@@ -179,7 +181,7 @@ def test_a_killed_workflow_worker_is_replaced_and_the_render_completes(
 ) -> None:
     cluster = chaos_cluster
     api = Api(cluster.url)
-    render_id = submit_render(api, STORY, seed=6, **OPTIONS)
+    render_id = submit_render(api, STORY, seed=6, **SMALL)
     stage_task_id(api, render_id, "frames")  # script and storyboard are done by now
     workflow = cluster.services["workflow"]
     workflow.kill()
@@ -194,7 +196,7 @@ def test_a_killed_workflow_worker_is_replaced_and_the_render_completes(
 def test_a_killed_nats_server_leaves_no_render_running_for_ever(chaos_cluster: Cluster) -> None:
     cluster = chaos_cluster
     api = Api(cluster.url)
-    render_id = submit_render(api, STORY, seed=7, **OPTIONS)
+    render_id = submit_render(api, STORY, seed=7, **SMALL)
     stage_task_id(api, render_id, "frames")
     nats = cluster.backing("nats-server")
     nats.kill()
