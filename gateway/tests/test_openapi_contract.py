@@ -24,6 +24,7 @@ from storyreel_gateway.app import API_PREFIX, create_app
 # Actions on the resource their path names, with nothing more to say: no body to document.
 BODILESS_ACTIONS = {
     ("POST", "/api/v1/tasks/{task_id}/cancel"),
+    ("POST", "/api/v1/tasks/{task_id}/retry"),
 }
 WRITES = ("post", "put", "patch")
 METHODS = ("get", "post", "put", "patch", "delete")
