@@ -92,7 +92,11 @@ def test_messages_follow_seed_004_types() -> None:
     assert done == {
         "type": "task.completed",
         "task_id": "t",
-        "data": {"status": "completed", "result": {"video_key": "k", "video_url": "signed"}},
+        "data": {
+            "status": "completed",
+            "result": {"video_key": "k", "video_url": "signed"},
+            "updated_at": "s",
+        },
     }
     failed = task_message(
         view("t", "failed", 60, "s", error={"code": 2001, "reason": "model down"}), sign
@@ -103,6 +107,7 @@ def test_messages_follow_seed_004_types() -> None:
         "error": "task failed",
         "reason": "model down",
         "code": 2001,
+        "updated_at": "s",
     }
     cancelled = task_message(view("t", "cancelled", 60, "s"), sign)
     assert cancelled["type"] == "task.failed" and cancelled["data"]["status"] == "cancelled"

@@ -1,6 +1,6 @@
 """What realtime clients receive: seed 004's task messages, with our snake_case field names.
 
-A task record becomes one message:
+A task record becomes one message (every `data` also carries the record's `updated_at`):
 
 - `{"type": "task.progress", "task_id", "data": {"status", "progress": <percent 0-100>,
   "current_step", "details": {total, completed, …}, "current_item"}}` while it is pending or
@@ -33,7 +33,11 @@ def task_message(view: dict[str, Any], sign: Callable[[Any], Any]) -> Message:
         return {
             "type": "task.completed",
             "task_id": task_id,
-            "data": {"status": status, "result": sign(view.get("result"))},
+            "data": {
+                "status": status,
+                "result": sign(view.get("result")),
+                "updated_at": view.get("updated_at"),
+            },
         }
     if status in ("failed", "cancelled"):
         error = view.get("error") or {}
@@ -46,6 +50,7 @@ def task_message(view: dict[str, Any], sign: Callable[[Any], Any]) -> Message:
                 "error": f"task {status}",
                 "reason": reason,
                 "code": error.get("code"),
+                "updated_at": view.get("updated_at"),
             },
         }
     progress = view.get("progress") or {}
@@ -58,6 +63,7 @@ def task_message(view: dict[str, Any], sign: Callable[[Any], Any]) -> Message:
             "current_step": view.get("current_step"),
             "details": progress,
             "current_item": view.get("current_item"),
+            "updated_at": view.get("updated_at"),
         },
     }
 
