@@ -155,7 +155,7 @@ def test_sse_streams_a_task_until_it_ends(api: Api, other_api: Api) -> None:
     assert all(data["task_id"] == task_id for _, data in events)
     assert [name for name, _ in events[:-1]] == ["task.progress"] * (len(events) - 1)
     assert_error(other_api.get(f"/tasks/{task_id}/events"), 404, 1002)
-    assert_error(httpx.get(f"{api.http.base_url}api/v1/tasks/{task_id}/events"), 401, 1006)
+    assert_error(httpx.get(f"{api.http.base_url}/api/v1/tasks/{task_id}/events"), 401, 1006)
 
 
 def test_two_hundred_idle_sockets_leave_rest_answering(api: Api) -> None:
@@ -197,26 +197,31 @@ def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess
 def test_idle_and_lifetime_caps_ask_the_client_to_reconnect(capped: PlatformProcess) -> None:
     api = Api(capped.url)
 
-    async def scenario(keep_alive: bool) -> tuple[dict[str, Any], int | None, float]:
-        last: dict[str, Any] = {}
+    async def scenario(keep_alive: bool) -> tuple[list[dict[str, Any]], int | None, float]:
+        received: list[dict[str, Any]] = []
         async with connect(ws_url(api, api.token)) as ws:
-            await recv(ws)
             began = time.monotonic()
-            while True:
-                try:
-                    if keep_alive:
-                        await ws.send('{"type": "ping"}')
-                    message = await recv(ws, 10)
-                except ConnectionClosed as closed:
-                    code = closed.rcvd.code if closed.rcvd else None
-                    return last, code, time.monotonic() - began
-                if message["type"] == "reconnect":
-                    last = message
-                if keep_alive:
-                    await asyncio.sleep(0.4)
 
-    idle, code, _ = asyncio.run(scenario(keep_alive=False))
-    assert idle["reason"] == "idle" and idle["retry_after_s"] > 0 and code == 4408
-    lifetime, code, lasted = asyncio.run(scenario(keep_alive=True))
-    assert lifetime["reason"] == "lifetime" and code == 4000
-    assert lasted < 6
+            async def pinger() -> None:
+                while keep_alive:
+                    await asyncio.sleep(0.3)
+                    await ws.send('{"type": "ping"}')
+
+            pinging = asyncio.create_task(pinger())
+            try:
+                while True:
+                    received.append(await recv(ws, 10))
+            except ConnectionClosed as closed:
+                code = closed.rcvd.code if closed.rcvd else None
+                return received, code, time.monotonic() - began
+            finally:
+                pinging.cancel()
+                await asyncio.gather(pinging, return_exceptions=True)
+
+    received, code, _ = asyncio.run(scenario(keep_alive=False))
+    assert received[-1]["type"] == "reconnect" and received[-1]["reason"] == "idle"
+    assert received[-1]["retry_after_s"] > 0 and code == 4408
+    received, code, lasted = asyncio.run(scenario(keep_alive=True))
+    assert {"type": "pong"} in received  # kept alive past the 1 s idle cap …
+    assert received[-1]["type"] == "reconnect" and received[-1]["reason"] == "lifetime"
+    assert code == 4000 and 3 <= lasted < 6  # … until the 3 s lifetime cap
