@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 PROTO_OUT := libs/core/src/storyreel_core/proto
 
-.PHONY: install run test lint proto proto-check bench bench-scale up clean
+.PHONY: install run test lint proto proto-check bench bench-scale bench-realtime up clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench: install
 
 bench-scale: install
 	$(PY) bench/scale.py
+
+bench-realtime: install
+	$(PY) bench/realtime.py
 
 # The distributed stack (needs Docker): see deploy/README.md.
 up:

@@ -59,10 +59,17 @@ async def run_embedded(settings: Settings) -> None:
         settings = settings.model_copy(update={"workflow_addr": workflow.address})
         for service in services:
             await service.start()
-        state = await build_state(settings, docs=platform.docs, objects=platform.objects)
+        state = await build_state(
+            settings, docs=platform.docs, objects=platform.objects, bus=platform.bus
+        )
         app = create_app(settings, state)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="on",
+            ws="websockets-sansio",
         )
         server = uvicorn.Server(config)
         log.info(

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from storyreel_core.bus.jetstream import JetStreamBus
+from storyreel_core.logging import get_logger
 from storyreel_core.settings import Settings
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.factory import open_document_store, open_object_store
@@ -20,6 +22,7 @@ from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
 from storyreel_gateway.error_handlers import install_error_handlers
 from storyreel_gateway.media_signer import MediaSigner
+from storyreel_gateway.realtime.task_feed import TaskFeed, open_task_feed
 from storyreel_gateway.routers import (
     assets,
     auth,
@@ -27,6 +30,7 @@ from storyreel_gateway.routers import (
     dramas,
     media,
     pipeline,
+    realtime,
     scripts,
     storyboards,
     system,
@@ -36,14 +40,28 @@ from storyreel_gateway.routers import (
 from storyreel_gateway.state import GatewayState, Stubs
 
 API_PREFIX = "/api/v1"
+log = get_logger("storyreel.gateway")
 
 
 async def build_state(
-    settings: Settings, docs: DocumentStore | None = None, objects: ObjectStore | None = None
+    settings: Settings,
+    docs: DocumentStore | None = None,
+    objects: ObjectStore | None = None,
+    bus: JetStreamBus | None = None,
 ) -> GatewayState:
-    """Open what the gateway needs; the embedded launcher passes its shared stores in."""
+    """Open what the gateway needs; the embedded launcher passes its shared stores and bus in.
+
+    The standalone gateway connects to `STORYREEL_NATS_URL` for realtime task events; without
+    it the REST API works and the WebSocket/SSE routes answer 503."""
     docs = docs or await open_document_store(settings)
     objects = objects or await open_object_store(settings)
+    feed: TaskFeed | None = None
+    if bus is not None:
+        feed = await TaskFeed(bus).start()
+    elif settings.nats_url:
+        feed = await open_task_feed(settings.nats_url)
+    else:
+        log.warning("gateway.realtime_off", reason="STORYREEL_NATS_URL is not set")
     secret = signing_secret(settings)
     users = UserStore(docs)
     tokens = TokenService(docs, secret, settings.access_token_ttl_s, settings.refresh_token_ttl_s)
@@ -57,6 +75,7 @@ async def build_state(
         tokens=tokens,
         signer=MediaSigner(secret, settings.media_url_ttl_s),
         stubs=Stubs.connect(settings),
+        feed=feed,
     )
 
 
@@ -74,6 +93,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         gateway = state or await build_state(settings)
         app.state.gateway = gateway
         yield
+        if gateway.feed is not None:
+            await gateway.feed.close()
         await gateway.stubs.close()
         if owns_state:
             await gateway.objects.close()
@@ -101,6 +122,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(assets.router)
     api.include_router(storyboards.router)
     api.include_router(videos.router)
+    api.include_router(realtime.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

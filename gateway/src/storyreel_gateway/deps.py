@@ -28,7 +28,12 @@ async def current_user(
 ) -> dict[str, Any]:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AppError("authentication required", code=Code.TOKEN_INVALID, field="authorization")
-    user_id = state.tokens.verify_access(credentials.credentials)
+    return await user_for_token(state, credentials.credentials)
+
+
+async def user_for_token(state: GatewayState, token: str) -> dict[str, Any]:
+    """The user an access token speaks for; AppError 1006/1007 when it does not verify."""
+    user_id = state.tokens.verify_access(token)
     user = await state.users.get(user_id)
     if user is None:
         raise AppError("token is invalid", code=Code.TOKEN_INVALID, field="authorization")

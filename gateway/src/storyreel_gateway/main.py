@@ -30,7 +30,11 @@ class _Server(uvicorn.Server):
 
 async def serve(settings: Settings) -> None:
     config = uvicorn.Config(
-        create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws="websockets-sansio",
     )
     server = _Server(config)
     stop = wait_for_signal()

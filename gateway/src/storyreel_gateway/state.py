@@ -21,6 +21,7 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
 from storyreel_gateway.media_signer import MediaSigner
+from storyreel_gateway.realtime.task_feed import TaskFeed
 
 
 @dataclass
@@ -69,3 +70,5 @@ class GatewayState:
     tokens: TokenService
     signer: MediaSigner
     stubs: Stubs
+    # Task events for WebSocket/SSE clients; None when the gateway runs without a bus.
+    feed: TaskFeed | None = None

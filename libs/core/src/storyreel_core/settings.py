@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     media_url_ttl_s: int = 3600
     max_upload_bytes: int = 50 * 1024 * 1024
     grpc_deadline_s: float = 10.0
+    # Realtime (WebSocket /api/v1/ws, SSE /api/v1/tasks/{id}/events): a socket with no client
+    # message for ws_idle_timeout_s, or open for realtime_max_lifetime_s, is closed after a
+    # `reconnect` message; clients reconnect and subscribe again.
+    ws_idle_timeout_s: float = 90.0
+    realtime_max_lifetime_s: float = 3600.0
+    ws_max_subscriptions: int = 100
 
     # Services: where the gateway and the workflow reach each one, and the port each listens on.
     grpc_host: str = "127.0.0.1"

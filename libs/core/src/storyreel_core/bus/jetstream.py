@@ -238,6 +238,24 @@ class JetStreamBus:
         await self.nc.flush()
         return sub.unsubscribe
 
+    async def subscribe(
+        self, subject: str, handler: Callable[[dict[str, Any]], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        """Call `handler` with every event on `subject` (wildcards allowed); returns the
+        unsubscribe. The subscription is known to the server when this returns."""
+
+        async def on_message(msg: Msg) -> None:
+            try:
+                payload = decode(msg)
+            except ValueError as exc:
+                log.warning("bus.event.malformed", subject=msg.subject, error=repr(exc))
+                return
+            await handler(payload)
+
+        sub = await self.nc.subscribe(subject, cb=on_message)
+        await self.nc.flush()
+        return sub.unsubscribe
+
     async def close(self) -> None:
         if self._nc is not None:
             try:

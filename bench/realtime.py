@@ -1,0 +1,108 @@
+"""Realtime latency: from a task's progress event to WebSocket clients, with 200 connected.
+
+A running embedded platform (started here) renders a short story while 200 WebSocket clients
+of one user are connected and subscribed to the render's task. For every message a client
+receives, the latency is its arrival time minus the `updated_at` of the task record it carries
+(the worker writes the record, then publishes it; the gateway fans it out). Both clocks are
+this machine's. Prints the count, p50, p99 and max, and p99 as a ratio of the 100 ms target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from storyreel_cli.platform_process import PlatformProcess
+
+TARGET_MS = 100.0
+STORY = "\n\n".join(
+    [
+        "# The Lighthouse",
+        "Mara climbs the tower at dusk.",
+        "A small boat drifts toward the rocks.",
+        "Mara lights the great lamp.",
+        "At dawn Tom climbs the stairs.",
+    ]
+)
+OPTIONS = {"video": {"fps": 12, "resolution": "360p"}, "music": False}
+
+
+def token_for(http: httpx.Client) -> str:
+    creds = {"username": "rtbench", "email": "rtbench@example.com", "password": "bench-password-7"}
+    r = http.post("/api/v1/auth/register", json=creds)
+    if r.status_code == 409:
+        r = http.post("/api/v1/auth/login", json=creds)
+    r.raise_for_status()
+    token: str = r.json()["data"]["access_token"]
+    return token
+
+
+def stamp_s(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+async def client(ws: ClientConnection, task_id: str, latencies: list[float]) -> None:
+    await ws.send(json.dumps({"type": "subscribe", "task_id": task_id}))
+    while True:
+        message = json.loads(await ws.recv())
+        arrived = time.time()
+        data = message.get("data") or {}
+        if message.get("task_id") == task_id and data.get("updated_at"):
+            latencies.append((arrived - stamp_s(data["updated_at"])) * 1000)
+        if message["type"] in ("task.completed", "task.failed"):
+            return
+
+
+async def measure(url: str, token: str, clients: int) -> list[float]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, timeout=30, headers=headers) as http:
+        ws_url = url.replace("http://", "ws://") + f"/api/v1/ws?token={token}"
+        sockets = [await connect(ws_url, max_queue=None) for _ in range(clients)]
+        for ws in sockets:
+            await ws.recv()  # connected
+        r = await http.post("/api/v1/pipeline/render", json={"story": STORY, "options": OPTIONS})
+        r.raise_for_status()
+        task_id = r.json()["data"]["task_id"]
+        latencies: list[float] = []
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(client(ws, task_id, latencies) for ws in sockets)), 600
+            )
+        finally:
+            await asyncio.gather(*(ws.close() for ws in sockets))
+        return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="storyreel-rt-bench-") as tmp:
+        proc = PlatformProcess(Path(tmp)).start()
+        try:
+            with httpx.Client(base_url=proc.url, timeout=30) as http:
+                token = token_for(http)
+            latencies = asyncio.run(measure(proc.url, token, args.clients))
+        finally:
+            proc.stop()
+    if not latencies:
+        sys.exit("no progress message arrived")
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    print(f"clients: {args.clients}, messages received: {len(ordered)}")
+    print(f"latency ms: p50 {statistics.median(ordered):.1f}, p99 {p99:.1f}, max {ordered[-1]:.1f}")
+    print(f"p99 / {TARGET_MS:.0f} ms target: {p99 / TARGET_MS:.2f} (target <= 1)")
+
+
+if __name__ == "__main__":
+    main()
