@@ -77,8 +77,10 @@ def test_chinese_scene_numbers() -> None:
 
 
 def test_rendered_screenplay_reads_like_a_script() -> None:
-    zh = render_screenplay(write_screenplay(ZH_IDEA, scene_count=3))
+    zh = render_screenplay(write_screenplay(ZH_MARKDOWN, scene_count=3))
     assert "场景一：" in zh and "场景三：" in zh and "（" in zh
+    # Who says what, in the order it is heard: 林月's order comes before 王强's answer.
+    assert zh.index("林月：坚持住！") < zh.index("王强：明白！")
     en = render_screenplay(write_screenplay(EN_CHAPTER, scene_count=2))
     assert "Scene 1: " in en and "Scene 2: " in en
     assert "Narrator: " in en or any(line.isupper() for line in en.splitlines())

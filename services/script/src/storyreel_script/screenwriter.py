@@ -137,6 +137,12 @@ def write_screenplay(
     )
     era = find_era(f"{style} {cast_text}", lang)
     builder = _SceneBuilder(parsed, cast, lang, style, story_location, era, names)
+    # The opening paragraph sets the scene as a whole: "…the storm broke that morning" in its
+    # second sentence already holds for its first, so the first shot is stormy, not sunny.
+    opening = " ".join(
+        t for line in lines if line.unit.paragraph == units[0].paragraph for t in line.narration
+    )
+    builder.open_with(find_time(opening, lang) or "day", find_weather(opening, lang, names))
     scenes = [
         builder.from_lines(index + 1, [lines[i] for i in group])
         for index, group in enumerate(groups)
@@ -338,6 +344,11 @@ class _SceneBuilder:
         self._characters: list[StoryCharacter] = []
         self._last_section = -1
 
+    def open_with(self, time: str, weather: str) -> None:
+        """The time and weather of the scenes before the text first names any."""
+        self._time = time
+        self._weather = weather
+
     def from_lines(self, number: int, lines: list[_Line]) -> Scene:
         lang = self._language
         joiner = "" if lang == "zh" else " "
@@ -457,7 +468,9 @@ def _title(parsed: CleanStory, units: list[Unit], language: Language) -> str:
     """The Markdown H1 (else the first heading or chapter line), else the first phrase."""
     if parsed.title or parsed.first_heading:
         return parsed.title or parsed.first_heading
-    first = split_dialogue(units[0].text, language).narration or units[0].text
+    parts = split_dialogue(units[0].text, language)
+    whole = not any(piece.needs_subject for piece in parts.pieces)
+    first = (parts.narration if whole else "") or _QUOTE_MARKS.sub("", units[0].text)
     phrase = next((p.strip() for p in _TITLE_BREAK.split(first) if p.strip()), first.strip())
     phrase = phrase.strip("“”\"'「」 ")
     if language == "zh":

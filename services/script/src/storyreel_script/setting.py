@@ -267,7 +267,7 @@ ZH_ERA_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "古风", "古代", "古装", "江湖", "武侠", "仙侠", "客栈", "书生", "侠客", "剑客", "皇帝",
             "皇宫", "将军", "公子", "小姐", "衙门", "科举", "进京", "赴京", "京城", "长袍",
-            "灯笼", "马车", "江南", "驿站", "古镇", "古城", "王朝", "朝廷", "县令",
+            "马车", "驿站", "古镇", "古城", "王朝", "朝廷", "县令",
         ),
     ),
     ("modern", ("手机", "地铁", "汽车", "电脑", "公司", "办公室", "高楼", "出租车", "咖啡", "微信")),
@@ -278,7 +278,7 @@ EN_ERA_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "ancient",
         (
             "ancient", "medieval", "castle", "knight", "sword", "kingdom", "samurai", "emperor",
-            "wuxia", "dynasty", "carriage", "lantern", "inn",
+            "wuxia", "dynasty", "carriage",
         ),
     ),
     ("modern", ("phone", "smartphone", "subway", "car", "taxi", "computer", "office", "laptop")),
