@@ -363,7 +363,8 @@ def _latin_names(text: str, speaker_clauses: list[str]) -> set[str]:
 
 def _zh_gender(character: StoryCharacter, text: str) -> Gender:
     score = 0
-    for char in character.name[-2:]:
+    marks = [*character.name[-2:], *(form[-1] for form in character.aliases if _zh_nickname(form))]
+    for char in marks:  # 红 in 小红, 伯 in 周伯
         if char in lex.ZH_FEMALE_MARKS:
             score += 2
         elif char in lex.ZH_MALE_MARKS:

@@ -27,6 +27,7 @@ from storyreel_core.drama_models import (
     Screenplay,
 )
 from storyreel_core.errors import ValidationFailed
+from storyreel_script import name_lexicon as lex
 from storyreel_script.character_finder import Cast, StoryCharacter, find_cast
 from storyreel_script.dialogue import SentenceParts, split_dialogue
 from storyreel_script.language import detect_language, text_length
@@ -65,6 +66,7 @@ _GENDER_WORDS = {"male": "man", "female": "woman", "unknown": "person"}
 _ZH_ENDS = "。！？；…!?;”」』）)"
 _EN_ENDS = ".!?…\"'”’)"
 _ZH_SUBJECT_PRONOUN = re.compile(r"^(她|他)(?!们)")
+_EN_SUBJECT_WORDS = frozenset({"he", "she", "they", "we", "i", "it", "you"})
 _EN_SUBJECT_PRONOUN = re.compile(r"^(she|he)\b", re.IGNORECASE)
 
 
@@ -212,8 +214,11 @@ def _unit(text: str, section: int, paragraph: int, language: Language) -> Unit:
     """One sentence; a heading or list item without a full stop gets one, so it ends a beat."""
     text = text.strip()
     ends = _ZH_ENDS if language == "zh" else _EN_ENDS
-    if text and text[-1] not in ends and re.search(r"[\w\u4e00-\u9fff]$", text):
-        text += "。" if language == "zh" else "."
+    stop = "。" if language == "zh" else "."
+    if text and text[-1] in "：:，,；;、—-":
+        text = text.rstrip("：:，,；;、—- ") + stop  # "Pack the bag:" before a list
+    elif text and text[-1] not in ends and re.search(r"[\w\u4e00-\u9fff]$", text):
+        text += stop
     return Unit(text, section, paragraph, float(max(1, text_length(text, language))))
 
 
@@ -236,7 +241,7 @@ def _attribute(units: list[Unit], parts: list[SentenceParts], cast: Cast) -> lis
             if piece.quote is None:
                 text = piece.text
                 if piece.needs_subject and previous_speaker is not None:
-                    text = _with_subject(text, previous_speaker, cast.language)
+                    text = _with_subject(text, previous_speaker, cast)
                 mentioned = cast.mentioned_in(text)
                 for character in mentioned:
                     _touch(recent, character)
@@ -308,11 +313,23 @@ def _next_turn(
     return recent[-1] if recent else cast.protagonist
 
 
-def _with_subject(narration: str, speaker: StoryCharacter, language: Language) -> str:
-    """`转身冲进黑暗。` after `老张喊道` becomes `老张转身冲进黑暗。`."""
-    if language == "zh":
+def _with_subject(narration: str, speaker: StoryCharacter, cast: Cast) -> str:
+    """Narration that lost its subject to an attribution gets the speaker back.
+
+    `转身冲进黑暗。` after `老张喊道` becomes `老张转身冲进黑暗。`; `stepping out…` after
+    `said Marcus` becomes `Marcus is stepping out…`. A tail with its own subject (`and Tom
+    stopped`, `他转身走了`) keeps it.
+    """
+    if cast.language == "zh":
+        if narration.startswith(lex.ZH_PRONOUNS) or any(
+            narration.startswith(form) for c in cast.characters for form in c.forms()
+        ):
+            return narration
         return speaker.name + narration
-    rest = re.sub(r"^(and|then|and then)\s+", "", narration, flags=re.IGNORECASE)
+    rest = re.sub(r"^(and|then|and then|but)\s+", "", narration, flags=re.IGNORECASE)
+    first = rest.split(" ", 1)[0]
+    if first[:1].isupper() or first.lower() in _EN_SUBJECT_WORDS:
+        return rest[:1].upper() + rest[1:]
     if re.match(r"^[A-Za-z]+ing\b", rest):
         return f"{speaker.name} is {rest[:1].lower()}{rest[1:]}"  # "stepping out…"
     return f"{speaker.name} {rest[:1].lower()}{rest[1:]}"
