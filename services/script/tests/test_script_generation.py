@@ -23,7 +23,7 @@ from storyreel_script.screenwriter import MAX_STORY_CHARS, write_screenplay
 from storyreel_script.script_render import render_screenplay, zh_number
 from storyreel_script.script_store import ScriptStore
 
-from .story_samples import EN_CHAPTER, ZH_IDEA, ZH_MARKDOWN
+from .story_samples import EN_CHAPTER, ZH_MARKDOWN
 
 OWNER = "user_gen"
 

@@ -130,7 +130,12 @@ def test_english_sentences_that_open_with_a_quote_keep_their_order() -> None:
 def test_markdown_heading_list_items_and_paragraph_are_separate_beats() -> None:
     story = "# 出发\n\n## 行囊\n\n- 一盏灯笼\n- 一把油纸伞\n- 三封家书\n\n她把行囊背上了肩。\n"
     parsed = parse_story(story)
-    assert parsed.sections[1].paragraphs == ["一盏灯笼", "一把油纸伞", "三封家书", "她把行囊背上了肩。"]
+    assert parsed.sections[1].paragraphs == [
+        "一盏灯笼",
+        "一把油纸伞",
+        "三封家书",
+        "她把行囊背上了肩。",
+    ]
 
     screenplay = write_screenplay(story, scene_count=1)
     assert screenplay.title == "出发"

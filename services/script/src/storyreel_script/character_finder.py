@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from storyreel_core.drama_models import Character, Gender, Language
 from storyreel_script import name_lexicon as lex
-from storyreel_script.language import CJK_CHAR
 from storyreel_script.given_names import (
     NAME_PARTICLES,
     first_name_gender,
@@ -24,6 +23,7 @@ from storyreel_script.given_names import (
     is_known_first_name,
     title_of,
 )
+from storyreel_script.language import CJK_CHAR
 from storyreel_script.zh_tokens import Token, pos_tokens, word_tags
 
 _ZH_NAME_FLAGS = frozenset({"nr", "nrfg", "nrt"})
@@ -202,10 +202,9 @@ def _zh_speaker_subject(clause: str) -> str | None:
         if token.flag == "eng" and token.word[:1].isupper() and token.word[1:].islower():
             return token.word  # `Anna说`: a Latin name in Chinese text
         if token.flag in _ZH_NOUN_FLAGS and 2 <= len(token.word) <= 4:
-            if token.word in lex.ZH_NOT_NAMES or not _zh_name_shape_ok(token.word, "nr"):
-                if token.word not in lex.ZH_ROLES:
-                    return None
-            return token.word
+            place = len(token.word) == 2 and token.word[-1] in lex.ZH_PLACE_SUFFIXES
+            # Any noun that speaks is a character (渔夫, 老板娘), but not a place or a time.
+            return None if token.word in lex.ZH_NOT_NAMES or place else token.word
         if token.flag.startswith("v"):
             return None
     return None
@@ -548,7 +547,7 @@ def _en_gender(character: StoryCharacter, text: str) -> Gender:
         return "female"
     usage = first_name_gender(given_name(character.name) or first)
     if usage in ("male", "female"):
-        return usage  # type: ignore[return-value]
+        return usage
     for form in character.forms():
         given = form.split()[0]
         if given in lex.EN_FEMALE_NAMES:

@@ -134,9 +134,7 @@ def write_screenplay(
     groups = group_units(units, count)
     names = [form for c in cast.characters for form in c.forms()]
     narration_text = " ".join(t for line in lines for t in line.narration) or cast_text
-    story_location = find_location(narration_text, lang, names) or default_location(
-        cast_text, lang
-    )
+    story_location = find_location(narration_text, lang, names) or default_location(cast_text, lang)
     era = find_era(f"{style} {cast_text}", lang)
     builder = _SceneBuilder(parsed, cast, lang, style, story_location, era, names)
     # The opening paragraph sets the scene as a whole: "…the storm broke that morning" in its

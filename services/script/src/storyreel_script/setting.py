@@ -29,7 +29,8 @@ _ZH_LOCATION_SPEC = (
     "竹林:bamboo_forest 林:woods 草原:grassland 沙漠:desert 荒野:wilderness 废土:wasteland "
     "村庄:village 村子:village 村:village 小镇:town 镇:town 田野:fields 花园:garden "
     "江南小镇:jiangnan_water_town 江南:jiangnan_water_country 水乡:water_town 古镇:old_town "
-    "桥上:bridge 桥头:bridge 钟楼:bell_tower 高塔:tall_tower 楼阁:pavilion 亭子:pavilion 渡口:ferry_landing "
+    "桥上:bridge 桥头:bridge 钟楼:bell_tower 高塔:tall_tower 楼阁:pavilion 亭子:pavilion "
+    "渡口:ferry_landing "
     "公园:park 天台:rooftop 屋顶:rooftop 地下室:basement 监狱:prison 战场:battlefield "
     "飞船:spaceship 太空站:space_station 空间站:space_station 太空:space "
     "实验室:laboratory 工厂:factory 仓库:warehouse 雪山:snow_mountain "
@@ -244,9 +245,28 @@ def default_location(text: str, language: Language) -> str:
 
 # Weather label → cue words, checked in this order (a storm outranks the rain it brings).
 ZH_WEATHER_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("storm", ("暴风雨", "暴雨", "雷雨", "雷电", "闪电", "雷声", "风暴", "狂风", "台风", "电闪雷鸣")),
+    (
+        "storm",
+        ("暴风雨", "暴雨", "雷雨", "雷电", "闪电", "雷声", "风暴", "狂风", "台风", "电闪雷鸣"),
+    ),
     ("snow", ("大雪", "小雪", "飘雪", "下雪", "雪花", "风雪", "暴雪", "积雪")),
-    ("rain", ("小雨", "大雨", "细雨", "下雨", "雨水", "雨中", "雨夜", "烟雨", "雨丝", "淋雨", "雨声", "春雨")),
+    (
+        "rain",
+        (
+            "小雨",
+            "大雨",
+            "细雨",
+            "下雨",
+            "雨水",
+            "雨中",
+            "雨夜",
+            "烟雨",
+            "雨丝",
+            "淋雨",
+            "雨声",
+            "春雨",
+        ),
+    ),
     ("fog", ("大雾", "浓雾", "雾气", "薄雾", "云雾", "迷雾", "烟雾")),
     ("wind", ("大风", "寒风", "北风", "风沙", "沙尘")),
     ("clear", ("晴天", "晴朗", "艳阳", "烈日", "万里无云", "阳光明媚")),
@@ -265,20 +285,60 @@ ZH_ERA_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "ancient",
         (
-            "古风", "古代", "古装", "江湖", "武侠", "仙侠", "客栈", "书生", "侠客", "剑客", "皇帝",
-            "皇宫", "将军", "公子", "小姐", "衙门", "科举", "进京", "赴京", "京城", "长袍",
-            "马车", "驿站", "古镇", "古城", "王朝", "朝廷", "县令",
+            "古风",
+            "古代",
+            "古装",
+            "江湖",
+            "武侠",
+            "仙侠",
+            "客栈",
+            "书生",
+            "侠客",
+            "剑客",
+            "皇帝",
+            "皇宫",
+            "将军",
+            "公子",
+            "小姐",
+            "衙门",
+            "科举",
+            "进京",
+            "赴京",
+            "京城",
+            "长袍",
+            "马车",
+            "驿站",
+            "古镇",
+            "古城",
+            "王朝",
+            "朝廷",
+            "县令",
         ),
     ),
-    ("modern", ("手机", "地铁", "汽车", "电脑", "公司", "办公室", "高楼", "出租车", "咖啡", "微信")),
+    (
+        "modern",
+        ("手机", "地铁", "汽车", "电脑", "公司", "办公室", "高楼", "出租车", "咖啡", "微信"),
+    ),
 )
 EN_ERA_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("future", ("spaceship", "starship", "robot", "android", "cyberpunk", "space station", "laser")),
+    (
+        "future",
+        ("spaceship", "starship", "robot", "android", "cyberpunk", "space station", "laser"),
+    ),
     (
         "ancient",
         (
-            "ancient", "medieval", "castle", "knight", "sword", "kingdom", "samurai", "emperor",
-            "wuxia", "dynasty", "carriage",
+            "ancient",
+            "medieval",
+            "castle",
+            "knight",
+            "sword",
+            "kingdom",
+            "samurai",
+            "emperor",
+            "wuxia",
+            "dynasty",
+            "carriage",
         ),
     ),
     ("modern", ("phone", "smartphone", "subway", "car", "taxi", "computer", "office", "laptop")),
