@@ -33,7 +33,8 @@ _ZH_NOUN_FLAGS = frozenset({"n", "nr", "nrfg", "nrt", "nz"})
 _ZH_SURNAME_FLAGS = frozenset({"nr", "ng", "nrfg", "nrt"})
 # Words that never form part of a given name: punctuation, particles, prepositions, pronouns,
 # adverbs, numerals, measure words, place words, modal particles, conjunctions.
-_ZH_FUNCTION_FLAGS = ("x", "u", "p", "r", "d", "m", "q", "f", "y", "c", "eng", "w", "e", "o")
+# Verbs too: a lone 林 before 走进 is not 林走.
+_ZH_FUNCTION_FLAGS = ("x", "u", "p", "r", "d", "m", "q", "f", "y", "c", "eng", "w", "e", "o", "v")
 _EN_CAP_WORD = r"[A-Z][a-z][A-Za-z'’-]*"
 # Lowercase surname particles (van der, de la) may sit between capitalised words.
 _EN_PARTICLES = "|".join(sorted(NAME_PARTICLES, key=len, reverse=True))

@@ -38,7 +38,8 @@ ZH_NAME_PREFIXES = frozenset("小老阿")
 ZH_PRONOUNS = ("他们", "她们", "我们", "你们", "他", "她", "我", "你", "它")
 ZH_NOT_NAMES = _words(
     "时候 夜幕 黄昏 清晨 黎明 大家 众人 自己 对方 有人 没人 声音 老大 小心 阿姨 "
-    "小雨 大雨 细雨 小雪 大雪 小于 老于 明白 小时 高兴 方向 白天 黄金 金色 江湖 龙头"
+    "小雨 大雨 细雨 小雪 大雪 小于 老于 明白 小时 高兴 方向 白天 黄金 金色 江湖 龙头 "
+    "白云 金光 叶子 燕子 秦岭 钟声 高处 高空 石板 林间"
 )
 # Last characters of buildings and places: a two-character word ending in one is a place
 # (钟楼, 高塔, 小镇) even when jieba tags it as a name. 山, 海, 江 and 河 are left out: they end
