@@ -309,3 +309,6 @@ def test_a_man_described_as_such_is_male() -> None:
     youth = write_screenplay("少年沈清远骑马回来。林晚秋站在桥上。")
     assert {c.name: c.gender for c in youth.characters}["沈清远"] == "male"
     assert "沈清远 (man)" in youth.scenes[0].prompt
+    described = write_screenplay("At the gate, Kestrel, a tall man, waited for the ferry.")
+    assert {c.name: c.gender for c in described.characters} == {"Kestrel": "male"}
+    assert "Kestrel (man)" in described.scenes[0].prompt

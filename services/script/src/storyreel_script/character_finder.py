@@ -56,6 +56,12 @@ _ZH_ADDRESSEE = re.compile(r"(?:对着|冲着|对|向|跟|朝)[^，,。说道问
 _EN_ADDRESSEE = re.compile(
     r"\b(?:to|at)\s+(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*|the\s+[a-z]+(?:\s+[a-z]+)?)"
 )
+_EN_DESCRIBED = re.compile(
+    r"(?:\s*,\s*|\s+(?:was|is)\s+)(?:a|an|the)\s+(?:[a-z]+\s+){0,2}?("
+    + "|".join(sorted((r.replace(" ", r"\s+") for r in lex.EN_ROLES), key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
 _PRONOUN_WINDOW = 24  # CJK characters after a name searched for 他/她
 _EN_PRONOUN_WINDOW = 90  # characters after an English name searched for he/she
 
@@ -555,6 +561,14 @@ def _en_gender(character: StoryCharacter, text: str) -> Gender:
             return "female"
         if given in lex.EN_MALE_NAMES:
             return "male"
+    # Described as a man or a woman ("Kestrel, a tall man," / "Kestrel was an old woman").
+    for form in character.forms():
+        for start in _find_all(text, form, "en", False):
+            found = _EN_DESCRIBED.match(text, start + len(form))
+            if found:
+                described = lex.EN_ROLES.get(found.group(1).lower(), "unknown")
+                if described != "unknown":
+                    return described
     # A name the lists do not know: the pronouns that follow it decide, else it stays unknown.
     score = 0
     for form in character.forms():
