@@ -312,3 +312,14 @@ def test_a_man_described_as_such_is_male() -> None:
     described = write_screenplay("At the gate, Kestrel, a tall man, waited for the ferry.")
     assert {c.name: c.gender for c in described.characters} == {"Kestrel": "male"}
     assert "Kestrel (man)" in described.scenes[0].prompt
+
+
+def test_a_storm_s_darkness_is_no_night_and_speech_sets_no_scene() -> None:
+    story = (
+        "The storm broke that morning over the harbor. Darkness swallowed the pier. "
+        '"We sail tonight under the moon," Tom said.'
+    )
+    screenplay = write_screenplay(story, scene_count=3)
+
+    assert [s.time for s in screenplay.scenes] == ["dawn", "dawn", "dawn"]
+    assert all("moonlight" not in s.prompt for s in screenplay.scenes)

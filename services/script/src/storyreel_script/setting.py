@@ -99,7 +99,8 @@ ZH_TIME_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
 EN_TIME_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dawn", ("dawn", "sunrise", "daybreak", "morning", "first light")),
     ("dusk", ("dusk", "sunset", "twilight", "evening", "nightfall")),
-    ("night", ("night", "midnight", "moonlight", "moon", "stars", "tonight", "darkness")),
+    # Not "darkness": a storm or a cellar is dark at noon.
+    ("night", ("night", "midnight", "moonlight", "moon", "stars", "tonight")),
     ("day", ("noon", "midday", "afternoon", "sunlight", "daylight", "daytime")),
 )
 TIME_GLOSS = {
