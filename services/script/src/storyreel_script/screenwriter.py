@@ -52,6 +52,7 @@ from storyreel_script.setting import (
     find_time,
     find_weather,
     location_gloss,
+    mask_names,
 )
 
 MAX_STORY_CHARS = 200_000
@@ -62,6 +63,7 @@ _QUOTE_MARKS = re.compile(r"[\"“”「」『』]")
 _ZH_PLURAL_CUE = re.compile(r"他们|她们|两人|二人|众人")
 _EN_PLURAL_CUE = re.compile(r"\b(they|them|their|the two|both)\b", re.IGNORECASE)
 _TITLE_BREAK = re.compile(r"[，,。！？；：:!?;…—]|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)\.(?!\d)")
+_OPENING_CHARS = 3000
 _GENDER_WORDS = {"male": "man", "female": "woman", "unknown": "person"}
 _ZH_ENDS = "。！？；…!?;”」』）)"
 _EN_ENDS = ".!?…\"'”’)"
@@ -134,7 +136,9 @@ def write_screenplay(
     groups = group_units(units, count)
     names = [form for c in cast.characters for form in c.forms()]
     narration_text = " ".join(t for line in lines for t in line.narration) or cast_text
-    story_location = find_location(narration_text, lang, names) or default_location(cast_text, lang)
+    # The story's first place: its opening is enough (and a long book is not cut twice).
+    opening_text = narration_text[:_OPENING_CHARS]
+    story_location = find_location(opening_text, lang, names) or default_location(cast_text, lang)
     era = find_era(f"{style} {cast_text}", lang)
     builder = _SceneBuilder(parsed, cast, lang, style, story_location, era, names)
     # The opening paragraph sets the scene as a whole: "…the storm broke that morning" in its
@@ -371,13 +375,10 @@ class _SceneBuilder:
         narration = joiner.join(t for line in lines for t in line.narration)
         headings = self._new_headings(lines)
         # Setting comes from what the narrator says: "I'll be back by night" is no night scene.
-        cue_text = " ".join([*headings, narration])
-        names = self._names
-        self._location = (
-            find_location(cue_text, lang, names) or self._location or self._story_location
-        )
+        cue_text = mask_names(" ".join([*headings, narration]), self._names, lang)
+        self._location = find_location(cue_text, lang) or self._location or self._story_location
         self._time = find_time(cue_text, lang) or self._time
-        self._weather = find_weather(cue_text, lang, names) or self._weather
+        self._weather = find_weather(cue_text, lang) or self._weather
 
         characters: list[StoryCharacter] = []
         for line in lines:
@@ -411,7 +412,7 @@ class _SceneBuilder:
             )
         summary = _summary(summary_source or (headings[0] if headings else text), lang)
         location = self._location or self._story_location
-        props = find_props(self._masked(narration), lang)
+        props = find_props(cue_text, lang)  # the same text: jieba's cut is cached
         return Scene(
             id=f"scene_{number:03d}",
             number=number,
@@ -427,12 +428,6 @@ class _SceneBuilder:
             props=props,
             prompt=self._prompt(location, summary, characters, props),
         )
-
-    def _masked(self, text: str) -> str:
-        """`text` without character names (马 in 马超 is no horse)."""
-        for name in sorted(set(self._names), key=len, reverse=True):
-            text = text.replace(name, " ")
-        return text
 
     def _new_headings(self, lines: list[_Line]) -> list[str]:
         headings: list[str] = []

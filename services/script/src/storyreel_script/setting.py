@@ -118,9 +118,7 @@ def find_location(text: str, language: Language, names: Iterable[str] = ()) -> s
     than one merely mentioned, so prepositional places win; otherwise the first one does.
     `names` are the story's character names: they are never places (林晚秋 is no wood).
     """
-    for name in sorted(set(names), key=len, reverse=True):
-        if name:
-            text = text.replace(name, "，" if language == "zh" else ", ")
+    text = mask_names(text, names, language)
     candidates = _zh_locations(text) if language == "zh" else _en_locations(text)
     if not candidates:
         return None
@@ -128,6 +126,14 @@ def find_location(text: str, language: Language, names: Iterable[str] = ()) -> s
         if prepositional:
             return phrase
     return candidates[0][0]
+
+
+def mask_names(text: str, names: Iterable[str], language: Language) -> str:
+    """`text` with each character name replaced by a comma: names are never places, weather
+    or props (林 in 林晚秋 is no wood, 雨 in 林小雨 no rain, 马 in 马超 no horse)."""
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        text = text.replace(name, "，" if language == "zh" else ", ")
+    return text
 
 
 def _en_locations(text: str) -> list[tuple[str, bool]]:
@@ -411,9 +417,7 @@ def find_weather(text: str, language: Language, names: Iterable[str] = ()) -> st
     The strongest weather named wins (a storm's rain is still a storm), not the first one;
     `names` are masked first (林小雨 is a girl, not rain).
     """
-    for name in sorted(set(names), key=len, reverse=True):
-        if name:
-            text = text.replace(name, " ")
+    text = mask_names(text, names, language)
     cues = ZH_WEATHER_CUES if language == "zh" else EN_WEATHER_CUES
     return _first_cue(text, cues, language == "zh")
 
