@@ -13,14 +13,15 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
 from storyreel_core.drama_models import Character, Gender, Language
 from storyreel_script import name_lexicon as lex
 from storyreel_script.given_names import (
-    NAME_PARTICLES,
     first_name_gender,
     given_name,
     is_known_first_name,
+    name_particles,
     title_of,
 )
 from storyreel_script.language import CJK_CHAR
@@ -36,13 +37,6 @@ _ZH_SURNAME_FLAGS = frozenset({"nr", "ng", "nrfg", "nrt"})
 # Verbs too: a lone 林 before 走进 is not 林走.
 _ZH_FUNCTION_FLAGS = ("x", "u", "p", "r", "d", "m", "q", "f", "y", "c", "eng", "w", "e", "o", "v")
 _EN_CAP_WORD = r"[A-Z][a-z][A-Za-z'’-]*"
-# Lowercase surname particles (van der, de la) may sit between capitalised words.
-_EN_PARTICLES = "|".join(sorted(NAME_PARTICLES, key=len, reverse=True))
-_EN_NAME_RUN = re.compile(
-    rf"\b(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?{_EN_CAP_WORD}"
-    rf"(?:(?:\s+(?:{_EN_PARTICLES}))*\s+{_EN_CAP_WORD})*"
-)
-_EN_PARTICLE_IN_RUN = re.compile(rf"\s(?:{_EN_PARTICLES})\s")
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _EN_SPEECH_VERBS = re.compile(
     r"^(said|says|asked|asks|replied|shouted|whispered|cried|answered|called|yelled|muttered|"
@@ -64,6 +58,25 @@ _EN_DESCRIBED = re.compile(
 )
 _PRONOUN_WINDOW = 24  # CJK characters after a name searched for 他/她
 _EN_PRONOUN_WINDOW = 90  # characters after an English name searched for he/she
+
+
+# Lowercase surname particles (van der, de la) may sit between capitalised words.
+
+
+@cache
+def _en_name_run() -> re.Pattern[str]:
+    """Capitalised words, optionally titled, with lowercase surname particles (van der) between."""
+    particles = "|".join(sorted(name_particles(), key=len, reverse=True))
+    return re.compile(
+        rf"\b(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?{_EN_CAP_WORD}"
+        rf"(?:(?:\s+(?:{particles}))*\s+{_EN_CAP_WORD})*"
+    )
+
+
+@cache
+def _en_particle_in_run() -> re.Pattern[str]:
+    particles = "|".join(sorted(name_particles(), key=len, reverse=True))
+    return re.compile(rf"\s(?:{particles})\s")
 
 
 def character_id(name: str) -> str:
@@ -434,7 +447,7 @@ def _trim_run(run: str, start: int) -> tuple[str, int] | None:
 def _en_candidates(text: str) -> dict[str, list[tuple[int, bool]]]:
     """Capitalised runs → list of (position, is_sentence_initial)."""
     found: dict[str, list[tuple[int, bool]]] = {}
-    for match in _EN_NAME_RUN.finditer(text):
+    for match in _en_name_run().finditer(text):
         trimmed = _trim_run(match.group(0), match.start())
         if trimmed is None:
             continue
@@ -445,7 +458,7 @@ def _en_candidates(text: str) -> dict[str, list[tuple[int, bool]]]:
 
 def _en_speaker_subject(clause: str) -> tuple[str, bool] | None:
     """The name or role an English attribution names (`said Anna`, `the old man said`)."""
-    for match in _EN_NAME_RUN.finditer(clause):
+    for match in _en_name_run().finditer(clause):
         trimmed = _trim_run(match.group(0), match.start())
         if trimmed:
             return trimmed[0], False
@@ -466,7 +479,7 @@ def _find_en(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
         known = (
             first_word in lex.EN_FEMALE_NAMES | lex.EN_MALE_NAMES | lex.EN_TITLES
             or is_known_first_name(first_word)
-            or bool(_EN_PARTICLE_IN_RUN.search(f" {name} "))  # "Van der Berg"
+            or bool(_en_particle_in_run().search(f" {name} "))  # "Van der Berg"
         )
         if not known and all(initial for _, initial in hits):
             continue

@@ -12,21 +12,30 @@ ahead of the first English job, as `zh_tokens.warm_up` does for jieba.
 from __future__ import annotations
 
 import threading
+from functools import cache
 from typing import Any, Literal
-
-from nameparser import HumanName
-from nameparser.config import CONSTANTS
 
 NameGender = Literal["male", "female", "mostly_male", "mostly_female", "unknown"]
 
 # Particles that are also everyday English words would glue unrelated words into one name
 # ("let Anna do Mark's job"); they are left out.
 _ENGLISH_WORDS = frozenset({"do", "bar", "bat", "bon", "dem", "den", "het", "heer", "op", "st"})
-NAME_PARTICLES: frozenset[str] = frozenset(
-    p
-    for p in CONSTANTS.prefixes
-    if p.isascii() and p.isalpha() and len(p) <= 5 and p not in _ENGLISH_WORDS
-)
+
+
+@cache
+def name_particles() -> frozenset[str]:
+    """Lowercase surname particles ("van", "der", "de", "la") from nameparser's table.
+
+    Imported on first use: nameparser's tables take a noticeable share of a service start.
+    """
+    from nameparser.config import CONSTANTS
+
+    return frozenset(
+        p
+        for p in CONSTANTS.prefixes
+        if p.isascii() and p.isalpha() and len(p) <= 5 and p not in _ENGLISH_WORDS
+    )
+
 
 _lock = threading.Lock()
 _detector: Any = None
@@ -73,11 +82,15 @@ def _is_andy(word: str) -> bool:
 
 def given_name(full_name: str) -> str:
     """The first name of a full name ("Dr. Mary Jane Watson" → "Mary"); "" when none."""
+    from nameparser import HumanName
+
     parsed = HumanName(full_name)
     return str(parsed.first or "")
 
 
 def title_of(full_name: str) -> str:
     """The title of a full name ("Mr. Smith" → "Mr"), without its full stop; "" when none."""
+    from nameparser import HumanName
+
     parsed = HumanName(full_name)
     return str(parsed.title or "").rstrip(".")
