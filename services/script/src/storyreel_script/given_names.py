@@ -53,8 +53,9 @@ def _get_detector() -> Any:
 
 
 def warm_up() -> None:
-    """Load the first-name list now (blocking; call it in a thread)."""
+    """Load the first-name list and the particle table now (blocking; call it in a thread)."""
     _get_detector()
+    name_particles()
 
 
 def first_name_gender(name: str) -> NameGender:
