@@ -164,9 +164,12 @@ def test_generate_from_novel_text_in_english(api: Api) -> None:
     )
     assert r.status_code == 202, r.text
     result = wait_done(api, r.json()["data"]["task_id"])["result"]
-    assert result["scene_count"] == 6 and result["content"].count("Scene ") >= 6
+    # Five sentences make five scenes, however many "medium" asks for: nothing is invented,
+    # and the script says why it has fewer.
+    assert result["scene_count"] == 5 and result["content"].count("Scene ") == 5
     assert "Scene 1: " in result["content"]
     assert result["metadata"]["input_type"] == "novel" and result["metadata"]["language"] == "en"
+    assert "6 scenes" in result["metadata"]["notes"][0]
     assert api.get(f"/dramas/{drama_id}/scripts/{result['id']}").status_code == 200
 
 
@@ -291,3 +294,27 @@ def test_scripts_appear_in_openapi(api: Api) -> None:
     assert {"application/json", "multipart/form-data"} <= set(generate)
     assert "post" in paths[base + "/{script_id}/versions/{version_id}/restore"]
     assert "ScriptOut" in spec["components"]["schemas"]
+
+
+def test_generate_keeps_a_long_sentence_whole(api: Api) -> None:
+    """Issue 13: the 68-character sentence comes back whole, through the whole API path."""
+    sentence = (
+        "林小雨在钟楼下等了三个小时，终于看见哥哥林大山从人群里走出来，手里还攥着那封写给母亲"
+        "却始终没有寄出的信，她一下子就明白了他这些年的秘密。"
+    )
+    assert len(sentence) == 68
+    drama_id = new_drama(api)
+    r = api.post(
+        f"/dramas/{drama_id}/scripts/generate",
+        json={"prompt": sentence, "length": "medium"},
+    )
+    assert r.status_code == 202, r.text
+    result = wait_done(api, r.json()["data"]["task_id"])["result"]
+
+    (scene,) = result["scenes"]  # one sentence is one scene: nothing invented to fill six
+    assert scene["narration"] == sentence
+    assert scene["lines"] == [{"speaker": "narrator", "text": sentence}]
+    assert f"旁白：{sentence}" in result["content"]
+    names = sorted(c["name"] for c in result["metadata"]["characters"])
+    assert names == ["林大山", "林小雨"]
+    assert "6 scenes" in result["metadata"]["notes"][0]

@@ -20,9 +20,10 @@ from media_probe import probe
 
 from storyreel_cli.platform_process import PlatformProcess
 
+# Two sentences, two scenes: the offline screenwriter splits a story and never pads it.
 PROMPT = (
-    "A lighthouse keeper named Mara saves a young fisherman named Tom during a storm, "
-    "and at dawn he climbs the tower to thank her."
+    "A lighthouse keeper named Mara saves a young fisherman named Tom during a storm. "
+    "At dawn he climbs the tower to thank her."
 )
 SIZE, FPS = "180x320", 12
 

@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from storyreel_core.drama_models import Scene
 from storyreel_core.errors import Code, ValidationFailed
 from storyreel_script.character_finder import character_id
 from storyreel_script.screenwriter import write_screenplay
@@ -45,20 +46,32 @@ def test_unknown_language_is_rejected() -> None:
 
 @pytest.mark.parametrize("scene_count", [1, 8, 30])
 @pytest.mark.parametrize("story", ALL_STORIES, ids=STORY_IDS)
-def test_requested_scene_count_is_honoured(story: str, scene_count: int) -> None:
+def test_requested_scene_count_splits_the_story_and_never_pads_it(
+    story: str, scene_count: int
+) -> None:
     screenplay = write_screenplay(story, scene_count=scene_count)
+    count = len(screenplay.scenes)
 
-    assert len(screenplay.scenes) == scene_count
-    assert [s.number for s in screenplay.scenes] == list(range(1, scene_count + 1))
-    assert [s.id for s in screenplay.scenes] == [
-        f"scene_{n:03d}" for n in range(1, scene_count + 1)
-    ]
+    assert 1 <= count <= scene_count
+    if count < scene_count:
+        # Fewer sentences than scenes: one sentence a scene, and the user is told.
+        assert screenplay.notes and str(scene_count) in screenplay.notes[0]
+        assert all(len(_sentences(scene)) >= 1 for scene in screenplay.scenes)
+    else:
+        assert screenplay.notes == []
+    assert [s.number for s in screenplay.scenes] == list(range(1, count + 1))
+    assert [s.id for s in screenplay.scenes] == [f"scene_{n:03d}" for n in range(1, count + 1)]
     known = {c.id for c in screenplay.characters}
     for scene in screenplay.scenes:
-        assert scene.narration or scene.dialogue
+        assert scene.lines and (scene.narration or scene.dialogue)
         assert scene.location and scene.time in {"day", "night", "dusk", "dawn"}
         assert set(scene.character_ids) <= known
         assert all(line.character_id in known for line in scene.dialogue)
+        assert all(line.speaker in known | {"narrator"} for line in scene.lines)
+
+
+def _sentences(scene: Scene) -> list[str]:
+    return [line.text for line in scene.lines]
 
 
 @pytest.mark.parametrize("story", [ZH_CHAPTER, EN_CHAPTER], ids=["zh", "en"])
@@ -70,9 +83,12 @@ def test_every_quote_survives_any_scene_count(story: str) -> None:
         assert lines == reference
 
 
-def test_default_scene_count_is_between_3_and_12() -> None:
+def test_default_scene_count_is_at_most_12_and_at_most_one_per_sentence() -> None:
     for story in ALL_STORIES:
-        assert 3 <= len(write_screenplay(story).scenes) <= 12
+        screenplay = write_screenplay(story)
+        assert 1 <= len(screenplay.scenes) <= 12
+        assert screenplay.notes == []  # the default never asks for more than the story has
+    assert len(write_screenplay(ZH_IDEA).scenes) == 1
     long_story = "。".join(f"第{i}天，李雷继续赶路" for i in range(80)) + "。"
     assert len(write_screenplay(long_story).scenes) == 12
 
@@ -87,12 +103,13 @@ def test_same_input_and_seed_give_identical_screenplays(story: str) -> None:
     assert all(s.prompt.startswith("ink wash") for s in first.scenes)
 
 
-def test_different_seeds_vary_expanded_beats() -> None:
+def test_seed_is_recorded_but_never_changes_the_story() -> None:
     texts = {
-        tuple(s.narration for s in write_screenplay(ZH_IDEA, scene_count=6, seed=seed).scenes)
-        for seed in range(6)
+        tuple(line.text for s in write_screenplay(ZH_CHAPTER, seed=seed).scenes for line in s.lines)
+        for seed in range(4)
     }
-    assert len(texts) > 1
+    assert len(texts) == 1
+    assert write_screenplay(ZH_IDEA, seed=5).seed == 5
 
 
 def test_character_ids_are_a_stable_hash_of_the_name() -> None:

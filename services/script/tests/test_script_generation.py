@@ -23,7 +23,7 @@ from storyreel_script.screenwriter import MAX_STORY_CHARS, write_screenplay
 from storyreel_script.script_render import render_screenplay, zh_number
 from storyreel_script.script_store import ScriptStore
 
-from .story_samples import EN_CHAPTER, ZH_IDEA, ZH_MARKDOWN
+from .story_samples import EN_CHAPTER, ZH_MARKDOWN
 
 OWNER = "user_gen"
 
@@ -77,8 +77,10 @@ def test_chinese_scene_numbers() -> None:
 
 
 def test_rendered_screenplay_reads_like_a_script() -> None:
-    zh = render_screenplay(write_screenplay(ZH_IDEA, scene_count=3))
+    zh = render_screenplay(write_screenplay(ZH_MARKDOWN, scene_count=3))
     assert "场景一：" in zh and "场景三：" in zh and "（" in zh
+    # Who says what, in the order it is heard: 林月's order comes before 王强's answer.
+    assert zh.index("林月：坚持住！") < zh.index("王强：明白！")
     en = render_screenplay(write_screenplay(EN_CHAPTER, scene_count=2))
     assert "Scene 1: " in en and "Scene 2: " in en
     assert "Narrator: " in en or any(line.isupper() for line in en.splitlines())
@@ -188,3 +190,39 @@ async def test_the_job_stores_a_completed_script_once(
     assert again["id"] == result["id"] and again["version"] == 1
     _, total = await scripts.list_scripts(OWNER, drama["_id"], page=1, per_page=10)
     assert total == 1
+
+
+async def test_the_job_keeps_long_sentences_whole_and_notes_fewer_scenes(
+    stores: tuple[DramaStore, ScriptStore],
+) -> None:
+    """Issue 13 through the generate job: long sentences (~70 Chinese, ~160 English
+    characters) keep their tails, and `length: medium` (6 scenes) does not pad 2 sentences."""
+    dramas, scripts = stores
+    drama = await dramas.create(OWNER, "Long", "", {})
+    zh = (
+        "林小雨在钟楼下等了三个小时，终于看见哥哥林大山从人群里走出来，手里还攥着那封写给母亲"
+        "却始终没有寄出的信，她一下子就明白了他这些年的秘密。"
+    )
+    en = (
+        "When the last ferry finally pulled away from the flooded pier, Eleanor realised that "
+        "the letter she had carried for eleven years, folded inside her grandmother's prayer "
+        "book, had never been meant for her at all."
+    )
+    for number, (story, other) in enumerate([(zh, "她笑了。"), (en, "She smiled.")]):
+        plan = plan_generation(
+            drama_id=drama["_id"], prompt=f"{story} {other}", input_type="", input_content=""
+        )
+        assert plan.scene_count == 6
+        job = Job(
+            task_id=f"task_long{number}",
+            kind="generate_script",
+            owner_id=OWNER,
+            payload=plan.model_dump(mode="json"),
+            attempt=1,
+        )
+        result = await ScriptGenerator(scripts).run(job, cast(JobContext, FakeContext()))
+        heard = [line["text"] for scene in result["scenes"] for line in scene["lines"]]
+        assert heard == [story, other]
+        assert story in result["content"]
+        assert result["scene_count"] == 2
+        assert "6 scenes" in result["metadata"]["notes"][0]

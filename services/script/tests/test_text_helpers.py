@@ -87,7 +87,7 @@ def test_locations_and_times_come_from_cue_words() -> None:
 def test_scene_splitter_prefers_section_breaks_and_spreads_short_stories() -> None:
     units = [Unit("a", 0, 0), Unit("b", 0, 0), Unit("c", 0, 1), Unit("d", 1, 2)]
     assert group_units(units, 2) == [[0, 1, 2], [3]]
-    assert group_units(units[:1], 3) == [[0], [], []]
+    assert group_units(units[:1], 3) == [[0]]  # never padded with empty scenes
     assert default_scene_count(1) == 3
     assert default_scene_count(9) == 5
     assert default_scene_count(500) == 12

@@ -108,3 +108,35 @@ def test_reference_keys_are_the_default_images() -> None:
     )
     lin = assets_pb2.Character(id="char_lin", images=[image("img_3")])  # no default chosen
     assert reference_keys([mei, lin]) == {"char_mei": "dramas/d/characters/img_2.png"}
+
+
+def test_a_generated_scene_keeps_its_line_order_and_setting_unless_edited() -> None:
+    scene = {
+        "id": "scene_001",
+        "location": "小镇",
+        "narration": "小禾拉住爷爷的袖子。周海点了点头。",
+        "dialogue": [{"character_id": "小禾", "text": "你要去救人吗？"}],
+        "lines": [
+            {"speaker": "narrator", "text": "小禾拉住爷爷的袖子。"},
+            {"speaker": "小禾", "text": "你要去救人吗？"},
+            {"speaker": "narrator", "text": "周海点了点头。"},
+        ],
+        "weather": "rain",
+        "era": "ancient",
+        "props": ["boat", "lantern"],
+    }
+    read = screenplay_from_script(script([scene])).scenes[0]
+    he = character_id("小禾")
+    assert [(line.speaker, line.text) for line in read.lines] == [
+        ("narrator", "小禾拉住爷爷的袖子。"),
+        (he, "你要去救人吗？"),
+        ("narrator", "周海点了点头。"),
+    ]
+    assert (read.weather, read.era, read.props) == ("rain", "ancient", ["boat", "lantern"])
+
+    # A scene whose narration was edited after generation: the old order would speak words
+    # that are gone, so it is dropped and the scene is read as narration, then dialogue.
+    edited = screenplay_from_script(script([{**scene, "narration": "周海走了。"}])).scenes[0]
+    assert edited.lines == []
+    shot = plan_shots(screenplay_from_script(script([{**scene, "narration": "周海走了。"}])))
+    assert shot.shots[0].narration == "周海走了。"

@@ -175,3 +175,52 @@ def test_every_shot_type_can_be_fixed() -> None:
         fixed: ShotType = shot_type
         board = plan_shots(en_screenplay(), shot_type=fixed)
         assert all(s.shot_type == fixed for s in board.shots)
+
+
+def _ordered_scene() -> Screenplay:
+    """小禾拉住爷爷的袖子：“你要去救人吗？”周海沉默了很久，终于点了点头。 as written."""
+    return Screenplay.model_validate(
+        {
+            "title": "袖子",
+            "language": "zh",
+            "characters": [
+                {"id": "char_he", "name": "小禾"},
+                {"id": "char_zhou", "name": "周海", "gender": "male"},
+            ],
+            "scenes": [
+                {
+                    "id": "scene_001",
+                    "number": 1,
+                    "location": "小镇",
+                    "narration": "小禾拉住爷爷的袖子。周海沉默了很久，终于点了点头。",
+                    "dialogue": [{"character_id": "char_he", "text": "你要去救人吗？"}],
+                    "lines": [
+                        {"speaker": "narrator", "text": "小禾拉住爷爷的袖子。"},
+                        {"speaker": "char_he", "text": "你要去救人吗？"},
+                        {"speaker": "narrator", "text": "周海沉默了很久，终于点了点头。"},
+                    ],
+                    "weather": "rain",
+                    "era": "ancient",
+                    "props": ["lantern"],
+                }
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("per_scene", [1, 2, 3])
+def test_shots_speak_a_scene_s_lines_in_text_order(per_scene: int) -> None:
+    screenplay = _ordered_scene()
+    board = plan_shots(screenplay, shots_per_scene=per_scene)
+
+    heard = [(line.speaker, line.text) for shot in board.shots for line in shot.lines]
+    assert heard == [(line.speaker, line.text) for line in screenplay.scenes[0].lines]
+    for shot in board.shots:
+        # The older fields say the same words as the shot's own lines.
+        assert shot.narration == "".join(
+            line.text for line in shot.lines if line.speaker == "narrator"
+        )
+        assert [d.text for d in shot.dialogue] == [
+            line.text for line in shot.lines if line.speaker != "narrator"
+        ]
+        assert (shot.weather, shot.era, shot.props) == ("rain", "ancient", ["lantern"])

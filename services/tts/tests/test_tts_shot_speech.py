@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from storyreel_core.drama_models import Character, DialogueLine, Shot
+from storyreel_core.drama_models import Character, DialogueLine, Line, Shot
 from storyreel_core.errors import ValidationFailed
 from storyreel_tts.espeak_engine import EspeakEngine
 from storyreel_tts.shot_speech import shot_duration, speak_shot, trim_silence
@@ -160,3 +160,28 @@ def test_trim_silence_cuts_only_the_quiet_edges() -> None:
     trimmed = trim_silence(pcm, rate)
     assert trimmed.size == 100 + 2 * 10  # the loud part plus a 10 ms margin each side
     assert trim_silence(np.zeros(50, dtype=np.int16), rate).size == 0
+
+
+def test_a_shot_with_ordered_lines_is_spoken_in_that_order(
+    engine: EspeakEngine, cast: dict[str, Voice]
+) -> None:
+    """小禾's question is heard before the nod that answers it, not after all narration."""
+    shot = SHOT.model_copy(
+        update={
+            "narration": "林雪拉住王伟的袖子。王伟沉默了很久，终于点了点头。",
+            "dialogue": [DialogueLine(character_id="char-lin", text="你要去救人吗？")],
+            "lines": [
+                Line(text="林雪拉住王伟的袖子。"),
+                Line(speaker="char-lin", text="你要去救人吗？"),
+                Line(text="王伟沉默了很久，终于点了点头。"),
+            ],
+        }
+    )
+    speech = speak_shot(shot, cast, engine)
+
+    assert [(s.speaker, s.text) for s in speech.segments] == [
+        (NARRATOR, "林雪拉住王伟的袖子。"),
+        ("char-lin", "你要去救人吗？"),
+        (NARRATOR, "王伟沉默了很久，终于点了点头。"),
+    ]
+    assert all(a.end < b.start for a, b in zip(speech.segments, speech.segments[1:], strict=False))

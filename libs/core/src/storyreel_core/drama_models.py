@@ -59,6 +59,32 @@ class DialogueLine(BaseModel):
     text: str
 
 
+NARRATOR = "narrator"
+
+
+class Line(BaseModel):
+    """One beat of what is heard, in story order: narration or a character's line.
+
+    `speaker` is "narrator" or a character id. A Scene's or Shot's `lines` hold its
+    narration sentences and dialogue interleaved as the text has them; `narration` and
+    `dialogue` stay beside them (the same words, grouped by kind) for older readers. An empty
+    `lines` means the order is unknown: readers fall back to narration, then dialogue.
+    """
+
+    speaker: str = NARRATOR
+    text: str
+
+
+def ordered_lines(narration: str, dialogue: list[DialogueLine], lines: list[Line]) -> list[Line]:
+    """`lines` when given, else narration then dialogue: what is spoken, in speaking order."""
+    if lines:
+        return [line for line in lines if line.text.strip()]
+    spoken = [Line(text=narration)] if narration.strip() else []
+    return spoken + [
+        Line(speaker=line.character_id, text=line.text) for line in dialogue if line.text.strip()
+    ]
+
+
 class Scene(BaseModel):
     id: str
     number: int
@@ -68,6 +94,10 @@ class Scene(BaseModel):
     character_ids: list[str] = Field(default_factory=list)
     narration: str = ""
     dialogue: list[DialogueLine] = Field(default_factory=list)
+    lines: list[Line] = Field(default_factory=list)
+    weather: str = ""  # "rain", "storm", "snow", "fog", "wind", "clear" or "" (not said)
+    era: str = ""  # "ancient", "modern", "future" or "" (not said)
+    props: list[str] = Field(default_factory=list)  # English nouns: "boat", "lantern"
     prompt: str = ""
 
 
@@ -78,6 +108,8 @@ class Screenplay(BaseModel):
     seed: int = 0
     characters: list[Character] = Field(default_factory=list)
     scenes: list[Scene] = Field(default_factory=list)
+    # What the writer wants the user to know, e.g. fewer scenes than asked for.
+    notes: list[str] = Field(default_factory=list)
 
 
 class Shot(BaseModel):
@@ -94,6 +126,10 @@ class Shot(BaseModel):
     time: str = "day"
     narration: str = ""
     dialogue: list[DialogueLine] = Field(default_factory=list)
+    lines: list[Line] = Field(default_factory=list)
+    weather: str = ""
+    era: str = ""
+    props: list[str] = Field(default_factory=list)
     character_ids: list[str] = Field(default_factory=list)
     duration: float = 4.0
 

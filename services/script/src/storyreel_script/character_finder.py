@@ -13,18 +13,30 @@ import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
 from storyreel_core.drama_models import Character, Gender, Language
 from storyreel_script import name_lexicon as lex
+from storyreel_script.given_names import (
+    first_name_gender,
+    given_name,
+    is_known_first_name,
+    name_particles,
+    title_of,
+)
 from storyreel_script.language import CJK_CHAR
-from storyreel_script.zh_tokens import pos_tokens
+from storyreel_script.zh_tokens import Token, pos_tokens, word_tags
 
 _ZH_NAME_FLAGS = frozenset({"nr", "nrfg", "nrt"})
 _ZH_TRANSLITERATED_FLAGS = frozenset({"nrfg", "nrt"})
 _ZH_NOUN_FLAGS = frozenset({"n", "nr", "nrfg", "nrt", "nz"})
-_EN_NAME_RUN = re.compile(
-    r"\b(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?[A-Z][a-z][A-Za-z'’-]*(?:\s+[A-Z][a-z][A-Za-z'’-]*)*"
-)
+# A lone surname is tagged as a name (沈) or as a noun morpheme (林) by jieba.
+_ZH_SURNAME_FLAGS = frozenset({"nr", "ng", "nrfg", "nrt"})
+# Words that never form part of a given name: punctuation, particles, prepositions, pronouns,
+# adverbs, numerals, measure words, place words, modal particles, conjunctions.
+# Verbs too: a lone 林 before 走进 is not 林走.
+_ZH_FUNCTION_FLAGS = ("x", "u", "p", "r", "d", "m", "q", "f", "y", "c", "eng", "w", "e", "o", "v")
+_EN_CAP_WORD = r"[A-Z][a-z][A-Za-z'’-]*"
 _EN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 _EN_SPEECH_VERBS = re.compile(
     r"^(said|says|asked|asks|replied|shouted|whispered|cried|answered|called|yelled|muttered|"
@@ -38,8 +50,33 @@ _ZH_ADDRESSEE = re.compile(r"(?:对着|冲着|对|向|跟|朝)[^，,。说道问
 _EN_ADDRESSEE = re.compile(
     r"\b(?:to|at)\s+(?:[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*|the\s+[a-z]+(?:\s+[a-z]+)?)"
 )
+_EN_DESCRIBED = re.compile(
+    r"(?:\s*,\s*|\s+(?:was|is)\s+)(?:a|an|the)\s+(?:[a-z]+\s+){0,2}?("
+    + "|".join(sorted((r.replace(" ", r"\s+") for r in lex.EN_ROLES), key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
 _PRONOUN_WINDOW = 24  # CJK characters after a name searched for 他/她
 _EN_PRONOUN_WINDOW = 90  # characters after an English name searched for he/she
+
+
+# Lowercase surname particles (van der, de la) may sit between capitalised words.
+
+
+@cache
+def _en_name_run() -> re.Pattern[str]:
+    """Capitalised words, optionally titled, with lowercase surname particles (van der) between."""
+    particles = "|".join(sorted(name_particles(), key=len, reverse=True))
+    return re.compile(
+        rf"\b(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?{_EN_CAP_WORD}"
+        rf"(?:(?:\s+(?:{particles}))*\s+{_EN_CAP_WORD})*"
+    )
+
+
+@cache
+def _en_particle_in_run() -> re.Pattern[str]:
+    particles = "|".join(sorted(name_particles(), key=len, reverse=True))
+    return re.compile(rf"\s(?:{particles})\s")
 
 
 def character_id(name: str) -> str:
@@ -151,6 +188,10 @@ def _zh_name_shape_ok(word: str, flag: str) -> bool:
         return False
     if word in lex.ZH_NOT_NAMES or word in lex.ZH_ROLES or word.startswith(lex.ZH_PRONOUNS):
         return False
+    if _zh_nickname(word):
+        return True
+    if len(word) == 2 and word[-1] in lex.ZH_PLACE_SUFFIXES:
+        return False  # 钟楼, 高塔, 小镇: a building or a place, whatever jieba's tag says
     if flag in _ZH_TRANSLITERATED_FLAGS:
         return True
     return (
@@ -161,8 +202,16 @@ def _zh_name_shape_ok(word: str, flag: str) -> bool:
 
 
 def _zh_nickname(word: str) -> bool:
-    """老张 / 小李 / 阿王: prefix plus surname, which jieba often tags as a plain noun."""
-    return len(word) == 2 and word[0] in lex.ZH_NAME_PREFIXES and word[1] in lex.ZH_SURNAMES
+    """老张 / 小李 / 阿王 / 周伯 / 王婶: a surname with a prefix or a kinship suffix."""
+    if len(word) != 2:
+        return False
+    return (word[0] in lex.ZH_NAME_PREFIXES and word[1] in lex.ZH_SURNAMES) or (
+        word[0] in lex.ZH_SURNAMES and word[1] in lex.ZH_KIN_SUFFIXES
+    )
+
+
+def _nickname_surname(word: str) -> str:
+    return word[1] if word[0] in lex.ZH_NAME_PREFIXES else word[0]
 
 
 def _zh_speaker_subject(clause: str) -> str | None:
@@ -170,24 +219,71 @@ def _zh_speaker_subject(clause: str) -> str | None:
     for token in pos_tokens(clause):
         if token.word.startswith(lex.ZH_PRONOUNS):
             return None
+        if token.flag == "eng" and token.word[:1].isupper() and token.word[1:].islower():
+            return token.word  # `Anna说`: a Latin name in Chinese text
         if token.flag in _ZH_NOUN_FLAGS and 2 <= len(token.word) <= 4:
-            if token.word in lex.ZH_NOT_NAMES:
-                return None
-            return token.word
+            place = len(token.word) == 2 and token.word[-1] in lex.ZH_PLACE_SUFFIXES
+            # Any noun that speaks is a character (渔夫, 老板娘), but not a place or a time.
+            return None if token.word in lex.ZH_NOT_NAMES or place else token.word
         if token.flag.startswith("v"):
             return None
     return None
 
 
-def _find_zh(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
+def _is_given_part(token: Token) -> bool:
+    """Whether a token can be (part of) a given name after a lone surname (林 + 晚秋)."""
+    word = token.word
+    if not word or len(CJK_CHAR.findall(word)) != len(word) or len(word) > 2:
+        return False
+    if word.startswith(lex.ZH_PRONOUNS):
+        return False  # (小雨 may be weather on its own, but after a lone 林 it is her name)
+    return not token.flag.startswith(_ZH_FUNCTION_FLAGS)
+
+
+def _verb_swallowed(name: str, following: Token | None) -> bool:
+    """jieba's `小禾拉|住`: the name's last character opens a verb with what follows (拉住)."""
+    if following is None or len(name) < 3:
+        return False
+    tags = word_tags()
+    for candidate in (name[-1] + following.word, name[-1] + following.word[:1]):
+        tag = tags.get(candidate)
+        if tag is not None and tag.startswith("v"):
+            return True
+    return False
+
+
+def _zh_candidates(text: str) -> Counter[str]:
+    """Name-shaped words and how often they are seen, from jieba's tags and a surname table.
+
+    Three sources: jieba's person-name tag (`nr`); a lone surname followed by a one- or
+    two-character given name, which jieba often cuts apart (林|晚秋, 沈|清远); and nicknames
+    (老周, 周伯) that jieba tags as time words or nouns.
+    """
     counts: Counter[str] = Counter()
-    flags: dict[str, str] = {}
     for paragraph in text.split("\n"):
-        for token in pos_tokens(paragraph):
-            if token.flag in _ZH_NAME_FLAGS or _zh_nickname(token.word):
-                counts[token.word] += 1
-                flags.setdefault(token.word, "nr")
-    names = {w for w in counts if _zh_name_shape_ok(w, flags[w])}
+        tokens = pos_tokens(paragraph)
+        for index, token in enumerate(tokens):
+            following = tokens[index + 1] if index + 1 < len(tokens) else None
+            word = token.word
+            if (
+                len(word) == 1
+                and word in lex.ZH_SURNAMES
+                and token.flag in _ZH_SURNAME_FLAGS
+                and following is not None
+                and _is_given_part(following)
+            ):
+                counts[word + following.word] += 1
+                continue
+            if token.flag in _ZH_NAME_FLAGS or _zh_nickname(word):
+                if _verb_swallowed(word, following):
+                    word = word[:-1]
+                counts[word] += 1
+    return counts
+
+
+def _find_zh(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
+    counts = _zh_candidates(text)
+    names = {w for w in counts if _zh_name_shape_ok(w, "nr")}
     # jieba sometimes swallows the next character (小红正坐…): drop such overlong variants.
     names = {w for w in names if not (len(w) >= 3 and w[:-1] in names)}
     roles: set[str] = set()
@@ -199,13 +295,8 @@ def _find_zh(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
             names.add(subject)
             if subject in lex.ZH_ROLES:
                 roles.add(subject)
-    # 王小明 and 小明 are one person: the shorter form becomes an alias of the longer.
-    aliases: dict[str, set[str]] = {name: set() for name in sorted(names)}
-    for short in sorted(names, key=lambda n: (len(n), n)):
-        owners = [n for n in sorted(names) if n != short and len(n) >= 3 and n.endswith(short)]
-        if len(owners) == 1 and short in aliases:
-            aliases[owners[0]].add(short)
-            aliases.pop(short)
+    names |= _latin_names(text, speaker_clauses)
+    aliases = _zh_aliases(names, text)
     characters: list[StoryCharacter] = []
     for name, extra in aliases.items():
         character = StoryCharacter(name=name, aliases=tuple(sorted(extra)), is_role=name in roles)
@@ -214,14 +305,85 @@ def _find_zh(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
             continue
         character.gender = lex.ZH_ROLES.get(name, "unknown")
         if character.gender == "unknown":
-            character.gender = _zh_gender(character, text)
+            if name.isascii():
+                character.gender = _en_gender(character, text)
+            else:
+                character.gender = _zh_gender(character, text)
         characters.append(character)
     return characters
 
 
+def _zh_aliases(names: set[str], text: str) -> dict[str, set[str]]:
+    """One entry per person: the fullest name, with the shorter forms that mean the same one.
+
+    王小明 / 小明 (a given name), 林晚秋 / 晚秋 (a given name used to address her), and
+    老周 / 周伯 / 周海 (nicknames built on the one surname of one full name) are one person.
+    Nicknames whose surname no full name has stay one person among themselves.
+    """
+    owner: dict[str, str] = {}
+    full = sorted((n for n in names if not _zh_nickname(n) and not n.isascii()), key=len)
+    # Given names: 林晚秋 → 晚秋, when 晚秋 is a name of its own or is used to address someone.
+    for name in full:
+        if len(name) == 3 and name[0] in lex.ZH_SURNAMES:
+            given = name[1:]
+            if given in names or _addressed(given, text):
+                owners = [n for n in full if len(n) == 3 and n[1:] == given]
+                if len(owners) == 1:
+                    owner[given] = name
+    for short in sorted(names, key=lambda n: (len(n), n)):
+        if short in owner:
+            continue
+        if _zh_nickname(short):
+            surname = _nickname_surname(short)
+            owners = [n for n in full if n[0] == surname and n not in owner and len(n) >= 2]
+            if len(owners) == 1:
+                owner[short] = owners[0]
+            continue
+        owners = [n for n in names if n != short and len(n) >= 3 and n.endswith(short)]
+        owners = [n for n in owners if not _zh_nickname(n)]
+        if len(owners) == 1:
+            owner[short] = owners[0]
+    # Nicknames of a surname with no full name: 老周 and 周伯 are the same man.
+    first_nickname: dict[str, str] = {}
+    for nick in sorted(
+        (n for n in names if _zh_nickname(n) and n not in owner), key=lambda n: (text.find(n), n)
+    ):
+        surname = _nickname_surname(nick)
+        if surname in first_nickname:
+            owner[nick] = first_nickname[surname]
+        else:
+            first_nickname[surname] = nick
+    aliases: dict[str, set[str]] = {n: set() for n in sorted(names) if n not in owner}
+    for short, long in owner.items():
+        while long in owner:
+            long = owner[long]
+        aliases.setdefault(long, set()).add(short)
+    return aliases
+
+
+def _addressed(given: str, text: str) -> bool:
+    """Whether a bare given name opens a quote (`“晚秋，…`) or says something (`晚秋说`)."""
+    pattern = rf"[“「『\"]{re.escape(given)}[，,！!。]|{re.escape(given)}(?:说|道|问|喊|笑)"
+    return re.search(pattern, text) is not None
+
+
+def _latin_names(text: str, speaker_clauses: list[str]) -> set[str]:
+    """Latin-letter names in Chinese text (`Anna对小林说`): known first names or speakers."""
+    found: set[str] = set()
+    speakers = " ".join(speaker_clauses)
+    for match in re.finditer(r"(?<![A-Za-z])[A-Z][a-z]+(?![A-Za-z])", text):
+        word = match.group(0)
+        if word in lex.EN_STOPWORDS or word in lex.EN_TITLES:
+            continue
+        if is_known_first_name(word) or re.search(rf"(?<![A-Za-z]){word}(?![A-Za-z])", speakers):
+            found.add(word)
+    return found
+
+
 def _zh_gender(character: StoryCharacter, text: str) -> Gender:
     score = 0
-    for char in character.name[-2:]:
+    marks = [*character.name[-2:], *(form[-1] for form in character.aliases if _zh_nickname(form))]
+    for char in marks:  # 红 in 小红, 伯 in 周伯
         if char in lex.ZH_FEMALE_MARKS:
             score += 2
         elif char in lex.ZH_MALE_MARKS:
@@ -232,6 +394,12 @@ def _zh_gender(character: StoryCharacter, text: str) -> Gender:
             found = re.search(r"(他|她)(?!们)", window)
             if found:
                 score += 1 if found.group(1) == "她" else -1
+            # 哥哥林大山, 少年沈清远, 姑娘小禾: a word for a man or a woman right before the name.
+            before = text[max(0, start - 3) : start]
+            for word, gender in lex.ZH_GENDERED_WORDS.items():
+                if before.endswith(word):
+                    score += 3 if gender == "female" else -3
+                    break
     if score > 0:
         return "female"
     if score < 0:
@@ -263,7 +431,12 @@ def _trim_run(run: str, start: int) -> tuple[str, int] | None:
     if not words or all(w.lower() in lex.EN_ROLES for w, _ in words):
         return None
     if len(words) > 3:
-        words = words[:3]
+        capitals = 0
+        for cut, (word, _) in enumerate(words):
+            capitals += word[:1].isupper()
+            if capitals > 3:
+                words = words[:cut]
+                break
     first_pos = words[0][1]
     last_word, last_pos = words[-1]
     # Slice the original text so "Mr. Smith" / "Mr Smith" keep the author's spelling.
@@ -274,7 +447,7 @@ def _trim_run(run: str, start: int) -> tuple[str, int] | None:
 def _en_candidates(text: str) -> dict[str, list[tuple[int, bool]]]:
     """Capitalised runs → list of (position, is_sentence_initial)."""
     found: dict[str, list[tuple[int, bool]]] = {}
-    for match in _EN_NAME_RUN.finditer(text):
+    for match in _en_name_run().finditer(text):
         trimmed = _trim_run(match.group(0), match.start())
         if trimmed is None:
             continue
@@ -285,7 +458,7 @@ def _en_candidates(text: str) -> dict[str, list[tuple[int, bool]]]:
 
 def _en_speaker_subject(clause: str) -> tuple[str, bool] | None:
     """The name or role an English attribution names (`said Anna`, `the old man said`)."""
-    for match in _EN_NAME_RUN.finditer(clause):
+    for match in _en_name_run().finditer(clause):
         trimmed = _trim_run(match.group(0), match.start())
         if trimmed:
             return trimmed[0], False
@@ -303,7 +476,11 @@ def _find_en(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
     for name, hits in sorted(candidates.items()):
         last_word = name.split()[-1]
         first_word = name.replace(".", "").split()[0]
-        known = first_word in lex.EN_FEMALE_NAMES | lex.EN_MALE_NAMES | lex.EN_TITLES
+        known = (
+            first_word in lex.EN_FEMALE_NAMES | lex.EN_MALE_NAMES | lex.EN_TITLES
+            or is_known_first_name(first_word)
+            or bool(_en_particle_in_run().search(f" {name} "))  # "Van der Berg"
+        )
         if not known and all(initial for _, initial in hits):
             continue
         if not known and all(_after_place_preposition(text, p) for p, _ in hits):
@@ -321,15 +498,7 @@ def _find_en(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
                 roles[name] = name[4:].lower()
         elif not any(name in n.split() or name == n for n in sorted(accepted)):
             accepted.add(name)
-    # "Anna Lee" and "Anna": the single word becomes an alias of the full name.
-    aliases: dict[str, set[str]] = {name: set() for name in sorted(accepted)}
-    for short in sorted(accepted, key=lambda n: (len(n), n)):
-        if " " in short:
-            continue
-        owners = [n for n in sorted(accepted) if n != short and short in n.replace(".", "").split()]
-        if len(owners) == 1 and short in aliases:
-            aliases[owners[0]].add(short)
-            aliases.pop(short)
+    aliases = _en_aliases(accepted)
     characters: list[StoryCharacter] = []
     for name, extra in aliases.items():
         character = StoryCharacter(name=name, aliases=tuple(sorted(extra)))
@@ -345,6 +514,41 @@ def _find_en(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
     return characters
 
 
+def _en_aliases(accepted: set[str]) -> dict[str, set[str]]:
+    """One entry per person: the fullest name with the shorter names that mean the same one.
+
+    "Mary Jane" and "Mary" are the start of "Mary Jane Watson"; "Watson" and "Berg" are the
+    surname of "Mary Jane Watson" and "Van der Berg". A short name joins the longer one only
+    when every longer name it could belong to is the same person.
+    """
+    owner: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while name in owner:
+            name = owner[name]
+        return name
+
+    def words(name: str) -> list[str]:
+        return name.replace(".", "").split()
+
+    ordered = sorted(accepted, key=lambda n: (-len(words(n)), -len(n), n))
+    for short in ordered:  # longest first, so "Mary Jane" has joined before "Mary" looks
+        mine = words(short)
+        owners = {
+            root(n)
+            for n in ordered
+            if n != short
+            and len(words(n)) > len(mine)
+            and (words(n)[: len(mine)] == mine or words(n)[-len(mine) :] == mine)
+        }
+        if len(owners) == 1:
+            owner[short] = owners.pop()
+    aliases: dict[str, set[str]] = {n: set() for n in sorted(accepted) if n not in owner}
+    for short in owner:
+        aliases[root(short)].add(short)
+    return aliases
+
+
 def _after_place_preposition(text: str, position: int) -> bool:
     before = re.search(r"([A-Za-z]+)\s+$", text[max(0, position - 20) : position])
     return bool(before and before.group(1).lower() in lex.EN_PLACE_PREPOSITIONS)
@@ -356,12 +560,29 @@ def _en_gender(character: StoryCharacter, text: str) -> Gender:
         return "male"
     if first in lex.EN_TITLES_FEMALE:
         return "female"
+    title = title_of(character.name).capitalize()
+    if title in lex.EN_TITLES_MALE:
+        return "male"
+    if title in lex.EN_TITLES_FEMALE:
+        return "female"
+    usage = first_name_gender(given_name(character.name) or first)
+    if usage in ("male", "female"):
+        return usage
     for form in character.forms():
         given = form.split()[0]
         if given in lex.EN_FEMALE_NAMES:
             return "female"
         if given in lex.EN_MALE_NAMES:
             return "male"
+    # Described as a man or a woman ("Kestrel, a tall man," / "Kestrel was an old woman").
+    for form in character.forms():
+        for start in _find_all(text, form, "en", False):
+            found = _EN_DESCRIBED.match(text, start + len(form))
+            if found:
+                described = lex.EN_ROLES.get(found.group(1).lower(), "unknown")
+                if described != "unknown":
+                    return described
+    # A name the lists do not know: the pronouns that follow it decide, else it stays unknown.
     score = 0
     for form in character.forms():
         for start in _find_all(text, form, "en", False):
@@ -372,6 +593,10 @@ def _en_gender(character: StoryCharacter, text: str) -> Gender:
     if score > 0:
         return "female"
     if score < 0:
+        return "male"
+    if usage == "mostly_female":
+        return "female"
+    if usage == "mostly_male":
         return "male"
     return "unknown"
 

@@ -29,24 +29,45 @@ class Quote:
 
 
 @dataclass
+class Piece:
+    """One beat of a sentence in text order: narration (`quote` None) or a quoted line.
+
+    `needs_subject` marks narration that lost its subject with an attribution clause
+    (`“快跑！”老张喊道，转身冲进黑暗。` → `转身冲进黑暗。`): the speaker's name goes in front.
+    """
+
+    text: str
+    quote: Quote | None = None
+    needs_subject: bool = False
+
+
+@dataclass
 class SentenceParts:
-    """A sentence split into what the narrator reads and what characters say."""
+    """A sentence split into what the narrator reads and what characters say.
+
+    `pieces` keeps both in the order the sentence has them; `narration` and `quotes` are the
+    same words grouped by kind.
+    """
 
     narration: str
     quotes: list[Quote] = field(default_factory=list)
     # The narration lost its subject with the attribution (`老张喊道，转身…`): prefix the speaker.
     narration_needs_subject: bool = False
+    pieces: list[Piece] = field(default_factory=list)
 
 
 def split_dialogue(sentence: str, language: Language) -> SentenceParts:
     """Separate quoted speech (and its attribution clauses) from narration in one sentence."""
     matches = list(_QUOTE.finditer(sentence))
     if not matches:
-        return SentenceParts(narration=sentence.strip())
+        text = sentence.strip()
+        return SentenceParts(narration=text, pieces=[Piece(text)] if text else [])
     breaker = _ZH_CLAUSE_BREAK if language == "zh" else _EN_CLAUSE_BREAK
     quotes: list[Quote] = []
     removed: list[tuple[int, int]] = []
     needs_subject = False
+    # Per quote: the Quote (None for an empty one) and whether narration after it lost its subject.
+    spoken: list[tuple[Quote | None, bool]] = []
     for index, match in enumerate(matches):
         content = next(g for g in match.groups() if g is not None).strip()
         prev_end = matches[index - 1].end() if index else 0
@@ -60,6 +81,7 @@ def split_dialogue(sentence: str, language: Language) -> SentenceParts:
         after_clause = after[:after_clause_end]
 
         attribution = ""
+        orphaned = False
         if is_speech_clause(before_clause.strip(_EDGE_PUNCT), language):
             attribution = before_clause.strip(_EDGE_PUNCT)
             removed.append((prev_end + before_clause_start, match.start()))
@@ -68,14 +90,33 @@ def split_dialogue(sentence: str, language: Language) -> SentenceParts:
             removed.append((match.end(), match.end() + after_clause_end))
             tail = after[after_clause_end:].strip(_EDGE_PUNCT + "。.!?！？")
             if tail:
-                needs_subject = True
+                needs_subject = orphaned = True
         removed.append((match.start(), match.end()))
+        quote = None
         if content and _has_words(content):
-            quotes.append(Quote(text=_close_line(content, language), attribution=attribution))
+            quote = Quote(text=_close_line(content, language), attribution=attribution)
+            quotes.append(quote)
+        spoken.append((quote, orphaned))
 
-    narration = _remove_spans(sentence, removed)
+    kept = _remove_spans(sentence, removed)
+    pieces: list[Piece] = []
+    bounds = [0, *(m.end() for m in matches)]
+    ends = [*(m.start() for m in matches), len(sentence)]
+    for index, (start, end) in enumerate(zip(bounds, ends, strict=True)):
+        if index:
+            quote, orphaned = spoken[index - 1]
+            if quote is not None:
+                pieces.append(Piece(quote.text, quote=quote))
+        else:
+            orphaned = False
+        fragment = _tidy(kept[start:end].replace("\0", ""), language)
+        if fragment:
+            pieces.append(Piece(fragment, needs_subject=orphaned))
     return SentenceParts(
-        narration=_tidy(narration, language), quotes=quotes, narration_needs_subject=needs_subject
+        narration=_tidy(kept.replace("\0", ""), language),
+        quotes=quotes,
+        narration_needs_subject=needs_subject,
+        pieces=pieces,
     )
 
 
@@ -94,11 +135,12 @@ def _first_break(text: str, breaker: re.Pattern[str]) -> int:
 
 
 def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with the spans blanked to NUL, so positions still line up with the original."""
     keep = [True] * len(text)
     for start, end in spans:
         for i in range(start, min(end, len(text))):
             keep[i] = False
-    return "".join(ch for ch, kept in zip(text, keep, strict=True) if kept)
+    return "".join(ch if kept else "\0" for ch, kept in zip(text, keep, strict=True))
 
 
 def _tidy(text: str, language: Language) -> str:

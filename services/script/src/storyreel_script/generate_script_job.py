@@ -146,6 +146,8 @@ class ScriptGenerator:
             metadata["prompt"] = spec.prompt
         if spec.source_name:
             metadata["source_name"] = spec.source_name
+        if screenplay.notes:
+            metadata["notes"] = list(screenplay.notes)  # e.g. fewer scenes than asked for
         untitled = "未命名剧本" if screenplay.language == "zh" else "Untitled script"
         title = (spec.title or screenplay.title).strip()[: rules.MAX_TITLE] or untitled
         doc = await self.scripts.create(

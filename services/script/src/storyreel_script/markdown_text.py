@@ -2,7 +2,8 @@
 
 Stories arrive as pasted chapters or Markdown documents. Narration is read aloud, so markup
 (`#`, `*`, image and link syntax) must never reach the voice; headings are kept as hints of
-where one scene ends and the next begins, and the first H1 names the drama.
+where one scene ends and the next begins, and the first H1 names the drama. A heading, each
+list item and each paragraph are separate paragraphs, so each is read as its own beat.
 """
 
 from __future__ import annotations
@@ -130,7 +131,11 @@ def parse_story(raw: str) -> CleanStory:
             flush()
             continue
         stripped = _QUOTE_MARK.sub("", line)
-        stripped = _LIST_MARK.sub("", stripped)
+        if _LIST_MARK.match(stripped):
+            # Each list item is a beat of its own: items never run into each other or into
+            # the paragraph before them.
+            flush()
+            stripped = _LIST_MARK.sub("", stripped)
         stripped = stripped.replace("|", " ").strip()
         if stripped:
             buffer.append(stripped)

@@ -36,7 +36,33 @@ ZH_COMPOUND_SURNAMES = _words(
 )
 ZH_NAME_PREFIXES = frozenset("小老阿")
 ZH_PRONOUNS = ("他们", "她们", "我们", "你们", "他", "她", "我", "你", "它")
-ZH_NOT_NAMES = _words("时候 夜幕 黄昏 清晨 黎明 大家 众人 自己 对方 有人 没人 声音 老大 小心 阿姨")
+ZH_NOT_NAMES = _words(
+    "时候 夜幕 黄昏 清晨 黎明 大家 众人 自己 对方 有人 没人 声音 老大 小心 阿姨 "
+    "小雨 大雨 细雨 小雪 大雪 小于 老于 明白 小时 高兴 方向 白天 黄金 金色 江湖 龙头 "
+    "白云 金光 叶子 燕子 秦岭 钟声 高处 高空 石板 林间"
+)
+# Last characters of buildings and places: a two-character word ending in one is a place
+# (钟楼, 高塔, 小镇) even when jieba tags it as a name. 山, 海, 江 and 河 are left out: they end
+# many given names (周海, 林大山).
+ZH_PLACE_SUFFIXES = frozenset("楼塔镇村庄寺庙街巷屋房殿宫门院园亭阁店馆桥府厅堂坊铺")
+# Kinship words after a surname make a nickname: 周伯, 王婶, 李叔.
+ZH_KIN_SUFFIXES = frozenset("伯叔婶姨爷哥姐嫂婆")
+ZH_GENDERED_WORDS: dict[str, Gender] = {
+    **{
+        w: "male"
+        for w in _words(
+            "少年 男子 书生 公子 老汉 哥哥 弟弟 爷爷 父亲 爸爸 叔叔 伯伯 先生 小伙 男孩 丈夫 "
+            "儿子 将军 老爷 大哥 少爷 和尚 老头"
+        )
+    },
+    **{
+        w: "female"
+        for w in _words(
+            "姑娘 少女 女子 小姐 姐姐 妹妹 奶奶 母亲 妈妈 阿姨 女孩 妻子 女儿 夫人 婆婆 大姐 "
+            "少妇 老太"
+        )
+    },
+}
 ZH_FEMALE_MARKS = frozenset("女娘妹姐婆妈嫂姑婶妃姬红丽芳娟梅花玲霞燕莉婷雪兰凤琳萍娜")
 ZH_MALE_MARKS = frozenset("男哥兄爷叔伯父爸郎翁")
 

@@ -1,8 +1,8 @@
-"""Keep a scene's narration short enough to be spoken over one or two shots.
+"""Shorten a line of text where space is short: scene summaries and labels, never speech.
 
-A vertical short drama gives each scene a few seconds; about 60 Chinese characters or 30
-English words is what a narrator can read in that time. Long chapters are condensed by
-keeping whole sentences in order while they fit, and trimming at clause breaks otherwise.
+What is spoken is never cut: every sentence of a story is narrated whole (see
+`screenwriter`). Summaries (shown in lists and image prompts) keep to about 40 Chinese
+characters or 20 English words, cut at a clause break when one fits, and say so with a mark.
 """
 
 from __future__ import annotations
@@ -12,36 +12,11 @@ import re
 from storyreel_core.drama_models import Language
 from storyreel_script.language import text_length
 
-ZH_NARRATION_BUDGET = 60  # CJK characters
-EN_NARRATION_BUDGET = 30  # words
-ZH_SUMMARY_BUDGET = 40
-EN_SUMMARY_BUDGET = 20
+ZH_SUMMARY_BUDGET = 40  # CJK characters
+EN_SUMMARY_BUDGET = 20  # words
 
 _ZH_CLAUSE = re.compile(r"(?<=[，,；;、：:])")
 _EN_CLAUSE = re.compile(r"(?<=[,;:])\s+")
-
-
-def budget_for(language: Language) -> int:
-    return ZH_NARRATION_BUDGET if language == "zh" else EN_NARRATION_BUDGET
-
-
-def condense(sentences: list[str], language: Language, budget: int | None = None) -> str:
-    """Join sentences in story order, skipping ones that no longer fit in the budget."""
-    limit = budget if budget is not None else budget_for(language)
-    kept: list[str] = []
-    used = 0
-    for sentence in sentences:
-        sentence = sentence.strip()
-        if not sentence:
-            continue
-        size = text_length(sentence, language)
-        if used + size <= limit:
-            kept.append(sentence)
-            used += size
-        elif not kept:
-            kept.append(shorten(sentence, language, limit))
-            used = limit
-    return ("" if language == "zh" else " ").join(kept)
 
 
 def shorten(text: str, language: Language, limit: int) -> str:

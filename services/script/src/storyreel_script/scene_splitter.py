@@ -40,19 +40,15 @@ def default_scene_count(sentence_count: int) -> int:
 
 
 def group_units(units: Sequence[Unit], scene_count: int) -> list[list[int]]:
-    """Partition unit indices into `scene_count` ordered groups.
+    """Partition unit indices into `scene_count` ordered, non-empty groups.
 
-    With fewer units than scenes, units are spread evenly and the remaining groups are
-    empty: the caller fills those with expanded story beats.
+    With fewer units than scenes there is one group per unit: a story is split, never padded.
     """
     n = len(units)
     if scene_count <= 0:
         return []
-    if n < scene_count:
-        groups: list[list[int]] = [[] for _ in range(scene_count)]
-        for index in range(n):
-            groups[index * scene_count // n].append(index)
-        return groups
+    if n <= scene_count:
+        return [[index] for index in range(n)]
     atoms = _atoms(n)
     cuts = _best_cuts(units, atoms, scene_count)
     bounds = [0, *cuts, len(atoms)]

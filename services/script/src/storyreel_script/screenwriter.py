@@ -2,8 +2,14 @@
 
 It is what StoryReel uses when no language model is available (tests, air-gapped
 installs) and the fallback when one fails, so it must be deterministic, fast and honest:
-every scene is built from the story's own sentences, characters and places, and only a
-story too short to fill the requested scenes is stretched with seeded arc templates.
+
+- every sentence of the story is heard exactly once, whole and in story order (narration by
+  the narrator, quoted speech by its speaker), and nothing is added: a story with fewer
+  sentences than the scenes asked for gets fewer scenes and a note saying so;
+- within a scene, `lines` keeps narration and dialogue interleaved as the text has them;
+- each quote is attributed from its own clause (`X说`, `said X`), else from the narration
+  just before it, else by turns in a two-person exchange;
+- place, time, weather, era and named props come from the narration, never from speech.
 """
 
 from __future__ import annotations
@@ -11,18 +17,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from storyreel_core.drama_models import Character, DialogueLine, Language, Scene, Screenplay
+from storyreel_core.drama_models import (
+    NARRATOR,
+    Character,
+    DialogueLine,
+    Language,
+    Line,
+    Scene,
+    Screenplay,
+)
 from storyreel_core.errors import ValidationFailed
+from storyreel_script import name_lexicon as lex
 from storyreel_script.character_finder import Cast, StoryCharacter, find_cast
 from storyreel_script.dialogue import SentenceParts, split_dialogue
 from storyreel_script.language import detect_language, text_length
 from storyreel_script.markdown_text import CleanStory, parse_story
-from storyreel_script.narration_budget import (
-    EN_SUMMARY_BUDGET,
-    ZH_SUMMARY_BUDGET,
-    condense,
-    shorten,
-)
+from storyreel_script.narration_budget import EN_SUMMARY_BUDGET, ZH_SUMMARY_BUDGET, shorten
 from storyreel_script.scene_splitter import (
     MAX_SCENES,
     MIN_SCENES,
@@ -32,13 +42,18 @@ from storyreel_script.scene_splitter import (
 )
 from storyreel_script.sentences import split_sentences
 from storyreel_script.setting import (
+    ERA_GLOSS,
     TIME_GLOSS,
+    WEATHER_GLOSS,
     default_location,
+    find_era,
     find_location,
+    find_props,
     find_time,
+    find_weather,
     location_gloss,
+    mask_names,
 )
-from storyreel_script.story_expander import StoryExpander, StorySeed, extract_goal
 
 MAX_STORY_CHARS = 200_000
 _LANGUAGES = ("zh", "en")
@@ -48,17 +63,30 @@ _QUOTE_MARKS = re.compile(r"[\"“”「」『』]")
 _ZH_PLURAL_CUE = re.compile(r"他们|她们|两人|二人|众人")
 _EN_PLURAL_CUE = re.compile(r"\b(they|them|their|the two|both)\b", re.IGNORECASE)
 _TITLE_BREAK = re.compile(r"[，,。！？；：:!?;…—]|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)\.(?!\d)")
+_OPENING_CHARS = 3000
 _GENDER_WORDS = {"male": "man", "female": "woman", "unknown": "person"}
+_ZH_ENDS = "。！？；…!?;”」』）)"
+_EN_ENDS = ".!?…\"'”’)"
+_ZH_SUBJECT_PRONOUN = re.compile(r"^(她|他)(?!们)")
+_EN_SUBJECT_WORDS = frozenset({"he", "she", "they", "we", "i", "it", "you"})
+_EN_SUBJECT_PRONOUN = re.compile(r"^(she|he)\b", re.IGNORECASE)
 
 
 @dataclass
 class _Line:
-    """A sentence after attribution: its narration and its (speaker, text) lines."""
+    """A sentence after attribution: its beats in order, narrator (None) or a character."""
 
     unit: Unit
-    narration: str
-    spoken: list[tuple[StoryCharacter, str]] = field(default_factory=list)
+    beats: list[tuple[StoryCharacter | None, str]] = field(default_factory=list)
     mentioned: list[StoryCharacter] = field(default_factory=list)
+
+    @property
+    def spoken(self) -> list[tuple[StoryCharacter, str]]:
+        return [(who, text) for who, text in self.beats if who is not None]
+
+    @property
+    def narration(self) -> list[str]:
+        return [text for who, text in self.beats if who is None]
 
 
 def write_screenplay(
@@ -70,6 +98,11 @@ def write_screenplay(
     language: Language | None = None,
 ) -> Screenplay:
     """Turn a story (one-line idea, chapter, or Markdown) into a Screenplay.
+
+    Every sentence (and every Markdown heading, list item and paragraph) becomes beats of one
+    scene, in order; scenes are never padded. `scene_count` is an upper bound: a story with
+    fewer sentences gets one scene per sentence and a note in `Screenplay.notes`. `seed` is
+    recorded for the later stages (the text does not depend on it).
 
     Raises ValidationFailed for an empty story, a scene_count outside 1..30 or an unknown
     language. The same arguments always give the same Screenplay.
@@ -88,31 +121,37 @@ def write_screenplay(
     cast = find_cast(cast_text, clauses, lang)
     lines = _attribute(units, parts, cast)
 
-    count = scene_count if scene_count is not None else default_scene_count(len(units))
+    notes: list[str] = []
+    if scene_count is None:
+        count = min(default_scene_count(len(units)), len(units))
+    elif scene_count > len(units):
+        count = len(units)
+        notes.append(
+            f"asked for {scene_count} scenes, but the story has only {len(units)} "
+            f"sentence{'s' if len(units) != 1 else ''}: wrote {count} "
+            f"scene{'s' if count != 1 else ''} rather than invent events"
+        )
+    else:
+        count = scene_count
     groups = group_units(units, count)
-    story_location = find_location(cast_text, lang) or default_location(cast_text, lang)
-    goal, thing = extract_goal(cast_text, lang)
-    protagonist = cast.protagonist
-    expander = StoryExpander(
-        StorySeed(hero=protagonist.name, place=story_location, goal=goal, thing=thing),
-        lang,
-        seed,
+    names = [form for c in cast.characters for form in c.forms()]
+    narration_text = " ".join(t for line in lines for t in line.narration) or cast_text
+    # The story's first place: its opening is enough (and a long book is not cut twice).
+    opening_text = narration_text[:_OPENING_CHARS]
+    story_location = find_location(opening_text, lang, names) or default_location(cast_text, lang)
+    era = find_era(f"{style} {cast_text}", lang)
+    builder = _SceneBuilder(parsed, cast, lang, style, story_location, era, names)
+    # The opening paragraph sets the scene as a whole: "…the storm broke that morning" in its
+    # second sentence already holds for its first, so the first shot is stormy, not sunny.
+    opening = " ".join(
+        t for line in lines if line.unit.paragraph == units[0].paragraph for t in line.narration
     )
-    builder = _SceneBuilder(parsed, cast, lang, style, story_location)
-    scenes: list[Scene] = []
-    generated: list[int] = []
-    for index, group in enumerate(groups):
-        if group:
-            scenes.append(builder.from_lines(index + 1, [lines[i] for i in group]))
-        else:
-            beat = expander.beat(index, count, builder.current_location)
-            scenes.append(builder.from_beat(index + 1, beat.narration, beat.time, protagonist))
-            generated.append(index)
-
-    has_dialogue = any(scene.dialogue for scene in scenes)
-    if generated and not has_dialogue:
-        _give_hero_a_voice(scenes, generated, expander, protagonist)
-
+    builder.open_with(find_time(opening, lang) or "day", find_weather(opening, lang, names))
+    scenes = [
+        builder.from_lines(index + 1, [lines[i] for i in group])
+        for index, group in enumerate(groups)
+    ]
+    protagonist = cast.protagonist
     characters = [_character_model(c, c is protagonist) for c in cast.characters]
     return Screenplay(
         title=_title(parsed, units, lang),
@@ -121,6 +160,7 @@ def write_screenplay(
         seed=seed,
         characters=characters,
         scenes=scenes,
+        notes=notes,
     )
 
 
@@ -142,44 +182,117 @@ def _validate(story: object, scene_count: object, language: object) -> None:
 
 
 def _units(parsed: CleanStory, language: Language) -> list[Unit]:
-    """Sentences with their section/paragraph positions; headings only when nothing else."""
+    """Sentences with their section/paragraph positions, in story order.
+
+    A section heading is a beat of its own (a chapter line is read out like any sentence),
+    except the one that already names the drama; a heading-only story is its headings.
+    """
     units: list[Unit] = []
     paragraph_index = 0
+    title = parsed.title or parsed.first_heading
+    title_spent = False
     for section_index, section in enumerate(parsed.sections):
+        pieces: list[str] = []
+        if section.heading:
+            if section.heading == title and not title_spent:
+                title_spent = True
+            else:
+                pieces.append(section.heading)
+        for piece in pieces:
+            units.append(_unit(piece, section_index, paragraph_index, language))
+            paragraph_index += 1
         for paragraph in section.paragraphs:
             for sentence in split_sentences(paragraph, language):
-                weight = float(max(1, text_length(sentence, language)))
-                units.append(Unit(sentence, section_index, paragraph_index, weight))
+                units.append(_unit(sentence, section_index, paragraph_index, language))
             paragraph_index += 1
     if not units:
         headings = [s.heading for s in parsed.sections if s.heading] or [parsed.title]
         for index, heading in enumerate(h for h in headings if h):
-            units.append(Unit(heading, index, index, float(max(1, len(heading)))))
+            units.append(_unit(heading, index, index, language))
     return units
 
 
+def _unit(text: str, section: int, paragraph: int, language: Language) -> Unit:
+    """One sentence; a heading or list item without a full stop gets one, so it ends a beat."""
+    text = text.strip()
+    ends = _ZH_ENDS if language == "zh" else _EN_ENDS
+    stop = "。" if language == "zh" else "."
+    if text and text[-1] in "：:，,；;、—-":
+        text = text.rstrip("：:，,；;、—- ") + stop  # "Pack the bag:" before a list
+    elif text and text[-1] not in ends and re.search(r"[\w\u4e00-\u9fff]$", text):
+        text += stop
+    return Unit(text, section, paragraph, float(max(1, text_length(text, language))))
+
+
 def _attribute(units: list[Unit], parts: list[SentenceParts], cast: Cast) -> list[_Line]:
-    """Walk the story in order, naming each quote's speaker from its clause or context."""
+    """Walk the story in order, naming each quote's speaker.
+
+    In order of trust: the quote's own clause (`林晚秋哭着说`, `said Anna`, `he replied`,
+    pronouns matched by gender); the subject of the narration right before it (`小禾拉住爷爷
+    的袖子：“…”`, `Anna smiled. "…"`); the other person of a two-person exchange; the most
+    recently mentioned character; the protagonist.
+    """
     recent: list[StoryCharacter] = []
-    last_speaker: StoryCharacter | None = None
+    speakers: list[StoryCharacter] = []  # who spoke, latest last
+    subject: StoryCharacter | None = None  # who the narration just before a quote is about
     lines: list[_Line] = []
     for unit, part in zip(units, parts, strict=True):
-        outside_quotes = " ".join([part.narration, *(q.attribution for q in part.quotes)])
-        mentioned = cast.mentioned_in(unit.text)
-        for character in cast.mentioned_in(outside_quotes):
-            _touch(recent, character)
-        line = _Line(unit=unit, narration=part.narration, mentioned=mentioned)
-        for quote in part.quotes:
-            speaker = cast.resolve_speaker(quote.attribution, recent) if quote.attribution else None
+        line = _Line(unit=unit, mentioned=cast.mentioned_in(unit.text))
+        previous_speaker: StoryCharacter | None = None
+        for piece in part.pieces:
+            if piece.quote is None:
+                text = piece.text
+                if piece.needs_subject and previous_speaker is not None:
+                    text = _with_subject(text, previous_speaker, cast)
+                mentioned = cast.mentioned_in(text)
+                for character in mentioned:
+                    _touch(recent, character)
+                subject = _subject_of(text, mentioned, recent, cast.language)
+                line.beats.append((None, text))
+                continue
+            quote = piece.quote
+            speaker = None
+            if quote.attribution:
+                for character in cast.mentioned_in(quote.attribution):
+                    _touch(recent, character)
+                speaker = cast.resolve_speaker(quote.attribution, recent)
             if speaker is None:
-                speaker = _likely_speaker(recent, last_speaker, cast)
-            line.spoken.append((speaker, quote.text))
-            last_speaker = speaker
+                speaker = subject
+            if speaker is None:
+                speaker = _next_turn(speakers, recent, cast)
+            line.beats.append((speaker, quote.text))
+            speakers.append(speaker)
             _touch(recent, speaker)
-        if part.narration_needs_subject and line.spoken:
-            line.narration = _with_subject(part.narration, line.spoken[-1][0], cast.language)
+            previous_speaker = speaker
+            subject = None
+        if not line.beats:
+            # Nothing survived quote removal (`他说：“”`): read the sentence itself.
+            bare = _QUOTE_MARKS.sub("", unit.text).strip()
+            if bare:
+                line.beats.append((None, bare))
         lines.append(line)
     return lines
+
+
+def _subject_of(
+    text: str, mentioned: list[StoryCharacter], recent: list[StoryCharacter], language: Language
+) -> StoryCharacter | None:
+    """Who a narration sentence is about: the first person named, or its leading 他/她/he/she."""
+    if mentioned:
+        return mentioned[0]
+    pattern = _ZH_SUBJECT_PRONOUN if language == "zh" else _EN_SUBJECT_PRONOUN
+    found = pattern.match(text.strip())
+    if not found:
+        return None
+    word = found.group(1).lower()
+    gender = "female" if word in ("她", "she") else "male"
+    for candidate in reversed(recent):
+        if candidate.gender == gender:
+            return candidate
+    for candidate in reversed(recent):
+        if candidate.gender == "unknown":
+            return candidate
+    return None
 
 
 def _touch(recent: list[StoryCharacter], character: StoryCharacter) -> None:
@@ -188,54 +301,84 @@ def _touch(recent: list[StoryCharacter], character: StoryCharacter) -> None:
     recent.append(character)
 
 
-def _likely_speaker(
-    recent: list[StoryCharacter], last: StoryCharacter | None, cast: Cast
+def _next_turn(
+    speakers: list[StoryCharacter], recent: list[StoryCharacter], cast: Cast
 ) -> StoryCharacter:
-    """An unattributed quote: in a two-hander the other person replies, else the latest."""
+    """An unattributed quote: in an exchange the other person replies, else the latest named."""
+    last = speakers[-1] if speakers else None
+    for earlier in reversed(speakers):
+        if earlier is not last:
+            return earlier  # A, B, A, B: the one who spoke before the last speaker
     for candidate in reversed(recent):
         if candidate is not last:
             return candidate
     return recent[-1] if recent else cast.protagonist
 
 
-def _with_subject(narration: str, speaker: StoryCharacter, language: Language) -> str:
-    """`转身冲进黑暗。` after `老张喊道` becomes `老张转身冲进黑暗。`."""
-    if language == "zh":
+def _with_subject(narration: str, speaker: StoryCharacter, cast: Cast) -> str:
+    """Narration that lost its subject to an attribution gets the speaker back.
+
+    `转身冲进黑暗。` after `老张喊道` becomes `老张转身冲进黑暗。`; `stepping out…` after
+    `said Marcus` becomes `Marcus is stepping out…`. A tail with its own subject (`and Tom
+    stopped`, `他转身走了`) keeps it.
+    """
+    if cast.language == "zh":
+        if narration.startswith(lex.ZH_PRONOUNS) or any(
+            narration.startswith(form) for c in cast.characters for form in c.forms()
+        ):
+            return narration
         return speaker.name + narration
-    rest = re.sub(r"^(and|then|and then)\s+", "", narration, flags=re.IGNORECASE)
+    rest = re.sub(r"^(and|then|and then|but)\s+", "", narration, flags=re.IGNORECASE)
+    first = rest.split(" ", 1)[0]
+    if first[:1].isupper() or first.lower() in _EN_SUBJECT_WORDS:
+        return rest[:1].upper() + rest[1:]
     if re.match(r"^[A-Za-z]+ing\b", rest):
         return f"{speaker.name} is {rest[:1].lower()}{rest[1:]}"  # "stepping out…"
     return f"{speaker.name} {rest[:1].lower()}{rest[1:]}"
 
 
 class _SceneBuilder:
-    """Turns sentence groups or generated beats into Scenes, carrying setting forward."""
+    """Turns sentence groups into Scenes, carrying place, time and weather forward."""
 
     def __init__(
-        self, parsed: CleanStory, cast: Cast, language: Language, style: str, location: str
+        self,
+        parsed: CleanStory,
+        cast: Cast,
+        language: Language,
+        style: str,
+        location: str,
+        era: str,
+        names: list[str],
     ) -> None:
         self._parsed = parsed
         self._cast = cast
         self._language = language
         self._style = style
         self._story_location = location
+        self._era = era
+        self._names = names
         self._location: str | None = None
         self._time = "day"
+        self._weather = ""
         self._characters: list[StoryCharacter] = []
         self._last_section = -1
 
-    @property
-    def current_location(self) -> str:
-        """Where the story currently is; generated beats stay there."""
-        return self._location or self._story_location
+    def open_with(self, time: str, weather: str) -> None:
+        """The time and weather of the scenes before the text first names any."""
+        self._time = time
+        self._weather = weather
 
     def from_lines(self, number: int, lines: list[_Line]) -> Scene:
         lang = self._language
-        text = ("" if lang == "zh" else " ").join(line.unit.text for line in lines)
+        joiner = "" if lang == "zh" else " "
+        text = joiner.join(line.unit.text for line in lines)
+        narration = joiner.join(t for line in lines for t in line.narration)
         headings = self._new_headings(lines)
-        cue_text = " ".join([*headings, text])
+        # Setting comes from what the narrator says: "I'll be back by night" is no night scene.
+        cue_text = mask_names(" ".join([*headings, narration]), self._names, lang)
         self._location = find_location(cue_text, lang) or self._location or self._story_location
         self._time = find_time(cue_text, lang) or self._time
+        self._weather = find_weather(cue_text, lang) or self._weather
 
         characters: list[StoryCharacter] = []
         for line in lines:
@@ -249,16 +392,17 @@ class _SceneBuilder:
             characters += [c for c in self._characters if c not in characters]
         self._characters = characters
 
-        narration = condense([line.narration for line in lines], lang)
-        if not narration and not any(line.spoken for line in lines):
-            # Nothing survived quote removal (`他说：“”`): read the sentence itself.
-            narration = condense([_QUOTE_MARKS.sub("", line.unit.text) for line in lines], lang)
+        beats = [
+            Line(speaker=NARRATOR if who is None else who.id, text=spoken)
+            for line in lines
+            for who, spoken in line.beats
+        ]
         dialogue = [
             DialogueLine(character_id=speaker.id, text=spoken)
             for line in lines
             for speaker, spoken in line.spoken
         ]
-        summary_source = next((line.narration for line in lines if line.narration), "")
+        summary_source = next((t for line in lines for t in line.narration), "")
         if not summary_source and dialogue:
             first_speaker, first_text = next(s for line in lines for s in line.spoken)
             summary_source = (
@@ -266,20 +410,24 @@ class _SceneBuilder:
                 if lang == "zh"
                 else (f'{first_speaker.name}: "{first_text}"')
             )
-        summary_source = summary_source or (headings[0] if headings else text)
-        return self._scene(number, narration, _summary(summary_source, lang), characters, dialogue)
-
-    def from_beat(
-        self, number: int, narration: str, time: str, protagonist: StoryCharacter
-    ) -> Scene:
-        self._location = self._location or self._story_location
-        self._time = time
-        characters = [protagonist]
-        for character in self._cast.mentioned_in(narration):
-            if character not in characters:
-                characters.append(character)
-        self._characters = characters
-        return self._scene(number, narration, _summary(narration, self._language), characters, [])
+        summary = _summary(summary_source or (headings[0] if headings else text), lang)
+        location = self._location or self._story_location
+        props = find_props(cue_text, lang)  # the same text: jieba's cut is cached
+        return Scene(
+            id=f"scene_{number:03d}",
+            number=number,
+            location=location,
+            time=self._time,
+            summary=summary,
+            character_ids=[c.id for c in characters],
+            narration=narration,
+            dialogue=dialogue,
+            lines=beats,
+            weather=self._weather,
+            era=self._era,
+            props=props,
+            prompt=self._prompt(location, summary, characters, props),
+        )
 
     def _new_headings(self, lines: list[_Line]) -> list[str]:
         headings: list[str] = []
@@ -292,51 +440,33 @@ class _SceneBuilder:
                     headings.append(heading)
         return headings
 
-    def _scene(
+    def _prompt(
         self,
-        number: int,
-        narration: str,
+        location: str,
         summary: str,
         characters: list[StoryCharacter],
-        dialogue: list[DialogueLine],
-    ) -> Scene:
-        location = self._location or self._story_location
-        return Scene(
-            id=f"scene_{number:03d}",
-            number=number,
-            location=location,
-            time=self._time,
-            summary=summary,
-            character_ids=[c.id for c in characters],
-            narration=narration,
-            dialogue=dialogue,
-            prompt=self._prompt(location, summary, characters),
-        )
-
-    def _prompt(self, location: str, summary: str, characters: list[StoryCharacter]) -> str:
-        """An image prompt in English terms (place, light, people, style) plus the beat."""
+        props: list[str],
+    ) -> str:
+        """An image prompt in English terms (place, era, light, weather, people, props, style)."""
         gloss = location_gloss(location, self._language)
         place = gloss if gloss == location else f"{gloss} ({location})"
         parts = [self._style] if self._style else []
         parts.append("vertical 9:16 cinematic short drama frame")
         parts.append(place)
+        if self._era:
+            parts.append(ERA_GLOSS.get(self._era, self._era))
         parts.append(TIME_GLOSS.get(self._time, self._time))
+        if self._weather:
+            parts.append(WEATHER_GLOSS.get(self._weather, self._weather))
         if characters:
             people = ", ".join(f"{c.name} ({_GENDER_WORDS[c.gender]})" for c in characters)
             parts.append(f"characters: {people}")
         else:
             parts.append("no people, establishing view")
+        if props:
+            parts.append("props: " + ", ".join(props))
         parts.append(f"scene: {summary}")
         return ", ".join(p for p in parts if p)
-
-
-def _give_hero_a_voice(
-    scenes: list[Scene], generated: list[int], expander: StoryExpander, hero: StoryCharacter
-) -> None:
-    """A story with no quoted speech but expanded beats gets one or two hero lines."""
-    targets = sorted({generated[0], generated[len(generated) // 2]})
-    for index, text in zip(targets, expander.hero_lines(len(targets)), strict=False):
-        scenes[index].dialogue.append(DialogueLine(character_id=hero.id, text=text))
 
 
 def _summary(text: str, language: Language) -> str:
@@ -348,7 +478,9 @@ def _title(parsed: CleanStory, units: list[Unit], language: Language) -> str:
     """The Markdown H1 (else the first heading or chapter line), else the first phrase."""
     if parsed.title or parsed.first_heading:
         return parsed.title or parsed.first_heading
-    first = split_dialogue(units[0].text, language).narration or units[0].text
+    parts = split_dialogue(units[0].text, language)
+    whole = not any(piece.needs_subject for piece in parts.pieces)
+    first = (parts.narration if whole else "") or _QUOTE_MARKS.sub("", units[0].text)
     phrase = next((p.strip() for p in _TITLE_BREAK.split(first) if p.strip()), first.strip())
     phrase = phrase.strip("“”\"'「」 ")
     if language == "zh":

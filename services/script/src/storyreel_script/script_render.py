@@ -1,4 +1,4 @@
-"""A Screenplay as a readable script: headings per scene, narration, then who says what.
+"""A Screenplay as a readable script: a heading per scene, then who says what, in order.
 
 场景一：茶馆（日）                Scene 1: Tea house (Day)
 旁白：……                          Narrator: …
@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from storyreel_core.drama_models import Scene, Screenplay
+from storyreel_core.drama_models import NARRATOR, Scene, Screenplay, ordered_lines
 
 ZH_DIGITS = "零一二三四五六七八九"
 ZH_TIMES = {"day": "日", "night": "夜", "dusk": "黄昏", "dawn": "黎明"}
@@ -33,15 +33,17 @@ def _heading(scene: Scene, language: str) -> str:
 
 
 def render_scene(scene: Scene, names: dict[str, str], language: str) -> str:
+    """The scene heading, then who says what in the order it is heard."""
     lines = [_heading(scene, language)]
     narrator = "旁白" if language == "zh" else "Narrator"
     colon = "：" if language == "zh" else ": "
-    if scene.narration:
-        lines.append(f"{narrator}{colon}{scene.narration}")
-    for line in scene.dialogue:
-        speaker = names.get(line.character_id, line.character_id)
-        if language != "zh":
-            speaker = speaker.upper()
+    for line in ordered_lines(scene.narration, scene.dialogue, scene.lines):
+        if line.speaker == NARRATOR:
+            speaker = narrator
+        else:
+            speaker = names.get(line.speaker, line.speaker)
+            if language != "zh":
+                speaker = speaker.upper()
         lines.append(f"{speaker}{colon}{line.text}")
     return "\n".join(lines)
 

@@ -10,7 +10,7 @@ from storyreel_core.bus.domain_events import announce_drama_deleted
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import script_pb2, script_pb2_grpc
 from storyreel_core.service_runtime import ServiceParts
-from storyreel_script import zh_tokens
+from storyreel_script import given_names, zh_tokens
 from storyreel_script.drama_store import DramaStore
 from storyreel_script.generate_script_job import ScriptGenerator
 from storyreel_script.grpc_api import ScriptServicer
@@ -35,10 +35,14 @@ def build(platform: Platform) -> ServiceParts:
 
     warming: list[asyncio.Future[None]] = []
 
+    def warm_up_lists() -> None:
+        zh_tokens.warm_up()
+        given_names.warm_up()
+
     async def warm_up_jieba() -> None:
-        # In a thread, not awaited: the service is ready at once, and the first Chinese story
-        # no longer waits seconds for jieba's dictionary.
-        warming.append(asyncio.get_running_loop().run_in_executor(None, zh_tokens.warm_up))
+        # In a thread, not awaited: the service is ready at once, and the first story no longer
+        # waits seconds for jieba's dictionary or the list of English first names.
+        warming.append(asyncio.get_running_loop().run_in_executor(None, warm_up_lists))
 
     return ServiceParts(
         name=NAME,

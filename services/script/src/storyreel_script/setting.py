@@ -9,6 +9,7 @@ prose usually works: the place only changes when the text says so.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from storyreel_core.drama_models import Language
 from storyreel_script.zh_tokens import pos_tokens
@@ -27,6 +28,9 @@ _ZH_LOCATION_SPEC = (
     "山顶:mountain_top 山谷:valley 山洞:cave 洞穴:cave 山:mountain 森林:forest 树林:woods "
     "竹林:bamboo_forest 林:woods 草原:grassland 沙漠:desert 荒野:wilderness 废土:wasteland "
     "村庄:village 村子:village 村:village 小镇:town 镇:town 田野:fields 花园:garden "
+    "江南小镇:jiangnan_water_town 江南:jiangnan_water_country 水乡:water_town 古镇:old_town "
+    "桥上:bridge 桥头:bridge 钟楼:bell_tower 高塔:tall_tower 楼阁:pavilion 亭子:pavilion "
+    "渡口:ferry_landing "
     "公园:park 天台:rooftop 屋顶:rooftop 地下室:basement 监狱:prison 战场:battlefield "
     "飞船:spaceship 太空站:space_station 空间站:space_station 太空:space "
     "实验室:laboratory 工厂:factory 仓库:warehouse 雪山:snow_mountain "
@@ -95,7 +99,8 @@ ZH_TIME_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
 EN_TIME_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dawn", ("dawn", "sunrise", "daybreak", "morning", "first light")),
     ("dusk", ("dusk", "sunset", "twilight", "evening", "nightfall")),
-    ("night", ("night", "midnight", "moonlight", "moon", "stars", "tonight", "darkness")),
+    # Not "darkness": a storm or a cellar is dark at noon.
+    ("night", ("night", "midnight", "moonlight", "moon", "stars", "tonight")),
     ("day", ("noon", "midday", "afternoon", "sunlight", "daylight", "daytime")),
 )
 TIME_GLOSS = {
@@ -106,12 +111,14 @@ TIME_GLOSS = {
 }
 
 
-def find_location(text: str, language: Language) -> str | None:
+def find_location(text: str, language: Language, names: Iterable[str] = ()) -> str | None:
     """The location phrase of `text` (`废土城市`, `ruined city`), or None.
 
     A place reached or occupied (`在…草原`, `into the forest`) describes the scene better
     than one merely mentioned, so prepositional places win; otherwise the first one does.
+    `names` are the story's character names: they are never places (林晚秋 is no wood).
     """
+    text = mask_names(text, names, language)
     candidates = _zh_locations(text) if language == "zh" else _en_locations(text)
     if not candidates:
         return None
@@ -119,6 +126,14 @@ def find_location(text: str, language: Language) -> str | None:
         if prepositional:
             return phrase
     return candidates[0][0]
+
+
+def mask_names(text: str, names: Iterable[str], language: Language) -> str:
+    """`text` with each character name replaced by a comma: names are never places, weather
+    or props (林 in 林晚秋 is no wood, 雨 in 林小雨 no rain, 马 in 马超 no horse)."""
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        text = text.replace(name, "，" if language == "zh" else ", ")
+    return text
 
 
 def _en_locations(text: str) -> list[tuple[str, bool]]:
@@ -171,6 +186,8 @@ def _is_zh_place_token(word: str, flag: str, keys: list[str]) -> bool:
     for key in keys:
         if len(key) > 1 and key in word:
             return True
+        if len(key) == 1 and flag in ("nr", "ng"):
+            continue  # a lone 林 or 江 is a surname, not a wood or a river
         if len(key) == 1 and (word == key or (word.endswith(key) and flag[:1] in "ns")):
             return True
     return False
@@ -229,3 +246,214 @@ def default_location(text: str, language: Language) -> str:
         if any(word in lowered for word in words):
             return place
     return "city street"
+
+
+# ---------------------------------------------------------------- weather, era, props
+
+# Weather label → cue words, checked in this order (a storm outranks the rain it brings).
+ZH_WEATHER_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "storm",
+        ("暴风雨", "暴雨", "雷雨", "雷电", "闪电", "雷声", "风暴", "狂风", "台风", "电闪雷鸣"),
+    ),
+    ("snow", ("大雪", "小雪", "飘雪", "下雪", "雪花", "风雪", "暴雪", "积雪")),
+    (
+        "rain",
+        (
+            "小雨",
+            "大雨",
+            "细雨",
+            "下雨",
+            "雨水",
+            "雨中",
+            "雨夜",
+            "烟雨",
+            "雨丝",
+            "淋雨",
+            "雨声",
+            "春雨",
+        ),
+    ),
+    ("fog", ("大雾", "浓雾", "雾气", "薄雾", "云雾", "迷雾", "烟雾")),
+    ("wind", ("大风", "寒风", "北风", "风沙", "沙尘")),
+    ("clear", ("晴天", "晴朗", "艳阳", "烈日", "万里无云", "阳光明媚")),
+)
+EN_WEATHER_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("storm", ("storm", "stormy", "thunder", "thunderstorm", "lightning", "gale", "hurricane")),
+    ("snow", ("snow", "snowing", "snowfall", "blizzard", "snowflakes")),
+    ("rain", ("rain", "raining", "rainy", "drizzle", "downpour", "raindrops")),
+    ("fog", ("fog", "foggy", "mist", "misty", "haze")),
+    ("wind", ("windy", "wind", "gusts")),
+    ("clear", ("sunny", "sunshine", "cloudless", "clear sky", "blue sky")),
+)
+# Era label → cue words. Style words (古风, cyberpunk) count as much as the story's own.
+ZH_ERA_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("future", ("赛博", "未来", "星舰", "飞船", "太空站", "空间站", "机器人", "星际", "科幻")),
+    (
+        "ancient",
+        (
+            "古风",
+            "古代",
+            "古装",
+            "江湖",
+            "武侠",
+            "仙侠",
+            "客栈",
+            "书生",
+            "侠客",
+            "剑客",
+            "皇帝",
+            "皇宫",
+            "将军",
+            "公子",
+            "小姐",
+            "衙门",
+            "科举",
+            "进京",
+            "赴京",
+            "京城",
+            "长袍",
+            "马车",
+            "驿站",
+            "古镇",
+            "古城",
+            "王朝",
+            "朝廷",
+            "县令",
+        ),
+    ),
+    (
+        "modern",
+        ("手机", "地铁", "汽车", "电脑", "公司", "办公室", "高楼", "出租车", "咖啡", "微信"),
+    ),
+)
+EN_ERA_CUES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "future",
+        ("spaceship", "starship", "robot", "android", "cyberpunk", "space station", "laser"),
+    ),
+    (
+        "ancient",
+        (
+            "ancient",
+            "medieval",
+            "castle",
+            "knight",
+            "sword",
+            "kingdom",
+            "samurai",
+            "emperor",
+            "wuxia",
+            "dynasty",
+            "carriage",
+        ),
+    ),
+    ("modern", ("phone", "smartphone", "subway", "car", "taxi", "computer", "office", "laptop")),
+)
+ERA_GLOSS = {
+    "ancient": "historical period setting, traditional architecture and costume",
+    "modern": "present-day setting",
+    "future": "futuristic setting",
+}
+WEATHER_GLOSS = {
+    "storm": "stormy sky, heavy rain, lightning",
+    "snow": "falling snow",
+    "rain": "rain",
+    "fog": "fog",
+    "wind": "strong wind",
+    "clear": "clear sky",
+}
+
+# Things a frame can show: Chinese word → English prop noun (longer words win).
+_ZH_PROP_SPEC = (
+    "骑马:horse 小船:boat 渔船:boat 木船:boat 船:boat 舟:boat 灯笼:lantern 花灯:lantern 油灯:lamp "
+    "马车:carriage 骏马:horse 白马:horse 马:horse 剑:sword 长剑:sword 刀:knife 短刀:knife "
+    "伞:umbrella 油纸伞:umbrella 书信:letter 信:letter 信封:letter 书:book 琴:guqin 古琴:guqin "
+    "笛子:flute 笛:flute 酒壶:wine_jug 酒:wine 茶:tea 蜡烛:candle 烛:candle 钟:bell "
+    "地图:map 钥匙:key 手机:phone 相机:camera 汽车:car 自行车:bicycle 火把:torch 篮子:basket "
+    "风筝:kite 花:flower 扇子:fan 扇:fan 镜子:mirror 玉佩:jade_pendant 项链:necklace "
+    "戒指:ring 弓:bow 箭:arrow 盾:shield 枪:gun 包袱:bundle 箱子:chest 花瓶:vase"
+)
+ZH_PROPS: dict[str, str] = {
+    key: noun.replace("_", " ")
+    for key, noun in (item.split(":", 1) for item in _ZH_PROP_SPEC.split())
+}
+EN_PROPS = frozenset(
+    _split(
+        "boat ship canoe raft lantern lamp candle torch horse carriage cart sword knife dagger "
+        "umbrella letter book map key phone camera car bicycle bike kite flower flowers fan "
+        "mirror necklace ring bow arrow shield gun rifle basket chest box bottle cup bell "
+        "guitar violin piano flute crown staff wand scroll bag suitcase"
+    )
+)
+_EN_PROP_RE = re.compile(
+    r"\b(" + "|".join(sorted(EN_PROPS, key=len, reverse=True)) + r")s?\b", re.IGNORECASE
+)
+# Single-character Chinese props are real props only as a whole jieba noun token
+# (马 in 马上 "at once", 信 in 相信 "believe", 书 in 书生 "scholar" are not).
+_ZH_PROP_FLAGS = frozenset({"n", "ng", "nz", "nr"})
+
+
+def _first_cue(text: str, cues: tuple[tuple[str, tuple[str, ...]], ...], zh: bool) -> str:
+    lowered = text.lower()
+    best: tuple[int, int, str] | None = None
+    for rank, (label, words) in enumerate(cues):
+        for word in words:
+            if zh:
+                position = lowered.find(word)
+            else:
+                found = re.search(rf"\b{re.escape(word)}\b", lowered)
+                position = found.start() if found else -1
+            if position >= 0:
+                key = (rank, position, label)
+                if best is None or key < best:
+                    best = key
+    return best[2] if best else ""
+
+
+def find_weather(text: str, language: Language, names: Iterable[str] = ()) -> str:
+    """`storm`, `snow`, `rain`, `fog`, `wind`, `clear`, or "" when the text says nothing.
+
+    The strongest weather named wins (a storm's rain is still a storm), not the first one;
+    `names` are masked first (林小雨 is a girl, not rain).
+    """
+    text = mask_names(text, names, language)
+    cues = ZH_WEATHER_CUES if language == "zh" else EN_WEATHER_CUES
+    return _first_cue(text, cues, language == "zh")
+
+
+def find_era(text: str, language: Language) -> str:
+    """`future`, `ancient` or `modern` from cue words in the text (and style), else ""."""
+    # Either language's cues count: a Chinese style such as 古风 may come with English text.
+    found = _first_cue(text, ZH_ERA_CUES, True)
+    if found:
+        return found
+    return _first_cue(text, EN_ERA_CUES, False) if language == "en" or text.isascii() else ""
+
+
+def find_props(text: str, language: Language) -> list[str]:
+    """English nouns of the things `text` names (`船` → boat), in order of first mention."""
+    found: list[tuple[int, str]] = []
+    if language == "zh":
+        position = 0
+        for token in pos_tokens(text):
+            noun = ZH_PROPS.get(token.word)
+            if noun is None and len(token.word) > 1:
+                noun = next(
+                    (ZH_PROPS[k] for k in _ZH_PROP_KEYS if len(k) > 1 and token.word.endswith(k)),
+                    None,
+                )
+            if noun is not None and (len(token.word) > 1 or token.flag in _ZH_PROP_FLAGS):
+                found.append((position, noun))
+            position += len(token.word)
+    else:
+        for match in _EN_PROP_RE.finditer(text):
+            found.append((match.start(), match.group(1).lower()))
+    props: list[str] = []
+    for _, noun in sorted(found):
+        if noun not in props:
+            props.append(noun)
+    return props
+
+
+_ZH_PROP_KEYS = sorted(ZH_PROPS, key=lambda k: (-len(k), k))

@@ -58,3 +58,12 @@ def _cut(text: str) -> tuple[Token, ...]:
 def pos_tokens(text: str) -> list[Token]:
     """Segment Chinese text into (word, flag) tokens; cached because scenes re-read text."""
     return list(_cut(text))
+
+
+def word_tags() -> dict[str, str]:
+    """jieba's dictionary: word → part-of-speech tag (`拉住` → `v`), for words it knows."""
+    _ensure_loaded()
+    import jieba.posseg as pseg
+
+    tags: dict[str, str] = pseg.dt.word_tag_tab
+    return tags

@@ -58,7 +58,9 @@ class ShotAudioJob:
         spec = ShotAudioInput.model_validate(job.payload)
         owner, drama = job.owner_id, spec.drama_id
         doc = await self.store.get(owner, drama, spec.storyboard_id)
-        shot = shot_of(doc, narration=spec.text, dialogue=[]) if spec.text else shot_of(doc)
+        shot = (
+            shot_of(doc, narration=spec.text, dialogue=[], lines=[]) if spec.text else shot_of(doc)
+        )
         cast, _references = await drama_cast(self.peers, owner, drama, doc)
         board = Storyboard(
             language=doc.get("language") or "zh",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from storyreel_core.drama_models import DialogueLine, Language
+from storyreel_core.drama_models import NARRATOR, DialogueLine, Language, Line
 from storyreel_storyboard.reading_time import speech_seconds
 
 _ZH_END = frozenset("。！？；…!?;")
@@ -55,23 +55,48 @@ def split_narration(narration: str, language: Language) -> list[str]:
     return [p for p in pieces if p]
 
 
-def scene_beats(narration: str, dialogue: list[DialogueLine], language: Language) -> list[Beat]:
-    """Narration sentences and dialogue lines in one sequence.
+def scene_beats(
+    narration: str,
+    dialogue: list[DialogueLine],
+    language: Language,
+    lines: list[Line] | None = None,
+) -> list[Beat]:
+    """Narration sentences and dialogue lines in one sequence, in the order they are heard.
 
-    A Scene keeps narration and dialogue apart, so their original interleaving is lost;
-    the planner opens with narration (it sets the scene) and then alternates.
+    A scene with `lines` (written by the screenwriter) keeps the story's own interleaving.
+    One without (an older or hand-written script) has only narration and dialogue apart;
+    the planner then opens with narration (it sets the scene) and alternates.
     """
+    if lines:
+        return [
+            Beat(text=line.text.strip())
+            if line.speaker == NARRATOR
+            else Beat(
+                text=line.text.strip(),
+                line=DialogueLine(character_id=line.speaker, text=line.text.strip()),
+            )
+            for line in lines
+            if line.text.strip()
+        ]
     sentences = [Beat(text=s) for s in split_narration(narration, language)]
-    lines = [Beat(text=line.text, line=line) for line in dialogue]
+    spoken = [Beat(text=line.text, line=line) for line in dialogue]
     beats: list[Beat] = []
     if sentences:
         beats.append(sentences.pop(0))
-    while sentences or lines:
-        if lines:
-            beats.append(lines.pop(0))
+    while sentences or spoken:
+        if spoken:
+            beats.append(spoken.pop(0))
         if sentences:
             beats.append(sentences.pop(0))
     return beats
+
+
+def beat_lines(beats: list[Beat]) -> list[Line]:
+    """The beats as `Line`s: what a shot says, in order (speaker "narrator" or a character)."""
+    return [
+        Line(speaker=NARRATOR if beat.line is None else beat.line.character_id, text=beat.text)
+        for beat in beats
+    ]
 
 
 def distribute(beats: list[Beat], shot_count: int) -> list[list[Beat]]:

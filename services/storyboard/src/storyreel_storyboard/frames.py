@@ -128,6 +128,10 @@ def shot_of(doc: dict[str, Any], **changes: Any) -> Shot:
         time=doc.get("time") or "day",
         narration=doc.get("narration", ""),
         dialogue=doc.get("dialogue", []),
+        lines=doc.get("lines", []),
+        weather=doc.get("weather", ""),
+        era=doc.get("era", ""),
+        props=doc.get("props", []),
         character_ids=doc.get("character_ids", []),
         duration=float(doc.get("duration") or 4.0),
     )

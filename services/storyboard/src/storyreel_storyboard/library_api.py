@@ -309,6 +309,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             }
             if not current.get("narration"):
                 linked["narration"] = scene.narration
+                linked["lines"] = []  # the scene's order does not fit this shot's own lines
             named = referenced_characters(linked)
             remembered = {c["id"]: c for c in current.get("cast", [])}
             linked["cast"] = [

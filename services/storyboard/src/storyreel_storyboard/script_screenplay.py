@@ -20,10 +20,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from storyreel_core.drama_models import (
+    NARRATOR,
     Character,
     DialogueLine,
     Gender,
     Language,
+    Line,
     Scene,
     Screenplay,
 )
@@ -31,6 +33,9 @@ from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2
 
 MAX_SCENES = 100
+# A scene reads as much as its story holds (the screenwriter takes 200,000 characters): a
+# narration is never cut here, or its last sentences would go unheard.
+MAX_NARRATION = 200_000
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -123,10 +128,38 @@ def _dialogue(raw: Any, cast: _Cast) -> list[DialogueLine]:
     return lines
 
 
+def _lines(raw: Any, cast: _Cast) -> list[Line]:
+    """Ordered beats of a generated scene; a speaker that is not the narrator is resolved."""
+    lines: list[Line] = []
+    for line in raw if isinstance(raw, list) else []:
+        if not isinstance(line, dict):
+            continue
+        text = str(line.get("text") or "").strip()[:MAX_NARRATION]
+        speaker = line.get("speaker") or NARRATOR
+        if text:
+            who = NARRATOR if speaker == NARRATOR else cast.resolve(speaker)
+            lines.append(Line(speaker=who or NARRATOR, text=text))
+    return lines
+
+
+def _ordered(lines: list[Line], narration: str, dialogue: list[DialogueLine]) -> list[Line]:
+    """`lines` only when they say exactly the scene's narration and dialogue (an edited
+    scene's stale order is dropped, so nothing is spoken twice or lost)."""
+    said = [line for line in lines if line.speaker != NARRATOR]
+    told = "".join(line.text for line in lines if line.speaker == NARRATOR)
+    same_dialogue = [(line.speaker, line.text) for line in said] == [
+        (line.character_id, line.text) for line in dialogue
+    ]
+    same_narration = re.sub(r"\s+", "", told) == re.sub(r"\s+", "", narration)
+    return lines if same_dialogue and same_narration else []
+
+
 def _scene(raw: dict[str, Any], index: int, cast: _Cast) -> Scene:
     refs = raw.get("character_ids") or raw.get("characters") or []
     character_ids = [cast.resolve(ref) for ref in (refs if isinstance(refs, list) else [])]
     dialogue = _dialogue(raw.get("dialogue"), cast)
+    narration = str(raw.get("narration") or "")[:MAX_NARRATION]
+    props = raw.get("props")
     speakers = [line.character_id for line in dialogue if line.character_id]
     return Scene(
         id=str(raw.get("id") or f"scene_{index:03d}")[:80],
@@ -135,8 +168,12 @@ def _scene(raw: dict[str, Any], index: int, cast: _Cast) -> Scene:
         time=str(raw.get("time") or "day")[:40],
         summary=str(raw.get("summary") or raw.get("description") or "")[:2000],
         character_ids=list(dict.fromkeys([c for c in character_ids if c] + speakers)),
-        narration=str(raw.get("narration") or "")[:5000],
+        narration=narration,
         dialogue=dialogue,
+        lines=_ordered(_lines(raw.get("lines"), cast), narration, dialogue),
+        weather=str(raw.get("weather") or "")[:40],
+        era=str(raw.get("era") or "")[:40],
+        props=[str(p)[:60] for p in props[:20]] if isinstance(props, list) else [],
         prompt=str(raw.get("prompt") or "")[:2000],
     )
 
@@ -212,6 +249,9 @@ def cast_with(screenplay: Screenplay, designed: Iterable[Character]) -> Screenpl
                 "dialogue": [
                     DialogueLine(character_id=new_id(line.character_id), text=line.text)
                     for line in scene.dialogue
+                ],
+                "lines": [
+                    Line(speaker=new_id(line.speaker), text=line.text) for line in scene.lines
                 ],
             }
         )

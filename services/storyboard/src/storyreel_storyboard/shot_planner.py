@@ -27,6 +27,7 @@ from storyreel_core.drama_models import (
 from storyreel_core.errors import ValidationFailed
 from storyreel_storyboard.beat_distribution import (
     Beat,
+    beat_lines,
     distribute,
     join_narration,
     mentions,
@@ -108,7 +109,7 @@ def plan_shots(
     previous_location: str | None = None
 
     for scene_index, scene in enumerate(screenplay.scenes):
-        beats = scene_beats(scene.narration, scene.dialogue, language)
+        beats = scene_beats(scene.narration, scene.dialogue, language, scene.lines)
         runs = distribute(beats, shots_per_scene)
         new_location = scene.location != previous_location
         previous_location = scene.location
@@ -196,6 +197,10 @@ def _shot(
         time=scene.time,
         narration=narration,
         dialogue=dialogue,
+        lines=beat_lines(run),
+        weather=scene.weather,
+        era=scene.era,
+        props=list(scene.props),
         character_ids=character_ids,
         duration=shot_duration([beat.text for beat in run], base_duration),
     )

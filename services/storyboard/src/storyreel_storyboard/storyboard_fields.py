@@ -120,6 +120,9 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
         fields["character_ids"] = _ids(fields["character_ids"], "character_ids")
     if "dialogue" in fields:
         fields["dialogue"] = _dialogue(fields["dialogue"])
+    if "narration" in fields or "dialogue" in fields:
+        # The ordered beats were the old words: speak the edited ones (narration, then lines).
+        fields["lines"] = []
     return fields
 
 

@@ -1,4 +1,4 @@
-"""One shot's soundtrack: narration, then each dialogue line, timed from the audio itself.
+"""One shot's soundtrack: its lines in story order, timed from the audio itself.
 
 Segment times come from real sample counts, not from estimates such as characters per
 second, so subtitles and cues line up with what is heard. Each utterance has its leading
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from storyreel_core.drama_models import Shot, SpeechSegment
+from storyreel_core.drama_models import Shot, SpeechSegment, ordered_lines
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.logging import get_logger
 from storyreel_tts.espeak_engine import EspeakEngine
@@ -65,10 +65,10 @@ def trim_silence(
 
 
 def _utterances(shot: Shot) -> list[tuple[str, str]]:
-    """(speaker, text) in speaking order: the narration first, then the dialogue."""
-    lines = [(NARRATOR, shot.narration)]
-    lines += [(line.character_id, line.text) for line in shot.dialogue]
-    return [(speaker, text.strip()) for speaker, text in lines if text.strip()]
+    """(speaker, text) in speaking order: the shot's `lines` as the story has them, or, for a
+    shot without them, the narration first and then the dialogue."""
+    lines = ordered_lines(shot.narration, shot.dialogue, shot.lines)
+    return [(line.speaker, line.text.strip()) for line in lines if line.text.strip()]
 
 
 def _voice_for(speaker: str, voices: Mapping[str, Voice]) -> Voice:

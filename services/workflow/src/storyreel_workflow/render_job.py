@@ -109,6 +109,8 @@ def render_result(done: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         **cut,
         "title": done["script"]["screenplay"]["title"],
+        # e.g. fewer scenes than asked for: the screenwriter splits a story, never pads it.
+        "notes": list(done["script"]["screenplay"].get("notes") or []),
         "language": board["language"],
         "characters": board["characters"],
         "voices": done["speech"].get("voices", {}),
