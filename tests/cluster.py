@@ -1,7 +1,7 @@
 """StoryReel as a distributed system on one machine: every deployable a separate OS process.
 
-`Cluster` starts the stand-ins for the backing services (nats-server with JetStream, nx-27017
-speaking the MongoDB wire protocol, SeaweedFS's `weed mini` as the S3 server), then the six services and the gateway
+`Cluster` starts the backing services (nats-server with JetStream, nx-27017 speaking the MongoDB
+wire protocol, SeaweedFS's `weed mini` as a real S3 server), then the six services and the gateway
 exactly as a deployment would: `storyreel-<name>` executables configured only by `STORYREEL_*`
 environment variables, on free loopback ports, with data in a scratch folder. Every process
 lives in its own session and logs JSON to its own file, so a test can SIGKILL one worker, read
@@ -318,7 +318,9 @@ class Cluster:
         self.mongo_url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
     def _start_s3(self) -> None:
-        self.s3 = SeaweedS3(self.root / "seaweedfs", access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY)
+        self.s3 = SeaweedS3(
+            self.root / "seaweedfs", access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY
+        )
         self.s3.start()
         self.s3_endpoint = self.s3.endpoint
 

@@ -15,6 +15,7 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.telemetry.asgi import RequestMetricsMiddleware
 from storyreel_core.telemetry.metrics import metrics_payload
 from storyreel_core.telemetry.tracing import configure_tracing
+from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.secrets_file import signing_secret
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
@@ -55,6 +56,7 @@ async def build_state(
         objects=objects,
         users=users,
         tokens=tokens,
+        throttle=LoginThrottle(docs, settings.login_limit_account, settings.login_limit_address),
         signer=MediaSigner(secret, settings.media_url_ttl_s),
         stubs=Stubs.connect(settings),
     )

