@@ -7,6 +7,7 @@ headers of `/media` answers.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -287,3 +288,23 @@ async def test_media_is_never_sniffed_and_only_media_is_inline(app: FastAPI) -> 
                 assert key.rsplit("/", 1)[1] in disposition
             r = await client.get(state.signer.sign(key), headers={"Range": "bytes=900-"})
             assert r.status_code == 416 and r.headers["x-content-type-options"] == "nosniff"
+
+
+# --- docs ---
+
+
+async def test_the_docs_load_nothing_from_another_host(client: httpx.AsyncClient) -> None:
+    """/docs and /redoc work offline: every script, style and icon comes from the gateway."""
+    for page in ("/docs", "/redoc"):
+        r = await client.get(page)
+        assert r.status_code == 200
+        html = r.text
+        assert re.findall(r"(?:https?:)?//[\w.-]+", html) == [], page
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        assets += re.findall(r"""url: ?["']([^"']+)["']""", html)  # the OpenAPI document
+        assert any(a.endswith(".js") for a in assets), (page, assets)
+        for asset in assets:
+            assert asset.startswith("/"), asset
+            got = await client.get(asset)
+            assert got.status_code == 200, asset
+            assert got.content, asset

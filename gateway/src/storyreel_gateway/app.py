@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from storyreel_core.settings import Settings
@@ -81,10 +82,14 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
             await gateway.objects.close()
             await gateway.docs.close()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts and styles from the gateway itself
+    # (fastapi-offline ships them), not from a CDN, so the docs work offline.
+    app = FastAPIOffline(
         title="StoryReel API",
         version="0.1.0",
         description="Story in, vertical short drama out. Every response uses one envelope.",
+        # No badge from the online validator: it would send the document to another host.
+        swagger_ui_parameters={"validatorUrl": None},
         lifespan=lifespan,
     )
     install_error_handlers(app)
