@@ -1,12 +1,12 @@
 """Does adding a video replica raise render throughput? Videos per minute with 1, then 2.
 
 Starts the platform as separate processes (gateway, six services, nats-server, nx-27017 for
-MongoDB, moto for S3 — `tests/cluster.py`, the same helper the distributed tests use), renders a
-fixed batch of stories concurrently through REST with one video replica, adds a second replica
-and renders the same batch again. Prints videos per minute for each and the ratio, with the
-core count: every process shares this machine's cores, so the ratio says as much about the
-machine as about the platform (on two cores the video encode is already competing with frame
-drawing, speech and the other replica for the same CPUs).
+MongoDB, SeaweedFS for S3 — `tests/cluster.py`, the same helper the distributed tests use),
+renders a fixed batch of stories concurrently through REST with one video replica, adds a
+second replica and renders the same batch again. Prints videos per minute for each and the
+ratio, with the core count: every process shares this machine's cores, so the ratio says as
+much about the machine as about the platform (on two cores the video encode is already
+competing with frame drawing, speech and the other replica for the same CPUs).
 
     .venv/bin/python bench/scale.py [--count 6] [--resolution 360x640] [--fps 12] [--scenes 3]
                                     [--concurrency 2] [--rounds 2]

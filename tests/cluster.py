@@ -1,7 +1,7 @@
 """StoryReel as a distributed system on one machine: every deployable a separate OS process.
 
-`Cluster` starts the stand-ins for the backing services (nats-server with JetStream, nx-27017
-speaking the MongoDB wire protocol, moto's S3 server), then the six services and the gateway
+`Cluster` starts the backing services (nats-server with JetStream, nx-27017 speaking the MongoDB
+wire protocol, SeaweedFS's `weed mini` as a real S3 server), then the six services and the gateway
 exactly as a deployment would: `storyreel-<name>` executables configured only by `STORYREEL_*`
 environment variables, on free loopback ports, with data in a scratch folder. Every process
 lives in its own session and logs JSON to its own file, so a test can SIGKILL one worker, read
@@ -31,6 +31,8 @@ from typing import Any
 
 import httpx
 
+from storyreel_core.seaweedfs import SeaweedS3
+
 BIN = Path(sys.executable).parent
 SERVICES = ("script", "storyboard", "asset", "tts", "video", "workflow")
 S3_ACCESS_KEY = "storyreel-test"
@@ -40,7 +42,7 @@ TERMINAL = ("completed", "failed", "cancelled")
 
 
 class MissingStandIn(RuntimeError):
-    """A stand-in server (nats-server, nx-27017, moto_server) is not installed."""
+    """A backing server (nats-server, nx-27017, weed) is not installed."""
 
 
 def free_port() -> int:
@@ -169,7 +171,7 @@ def _wait(what: str, proc: Proc, ready: Callable[[], bool], timeout: float) -> N
 
 
 class Cluster:
-    """Gateway + six services + nats-server + nx-27017 + moto S3, each its own process."""
+    """Gateway + six services + nats-server + nx-27017 + SeaweedFS S3, each its own process."""
 
     def __init__(
         self,
@@ -194,6 +196,7 @@ class Cluster:
         self.gateway: Proc | None = None
         self.ports = {name: free_port() for name in SERVICES}
         self.mongo_url = ""
+        self.s3: SeaweedS3 | None = None
         self.s3_endpoint = ""
         self.nats_url = ""
         self.url = ""
@@ -212,7 +215,7 @@ class Cluster:
 
     def start(self) -> Cluster:
         self.root.mkdir(parents=True, exist_ok=True)
-        for name in ("nats-server", "nx-27017", "moto_server"):
+        for name in ("nats-server", "nx-27017", "weed"):
             executable(name)  # fail fast (MissingStandIn) before anything is started
         self._start_nats()
         self._start_mongo()
@@ -252,6 +255,9 @@ class Cluster:
         for proc in [*ours, *reversed([p for p in self.procs if not p.storyreel])]:
             with contextlib.suppress(Exception):
                 proc.stop()
+        if self.s3 is not None:
+            with contextlib.suppress(Exception):
+                self.s3.stop()
 
     # --- backing services ----------------------------------------------------------------------
 
@@ -312,11 +318,11 @@ class Cluster:
         self.mongo_url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
 
     def _start_s3(self) -> None:
-        _proc, port = self._server(
-            "moto_server",
-            lambda port: [executable("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        self.s3 = SeaweedS3(
+            self.root / "seaweedfs", access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY
         )
-        self.s3_endpoint = f"http://127.0.0.1:{port}"
+        self.s3.start()
+        self.s3_endpoint = self.s3.endpoint
 
     # --- StoryReel processes -------------------------------------------------------------------
 

@@ -17,16 +17,35 @@ class ApiError(RuntimeError):
         super().__init__(f"HTTP {status}: {body.get('message', body)}")
 
 
+TOKEN_EXPIRED = 1007
+
+
 class StoryReelClient:
+    """Logged in, it keeps the refresh token too: access tokens live 15 minutes by default and a
+    render can take longer, so an expired one is renewed once (`/auth/refresh`) and the request
+    sent again."""
+
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
         self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self.token = token
+        self.refresh_token: str | None = None
 
     def close(self) -> None:
         self.http.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        headers = kwargs.pop("headers", {})
+        try:
+            return self._send(method, path, **kwargs)
+        except ApiError as exc:
+            if exc.body.get("code") != TOKEN_EXPIRED or not self.refresh_token:
+                raise
+            self._keep(
+                self._send("POST", "/auth/refresh", json={"refresh_token": self.refresh_token})
+            )
+            return self._send(method, path, **kwargs)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         response = self.http.request(method, f"/api/v1{path}", headers=headers, **kwargs)
@@ -34,6 +53,10 @@ class StoryReelClient:
         if response.status_code >= 400:
             raise ApiError(response.status_code, body)
         return body["data"]
+
+    def _keep(self, tokens: dict[str, Any]) -> None:
+        self.token = tokens["access_token"]
+        self.refresh_token = tokens.get("refresh_token")
 
     def login_or_register(self, username: str, password: str, email: str | None = None) -> None:
         try:
@@ -52,7 +75,7 @@ class StoryReelClient:
                     "email": email or f"{username}@storyreel.local",
                 },
             )
-        self.token = data["access_token"]
+        self._keep(data)
 
     def render(self, story: str, style: str = "", **options: Any) -> str:
         data = self.request(

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from storyreel_core.bus.jetstream import JetStreamBus
@@ -17,6 +18,7 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.telemetry.asgi import RequestMetricsMiddleware
 from storyreel_core.telemetry.metrics import metrics_payload
 from storyreel_core.telemetry.tracing import configure_tracing
+from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.secrets_file import signing_secret
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
@@ -73,6 +75,7 @@ async def build_state(
         objects=objects,
         users=users,
         tokens=tokens,
+        throttle=LoginThrottle(docs, settings.login_limit_account, settings.login_limit_address),
         signer=MediaSigner(secret, settings.media_url_ttl_s),
         stubs=Stubs.connect(settings),
         feed=feed,
@@ -100,10 +103,14 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
             await gateway.objects.close()
             await gateway.docs.close()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts and styles from the gateway itself
+    # (fastapi-offline ships them), not from a CDN, so the docs work offline.
+    app = FastAPIOffline(
         title="StoryReel API",
         version="0.1.0",
         description="Story in, vertical short drama out. Every response uses one envelope.",
+        # No badge from the online validator: it would send the document to another host.
+        swagger_ui_parameters={"validatorUrl": None},
         lifespan=lifespan,
     )
     install_error_handlers(app)

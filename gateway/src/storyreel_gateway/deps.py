@@ -32,12 +32,15 @@ async def current_user(
 
 
 async def user_for_token(state: GatewayState, token: str) -> dict[str, Any]:
-    """The user an access token speaks for; AppError 1006/1007 when it does not verify."""
-    user_id = state.tokens.verify_access(token)
+    """The user an access token speaks for; AppError 1006/1007 when it does not verify or its
+    session has ended (logout, a revoked refresh family)."""
+    user_id, session_id = state.tokens.verify_access(token)
+    await state.tokens.check_session(user_id, session_id)
     user = await state.users.get(user_id)
     if user is None:
         raise AppError("token is invalid", code=Code.TOKEN_INVALID, field="authorization")
-    return user
+    # The session the token belongs to, for logout; not part of the user's public record.
+    return {**user, "session_id": session_id}
 
 
 CurrentUser = Annotated[dict[str, Any], Depends(current_user)]

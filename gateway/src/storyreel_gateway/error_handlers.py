@@ -54,7 +54,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
         if exc.http_status >= 500:
             log.warning("gateway.app_error", code=int(exc.code), error=exc.message)
-        return error_response(exc.http_status, int(exc.code), exc.message, exc.field, exc.reason)
+        response = error_response(
+            exc.http_status, int(exc.code), exc.message, exc.field, exc.reason
+        )
+        retry_after = getattr(exc, "retry_after_s", None)
+        if isinstance(retry_after, int):
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,6 +18,7 @@ from storyreel_core.rpc.clients import open_channel
 from storyreel_core.settings import Settings
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
 from storyreel_gateway.media_signer import MediaSigner
@@ -68,6 +69,7 @@ class GatewayState:
     objects: ObjectStore
     users: UserStore
     tokens: TokenService
+    throttle: LoginThrottle
     signer: MediaSigner
     stubs: Stubs
     # Task events for WebSocket/SSE clients; None when the gateway runs without a bus.

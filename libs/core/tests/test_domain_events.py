@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import nats.errors
 import pytest
+import structlog
 
 from storyreel_core.bus.domain_events import (
     DRAMA_DELETED,
@@ -90,3 +92,58 @@ async def test_a_service_that_was_down_catches_up(bus: JetStreamBus) -> None:
 
     await eventually(caught_up, timeout=10)
     await again.stop()
+
+
+async def test_an_idle_consumer_logs_no_fetch_failure(bus: JetStreamBus) -> None:
+    """With no events, every batch fetch times out: that is waiting, not a failure (it used to
+    log `events.fetch_failed error=` with an empty error about every second per consumer)."""
+
+    async def handle(_event: dict[str, Any]) -> None:
+        return None
+
+    consumer = DomainEventConsumer(
+        bus, durable="idle-drama-deleted", subject=DRAMA_DELETED, handler=handle
+    )
+    with structlog.testing.capture_logs() as logs:
+        await consumer.start()
+        await asyncio.sleep(2.5)  # at least two fetch timeouts of 1 s
+        await consumer.stop()
+    assert [e for e in logs if e["event"] == "events.fetch_failed"] == []
+
+
+class _FailingSubscription:
+    """A pull subscription whose every fetch raises `exc` (the second also stops the loop)."""
+
+    def __init__(self, consumer: DomainEventConsumer, exc: Exception) -> None:
+        self.consumer = consumer
+        self.exc = exc
+        self.calls = 0
+
+    async def fetch(self, _batch: int, timeout: float) -> list[Any]:
+        self.calls += 1
+        if self.calls > 1:
+            self.consumer._stopping.set()
+        raise self.exc
+
+
+async def _fetch_failures(bus: JetStreamBus, exc: Exception) -> list[dict[str, Any]]:
+    async def handle(_event: dict[str, Any]) -> None:
+        return None
+
+    consumer = DomainEventConsumer(bus, durable="x", subject=DRAMA_DELETED, handler=handle)
+    with structlog.testing.capture_logs() as logs:
+        await consumer._consume(_FailingSubscription(consumer, exc))
+    return [e for e in logs if e["event"] == "events.fetch_failed"]
+
+
+async def test_a_batch_fetch_timeout_is_not_a_failure(bus: JetStreamBus) -> None:
+    """nats-py's batch fetch raises the bare builtin TimeoutError when the wait ends between
+    its no-wait probe and its long poll; that is the idle case and logs nothing."""
+    assert await _fetch_failures(bus, TimeoutError()) == []
+    assert await _fetch_failures(bus, nats.errors.TimeoutError()) == []
+
+
+async def test_a_failed_fetch_logs_its_cause(bus: JetStreamBus) -> None:
+    failures = await _fetch_failures(bus, ConnectionResetError())
+    assert failures and failures[0]["error"] == "ConnectionResetError()"
+    assert failures[0]["error_type"] == "ConnectionResetError"

@@ -1,7 +1,7 @@
-"""One `ObjectStore` contract, run against the folder adapter, moto's S3 and (when configured) S3.
+"""One `ObjectStore` contract, run against the folder adapter, SeaweedFS's S3 server and (when
+configured) another S3.
 
-Where moto differs from a real S3 / MinIO the adapter keeps to what both do alike (moto ignores
-signatures, so presigned URLs are checked for shape there, and fetched to prove they work).
+SeaweedFS checks signatures, so fetching a presigned URL proves it was signed right.
 """
 
 from __future__ import annotations

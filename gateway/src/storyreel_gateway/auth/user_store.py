@@ -1,9 +1,17 @@
-"""Users: unique username and email, passwords hashed with Argon2id (argon2-cffi)."""
+"""Users: unique username and email, passwords hashed with Argon2id (argon2-cffi).
+
+A username and an email are each unique after Unicode NFKC normalisation and case folding
+(`identity_key`): "Alice", "ALICE" and the full-width "Ａｌｉｃｅ" are one account, and so are
+"Mei@Example.com" and "mei@example.com". The folded forms are stored beside the names as
+`username_key` and `email_key` with unique indexes, and login looks up by them, so an account
+answers to any of its spellings. The username is kept as typed (after NFKC) for display.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -13,6 +21,7 @@ from storyreel_core.clock import utc_now
 from storyreel_core.errors import AlreadyExists, AppError, Code, ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.stores.document_store import DocumentStore, IndexSpec
+from storyreel_gateway.auth.password_policy import check_password
 
 USERS = "users"
 _USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
@@ -20,6 +29,12 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so timing does not tell who does.
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
+
+
+def identity_key(value: str) -> str:
+    """The form a username or email is compared in: NFKC, then Unicode case folding (the
+    "compatibility caseless match" of Unicode §3.13, NFKC applied once more after folding)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
 
 
 def public_user(doc: dict[str, Any]) -> dict[str, Any]:
@@ -47,32 +62,68 @@ class UserStore:
                 IndexSpec(("email",), unique=True, name="ux_users_email"),
             ],
         )
+        await self._add_identity_keys()
+        await self.docs.ensure_indexes(
+            USERS,
+            [
+                IndexSpec(("username_key",), unique=True, name="ux_users_username_key"),
+                IndexSpec(("email_key",), unique=True, name="ux_users_email_key"),
+            ],
+        )
+
+    async def _add_identity_keys(self) -> None:
+        """Accounts made before the folded keys existed get them. Two old accounts that fold to
+        the same name (made when case still told them apart) keep working: the later one's key
+        gets its id appended, so it stays unique and the earlier one owns the plain spelling."""
+        for doc in await self.docs.find(USERS, {"username_key": None}, sort=[("created_at", 1)]):
+            changes = {
+                "username_key": identity_key(doc["username"]),
+                "email_key": identity_key(doc.get("email") or doc["_id"]),
+            }
+            for name in ("username_key", "email_key"):
+                if await self.docs.find_one(USERS, {name: changes[name]}) is not None:
+                    changes[name] = f"{changes[name]}#{doc['_id']}"
+            await self.docs.update(USERS, doc["_id"], changes)
 
     async def register(self, username: str, email: str, password: str) -> dict[str, Any]:
+        """A new account; ValidationFailed (400) for a malformed name or email or a refused
+        password (see `password_policy`), AlreadyExists (409) when the name or the email is
+        taken in any case or Unicode spelling."""
+        username = unicodedata.normalize("NFKC", username)
+        email = unicodedata.normalize("NFKC", email).lower()
         if not _USERNAME.match(username):
             raise ValidationFailed(
                 "username must be 3-32 letters, digits, '_', '.' or '-'", field="username"
             )
-        if not _EMAIL.match(email):
+        if not _EMAIL.match(email) or len(email) > 254:
             raise ValidationFailed("email is not valid", field="email")
-        if not 8 <= len(password) <= 256:
-            raise ValidationFailed("password must be 8-256 characters", field="password")
+        await check_password(password, [username, email])
+        username_key, email_key = identity_key(username), identity_key(email)
+        for field, key in (("username", username_key), ("email", email_key)):
+            if await self.docs.find_one(USERS, {f"{field}_key": key}) is not None:
+                raise AlreadyExists(f"{field} already registered", field=field)
         password_hash = await asyncio.to_thread(_hasher.hash, password)
         doc = {
             "_id": new_id("usr"),
             "username": username,
-            "email": email.lower(),
+            "username_key": username_key,
+            "email": email,
+            "email_key": email_key,
             "password_hash": password_hash,
             "created_at": utc_now(),
         }
         try:
             return await self.docs.insert(USERS, doc)
-        except AlreadyExists as exc:
+        except AlreadyExists as exc:  # a concurrent registration of the same name won
             raise AlreadyExists("username or email already registered", field="username") from exc
 
+    async def find_by_login(self, login: str) -> dict[str, Any] | None:
+        """The account a login names: an email (it has an "@") or a username, any spelling."""
+        field = "email_key" if "@" in login else "username_key"
+        return await self.docs.find_one(USERS, {field: identity_key(login)})
+
     async def authenticate(self, login: str, password: str) -> dict[str, Any]:
-        field = "email" if "@" in login else "username"
-        doc = await self.docs.find_one(USERS, {field: login.lower() if field == "email" else login})
+        doc = await self.find_by_login(login)
         if doc is None:
             # Spend the same time as a real check so timing does not reveal who exists.
             await asyncio.to_thread(_verify, _DUMMY_HASH, password)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from storyreel_gateway.auth.user_store import public_user
+from storyreel_gateway.auth.password_policy import MAX_LENGTH, MIN_LENGTH
+from storyreel_gateway.auth.user_store import identity_key, public_user
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
 
@@ -15,9 +16,21 @@ router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
 
 
 class RegisterBody(BaseModel):
-    username: str = Field(min_length=3, max_length=32)
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=8, max_length=256)
+    username: str = Field(
+        min_length=3,
+        max_length=32,
+        description="unique ignoring case and Unicode compatibility forms (NFKC + casefold)",
+    )
+    email: str = Field(min_length=3, max_length=254, description="unique like the username")
+    password: str = Field(
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        description=(
+            "NIST SP 800-63B: 8-256 characters, no composition rules; a common, guessable or "
+            "breached-style password (zxcvbn score below 2 of 4, or built from the username or "
+            "email) is refused with 400"
+        ),
+    )
 
 
 class LoginBody(BaseModel):
@@ -55,8 +68,14 @@ async def register(body: RegisterBody, state: State) -> dict[str, Any]:
 
 
 @router.post("/auth/login", response_model=Envelope[TokensOut])
-async def login(body: LoginBody, state: State) -> dict[str, Any]:
+async def login(body: LoginBody, request: Request, state: State) -> dict[str, Any]:
+    """Throttled per account and per client address: past the limit, 429 (code 1005) with
+    `Retry-After`, before the password is checked."""
+    account = identity_key(body.username)
+    address = request.client.host if request.client else "unknown"
+    await state.throttle.attempt(account, address)
     user = await state.users.authenticate(body.username, body.password)
+    await state.throttle.succeeded(account)
     return ok((await state.tokens.issue(user["_id"])).as_dict())
 
 
@@ -66,8 +85,11 @@ async def refresh(body: RefreshBody, state: State) -> dict[str, Any]:
 
 
 @router.post("/auth/logout", response_model=Envelope[None])
-async def logout(body: RefreshBody, state: State, _user: CurrentUser) -> dict[str, Any]:
-    await state.tokens.revoke(body.refresh_token)
+async def logout(body: RefreshBody, state: State, user: CurrentUser) -> dict[str, Any]:
+    """Ends the session: the refresh token's family is revoked, and the access token used
+    here (and every other of its session) is refused from the next request on."""
+    await state.tokens.revoke(body.refresh_token, user["_id"])
+    await state.tokens.end_session(user["session_id"])
     return ok(None)
 
 

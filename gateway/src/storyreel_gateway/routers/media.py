@@ -1,9 +1,17 @@
-"""`/media/<key>`: signed media downloads with HTTP Range (players seek, downloads resume)."""
+"""`/media/<key>`: signed media downloads with HTTP Range (players seek, downloads resume).
+
+Every answer carries `X-Content-Type-Options: nosniff`, so a browser uses the stored type and
+never guesses one from the bytes; only audio, video and raster images are served inline, and
+anything else (documents, text, SVG, which can carry script) is an attachment, so a stored file
+cannot run as a page of the gateway's origin.
+"""
 
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import Response, StreamingResponse
@@ -17,6 +25,22 @@ from storyreel_gateway.error_handlers import error_response
 router = APIRouter(tags=["media"])
 # Bounded digits: int() refuses strings past 4300 digits, and no object is that large.
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+_INLINE_KINDS = frozenset({"audio", "video", "image"})
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._\-]")
+
+
+def served_inline(content_type: str) -> bool:
+    """Audio, video and images other than SVG (an SVG is a document that can run script)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type.split("/", 1)[0] in _INLINE_KINDS and "svg" not in media_type
+
+
+def attachment(key: str) -> str:
+    """`Content-Disposition: attachment` named after the key's last part (RFC 6266)."""
+    name = PurePosixPath(key).name or "download"
+    fallback = _UNSAFE_FILENAME.sub("_", name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def parse_range(header: str, size: int) -> tuple[int, int]:
@@ -50,6 +74,7 @@ def ranged_response(
     headers = {
         "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=300",
+        **NOSNIFF,
         **(extra_headers or {}),
     }
     if range_header:
@@ -58,6 +83,7 @@ def ranged_response(
         except AppError as exc:
             refused = error_response(416, int(exc.code), exc.message, exc.field, exc.reason)
             refused.headers["Content-Range"] = f"bytes */{info.size}"
+            refused.headers.update(NOSNIFF)
             return refused
         headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
         headers["Content-Length"] = str(end - start + 1)
@@ -97,4 +123,5 @@ async def media(
     info = await state.objects.stat(key)
     if info is None:
         raise NotFound("media not found", field="key")
-    return ranged_response(state.objects, key, info, range_header)
+    extra = None if served_inline(info.content_type) else {"Content-Disposition": attachment(key)}
+    return ranged_response(state.objects, key, info, range_header, extra_headers=extra)

@@ -50,10 +50,15 @@ class Settings(BaseSettings):
     port: int = 5678
     public_url: str | None = None
     jwt_secret: SecretStr | None = None
-    access_token_ttl_s: int = 86400
+    # Short-lived: an access token also dies at once with logout or its session's revocation.
+    access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 86400
     media_url_ttl_s: int = 3600
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Login throttling (`limits` strings, ";"-separated windows): attempts per account named
+    # and per client address; past any window a login answers 429 with Retry-After.
+    login_limit_account: str = "5/minute;30/hour"
+    login_limit_address: str = "20/minute;200/hour"
     grpc_deadline_s: float = 10.0
     # Realtime (WebSocket /api/v1/ws, SSE /api/v1/tasks/{id}/events): a socket with no client
     # message for ws_idle_timeout_s, or open for realtime_max_lifetime_s, is closed after a

@@ -14,7 +14,6 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import nats.errors
 from nats.js import api as js_api
 
 from storyreel_core.bus.jetstream import EVENTS_STREAM, JetStreamBus, encode
@@ -88,12 +87,21 @@ class DomainEventConsumer:
         while not self._stopping.is_set():
             try:
                 msgs = await sub.fetch(10, timeout=1.0)
-            except nats.errors.TimeoutError:
+            except TimeoutError:
+                # No event within the wait: the normal idle case, not a failure. A batch fetch
+                # raises the builtin TimeoutError (nats-py's `_fetch_n`), a single one
+                # nats.errors.TimeoutError (a subclass); the builtin catches both.
                 continue
             except Exception as exc:
                 if self._stopping.is_set():
                     return
-                log.warning("events.fetch_failed", consumer=self.durable, error=str(exc))
+                # repr: many nats errors have an empty str(), which logged as `error=`.
+                log.warning(
+                    "events.fetch_failed",
+                    consumer=self.durable,
+                    error=repr(exc),
+                    error_type=type(exc).__name__,
+                )
                 await asyncio.sleep(0.5)
                 continue
             for msg in msgs:
