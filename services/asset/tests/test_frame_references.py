@@ -11,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from storyreel_asset.frame_provider import FrameRequest, ProceduralFrames
+from storyreel_asset.frame_provider import DrawnFrame, FrameRequest, ProceduralFrames
 from storyreel_asset.frames_job import FramesJob
 from storyreel_core.bus.job_runner import Job
 from storyreel_core.drama_models import Character, Shot, Storyboard
@@ -29,7 +27,7 @@ class RecordingProvider:
     def __init__(self) -> None:
         self.requests: list[FrameRequest] = []
 
-    async def draw(self, request: FrameRequest) -> Image.Image:
+    async def draw(self, request: FrameRequest) -> DrawnFrame:
         self.requests.append(request)
         return await ProceduralFrames().draw(request)
 

@@ -19,7 +19,13 @@ from PIL import Image, ImageDraw
 
 from storyreel_asset.backdrop import Backdrop, paint_backdrop
 from storyreel_asset.character_look import CharacterLook, character_look
-from storyreel_asset.composition import Layout, Placement, layout_for, place_figures
+from storyreel_asset.composition import (
+    Layout,
+    Placement,
+    figure_boxes,
+    layout_for,
+    place_figures,
+)
 from storyreel_asset.figure import draw_figure, feet_y
 from storyreel_asset.palette import Palette, mix, palette_for, time_of_day
 from storyreel_asset.prop_shapes import draw_prop
@@ -40,7 +46,7 @@ from storyreel_asset.texture import (
     to_plane,
     vignette,
 )
-from storyreel_core.drama_models import Character, Shot
+from storyreel_core.drama_models import Character, FigureBox, Shot
 
 __all__ = [
     "CharacterLook",
@@ -66,13 +72,15 @@ class FrameRender:
     """A rendered frame plus what tests and callers may want to know about its composition.
 
     `figure_mask` is True where a character's body covers the frame (full resolution);
-    `cast` lists the character ids actually drawn, principal first.
+    `cast` lists the character ids actually drawn, principal first; `figures` their face and
+    body boxes in frame fractions (what the video stage keeps subtitles clear of).
     """
 
     image: Image.Image
     figure_mask: BoolImage
     layout: Layout
     cast: tuple[str, ...]
+    figures: tuple[FigureBox, ...] = ()
 
     @property
     def figure_coverage(self) -> float:
@@ -259,6 +267,7 @@ def render_frame_with_mask(
         figure_mask=mask,
         layout=layout,
         cast=tuple(character.id for character in cast),
+        figures=figure_boxes(placements, [c.id for c in cast], layout, work_w, work_h),
     )
 
 
