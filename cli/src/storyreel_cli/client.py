@@ -1,4 +1,4 @@
-"""A small client of the gateway's REST API, used by `storyreel render` and the benchmarks."""
+"""A small client of the gateway's REST API, used by the `storyreel` command and the benchmarks."""
 
 from __future__ import annotations
 
@@ -17,42 +17,74 @@ class ApiError(RuntimeError):
         super().__init__(f"HTTP {status}: {body.get('message', body)}")
 
 
+class Unreachable(RuntimeError):
+    """The gateway did not answer (nothing listening, wrong host, timeout)."""
+
+
 class StoryReelClient:
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
         self.token = token
 
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> StoryReelClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = kwargs.pop("headers", {})
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        response = self.http.request(method, f"/api/v1{path}", headers=headers, **kwargs)
-        body = response.json()
+        try:
+            response = self.http.request(method, f"/api/v1{path}", headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unreachable(f"cannot reach StoryReel at {self.base_url}: {_reason(exc)}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text[:200] or response.reason_phrase}
         if response.status_code >= 400:
-            raise ApiError(response.status_code, body)
+            raise ApiError(response.status_code, body if isinstance(body, dict) else {})
         return body["data"]
 
+    def login(self, username: str, password: str) -> dict[str, Any]:
+        """Log in; keeps the access token and returns the token pair."""
+        data: dict[str, Any] = self.request(
+            "POST", "/auth/login", json={"username": username, "password": password}
+        )
+        self.token = data["access_token"]
+        return data
+
+    def register(self, username: str, email: str, password: str) -> dict[str, Any]:
+        """Create the account; keeps the access token and returns the token pair."""
+        data: dict[str, Any] = self.request(
+            "POST",
+            "/auth/register",
+            json={"username": username, "email": email, "password": password},
+        )
+        self.token = data["access_token"]
+        return data
+
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
+        data: dict[str, Any] = self.request(
+            "POST", "/auth/refresh", json={"refresh_token": refresh_token}
+        )
+        self.token = data["access_token"]
+        return data
+
     def login_or_register(self, username: str, password: str, email: str | None = None) -> None:
+        """For benchmarks and tests that make their own throwaway account."""
         try:
-            data = self.request(
-                "POST", "/auth/login", json={"username": username, "password": password}
-            )
+            self.login(username, password)
         except ApiError as exc:
             if exc.status != 401:
                 raise
-            data = self.request(
-                "POST",
-                "/auth/register",
-                json={
-                    "username": username,
-                    "password": password,
-                    "email": email or f"{username}@storyreel.local",
-                },
-            )
-        self.token = data["access_token"]
+            self.register(username, email or f"{username}@storyreel.local", password)
 
     def render(self, story: str, style: str = "", **options: Any) -> str:
         data = self.request(
@@ -79,9 +111,20 @@ class StoryReelClient:
             time.sleep(interval)
 
     def download(self, url: str, dest: Path) -> Path:
-        with self.http.stream("GET", url) as response:
-            response.raise_for_status()
-            with dest.open("wb") as out:
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
+        try:
+            with self.http.stream("GET", url) as response:
+                response.raise_for_status()
+                with dest.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+        except httpx.TransportError as exc:
+            raise Unreachable(f"cannot download {url}: {_reason(exc)}") from exc
         return dest
+
+
+def _reason(exc: httpx.TransportError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused or host not found"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    return type(exc).__name__
