@@ -6,6 +6,7 @@ own ffmpeg + libass onto a black frame (`subtitle_pixels`) and look at what was 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ def test_a_long_sentence_is_whole_in_two_line_cues_timed_by_its_words(w: int, h:
     assert max(len(c.lines) for c in cues) <= 2
     assert joined(cues) == LONG_ZH  # nothing lost, nothing reordered
     assert cues[0].start == 2.0 and cues[-1].end == pytest.approx(15.0)
-    for a, b in zip(cues, cues[1:], strict=False):
+    for a, b in itertools.pairwise(cues):
         assert a.end == pytest.approx(b.start)
     # Each cue lasts in proportion to what it says (±15% of the share by characters).
     for c in cues:
@@ -67,7 +68,7 @@ def test_chinese_lines_break_between_words(w: int, h: int) -> None:
     cues = layout_cues([Cue(0, 6, LANTERN * 2)], width=w, height=h, language="zh")
     lines = [line for c in cues for line in c.lines]
     assert "".join(lines) == LANTERN * 2
-    for a, b in zip(lines, lines[1:], strict=False):
+    for a, b in itertools.pairwise(lines):
         for word in ("灯笼", "赴京", "寻找", "爷爷", "一路上", "遇见", "许多"):
             for cut in range(1, len(word)):
                 assert not (a.endswith(word[:cut]) and b.startswith(word[cut:])), (a, b)
