@@ -270,13 +270,26 @@ def check(http: httpx.Client, name: str, story: str, work: Path) -> dict[str, An
     }
 
 
+def start_platform(work: Path, attempts: int = 3) -> PlatformProcess:
+    """The embedded platform; on a machine too busy for JetStream's 5 s API timeouts at
+    start-up it exits early, so try again a couple of times."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return PlatformProcess(work / f"platform-{attempt}").start(timeout=240)
+        except RuntimeError as exc:
+            if attempt == attempts:
+                raise
+            print(f"platform did not start ({str(exc).splitlines()[0]}); retrying", file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(STORIES), help="one story instead of all three")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="storyreel-viewer-") as tmp:
         work = Path(tmp)
-        platform = PlatformProcess(work / "platform").start(timeout=240)
+        platform = start_platform(work)
         try:
             http = httpx.Client(base_url=platform.url, timeout=120)
             login(http)
