@@ -26,7 +26,6 @@ What the layout guarantees, at any resolution and aspect ratio:
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import functools
 import logging
@@ -64,6 +63,13 @@ _NO_LINE_START = set("，。、；：！？）》」』】〉’”,.;:!?)]}%…
 _NO_LINE_END = set("（《「『【〈‘“([{")
 # A clause ends after one of these (a cue may be cut there).
 _CLAUSE_END = set("，。、；：！？…,.;:!?")
+# Common single-character surnames: jieba often splits a name after one (林|小雨); a break
+# there would cut the name, so the surname stays with the one- or two-character word after it.
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏"
+    "魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚"
+    "邵万钱严覃武戴莫孔向汤"
+)
 _PAUSE_WEIGHT = 0.6  # a pause mark counts as this many spoken characters when timing
 _BOX_STYLE = "Boxed"
 
@@ -164,7 +170,12 @@ def _words(text: str) -> list[str]:
         text,
     ):
         if is_wide(run[0]):
-            raw.extend(jieba.lcut(run, HMM=True))  # type: ignore[attr-defined]
+            words: list[str] = jieba.lcut(run, HMM=True)  # type: ignore[attr-defined]
+            for word in words:
+                if raw and raw[-1] in _SURNAMES and 1 <= len(word) <= 2 and word.isalpha():
+                    raw[-1] += word
+                else:
+                    raw.append(word)
         else:
             raw.extend(re.findall(r"\s+|[^\s]+", run))
     out: list[str] = []
@@ -589,12 +600,3 @@ def write_subtitles(
     ass.save(str(ass_path), format_="ass")
     Path(srt_path).write_text(srt.compose(subtitles, reindex=False), encoding="utf-8")
     return SubtitleFiles(count=len(placed), font=font, cues=tuple(placed))
-
-
-def cue_at(cues: Sequence[PlacedCue], t: float) -> PlacedCue | None:
-    """The laid-out cue showing at time `t` (s), if any."""
-    starts = [c.start for c in cues]
-    i = bisect.bisect_right(starts, t) - 1
-    if i >= 0 and cues[i].start <= t < cues[i].end:
-        return cues[i]
-    return None
