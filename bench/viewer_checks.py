@@ -23,6 +23,7 @@ import argparse
 import itertools
 import math
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -242,7 +243,8 @@ def check(http: httpx.Client, name: str, story: str, work: Path) -> dict[str, An
     result = task["result"]
     folder = work / name
     folder.mkdir()
-    srt_text = http.get(result["subtitle_url"]).text
+    srt_text = http.get(result["subtitle_url"]).content.decode("utf-8")
+    (folder / "final.srt").write_text(srt_text, encoding="utf-8")
     ass = folder / "final.ass"
     ass.write_bytes(http.get(result["ass_url"]).content)
     cues = list(srt.parse(srt_text))
@@ -286,6 +288,7 @@ def start_platform(work: Path, attempts: int = 3) -> PlatformProcess:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(STORIES), help="one story instead of all three")
+    parser.add_argument("--keep", type=Path, help="copy each story's SRT and ASS into this folder")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="storyreel-viewer-") as tmp:
         work = Path(tmp)
@@ -297,6 +300,12 @@ def main() -> int:
                 if args.only and name != args.only:
                     continue
                 row = check(http, name, story, work)
+                if args.keep:
+                    args.keep.mkdir(parents=True, exist_ok=True)
+                    for suffix in ("srt", "ass"):
+                        shutil.copyfile(
+                            work / name / f"final.{suffix}", args.keep / f"{name}.{suffix}"
+                        )
                 print(f"== {name}")
                 voices = ", ".join(f"{k} {v:.0f} Hz" for k, v in row["voices"].items())
                 print(f"  median pitch: {voices}")
