@@ -38,7 +38,7 @@ class FinalCutInput(BaseModel):
     transition: Transition = "crossfade"
     music: bool = True
     language: str = "en"
-    title: str = Field(default="", max_length=200)
+    title: str = ""  # set on the thumbnail (at most three lines are drawn)
 
 
 OUTPUTS = {
