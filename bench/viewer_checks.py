@@ -272,7 +272,7 @@ def check(http: httpx.Client, name: str, story: str, work: Path) -> dict[str, An
     }
 
 
-def start_platform(work: Path, attempts: int = 3) -> PlatformProcess:
+def start_platform(work: Path, attempts: int = 6) -> PlatformProcess:
     """The embedded platform; on a machine too busy for JetStream's 5 s API timeouts at
     start-up it exits early, so try again a couple of times."""
     for attempt in range(1, attempts + 1):
