@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -205,18 +206,27 @@ def _words(text: str) -> list[str]:
 
 
 def _break_long(word: str, max_width: float, measure: _Measurer) -> list[str]:
-    """A word wider than a line, cut between characters into pieces that each fit."""
-    pieces: list[str] = []
-    piece = ""
-    for ch in word:
-        if piece and measure.width((piece + ch).rstrip()) > max_width:
+    """A word wider than a line, cut between characters into as few pieces as fit, of about
+    equal width (never a stub of two letters on its own line)."""
+    total = measure.width(word.rstrip())
+    count = max(1, math.ceil(total / max_width))
+    while True:
+        goal = total / count
+        pieces: list[str] = []
+        piece = ""
+        for ch in word:
+            if piece and (
+                measure.width(piece + ch) > goal * 1.02 or measure.width(piece + ch) > max_width
+            ):
+                pieces.append(piece)
+                piece = ch
+            else:
+                piece += ch
+        if piece:
             pieces.append(piece)
-            piece = ch
-        else:
-            piece += ch
-    if piece:
-        pieces.append(piece)
-    return pieces
+        if len(pieces) <= count or count > len(word):
+            return pieces
+        count += 1
 
 
 def _wrap_words(words: Sequence[str], max_width: float, measure: _Measurer) -> list[str]:
@@ -298,9 +308,18 @@ def _chunks(text: str, max_width: float, measure: _Measurer) -> list[list[str]]:
         if current:
             chunks.append(current)
         current = list(clause)
-        while lines(current) > MAX_LINES:
-            # Take the longest run of words that still fits in two lines.
-            cut = max(1, _fit(current, max_width, measure))
+        while (needed := lines(current)) > MAX_LINES:
+            # Too long for one cue: cut it into as few cues as it needs, of about equal width
+            # (never a full cue and a one-word stub), each within two lines.
+            parts = math.ceil(needed / MAX_LINES)
+            goal = sum(measure.width(word) for word in current) / parts
+            cut, width = 0, 0.0
+            for word in current:
+                if cut and width + measure.width(word) / 2 > goal:
+                    break
+                width += measure.width(word)
+                cut += 1
+            cut = max(1, min(cut, _fit(current, max_width, measure)))
             chunks.append(current[:cut])
             current = current[cut:]
     if current:
