@@ -61,6 +61,9 @@ async def test_each_shot_gets_the_default_images_of_its_characters(tmp_path: Pat
     result = await FramesJob(objects, provider)(job, Steps())  # type: ignore[arg-type]
 
     assert [f["shot_id"] for f in result["frames"]] == ["sb_1", "sb_2", "sb_3"]
+    # Each frame says where its characters stand (what the video stage keeps text off).
+    assert all(f["figures"] for f in result["frames"][:2])
+    assert all(0 <= v <= 1 for f in result["frames"] for g in f["figures"] for v in g["face"])
     seen = {r.shot.id: dict(r.references) for r in provider.requests}
     assert seen == {
         "sb_1": {mei.id: b"mei-design", lin.id: b"lin-design"},
