@@ -50,7 +50,8 @@ def lit_top(look: CharacterLook, style: str = "realistic") -> RGB:
 
 
 def test_look_is_identical_for_the_same_character_even_if_description_changes() -> None:
-    rewritten = LIN.model_copy(update={"description": "now a doctor in a red coat"})
+    """Rewording a description changes nothing unless it describes appearance."""
+    rewritten = LIN.model_copy(update={"description": "now a doctor at the city hospital"})
     assert character_look(LIN) == character_look(rewritten)
     assert character_look(LIN) == character_look(
         Character(id="char-lin", name="林夏", gender="female")
@@ -168,3 +169,19 @@ def test_character_sheet_is_a_plain_backdrop_around_the_figure() -> None:
     assert np.abs(np.diff(corner, axis=1)).mean() < 6
     assert np.abs(np.diff(corner, axis=0)).mean() < 6
     assert sheet.reshape(-1, 3).std(axis=0).max() > 15
+
+
+def test_a_man_is_drawn_as_described_and_never_in_a_dress_or_earrings() -> None:
+    for i in range(60):
+        look = character_look(Character(id=f"m{i}", name=f"男{i}", gender="male"))
+        assert look.outfit != "dress" and look.accessory != "earrings"
+        assert look.hair_style not in ("bun", "long", "bob")
+    elder = Character(
+        id="zhou", name="周海", gender="male", description="白发老人，穿着长袍，戴着眼镜"
+    )
+    look = character_look(elder)
+    assert (look.hair_colour, look.outfit, look.accessory) == ((200, 200, 204), "robe", "glasses")
+    english = Character(
+        id="tom", name="Tom", gender="male", description="a tall man in a grey suit with a hat"
+    )
+    assert (character_look(english).outfit, character_look(english).accessory) == ("suit", "hat")

@@ -11,9 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
-from storyreel_asset.frame_provider import FrameRequest, ProceduralFrames
+from storyreel_asset.frame_provider import DrawnFrame, FrameRequest, ProceduralFrames
 from storyreel_asset.frames_job import FramesJob
 from storyreel_core.bus.job_runner import Job
 from storyreel_core.drama_models import Character, Shot, Storyboard
@@ -29,7 +27,7 @@ class RecordingProvider:
     def __init__(self) -> None:
         self.requests: list[FrameRequest] = []
 
-    async def draw(self, request: FrameRequest) -> Image.Image:
+    async def draw(self, request: FrameRequest) -> DrawnFrame:
         self.requests.append(request)
         return await ProceduralFrames().draw(request)
 
@@ -63,6 +61,9 @@ async def test_each_shot_gets_the_default_images_of_its_characters(tmp_path: Pat
     result = await FramesJob(objects, provider)(job, Steps())  # type: ignore[arg-type]
 
     assert [f["shot_id"] for f in result["frames"]] == ["sb_1", "sb_2", "sb_3"]
+    # Each frame says where its characters stand (what the video stage keeps text off).
+    assert all(f["figures"] for f in result["frames"][:2])
+    assert all(0 <= v <= 1 for f in result["frames"] for g in f["figures"] for v in g["face"])
     seen = {r.shot.id: dict(r.references) for r in provider.requests}
     assert seen == {
         "sb_1": {mei.id: b"mei-design", lin.id: b"lin-design"},

@@ -114,15 +114,20 @@ async def test_final_cut_end_to_end(tmp_path: Path, media: Media) -> None:
     assert float(np.sqrt(np.mean(audio**2))) > 0.01
     assert integrated_loudness(audio, rate) == pytest.approx(-16.0, abs=1.5)
 
-    # Subtitles: one cue per segment, parseable, in order, inside the video.
+    # Subtitles: every segment whole and in order, in cues of at most two lines (a segment
+    # too long for two lines on this narrow frame becomes several cues), inside the video.
     srt = pysubs2.load(str(cut.srt_path))
-    assert len(srt) == cut.subtitle_cues == 6
+    assert len(srt) == cut.subtitle_cues >= 6
     assert all(e.end > e.start for e in srt)
+    assert all(b.start >= a.end - 1 for a, b in pairwise(srt))
+    assert max(e.text.count("\\N") + 1 for e in srt) <= 2
+    spoken = " ".join(s.text for clip in clips for s in clip.segments)
+    assert " ".join(e.text.replace("\\N", " ") for e in srt) == spoken
     assert srt[-1].end / 1000 <= cut.duration + 0.01
     assert "{was}" in srt[0].text  # SRT keeps the braces verbatim
     assert "\\{was\\}" in pysubs2.load(str(cut.ass_path))[0].text  # escaped for libass
     ass = pysubs2.load(str(cut.ass_path))
-    assert len(ass) == 6 and ass.info["PlayResX"] == str(W)
+    assert len(ass) == len(srt) and ass.info["PlayResX"] == str(W)
     assert max(e.text.count("\\N") for e in ass) >= 1  # the long reply was wrapped
 
     with Image.open(cut.thumbnail_path) as thumb:

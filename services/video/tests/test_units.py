@@ -98,7 +98,8 @@ def test_wrap_latin_and_cjk() -> None:
 
 
 def test_escape_ass() -> None:
-    assert escape_ass("a {b} c\\N") == "a \\{b\\} c＼N"
+    assert escape_ass("a {b} c\\N", "\uff3c") == "a \\{b\\} c＼N"
+    assert escape_ass("a\\N") == "a\\\u2060N"
 
 
 def test_cues_global_times(tmp_path: Path) -> None:

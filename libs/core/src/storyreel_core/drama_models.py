@@ -156,3 +156,19 @@ class ShotAudio(BaseModel):
     key: str  # object-store key of the WAV
     duration: float
     segments: list[SpeechSegment] = Field(default_factory=list)
+
+
+Box = tuple[float, float, float, float]
+
+
+class FigureBox(BaseModel):
+    """Where a drawn character stands in a frame, as fractions of the frame (x right, y down).
+
+    Boxes are `(x0, y0, x1, y1)` in 0..1, clipped to the frame. `face` covers the head from
+    the hair to the chin (the part text must never cover); `body` the whole visible figure.
+    The asset service reports them with each frame, the video service keeps subtitles clear.
+    """
+
+    character_id: str
+    face: Box
+    body: Box

@@ -3,14 +3,16 @@
 Frames are rendered independently (often in parallel, across processes), so a character's
 hair, clothes and build cannot be remembered between shots; instead they are recomputed from a
 SHA-256 of the character's id and name (plus gender for plausible defaults). The same character
-therefore looks the same in every shot and every run, and the description text (which may be
-rewritten between stages) cannot change them.
+therefore looks the same in every shot and every run. Only what the description says about
+appearance is drawn as said (白发/grey hair, 长袍/a robe, 眼镜/glasses, …): rewording the rest of
+a description (a job, a mood) changes nothing, and a man is never given a dress, earrings or a
+bun unless his description asks for them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from storyreel_asset.palette import RGB, hsv
 from storyreel_asset.stable_hash import stable_digest
@@ -63,12 +65,12 @@ _HAIRS: tuple[RGB, ...] = (
     (214, 120, 150),
 )
 _HAIR_STYLES: dict[Gender, tuple[HairStyle, ...]] = {
-    "male": ("short", "spiky", "buzz", "short", "bob", "ponytail"),
+    "male": ("short", "spiky", "buzz", "short", "spiky", "ponytail"),
     "female": ("long", "bob", "ponytail", "bun", "long", "short"),
     "unknown": ("short", "spiky", "buzz", "long", "bob", "ponytail", "bun"),
 }
 _OUTFITS: dict[Gender, tuple[Outfit, ...]] = {
-    "male": ("coat", "suit", "hoodie", "robe", "suit"),
+    "male": ("coat", "suit", "hoodie", "robe", "suit"),  # never a dress unless described
     "female": ("dress", "coat", "suit", "robe", "hoodie", "dress"),
     "unknown": ("coat", "suit", "hoodie", "dress", "robe"),
 }
@@ -91,6 +93,54 @@ _BUILDS: dict[Gender, tuple[float, float]] = {
     "female": (0.82, 1.0),
     "unknown": (0.85, 1.15),
 }
+
+
+_T = TypeVar("_T")
+
+_MALE_ACCESSORIES: tuple[Accessory, ...] = ("none", "hat", "glasses", "scarf", "satchel")
+
+# Appearance words of a description, Chinese and English, and what they set. The first match
+# in each group wins; anything not said keeps the hashed default.
+_DESCRIBED_HAIR: tuple[tuple[tuple[str, ...], RGB], ...] = (
+    (
+        ("白发", "银发", "花白", "白头", "grey hair", "gray hair", "white hair", "silver hair"),
+        (200, 200, 204),
+    ),
+    (("金发", "blond", "golden hair"), (214, 178, 96)),
+    (("红发", "red hair", "redhead", "ginger"), (160, 60, 36)),
+    (("黑发", "black hair"), (22, 20, 24)),
+    (("棕发", "brown hair"), (96, 60, 36)),
+)
+_DESCRIBED_STYLE: tuple[tuple[tuple[str, ...], HairStyle], ...] = (
+    (("光头", "寸头", "shaved", "bald", "buzz cut", "crew cut"), "buzz"),
+    (("马尾", "ponytail"), "ponytail"),
+    (("发髻", "盘发", "bun"), "bun"),
+    (("长发", "long hair"), "long"),
+    (("短发", "short hair"), "short"),
+)
+_DESCRIBED_OUTFIT: tuple[tuple[tuple[str, ...], Outfit], ...] = (
+    (("长袍", "道袍", "长衫", "袈裟", "robe", "gown"), "robe"),
+    (("西装", "suit"), "suit"),
+    (("卫衣", "连帽", "hoodie"), "hoodie"),
+    (("裙", "dress", "skirt"), "dress"),
+    (("大衣", "外套", "风衣", "coat", "jacket"), "coat"),
+)
+_DESCRIBED_ACCESSORY: tuple[tuple[tuple[str, ...], Accessory], ...] = (
+    (("眼镜", "glasses", "spectacles"), "glasses"),
+    (("帽", "斗笠", "hat", "cap"), "hat"),
+    (("围巾", "scarf"), "scarf"),
+    (("耳环", "earring"), "earrings"),
+    (("发带", "headband"), "headband"),
+    (("挎包", "书包", "satchel", "bag"), "satchel"),
+)
+
+
+def _described(text: str, table: tuple[tuple[tuple[str, ...], _T], ...]) -> _T | None:
+    lowered = text.lower()
+    for words, value in table:
+        if any(word in lowered for word in words):
+            return value
+    return None
 
 
 def _between(byte: int, bounds: tuple[float, float]) -> float:
@@ -117,16 +167,18 @@ def character_look(character: Character) -> CharacterLook:
     accent = hsv(top_hue + 0.25 + 0.5 * d[6] / 255.0, 0.75, 0.9)
     styles = _HAIR_STYLES[gender]
     outfits = _OUTFITS[gender]
+    accessories = _MALE_ACCESSORIES if gender == "male" else _ACCESSORIES
+    said = character.description
     return CharacterLook(
         character_id=character.id,
         skin=_SKINS[d[7] % len(_SKINS)],
-        hair_colour=_HAIRS[d[8] % len(_HAIRS)],
-        hair_style=styles[d[9] % len(styles)],
-        outfit=outfits[d[10] % len(outfits)],
+        hair_colour=_described(said, _DESCRIBED_HAIR) or _HAIRS[d[8] % len(_HAIRS)],
+        hair_style=_described(said, _DESCRIBED_STYLE) or styles[d[9] % len(styles)],
+        outfit=_described(said, _DESCRIBED_OUTFIT) or outfits[d[10] % len(outfits)],
         top_colour=top,
         bottom_colour=bottom,
         accent_colour=accent,
-        accessory=_ACCESSORIES[d[11] % len(_ACCESSORIES)],
+        accessory=_described(said, _DESCRIBED_ACCESSORY) or accessories[d[11] % len(accessories)],
         height=_between(d[12], _HEIGHTS[gender]),
         build=_between(d[13], _BUILDS[gender]),
     )

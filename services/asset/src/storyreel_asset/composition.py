@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storyreel_core.drama_models import ShotType
+from storyreel_core.drama_models import FigureBox, ShotType
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,52 @@ def place_figures(layout: Layout, heights: list[float], width: int, height: int)
             )
         )
     return placements
+
+
+# Body extents in figure heights (see figure.py): the head ellipse spans v 0.003..0.147 around
+# x ±0.054 (ears to ±0.064, hair a little wider and higher); shoulders, arms and hands stay
+# within ±0.2; the soles are at `_HIP_Y + (1 − _HIP_Y) · leg_scale`.
+_FACE_HALF_WIDTH = 0.075
+_FACE_TOP = -0.03
+_FACE_BOTTOM = 0.17  # chin plus a little neck: text below this line clears the chin
+_BODY_HALF_WIDTH = 0.2
+_HIP_Y = 0.52
+
+
+def _clip_box(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    return (
+        min(1.0, max(0.0, x0)),
+        min(1.0, max(0.0, y0)),
+        min(1.0, max(0.0, x1)),
+        min(1.0, max(0.0, y1)),
+    )
+
+
+def figure_boxes(
+    placements: list[Placement], ids: list[str], layout: Layout, width: int, height: int
+) -> tuple[FigureBox, ...]:
+    """The face and body box of each placed figure, as fractions of a `width` x `height` frame.
+
+    Figures wholly outside the frame are left out; a face cut by the frame edge keeps the
+    part inside. Order follows `placements` (principal first).
+    """
+    boxes: list[FigureBox] = []
+    for place, character_id in zip(placements, ids, strict=True):
+        size, cx, top = place.height_px, place.centre_x, place.head_top_y
+        feet = top + size * (_HIP_Y + (1.0 - _HIP_Y) * layout.leg_scale)
+        body = _clip_box(
+            (cx - _BODY_HALF_WIDTH * size) / width,
+            (top + _FACE_TOP * size) / height,
+            (cx + _BODY_HALF_WIDTH * size) / width,
+            feet / height,
+        )
+        face = _clip_box(
+            (cx - _FACE_HALF_WIDTH * size) / width,
+            (top + _FACE_TOP * size) / height,
+            (cx + _FACE_HALF_WIDTH * size) / width,
+            (top + _FACE_BOTTOM * size) / height,
+        )
+        if body[2] <= body[0] or body[3] <= body[1]:
+            continue
+        boxes.append(FigureBox(character_id=character_id, face=face, body=body))
+    return tuple(boxes)

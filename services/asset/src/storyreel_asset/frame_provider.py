@@ -16,8 +16,8 @@ from typing import Protocol
 
 from PIL import Image
 
-from storyreel_asset.procedural_renderer import render_frame
-from storyreel_core.drama_models import Character, Shot
+from storyreel_asset.procedural_renderer import render_frame_with_mask
+from storyreel_core.drama_models import Character, FigureBox, Shot
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,25 @@ class FrameRequest:
     references: Mapping[str, bytes] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DrawnFrame:
+    """A drawn frame and, when the provider knows them, where it put each character
+    (face and body boxes in frame fractions); a provider that cannot tell leaves it empty."""
+
+    image: Image.Image
+    figures: tuple[FigureBox, ...] = ()
+
+
 class FrameProvider(Protocol):
-    async def draw(self, request: FrameRequest) -> Image.Image: ...
+    async def draw(self, request: FrameRequest) -> DrawnFrame: ...
 
 
 class ProceduralFrames:
     """The offline provider: the procedural renderer, in a thread (it is CPU work)."""
 
-    async def draw(self, request: FrameRequest) -> Image.Image:
-        return await asyncio.to_thread(
-            render_frame,
+    async def draw(self, request: FrameRequest) -> DrawnFrame:
+        render = await asyncio.to_thread(
+            render_frame_with_mask,
             request.shot,
             request.cast,
             style=request.style,
@@ -49,3 +58,4 @@ class ProceduralFrames:
             height=request.height,
             seed=request.seed,
         )
+        return DrawnFrame(render.image, render.figures)

@@ -69,7 +69,7 @@ class FramesJob:
         self, task_id: str, spec: FramesInput, shot: Shot, references: dict[str, bytes]
     ) -> dict[str, Any]:
         """Draw one shot and store it (and its thumbnail when asked)."""
-        image = await self.provider.draw(
+        drawn = await self.provider.draw(
             FrameRequest(
                 shot=shot,
                 cast=spec.storyboard.characters,
@@ -82,9 +82,14 @@ class FramesJob:
                 },
             )
         )
+        image = drawn.image
         key = f"renders/{task_id}/frames/{shot.id}.png"
         await self.objects.put_bytes(key, await asyncio.to_thread(png_bytes, image), "image/png")
-        frame: dict[str, Any] = {"shot_id": shot.id, "key": key}
+        frame: dict[str, Any] = {
+            "shot_id": shot.id,
+            "key": key,
+            "figures": [figure.model_dump() for figure in drawn.figures],
+        }
         if spec.thumbnail_width:
             thumb = await asyncio.to_thread(jpeg_thumbnail, image, spec.thumbnail_width)
             frame["thumbnail_key"] = f"renders/{task_id}/frames/{shot.id}_thumb.jpg"

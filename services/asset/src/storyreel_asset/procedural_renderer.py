@@ -19,10 +19,16 @@ from PIL import Image, ImageDraw
 
 from storyreel_asset.backdrop import Backdrop, paint_backdrop
 from storyreel_asset.character_look import CharacterLook, character_look
-from storyreel_asset.composition import Layout, Placement, layout_for, place_figures
+from storyreel_asset.composition import (
+    Layout,
+    Placement,
+    figure_boxes,
+    layout_for,
+    place_figures,
+)
 from storyreel_asset.figure import draw_figure, feet_y
 from storyreel_asset.palette import Palette, mix, palette_for, time_of_day
-from storyreel_asset.prop_shapes import draw_prop
+from storyreel_asset.prop_shapes import LARGE_PROPS, draw_prop, prop_shape, props_in_text
 from storyreel_asset.scenery import location_kind
 from storyreel_asset.stable_hash import stable_rng
 from storyreel_asset.texture import (
@@ -40,7 +46,7 @@ from storyreel_asset.texture import (
     to_plane,
     vignette,
 )
-from storyreel_core.drama_models import Character, Shot
+from storyreel_core.drama_models import Character, FigureBox, Shot
 
 __all__ = [
     "CharacterLook",
@@ -66,13 +72,15 @@ class FrameRender:
     """A rendered frame plus what tests and callers may want to know about its composition.
 
     `figure_mask` is True where a character's body covers the frame (full resolution);
-    `cast` lists the character ids actually drawn, principal first.
+    `cast` lists the character ids actually drawn, principal first; `figures` their face and
+    body boxes in frame fractions (what the video stage keeps subtitles clear of).
     """
 
     image: Image.Image
     figure_mask: BoolImage
     layout: Layout
     cast: tuple[str, ...]
+    figures: tuple[FigureBox, ...] = ()
 
     @property
     def figure_coverage(self) -> float:
@@ -127,6 +135,87 @@ def _draw_cast(
             light=palette.key_light,
         )
     return layer
+
+
+MAX_PROPS = 2
+
+
+def shot_props(shot: Shot) -> list[str]:
+    """The props to draw in a shot: those the screenplay lists for it (a `props` field of names,
+    when the screenplay has one), else those its own text names, at most `MAX_PROPS`."""
+    listed = getattr(shot, "props", None) or []
+    names = [
+        str(
+            p
+            if isinstance(p, str)
+            else getattr(p, "name", None) or (p.get("name") if isinstance(p, dict) else "")
+        )
+        for p in listed
+    ]
+    names = [n for n in names if n.strip()]
+    if not names:
+        text = " ".join(
+            [shot.narration, *(line.text for line in shot.dialogue), shot.prompt, shot.description]
+        )
+        names = props_in_text(text)
+    return list(dict.fromkeys(names))[:MAX_PROPS]
+
+
+def _draw_props(
+    pixels: FloatImage,
+    names: list[str],
+    placements: list[Placement],
+    layout: Layout,
+    palette: Palette,
+    size: tuple[int, int],
+) -> None:
+    """Props where they are seen: on the ground in the gaps between the figures when their
+    feet are in the frame (a boat or a horse about a person's size, hand props scaled to the
+    people), else in the lower corners, in front of the figures (below the faces)."""
+    if not names:
+        return
+    width, height = size
+    figure_px = placements[0].height_px if placements else layout.figure_height * height
+    if placements:
+        principal = placements[0]
+        ground = feet_y(principal.head_top_y, principal.height_px, layout.leg_scale)
+    else:
+        ground = (layout.horizon + 0.25) * height
+    foreground = ground > 0.97 * height
+    layer = Image.new("RGBA", size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    if foreground:
+        slots = [0.14, 0.86]
+    else:
+        # The spots farthest from any figure's centre line, each used once.
+        centres = [p.centre_x / width for p in placements]
+        spots = (0.5, 0.3, 0.7, 0.12, 0.88, 0.4, 0.6)
+        ranked = sorted(spots, key=lambda x: -min((abs(x - c) for c in centres), default=1.0))
+        slots = []
+        for x in ranked:  # props apart from each other too
+            if all(abs(x - other) >= 0.25 for other in slots):
+                slots.append(x)
+
+    def is_large(name: str) -> bool:
+        shape = getattr(prop_shape(name, name), "__name__", "")
+        return name in LARGE_PROPS or shape in ("_boat", "_horse")
+
+    # The big ones take the widest gaps.
+    for i, name in enumerate(sorted(names, key=lambda n: not is_large(n))):
+        large = is_large(name)
+        if foreground:
+            unit = (0.16 if large else 0.1) * width
+            y = height - 1.0 * unit
+        else:
+            if large:
+                unit = min(0.24 * width, max(0.1 * width, 0.3 * figure_px))
+            else:
+                unit = min(0.09 * width, max(0.04 * width, 0.08 * figure_px))
+            y = min(ground, 0.97 * height) - 0.85 * unit
+        draw_prop(
+            draw, name, name, palette, size, centre=(slots[i % len(slots)] * width, y), unit=unit
+        )
+    _composite(pixels, layer, palette, size)
 
 
 def _shadows(
@@ -245,8 +334,18 @@ def render_frame_with_mask(
     pixels = backdrop.pixels
     _shadows(pixels, placements, layout, size)
     _light_and_finish(pixels, backdrop, palette, shot_rng, size)
+    props = shot_props(shot)
+    in_front = (
+        bool(placements)
+        and feet_y(placements[0].head_top_y, placements[0].height_px, layout.leg_scale)
+        > 0.97 * work_h
+    )
+    if not in_front:
+        _draw_props(pixels, props, placements, layout, palette, size)
     layer = _draw_cast(looks, placements, layout, palette, size)
     work_mask = _composite(pixels, layer, palette, size)
+    if in_front:
+        _draw_props(pixels, props, placements, layout, palette, size)
     image = _finish(_post(pixels, palette, shot_rng, size), (width, height))
 
     if (work_w, work_h) != (width, height):
@@ -259,6 +358,7 @@ def render_frame_with_mask(
         figure_mask=mask,
         layout=layout,
         cast=tuple(character.id for character in cast),
+        figures=figure_boxes(placements, [c.id for c in cast], layout, work_w, work_h),
     )
 
 

@@ -24,12 +24,17 @@ class _Pen:
     shorter side, so every shape fits with margin in any aspect ratio."""
 
     def __init__(
-        self, draw: ImageDraw.ImageDraw, size: tuple[int, int], main: RGB, trim: RGB
+        self,
+        draw: ImageDraw.ImageDraw,
+        size: tuple[int, int],
+        main: RGB,
+        trim: RGB,
+        centre: tuple[float, float] | None = None,
+        unit: float | None = None,
     ) -> None:
         self.draw = draw
-        self.cx = size[0] / 2
-        self.cy = size[1] / 2
-        self.unit = min(size) / 3
+        self.cx, self.cy = centre if centre is not None else (size[0] / 2, size[1] / 2)
+        self.unit = unit if unit is not None else min(size) / 3
         self.main = (*to_int(main), 255)
         self.trim = (*to_int(trim), 255)
         self.shade = (*to_int(scale(main, 0.7)), 255)
@@ -179,7 +184,49 @@ def _gem(p: _Pen) -> None:
     p.poly([(-0.7, -0.3), (0.7, -0.3), (0.0, 0.85)], p.shade)
 
 
+def _lantern(p: _Pen) -> None:
+    p.poly([(-0.02, -1.0), (0.02, -1.0), (0.02, -0.6), (-0.02, -0.6)], p.shade)
+    p.poly([(-0.3, -0.66), (0.3, -0.66), (0.3, -0.5), (-0.3, -0.5)], p.shade)
+    p.oval(0.0, 0.0, 0.6, 0.55, p.main)
+    p.poly([(-0.3, 0.5), (0.3, 0.5), (0.3, 0.66), (-0.3, 0.66)], p.shade)
+    p.poly([(-0.04, 0.66), (0.04, 0.66), (0.07, 0.98), (-0.07, 0.98)], p.trim)
+
+
+def _boat(p: _Pen) -> None:
+    p.poly([(-0.03, 0.32), (0.03, 0.32), (0.03, -0.95), (-0.03, -0.95)], p.shade)
+    p.poly([(0.08, -0.9), (0.08, 0.22), (0.78, 0.22)], p.trim)
+    p.poly([(-1.0, 0.3), (1.0, 0.3), (0.72, 0.78), (-0.72, 0.78)], p.main)
+
+
+def _horse(p: _Pen) -> None:
+    for u in (-0.45, -0.3, 0.3, 0.45):
+        p.poly([(u - 0.05, 0.05), (u + 0.05, 0.05), (u + 0.045, 0.88), (u - 0.045, 0.88)], p.main)
+    p.oval(0.0, -0.05, 0.62, 0.28, p.main)
+    p.poly([(0.3, -0.18), (0.55, -0.32), (0.82, -0.78), (0.6, -0.84)], p.main)
+    p.poly([(0.6, -0.88), (0.82, -0.84), (1.08, -0.56), (0.97, -0.45), (0.72, -0.6)], p.main)
+    p.poly([(0.5, -0.28), (0.42, -0.24), (0.58, -0.86), (0.66, -0.84)], p.shade)
+    p.poly([(-0.58, -0.16), (-0.66, -0.2), (-0.92, 0.45), (-0.78, 0.45)], p.shade)
+
+
 _SHAPES: tuple[tuple[tuple[str, ...], _Shape], ...] = (
+    (("lantern", "灯笼"), _lantern),
+    (("boat", "ship", "canoe", "raft", "船", "舟"), _boat),
+    (
+        (
+            "horse",
+            "pony",
+            "stallion",
+            "骑马",
+            "白马",
+            "黑马",
+            "战马",
+            "骏马",
+            "马背",
+            "马车",
+            "马匹",
+        ),
+        _horse,
+    ),
     (("sword", "blade", "knife", "dagger", "剑", "刀", "匕首"), _sword),
     (("cup", "mug", "teacup", "goblet", "glass", "杯", "茶盏", "碗"), _cup),
     (("book", "diary", "notebook", "journal", "scroll", "书", "日记", "卷轴", "秘籍"), _book),
@@ -222,12 +269,56 @@ def prop_shape(text: str, name: str) -> _Shape:
 
 
 def draw_prop(
-    draw: ImageDraw.ImageDraw, text: str, name: str, palette: Palette, size: tuple[int, int]
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    name: str,
+    palette: Palette,
+    size: tuple[int, int],
+    *,
+    centre: tuple[float, float] | None = None,
+    unit: float | None = None,
 ) -> None:
-    """Draw the prop centred on a transparent layer, tinted between its own hashed hue and the
-    style's accent so it belongs to the production's look."""
+    """Draw the prop on a transparent layer, tinted between its own hashed hue and the style's
+    accent so it belongs to the production's look. By default it fills the middle of the
+    layer; `centre` (pixels) and `unit` (pixels per shape unit, the shape spans about ±1)
+    put it anywhere at any size, as a frame does."""
     digest = stable_digest("prop-colour", name)
     own = hsv(digest[0] / 256.0, 0.55, 0.55 + 0.35 * digest[1] / 255.0)
     main = mix(own, palette.accent, 0.35)
     trim = mix(palette.accent2, (240, 220, 160), 0.4)
-    prop_shape(text, name)(_Pen(draw, size, scale(main, palette.key_light), trim))
+    pen = _Pen(draw, size, scale(main, palette.key_light), trim, centre, unit)
+    prop_shape(text, name)(pen)
+
+
+# Words that name a prop in a shot's own text (narration, dialogue, prompt), for screenplays
+# that do not list props: whole words only, no single characters that are mostly parts of
+# other words (信 in 相信, 马 in 马上).
+_IN_TEXT: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("lantern", ("灯笼", "lantern")),
+    ("lamp", ("油灯", "蜡烛", "台灯", "lamp", "candle")),
+    ("boat", ("小船", "渔船", "船上", "乘船", "坐船", "一艘", "木船", "boat", "ship", "canoe")),
+    ("horse", ("骑马", "白马", "黑马", "战马", "骏马", "马背", "马车", "骑着马", "horse")),
+    ("sword", ("长剑", "宝剑", "剑", "sword", "blade")),
+    ("letter", ("那封信", "一封信", "书信", "信封", "来信", "letter", "envelope")),
+    ("umbrella", ("雨伞", "撑伞", "伞", "umbrella")),
+    ("book", ("书本", "日记", "书卷", "古籍", "book", "diary")),
+    ("cup", ("茶杯", "酒杯", "杯子", "茶盏", "cup", "mug")),
+    ("key", ("钥匙", "key")),
+    ("phone", ("手机", "phone")),
+)
+LARGE_PROPS = frozenset({"boat", "horse"})
+
+
+def props_in_text(text: str) -> list[str]:
+    """Props a shot's text names, in the order it names them (each kind once)."""
+    lowered = text.lower()
+    found: list[tuple[int, str]] = []
+    for kind, words in _IN_TEXT:
+        hits = [
+            m.start()
+            for w in words
+            for m in re.finditer(rf"\b{re.escape(w)}s?\b" if w.isascii() else re.escape(w), lowered)
+        ]
+        if hits:
+            found.append((min(hits), kind))
+    return [kind for _, kind in sorted(found)]

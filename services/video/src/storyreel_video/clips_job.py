@@ -105,7 +105,7 @@ class ClipsJob(LibraryJob):
             language=shot.language,
         )
         thumb = await asyncio.to_thread(
-            save_thumbnail, clip, spec.width, spec.height, scratch / "thumb.jpg"
+            save_thumbnail, [clip], spec.width, spec.height, scratch / "thumb.jpg"
         )
         # The drama may have been deleted while this shot rendered: store nothing then.
         await self.dramas.require(job.owner_id, spec.drama_id)

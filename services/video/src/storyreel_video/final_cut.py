@@ -32,9 +32,9 @@ from storyreel_video.audio_mix import MusicBed, VoicePlacement, write_soundtrack
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import ProgressCallback, run_ffmpeg
 from storyreel_video.frame_source import FrameSource
-from storyreel_video.ken_burns import still_frame
 from storyreel_video.specs import ClipSpec, FinalCut
 from storyreel_video.subtitles import SubtitleStyle, cues_from_segments, write_subtitles
+from storyreel_video.thumbnail import save_thumbnail
 from storyreel_video.timeline import Timeline, effective_transition
 
 __all__ = [
@@ -52,7 +52,6 @@ log = get_logger(__name__)
 
 CRF = 23  # x264's own default; peers.raw_x264_encode uses the same so timings compare
 AUDIO_BITRATE = "160k"
-THUMBNAIL_AT = 1.0  # seconds into the first shot (capped at 30% of it)
 
 
 def _check_geometry(width: int, height: int, fps: int) -> None:
@@ -138,14 +137,6 @@ async def _encode(
     )
 
 
-def save_thumbnail(clip: ClipSpec, width: int, height: int, path: Path) -> Path:
-    """The JPEG a player shows before it plays: the shot about a second in."""
-    at = min(THUMBNAIL_AT, 0.3 * clip.duration) / clip.duration
-    image = still_frame(clip.image_path, clip.camera_movement, width, height, at)
-    image.save(path, format="JPEG", quality=88, optimize=True)
-    return path
-
-
 def _link_font(font_path: Path | None, fonts_dir: Path) -> None:
     fonts_dir.mkdir(exist_ok=True)
     if font_path is None:
@@ -174,6 +165,7 @@ async def compose_final_cut(
     preset: str = "veryfast",
     burn_subtitles: bool = True,
     music_bed: MusicBed | None = None,
+    title: str = "",
 ) -> FinalCut:
     """Render the final cut into `out_dir` (final.mp4, final.srt, final.ass, thumbnail.jpg).
 
@@ -181,6 +173,7 @@ async def compose_final_cut(
     45% of the shortest shot (0 for "none"). `on_progress` gets 0..1 while encoding.
     The subtitles are always written (SRT and ASS) and burned in unless `burn_subtitles` is
     False; `music_bed` picks the music (an uploaded track, its level and fades) when `music`.
+    The thumbnail is the shot showing most of its characters, with `title` on it.
     Raises `RenderFailed` (with ffmpeg's stderr tail) if the render fails.
     """
     _check_geometry(width, height, fps)
@@ -201,7 +194,12 @@ async def compose_final_cut(
     parts = {key: _part(path) for key, path in finals.items()}
     workdir = Path(tempfile.mkdtemp(prefix=".render-", dir=out_dir))
     try:
-        cues = cues_from_segments(timeline.starts, [c.segments for c in clips], timeline.total)
+        cues = cues_from_segments(
+            timeline.starts,
+            [c.segments for c in clips],
+            timeline.total,
+            [c.figures for c in clips],
+        )
         burn = workdir / "subs.ass"
         subs = await asyncio.to_thread(
             write_subtitles,
@@ -216,7 +214,15 @@ async def compose_final_cut(
         shutil.copyfile(burn, parts["ass"])
         _link_font(subs.font.path, workdir / "fonts")
         thumb = asyncio.create_task(
-            asyncio.to_thread(save_thumbnail, clips[0], width, height, parts["thumb"])
+            asyncio.to_thread(
+                save_thumbnail,
+                clips,
+                width,
+                height,
+                parts["thumb"],
+                title=title,
+                language=language,
+            )
         )
         try:
             await _encode(
@@ -290,7 +296,9 @@ async def render_clip(
     try:
         burn: str | None = None
         if subtitle_style is not None:
-            cues = cues_from_segments(timeline.starts, [clip.segments], timeline.total)
+            cues = cues_from_segments(
+                timeline.starts, [clip.segments], timeline.total, [clip.figures]
+            )
             if cues:
                 subs = await asyncio.to_thread(
                     write_subtitles,

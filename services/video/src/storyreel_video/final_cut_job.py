@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from storyreel_core.bus.job_runner import Job, JobContext
-from storyreel_core.drama_models import CameraMovement, SpeechSegment, Transition
+from storyreel_core.drama_models import CameraMovement, FigureBox, SpeechSegment, Transition
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_video.final_cut import ClipSpec, compose_final_cut
@@ -27,6 +27,7 @@ class CutShot(BaseModel):
     duration: float = Field(gt=0.2, le=120)
     camera_movement: CameraMovement = "static"
     segments: list[SpeechSegment] = Field(default_factory=list)
+    figures: list[FigureBox] = Field(default_factory=list, max_length=32)
 
 
 class FinalCutInput(BaseModel):
@@ -37,6 +38,7 @@ class FinalCutInput(BaseModel):
     transition: Transition = "crossfade"
     music: bool = True
     language: str = "en"
+    title: str = ""  # set on the thumbnail (at most three lines are drawn)
 
 
 OUTPUTS = {
@@ -64,6 +66,7 @@ async def fetch_clips(
                 camera_movement=shot.camera_movement,
                 audio_path=audio,
                 segments=shot.segments,
+                figures=tuple(shot.figures),
             )
         )
     return clips
@@ -100,6 +103,7 @@ class FinalCutJob:
                 transition=spec.transition,
                 music=spec.music,
                 language=spec.language,
+                title=spec.title,
                 ffmpeg=self.ffmpeg,
                 on_progress=on_progress,
                 preset=self.preset,

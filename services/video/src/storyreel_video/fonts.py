@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import shutil
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,23 @@ _LATIN_PATHS = (
     "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf",
     "/System/Library/Fonts/Helvetica.ttc",
 )
-_CJK_PREFERRED = ("Noto Sans CJK", "Source Han Sans", "WenQuanYi", "Droid Sans Fallback")
+# Family names in order of preference. Noto Sans CJK / Source Han Sans ship one face per
+# region in a collection (JP, KR, SC, TC, HK) whose glyphs differ (骨 and 直 are drawn one way in
+# Japanese, another in Chinese), so the face is chosen by its family name, never by index 0.
+_CJK_SIMPLIFIED = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Noto Sans SC",
+    "Source Han Sans CN",
+)
+_CJK_TRADITIONAL = (
+    "Noto Sans CJK TC",
+    "Source Han Sans TC",
+    "Noto Sans TC",
+    "Source Han Sans TW",
+    "Noto Sans CJK HK",
+)
+_CJK_ANY = ("Noto Sans CJK", "Source Han Sans", "WenQuanYi", "Droid Sans Fallback")
 _LATIN_PREFERRED = ("DejaVu Sans", "Noto Sans", "Liberation Sans", "Roboto")
 
 
@@ -55,6 +72,7 @@ class FontChoice:
     family: str
     path: Path | None
     covers_cjk: bool
+    index: int = 0  # the face within a collection (.ttc), the one `family` names
 
 
 def has_cjk(text: str) -> bool:
@@ -77,12 +95,18 @@ def is_wide(ch: str) -> bool:
     return _is_cjk(ch)
 
 
-def _family_of(path: Path) -> str | None:
-    try:
-        name = ImageFont.truetype(str(path), 12).getname()[0]
-    except OSError:
-        return None
-    return name or None
+@functools.lru_cache(maxsize=64)
+def _faces(path: Path) -> tuple[tuple[int, str], ...]:
+    """(index, family name) of every face in a font file (a .ttc holds several)."""
+    faces: list[tuple[int, str]] = []
+    for index in range(32):
+        try:
+            name = ImageFont.truetype(str(path), 12, index=index).getname()[0]
+        except OSError:
+            break
+        if name:
+            faces.append((index, name))
+    return tuple(faces)
 
 
 def _fc_list(pattern: str) -> list[Path]:
@@ -98,12 +122,13 @@ def _fc_list(pattern: str) -> list[Path]:
     return [Path(line.split(":", 1)[0].strip()) for line in out.splitlines() if line.strip()]
 
 
-def _pick(candidates: list[Path], preferred: tuple[str, ...]) -> tuple[Path, str] | None:
-    named = [(p, fam) for p in candidates if p.is_file() and (fam := _family_of(p))]
+def _pick(candidates: list[Path], preferred: tuple[str, ...]) -> tuple[Path, str, int] | None:
+    """The first face, in `preferred` order, whose family starts with a preferred name."""
+    named = [(p, fam, i) for p in candidates if p.is_file() for i, fam in _faces(p)]
     for want in preferred:
-        for p, fam in named:
+        for p, fam, i in named:
             if fam.startswith(want):
-                return p, fam
+                return p, fam, i
     return named[0] if named else None
 
 
@@ -120,17 +145,39 @@ def _bundled_cjk() -> list[Path]:
     return sorted(Path(manimgx_fonts_cjk.__file__).parent.glob("*.tt[cf]"))
 
 
-@functools.lru_cache(maxsize=4)
-def find_font(cjk: bool) -> FontChoice:
-    """The best subtitle font on this machine; `cjk` asks for one with Chinese glyphs."""
+def is_traditional(text: str) -> bool:
+    """Whether Chinese `text` is written in traditional characters (hanzidentifier's tables)."""
+    import hanzidentifier
+
+    han = "".join(ch for ch in text if 0x4E00 <= ord(ch) <= 0x9FFF)
+    return bool(han) and hanzidentifier.identify(han) == hanzidentifier.TRADITIONAL
+
+
+def wants_traditional(language: str, text: str) -> bool:
+    """Traditional face for zh-Hant/zh-TW/zh-HK, or for text written in traditional characters."""
+    tag = language.lower().replace("_", "-")
+    if tag.startswith(("zh-hant", "zh-tw", "zh-hk", "zh-mo")):
+        return True
+    if tag.startswith(("zh-hans", "zh-cn", "zh-sg")):
+        return False
+    return is_traditional(text)
+
+
+@functools.lru_cache(maxsize=8)
+def find_font(cjk: bool, traditional: bool = False) -> FontChoice:
+    """The best subtitle font on this machine; `cjk` asks for one with Chinese glyphs, in the
+    Simplified Chinese face, or the Traditional one with `traditional`."""
     if cjk:
-        found = (
-            _pick([Path(p) for p in _CJK_PATHS], _CJK_PREFERRED)
-            or _pick(_fc_list(":lang=zh"), _CJK_PREFERRED)
-            or _pick(_bundled_cjk(), _CJK_PREFERRED)
-        )
-        if found:
-            return FontChoice(family=found[1], path=found[0], covers_cjk=True)
+        region = _CJK_TRADITIONAL if traditional else _CJK_SIMPLIFIED
+        # A regional face anywhere beats a generic CJK face found first.
+        for preferred in (region, _CJK_ANY):
+            found = (
+                _pick([Path(p) for p in _CJK_PATHS], preferred)
+                or _pick(_fc_list(":lang=zh"), preferred)
+                or _pick(_bundled_cjk(), preferred)
+            )
+            if found and any(found[1].startswith(name) for name in preferred):
+                return FontChoice(found[1], found[0], covers_cjk=True, index=found[2])
         log.warning(
             "video.subtitles.no_cjk_font",
             detail="no CJK font found (install fonts-noto-cjk or fonts-wqy-microhei); "
@@ -140,6 +187,51 @@ def find_font(cjk: bool) -> FontChoice:
         _fc_list(":lang=en"), _LATIN_PREFERRED
     )
     if found:
-        return FontChoice(family=found[1], path=found[0], covers_cjk=False)
+        return FontChoice(family=found[1], path=found[0], covers_cjk=False, index=found[2])
     log.warning("video.subtitles.no_font", detail="no font file found; libass will fall back")
     return FontChoice(family="Sans", path=None, covers_cjk=False)
+
+
+@functools.lru_cache(maxsize=8)
+def coverage(path: Path, index: int) -> frozenset[int]:
+    """Code points the face draws (its best cmap, read with fontTools)."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    if path.suffix.lower() in (".ttc", ".otc") or path.name.lower().endswith(".ttc"):
+        collection = TTCollection(str(path), lazy=True)
+        face = collection.fonts[index]
+    else:
+        face = TTFont(str(path), lazy=True)
+    cmap = face["cmap"].getBestCmap() or {}
+    return frozenset(cmap)
+
+
+def readable(text: str, font: FontChoice) -> str:
+    """`text` with every character the font cannot draw replaced by something readable.
+
+    Format and control characters (zero-width joiners, variation selectors) are dropped; a
+    character whose compatibility form the font has becomes that (ｆｕｌｌ → full, ﬁ → fi);
+    anything else becomes its Unicode name in brackets, e.g. 😀 → "[grinning face]", never an
+    empty box. Without a font file there is nothing to check against and text is unchanged.
+    """
+    if font.path is None:
+        return text
+    covered = coverage(font.path, font.index)
+    out: list[str] = []
+    for ch in text:
+        if ord(ch) in covered or ch in "\n\t ":
+            out.append(ch)
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cf", "Mn", "Me") or 0xFE00 <= ord(ch) <= 0xFE0F:
+            continue
+        if category == "Zs":
+            out.append(" ")
+            continue
+        compat = unicodedata.normalize("NFKC", ch)
+        if compat != ch and all(ord(c) in covered for c in compat):
+            out.append(compat)
+            continue
+        name = unicodedata.name(ch, "").lower()
+        out.append(f"[{name}]" if name else f"[U+{ord(ch):04X}]")
+    return "".join(out)

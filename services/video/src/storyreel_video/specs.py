@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyreel_core.drama_models import CameraMovement, SpeechSegment
+from storyreel_core.drama_models import CameraMovement, FigureBox, SpeechSegment
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,8 @@ class ClipSpec:
     """One shot: its still, how long it lasts, how the camera moves, and its speech.
 
     `segments` are timed relative to the shot start (as the TTS stage measured them);
-    `audio_path` is the shot's speech WAV and may be shorter than `duration`.
+    `audio_path` is the shot's speech WAV and may be shorter than `duration`; `figures` says
+    where the frame's characters stand (frame fractions), so subtitles keep off their faces.
     """
 
     image_path: Path
@@ -22,6 +23,7 @@ class ClipSpec:
     camera_movement: CameraMovement = "static"
     audio_path: Path | None = None
     segments: Sequence[SpeechSegment] = field(default_factory=tuple)
+    figures: Sequence[FigureBox] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,8 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
     """Join each shot with its frame and its measured speech; speech decides the duration."""
     board = Storyboard.model_validate(done["storyboard"]["storyboard"])
     frames = {f["shot_id"]: f["key"] for f in done["frames"]["frames"]}
+    # Where each frame's characters stand: the video stage keeps subtitles off their faces.
+    figures = {f["shot_id"]: f.get("figures", []) for f in done["frames"]["frames"]}
     audio = {a["shot_id"]: ShotAudio.model_validate(a) for a in done["speech"]["audio"]}
     width, height = spec.video_size()
     shots = []
@@ -89,6 +91,7 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
                 "duration": speech.duration if speech else shot.duration,
                 "camera_movement": shot.camera_movement,
                 "segments": [s.model_dump() for s in speech.segments] if speech else [],
+                "figures": figures.get(shot.id, []),
             }
         )
     return {
@@ -99,6 +102,7 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
         "transition": spec.options.video.transition,
         "music": spec.options.music,
         "language": board.language,
+        "title": done["script"]["screenplay"].get("title", ""),
     }
 
 
