@@ -60,8 +60,10 @@ def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_download(content: dict[str, Any]) -> bool:
+    """A file download (binary schema) or an event stream (OpenAPI 3.2's `itemSchema`)."""
     return any(
-        media_type != "application/json" and body.get("schema", {}).get("format") == "binary"
+        (media_type != "application/json" and body.get("schema", {}).get("format") == "binary")
+        or (media_type == "text/event-stream" and "itemSchema" in body)
         for media_type, body in content.items()
     )
 

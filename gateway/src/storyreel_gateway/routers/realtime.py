@@ -44,7 +44,16 @@ from storyreel_gateway.state import GatewayState
 
 log = get_logger("storyreel.gateway.realtime")
 
-router = APIRouter(tags=["realtime"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["realtime"])
+
+# The stream's own media type is text/event-stream; its refusals are the JSON envelope.
+JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": response.get("description", "error"),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
+    for status, response in ERROR_RESPONSES.items()
+}
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
@@ -239,6 +248,7 @@ async def sse_task(
 @router.get(
     "/tasks/{task_id}/events",
     response_class=EventSourceResponse,
+    responses=JSON_ERRORS,
     summary="A task's progress as Server-Sent Events, until it ends",
 )
 async def task_events(
