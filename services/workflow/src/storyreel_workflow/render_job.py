@@ -68,7 +68,12 @@ def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) 
             "seed": opts.image.seed if opts.image.seed is not None else opts.seed,
         }
     if stage == "speech":
-        return {"storyboard": board, "voice": opts.voice, "speed": opts.speed}
+        return {
+            "storyboard": board,
+            "voice": opts.voice,
+            "audio_provider": opts.audio_provider,
+            "speed": opts.speed,
+        }
     return final_cut_input(spec, done)
 
 
