@@ -22,6 +22,7 @@ from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
     script_pb2,
     script_pb2_grpc,
+    stages_pb2,
     stages_pb2_grpc,
 )
 from storyreel_core.rpc.clients import call

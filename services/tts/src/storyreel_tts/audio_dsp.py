@@ -47,4 +47,5 @@ def to_mono(samples: npt.NDArray[np.int16], channels: int) -> Pcm:
     if channels == 1:
         return samples
     frames = samples[: samples.size // channels * channels].reshape(-1, channels)
-    return np.rint(frames.astype(np.float64).mean(axis=1)).astype(np.int16)
+    mono: Pcm = np.rint(frames.astype(np.float64).mean(axis=1)).astype(np.int16)
+    return mono

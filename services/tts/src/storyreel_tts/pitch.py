@@ -36,7 +36,8 @@ SILENCE_DB = 30.0
 def _frames(x: npt.NDArray[np.float64], size: int, hop: int) -> npt.NDArray[np.float64]:
     count = 1 + (x.size - size) // hop
     index = np.arange(size)[None, :] + hop * np.arange(count)[:, None]
-    return x[index]
+    frames: npt.NDArray[np.float64] = x[index]
+    return frames
 
 
 def frame_pitches(
