@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     job_backoff_s: list[float] = Field(default_factory=lambda: [1.0, 5.0, 15.0])
     job_concurrency: int = 2
 
+    # AI providers: the TOML file of `storyreel_core.providers.config` (unset = offline only).
+    providers: Path | None = None
+
     ffmpeg: str | None = None
     video_preset: str = "veryfast"
 
