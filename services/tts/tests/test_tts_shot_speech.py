@@ -31,11 +31,16 @@ def speak_shot(
     if speed <= 0:
         raise ValidationFailed("speed must be positive", field="speed")
     spoken = [
-        Spoken(who, text, engine.synthesize(text, voices.get(who, voices[NARRATOR]), speed=speed),
-               engine.sample_rate)
+        Spoken(
+            who,
+            text,
+            engine.synthesize(text, voices.get(who, voices[NARRATOR]), speed=speed),
+            engine.sample_rate,
+        )
         for who, text in utterances(shot)
     ]
     return assemble_shot(shot, spoken, sample_rate=engine.sample_rate, **timing)
+
 
 CHARACTERS = [
     Character(id="char-lin", name="林雪", gender="female"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -63,7 +64,7 @@ def test_small_casts_keep_the_pitch_gap() -> None:
     sisters = [Character(id=f"sister-{i}", name=str(i), gender="female") for i in range(5)]
     cast = cast_voices(sisters, "zh")
     pitches = sorted(v.hz for v in cast.values())
-    gaps = [12 * math.log2(b / a) for a, b in zip(pitches, pitches[1:], strict=False)]
+    gaps = [12 * math.log2(b / a) for a, b in itertools.pairwise(pitches)]
     assert min(gaps) >= MIN_GAP_ST
 
 

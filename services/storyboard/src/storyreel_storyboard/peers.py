@@ -19,7 +19,6 @@ from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
-    common_pb2,
     script_pb2,
     script_pb2_grpc,
     stages_pb2,

@@ -126,4 +126,6 @@ class OfflineSpeech:
             characters=len(request.text),
             seconds=seconds,
         )
-        return SpeechResult(wav=wav_bytes(pcm, rate), sample_rate=rate, duration_s=seconds, usage=usage)
+        return SpeechResult(
+            wav=wav_bytes(pcm, rate), sample_rate=rate, duration_s=seconds, usage=usage
+        )

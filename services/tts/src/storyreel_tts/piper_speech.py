@@ -68,4 +68,3 @@ def piper_pcm(text: str, voice: Voice, speed: float = 1.0) -> tuple[Pcm, int]:
     if voice.shift:
         pcm = resample(pcm, round(pcm.size / ratio))
     return pcm, rate
-

@@ -70,7 +70,9 @@ def frame_pitches(
     ac = autocorrelation(frames[loud] * window) / np.maximum(window_ac, 1e-12)
     ac = ac / np.maximum(ac[:, :1], 1e-12)
     lo = max(1, int(np.floor(sample_rate / fmax)))
-    hi = min(size // 2, int(np.ceil(sample_rate / fmin)))  # the window correction is reliable to size/2
+    hi = min(
+        size // 2, int(np.ceil(sample_rate / fmin))
+    )  # the window correction is reliable to size/2
     band = ac[:, lo:hi]
     pitches: list[float] = []
     for row in band:
@@ -79,7 +81,9 @@ def frame_pitches(
             continue
         # Local maxima within tolerance of the best: take the shortest period (octave guard).
         peaks = np.flatnonzero(
-            (row[1:-1] >= row[:-2]) & (row[1:-1] >= row[2:]) & (row[1:-1] >= best - OCTAVE_TOLERANCE)
+            (row[1:-1] >= row[:-2])
+            & (row[1:-1] >= row[2:])
+            & (row[1:-1] >= best - OCTAVE_TOLERANCE)
         )
         k = int(peaks[0]) + 1 if peaks.size else int(row.argmax())
         shift = 0.0

@@ -15,7 +15,7 @@ NAME = "tts"
 
 
 def build(platform: Platform) -> ServiceParts:
-    backend = SpeechBackend()
+    backend = SpeechBackend(platform.providers)
     servicer = TtsServicer(platform.launcher, backend)
 
     def register(server: grpc.aio.Server) -> None:

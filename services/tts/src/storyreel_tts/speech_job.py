@@ -10,7 +10,7 @@ substitute.
 Every line of every shot is sent to the provider at once; the provider's concurrency limit
 (the call layer, or the engine's own) decides how many run together. A shot's final
 duration comes from its measured speech, never from a guess. The result carries the usage
-per provider call summed (`usage`: calls, characters, seconds, cost).
+per provider call (`usage` totals, `cost`, `provider_calls`; `UsageLedger.summary`).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from pydantic import AliasChoices, BaseModel, Field
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import ShotAudio, Storyboard
 from storyreel_core.providers.ports import SpeechModel, SpeechRequest, SpeechResult
+from storyreel_core.providers.usage import UsageLedger
 from storyreel_core.providers.wave_files import parse_wav
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_tts.audio_dsp import to_mono
@@ -65,17 +66,6 @@ def decoded(result: SpeechResult, speaker: str, text: str) -> Spoken:
     return Spoken(speaker, text, to_mono(samples, audio.channels), audio.sample_rate)
 
 
-def usage_totals(results: list[SpeechResult]) -> dict[str, Any]:
-    """Calls, characters, seconds and cost summed over a job's provider calls."""
-    return {
-        "calls": sum(1 for r in results if not r.usage.cached),
-        "cached": sum(1 for r in results if r.usage.cached),
-        "characters": sum(r.usage.characters for r in results),
-        "seconds": round(sum(r.usage.seconds for r in results), 3),
-        "cost": round(sum(r.usage.cost for r in results), 6),
-    }
-
-
 class SpeechJob:
     def __init__(self, objects: ObjectStore, backend: SpeechBackend | None = None) -> None:
         self.objects = objects
@@ -90,7 +80,8 @@ class SpeechJob:
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = SpeechInput.model_validate(job.payload)
         board = spec.storyboard
-        model = self.backend.model(spec.audio_provider)
+        ledger = UsageLedger()
+        model = self.backend.model(spec.audio_provider, ledger)
         cast = await cast_for(self.backend, spec.audio_provider, model, spec)
         lines = [(shot, utterances(shot)) for shot in board.shots]
         total = sum(len(said) for _, said in lines)
@@ -99,7 +90,9 @@ class SpeechJob:
         async def speak(speaker: str, text: str) -> tuple[SpeechResult, Spoken]:
             nonlocal done
             request = SpeechRequest(
-                text=text, voice=cast.get(speaker, cast["narrator"]), speed=spec.speed,
+                text=text,
+                voice=cast.get(speaker, cast["narrator"]),
+                speed=spec.speed,
                 language=board.language,
             )
             result = await model.synthesize(request)
@@ -110,7 +103,9 @@ class SpeechJob:
         spoken = await asyncio.gather(
             *(speak(speaker, text) for _, said in lines for speaker, text in said)
         )
-        results = [result for result, _ in spoken]
+        if not ledger.records:  # the in-process engines are called directly
+            for result, _ in spoken:
+                ledger.add(result.usage)
         audio: list[dict[str, Any]] = []
         k = 0
         for shot, said in lines:
@@ -128,10 +123,4 @@ class SpeechJob:
                 segments=speech.segments,
             )
             audio.append(item.model_dump(mode="json"))
-        return {
-            "audio": audio,
-            "voices": cast,
-            "provider": model.provider,
-            "usage": usage_totals(results),
-            "cost": usage_totals(results)["cost"],
-        }
+        return {"audio": audio, "voices": cast, "provider": model.provider, **ledger.summary()}

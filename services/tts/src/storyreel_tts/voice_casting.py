@@ -203,7 +203,14 @@ class Timbre:
 
 NARRATORS: dict[Language, Timbre] = {
     "zh": Timbre(
-        "narrator-zh", "male", "", 45, 160, 40, "Mandarin narrator: calm, even male voice (eSpeak NG)", "zh"
+        "narrator-zh",
+        "male",
+        "",
+        45,
+        160,
+        40,
+        "Mandarin narrator: calm, even male voice (eSpeak NG)",
+        "zh",
     ),
     "en": Timbre(
         "narrator-en",
@@ -222,7 +229,14 @@ NARRATORS: dict[Language, Timbre] = {
 ESPEAK_NARRATORS: dict[Language, Timbre] = {
     "zh": NARRATORS["zh"],
     "en": Timbre(
-        "narrator-en", "male", "", 45, 165, 45, "English narrator: calm, even male voice (eSpeak NG)", "en"
+        "narrator-en",
+        "male",
+        "",
+        45,
+        165,
+        45,
+        "English narrator: calm, even male voice (eSpeak NG)",
+        "en",
     ),
 }
 
@@ -258,7 +272,9 @@ TIMBRES: dict[str, Timbre] = {
     t.id: t for t in (*NARRATORS.values(), *PIPER_TIMBRES, *FEMALE_TIMBRES, *MALE_TIMBRES)
 }
 
-_CAST_ID = re.compile(r"^(?P<timbre>[a-z0-9-]+)(?:/p(?P<pitch>\d{1,2})|/st(?P<shift>[+-]\d{1,2}\.\d))?$")
+_CAST_ID = re.compile(
+    r"^(?P<timbre>[a-z0-9-]+)(?:/p(?P<pitch>\d{1,2})|/st(?P<shift>[+-]\d{1,2}\.\d))?$"
+)
 
 
 def catalogue(language: Language | None = None, engine: Engine | None = None) -> list[Timbre]:
@@ -323,8 +339,9 @@ def narrator_voice(
 ) -> Voice:
     """The narrator for a story in `language`: the preference when given, else the default.
 
-    "narrator", "narrator-zh" and "narrator-en" mean "the narrator", in the story's language. An unknown id raises `ValidationFailed` naming the
-    catalogue: a request that asks for a voice gets it or a clear 400, never a substitute.
+    "narrator", "narrator-zh" and "narrator-en" mean "the narrator", in the story's language.
+    An unknown id raises `ValidationFailed` naming the catalogue: a request that asks for a
+    voice gets it or a clear 400, never a substitute.
     """
     if (preference or "").strip().lower() in ("", *NARRATOR_IDS):
         return (NARRATORS if piper else ESPEAK_NARRATORS)[language].voice(language)
@@ -454,7 +471,12 @@ def cast_from_list(
     first unused voice of its gender (`character_gender`) from a hashed starting point, then
     any unused voice; only when the list is exhausted do voices repeat, least used first.
     """
-    usable = [v for v in voices if v.language in ("any", "") or v.language.split("-")[0] in (language, "cmn" if language == "zh" else language)] or list(voices)
+    usable = [
+        v
+        for v in voices
+        if v.language in ("any", "")
+        or v.language.split("-")[0] in (language, "cmn" if language == "zh" else language)
+    ] or list(voices)
     if not usable:
         raise ValidationFailed("the provider offers no voices", field="voice")
     ids = [v.id for v in voices]

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import httpx
 
+from storyreel_core.providers.config import Provider
 from storyreel_core.providers.openai_speech import retry_after_s
 from storyreel_core.providers.ports import (
     ContentRefused,
@@ -51,11 +52,9 @@ class ElevenLabsSpeech:
         api_key: str,
         base_url: str = "https://api.elevenlabs.io",
         timeout_s: float = 60.0,
-        price_per_1k_characters: float = 0.0,
     ) -> None:
         self.provider = provider
         self.model = model
-        self._price = price_per_1k_characters
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"xi-api-key": api_key},
@@ -63,6 +62,18 @@ class ElevenLabsSpeech:
         )
         self._voices: list[VoiceInfo] = []
         self._voices_at = 0.0
+
+    @classmethod
+    def from_provider(cls, provider: Provider, model: str) -> ElevenLabsSpeech:
+        """The registry's factory for a `type = "elevenlabs"` entry's `speech_model`."""
+        config = provider.config
+        return cls(
+            provider=config.name,
+            model=model,
+            api_key=provider.api_key.get_secret_value() if provider.api_key else "",
+            base_url=config.base_url or "https://api.elevenlabs.io",
+            timeout_s=config.timeout_s,
+        )
 
     async def voices(self) -> list[VoiceInfo]:
         """The account's voices (`GET /v1/voices`), cached for `VOICES_TTL_S` seconds."""
@@ -109,7 +120,6 @@ class ElevenLabsSpeech:
             latency_s=time.perf_counter() - started,
             characters=characters,
             seconds=audio.duration_s,
-            cost=characters / 1000 * self._price,
         )
         return SpeechResult(
             wav=audio.wav(), sample_rate=SAMPLE_RATE, duration_s=audio.duration_s, usage=usage
@@ -119,9 +129,13 @@ class ElevenLabsSpeech:
         try:
             response = await self._client.request(method, path, **kwargs)
         except httpx.TimeoutException as exc:
-            raise ProviderTimeout(f"{self.provider}: request timed out", provider=self.provider) from exc
+            raise ProviderTimeout(
+                f"{self.provider}: request timed out", provider=self.provider
+            ) from exc
         except httpx.TransportError as exc:
-            raise ProviderUnavailable(f"{self.provider}: cannot connect ({exc})", provider=self.provider) from exc
+            raise ProviderUnavailable(
+                f"{self.provider}: cannot connect ({exc})", provider=self.provider
+            ) from exc
         if response.status_code < 400:
             return response
         status, message = response.status_code, _detail(response)
@@ -132,7 +146,9 @@ class ElevenLabsSpeech:
                 retry_after_s=retry_after_s(response.headers),
             )
         if status >= 500:
-            raise ProviderUnavailable(f"{self.provider}: HTTP {status}: {message}", provider=self.provider)
+            raise ProviderUnavailable(
+                f"{self.provider}: HTTP {status}: {message}", provider=self.provider
+            )
         if any(word in message.lower() for word in _REFUSAL_WORDS):
             raise ContentRefused(f"{self.provider}: refused: {message}", provider=self.provider)
         raise ProviderError(f"{self.provider}: HTTP {status}: {message}", provider=self.provider)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import openai
 
+from storyreel_core.providers.config import Provider
 from storyreel_core.providers.ports import (
     ContentRefused,
     ProviderError,
@@ -72,14 +73,24 @@ class OpenAISpeech:
         api_key: str,
         voices: Sequence[VoiceInfo] = (),
         timeout_s: float = 60.0,
-        price_per_1k_characters: float = 0.0,
     ) -> None:
         self.provider = provider
         self.model = model
         self._voices = list(voices) or list(OPENAI_VOICES)
-        self._price = price_per_1k_characters
         self._client = openai.AsyncOpenAI(
             base_url=base_url, api_key=api_key or "unused", max_retries=0, timeout=timeout_s
+        )
+
+    @classmethod
+    def from_provider(cls, provider: Provider, model: str) -> OpenAISpeech:
+        """The registry's factory for a `type = "openai"` entry's `speech_model`."""
+        config = provider.config
+        return cls(
+            provider=config.name,
+            model=model,
+            base_url=config.base_url or "https://api.openai.com/v1",
+            api_key=provider.api_key.get_secret_value() if provider.api_key else "",
+            timeout_s=config.timeout_s,
         )
 
     async def voices(self) -> list[VoiceInfo]:
@@ -98,7 +109,9 @@ class OpenAISpeech:
             )
             body = response.content
         except openai.APITimeoutError as exc:
-            raise ProviderTimeout(f"{self.provider}: speech timed out", provider=self.provider) from exc
+            raise ProviderTimeout(
+                f"{self.provider}: speech timed out", provider=self.provider
+            ) from exc
         except openai.RateLimitError as exc:
             raise ProviderRateLimited(
                 f"{self.provider}: rate limited: {_message(exc)}",
@@ -115,7 +128,8 @@ class OpenAISpeech:
             audio = parse_wav(body)
         except WavFormatError as exc:
             raise ProviderError(
-                f"{self.provider}: speech answer is not a 16-bit WAV ({exc})", provider=self.provider
+                f"{self.provider}: speech answer is not a 16-bit WAV ({exc})",
+                provider=self.provider,
             ) from exc
         characters = len(request.text)
         usage = Usage(
@@ -125,7 +139,6 @@ class OpenAISpeech:
             latency_s=time.perf_counter() - started,
             characters=characters,
             seconds=audio.duration_s,
-            cost=characters / 1000 * self._price,
         )
         return SpeechResult(
             wav=audio.wav(), sample_rate=audio.sample_rate, duration_s=audio.duration_s, usage=usage
@@ -145,7 +158,9 @@ def _status_error(provider: str, exc: openai.APIStatusError) -> ProviderError:
     body = exc.body if isinstance(exc.body, dict) else {}
     error = body.get("error", body)
     code = str(error.get("code") or "") if isinstance(error, dict) else ""
-    if code in _REFUSAL_CODES or (status == 400 and "content" in message.lower() and "polic" in message.lower()):
+    if code in _REFUSAL_CODES or (
+        status == 400 and "content" in message.lower() and "polic" in message.lower()
+    ):
         return ContentRefused(f"{provider}: refused: {message}", provider=provider)
     if status >= 500:
         return ProviderUnavailable(f"{provider}: HTTP {status}: {message}", provider=provider)

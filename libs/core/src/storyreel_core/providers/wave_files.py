@@ -72,4 +72,3 @@ def parse_wav(data: bytes) -> PcmAudio:
             return PcmAudio(frames=frames, sample_rate=rate, channels=channels)
         pos = body + size + (size & 1)  # chunks are word-aligned
     raise WavFormatError("no data chunk")
-
