@@ -45,3 +45,20 @@ async def test_piper_alone_refuses_what_it_cannot_speak() -> None:
     assert caught.value.field == "voice"
     with pytest.raises(ValidationFailed):
         await model.synthesize(SpeechRequest(text=LINE, voice="female-2", language="en"))
+
+
+async def test_offline_falls_back_to_espeak_when_piper_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("onnxruntime cannot load the model")
+
+    monkeypatch.setattr("storyreel_tts.offline_speech.piper_pcm", broken)
+    model = OfflineSpeech()
+    low = await model.synthesize(SpeechRequest(text=LINE, voice="joe/st-3.0", language="en"))
+    high = await model.synthesize(SpeechRequest(text=LINE, voice="joe/st+5.0", language="en"))
+    assert low.usage.model == "espeak-ng" and low.duration_s > 1.0
+    # The stand-ins keep the cast apart: about 8 semitones between them, as cast.
+    assert semitones(median_pitch(*samples(high.wav)), median_pitch(*samples(low.wav))) > 4
+    with pytest.raises(Exception, match="piper"):
+        await OfflineSpeech("piper", ("piper",)).synthesize(SpeechRequest(text=LINE, voice="joe"))

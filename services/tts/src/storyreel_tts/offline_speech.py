@@ -27,12 +27,19 @@ from storyreel_core.providers.ports import (
 from storyreel_tts.audio_dsp import Pcm
 from storyreel_tts.espeak_engine import EspeakEngine
 from storyreel_tts.piper_speech import piper_pcm
-from storyreel_tts.voice_casting import ESPEAK_LANGUAGE, Voice, catalogue, narrator_voice
+from storyreel_tts.voice_casting import (
+    ESPEAK_LANGUAGE,
+    Voice,
+    catalogue,
+    espeak_hz,
+    narrator_voice,
+)
 from storyreel_tts.wav import wav_bytes
 
 log = get_logger(__name__)
 
 ESPEAK_MODEL = "espeak-ng"
+PIPER_MODEL = "en_US-joe-medium"
 
 
 def story_language(text: str, language: str = "") -> Language:
@@ -47,9 +54,16 @@ def story_language(text: str, language: str = "") -> Language:
 
 
 def _espeak_stand_in(voice: Voice) -> Voice:
-    """An eSpeak voice for a Piper one: the plain voice, near the same median pitch."""
+    """An eSpeak voice for a Piper one: the plain voice at the pitch nearest the same median
+    pitch, so a cast stays apart even when Piper cannot speak."""
+    pitch = min(range(100), key=lambda p: abs(espeak_hz(voice.language, "", p) - voice.hz))
     return replace(
-        voice, engine="espeak", espeak_name=ESPEAK_LANGUAGE[voice.language], variant="", pitch=40
+        voice,
+        engine="espeak",
+        espeak_name=ESPEAK_LANGUAGE[voice.language],
+        variant="",
+        pitch=pitch,
+        hz=espeak_hz(voice.language, "", pitch),
     )
 
 
@@ -68,7 +82,7 @@ class OfflineSpeech:
     ) -> None:
         self.provider = provider
         self.engines = engines
-        self.model = "+".join("en_US-joe-medium" if e == "piper" else ESPEAK_MODEL for e in engines)
+        self.model = "+".join(PIPER_MODEL if e == "piper" else ESPEAK_MODEL for e in engines)
         self._espeak = espeak or EspeakEngine()
 
     async def voices(self) -> list[VoiceInfo]:
@@ -101,26 +115,31 @@ class OfflineSpeech:
             )
         return voice
 
-    def _speak(self, text: str, voice: Voice, speed: float) -> tuple[Pcm, int]:
+    def _speak(self, text: str, voice: Voice, speed: float) -> tuple[Pcm, int, str]:
+        """Samples, their rate, and the model that spoke them (after any fallback)."""
         if voice.engine == "piper":
             try:
-                return piper_pcm(text, voice, speed)
+                pcm, rate = piper_pcm(text, voice, speed)
+                return pcm, rate, PIPER_MODEL
             except Exception as exc:  # any engine failure: the fallback keeps the story audible
                 if "espeak" not in self.engines:
                     raise ProviderError(f"piper: {exc}", provider=self.provider) from exc
                 log.warning("tts.piper.failed_fallback_espeak", error=str(exc), voice=voice.id)
                 voice = _espeak_stand_in(voice)
-        return self._espeak.synthesize(text, voice, speed=speed), self._espeak.sample_rate
+        pcm = self._espeak.synthesize(text, voice, speed=speed)
+        return pcm, self._espeak.sample_rate, ESPEAK_MODEL
 
     async def synthesize(self, request: SpeechRequest) -> SpeechResult:
         language = story_language(request.text, request.language)
         voice = self.resolve(request.voice, language)
         started = time.perf_counter()
-        pcm, rate = await asyncio.to_thread(self._speak, request.text, voice, request.speed)
+        pcm, rate, spoken_by = await asyncio.to_thread(
+            self._speak, request.text, voice, request.speed
+        )
         seconds = pcm.size / rate
         usage = Usage(
             provider=self.provider,
-            model="en_US-joe-medium" if voice.engine == "piper" else ESPEAK_MODEL,
+            model=spoken_by,
             modality="speech",
             latency_s=time.perf_counter() - started,
             characters=len(request.text),
