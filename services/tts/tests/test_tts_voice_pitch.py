@@ -1,6 +1,6 @@
 """Casting is measurably distinct: the median pitch of the narrator and of every character,
 spoken by the offline provider (Piper for English, eSpeak NG for Mandarin), differs by at least
-MIN_GAP_ST semitones less a margin for sentence intonation (issue 13: Tom measured 99 Hz
+MIN_GAP_ST (2) semitones less a margin for sentence intonation (issue 13: Tom measured 99 Hz
 against a 96-101 Hz narrator)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from storyreel_tts.offline_speech import OfflineSpeech
 from storyreel_tts.pitch import median_pitch, semitones
 from storyreel_tts.voice_casting import NARRATOR, cast_voices, character_gender
 
-MARGIN_GAP_ST = 1.0  # measured gap required; casting aims for 1.5
+MARGIN_GAP_ST = 1.0  # measured gap required; casting aims for 2 (sentences vary, Piper too)
 
 STORIES: dict[Language, tuple[str, list[Character]]] = {
     "zh": (

@@ -13,8 +13,8 @@ same voice from shot to shot. Two rules follow:
   characters are cast in id order, so the same cast comes out in every shot, run and process.
 
 Gender decides the family: women get eSpeak's female variants (f1…f5), men eSpeak's male
-variants — or, in English, the Piper joe voice shifted in pitch (neural, like the English
-narrator). A character of unknown gender takes a stable coin flip of its id, so strangers are
+variants — in English preferably the Piper joe voice shifted in pitch (neural, like the
+English narrator), while a shift stays free. A character of unknown gender takes a stable coin flip of its id, so strangers are
 not all women (nor all men).
 
 Voice ids say everything needed to speak again: `female-2/p45` (catalogue timbre at eSpeak
@@ -47,8 +47,8 @@ Engine = Literal["espeak", "piper"]
 # eSpeak NG voice names for each story language.
 ESPEAK_LANGUAGE: dict[Language, str] = {"zh": "cmn", "en": "en-us"}
 
-MIN_GAP_ST = 1.5  # semitones between any two voices of a cast (about 9 % in pitch)
-FALLBACK_GAP_ST = 0.75  # for casts larger than the range holds at MIN_GAP_ST
+MIN_GAP_ST = 2.0  # semitones between any two voices of a cast (about 12 % in pitch)
+FALLBACK_GAP_ST = 1.0  # for casts larger than the range holds at MIN_GAP_ST
 RATE_BASE = 165
 RATE_SPREAD = 10  # characters speak at RATE_BASE ± RATE_SPREAD words per minute
 RANGE_MIN = 40
@@ -99,7 +99,7 @@ ESPEAK_PITCH_HZ: dict[Language, dict[str, tuple[int, ...]]] = {
 # English calibration text; shifts move it by resampling (see `storyreel_tts.piper_speech`).
 PIPER_VOICE = "joe"
 PIPER_HZ = 84.0
-PIPER_SHIFTS_ST: tuple[float, ...] = (-3.0, 2.0, 3.5, 5.0, 6.5)
+PIPER_SHIFTS_ST: tuple[float, ...] = (-3.5, 2.5, 4.5)  # 2 semitones apart, below ~125 Hz
 
 
 def espeak_hz(language: Language, variant: str, pitch: int) -> float:
@@ -406,8 +406,15 @@ def _candidates(
                     hz=espeak_hz(language, timbre.variant, pitch),
                 )
             )
-    start = (digest >> 8) % len(options)
-    return options[start:] + options[:start]
+    # Piper first (neural, like the English narrator), then eSpeak; each rotated by the hash.
+    neural = [v for v in options if v.engine == "piper"]
+    rest = [v for v in options if v.engine != "piper"]
+
+    def rotated(voices: list[Voice]) -> list[Voice]:
+        start = (digest >> 8) % len(voices) if voices else 0
+        return voices[start:] + voices[:start]
+
+    return rotated(neural) + rotated(rest)
 
 
 def _character_voice(
