@@ -14,8 +14,8 @@ same voice from shot to shot. Two rules follow:
 
 Gender decides the family: women get eSpeak's female variants (f1…f5), men eSpeak's male
 variants — in English preferably the Piper joe voice shifted in pitch (neural, like the
-English narrator), while a shift stays free. A character of unknown gender takes a stable coin flip of its id, so strangers are
-not all women (nor all men).
+English narrator), while a shift stays free. A character of unknown gender takes a stable
+coin flip of its id, so strangers are not all women (nor all men).
 
 Voice ids say everything needed to speak again: `female-2/p45` (catalogue timbre at eSpeak
 pitch 45), `joe/st+3.0` (Piper joe three semitones up), `narrator-en`.
