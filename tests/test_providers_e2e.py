@@ -35,16 +35,16 @@ CHARACTERS = [("Mara", "female", "lighthouse keeper"), ("Tom", "male", "young fi
 def draft_reply(body: dict[str, Any], number: int) -> Reply:
     """A screenplay draft valid for the schema in the request, naming the story's people."""
     schema = body["response_format"]["json_schema"]["schema"]
-    defs = schema.get("$defs", {})
     scenes = schema["properties"]["scenes"]["minItems"]
     prompt = body["messages"][-1]["content"]
-    lines = dict(re.findall(r"^(\d+)\. (.*)$", prompt, flags=re.MULTILINE))
+    story, _, quoted = prompt.partition("\nQuotes:\n")
+    lines = dict(re.findall(r"^(\d+)\. (.*)$", story, flags=re.MULTILINE))
     speakers = []
-    if "speakers" in schema["properties"]:
-        for line in defs["DraftSpeech"]["properties"]["line"]["enum"]:
-            text = lines[str(line)]
-            name = next((n for n, _, _ in CHARACTERS if n in text), CHARACTERS[0][0])
-            speakers.append({"line": line, "speaker": name})
+    for number, text in re.findall(r"^(\d+)\. (.*)$", quoted, flags=re.MULTILINE):
+        # The speaker is whoever the sentence holding the quote names first.
+        sentence = next(s for s in lines.values() if text.rstrip(".") in s)
+        name = next((n for n, _, _ in CHARACTERS if n in sentence), CHARACTERS[0][0])
+        speakers.append({"quote": int(number), "speaker": name})
     starts = sorted({1 + i * max(1, len(lines) // scenes) for i in range(scenes)})
     draft = {
         "title": "The Lighthouse",
@@ -185,7 +185,7 @@ def test_generate_records_the_generator_and_a_second_identical_one_calls_no_prov
     names = {c["name"] for c in result["metadata"]["characters"]}
     assert names == {"Mara", "Tom"}
     spoken = [line for scene in result["scenes"] for line in scene["dialogue"]]
-    assert [line["text"] for line in spoken] == ["Hold on!", "You saved my life,"]
+    assert [line["text"] for line in spoken] == ["Hold on!", "You saved my life."]
     second = _completed(ai_api, ai_api.post(f"/dramas/{drama}/scripts/generate", json=body))
     assert standin.calls == before + 1  # answered by the result cache
     assert second["result"]["usage"]["calls"] == 0 and second["result"]["usage"]["cached"] == 1
@@ -213,7 +213,7 @@ def test_a_real_llm_writes_the_screenplay_of_a_render(
     names = {c["name"] for c in result["characters"]}
     assert names and names <= {"Mara", "Tom"}  # only people the story names
     spoken = [line["text"] for shot in result["shots"] for line in shot["dialogue"]]
-    assert spoken == ["You came back,"]
+    assert spoken == ["You came back."]
     assert "Mara waited at the lighthouse." in " ".join(s["narration"] for s in result["shots"])
     video = download(result["video_url"], tmp_path / "drama.mp4")
     info = probe(video)

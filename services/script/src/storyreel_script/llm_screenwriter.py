@@ -2,7 +2,8 @@
 
 The model is asked for what needs understanding — the title, who the characters are (people
 only, with gender and a few words of appearance), where each scene starts, its location and
-time of day, and who speaks each quoted line — over the story given as numbered sentences.
+time of day, and who speaks each quoted line — over the story given as numbered sentences
+and its quotes, numbered too.
 It never writes the narration or the dialogue: those are the story's sentences, split by the
 same rules as the offline screenwriter, so the screenplay keeps every sentence in the story's
 order and cannot invent an ending. The answer is the same `Screenplay` the offline
@@ -11,9 +12,11 @@ screenwriter returns, so later stages do not care who wrote it.
 The answer's schema is bounded by the request (exactly the scenes asked for, sentence numbers
 within the story, speakers only for lines that hold a quote, short strings), which keeps a
 small model's constrained decoding short and lets it terminate. What comes back is then
-checked: a character must be named in the story; a speaker must be a character (else the
-offline attribution rules choose one from the sentence and its neighbours); scene starts are
-sorted, de-duplicated and completed to the asked count; and a final coverage check confirms
+checked: a speaker must be a character (else the offline attribution rules choose one from
+the sentence and its neighbours); scene starts are
+sorted, de-duplicated and completed to the asked count; names the story does not contain are
+dropped (if none is left, the offline cast finder names the characters); and a final
+coverage check confirms
 every narration clause and quote of the story is in the screenplay once, in order.
 """
 
@@ -65,8 +68,8 @@ SYSTEM = {
         " in the story, `gender` (male, female or unknown) and `description` (a few words on"
         " looks and role); `scenes`: exactly the number asked, in story order, each with"
         " `start` (the number of its first sentence; the first scene starts at 1), `location`"
-        " and `time` (day, night, dawn or dusk); `speakers`: for each listed sentence with"
-        " quoted speech, its `line` number and the `speaker`, a character's name."
+        " and `time` (day, night, dawn or dusk); `speakers`: for each numbered quote, its"
+        " `quote` number and the `speaker`, the name of the character who says it."
     ),
     "zh": (
         "你把一个故事改编成短剧剧本。故事以编号的句子给出，句子原文保留，绝不改写、增补或"
@@ -74,8 +77,8 @@ SYSTEM = {
         "（不是地点、物品或群体），每人有与原文完全一致的 `name`、`gender`（male、female 或"
         " unknown）和 `description`（几个字描述外貌与身份）；`scenes`：正好给出要求的场数，"
         "按故事顺序，每场有 `start`（该场第一句的编号，第一场从 1 开始）、`location` 和"
-        " `time`（day、night、dawn 或 dusk）；`speakers`：对列出的每个含引语的句子，给出其"
-        " `line` 编号和说话人 `speaker`（人物的名字）。"
+        " `time`（day、night、dawn 或 dusk）；`speakers`：对每条编号的引语，给出其 `quote`"
+        " 编号和说这句话的人物名字 `speaker`。"
     ),
 }
 
@@ -91,7 +94,7 @@ def max_characters(sentences: int) -> int:
     return min(MAX_CHARACTERS, sentences + 1)
 
 
-def draft_schema(scene_count: int, sentences: int, speech_lines: list[int]) -> type[BaseModel]:
+def draft_schema(scene_count: int, sentences: int, quotes: int) -> type[BaseModel]:
     """The answer's schema for this story: exact scene count, numbers within the story."""
     scene = create_model(
         "DraftScene",
@@ -107,37 +110,32 @@ def draft_schema(scene_count: int, sentences: int, speech_lines: list[int]) -> t
         ),
         "scenes": (list[scene], Field(min_length=scene_count, max_length=scene_count)),  # type: ignore[valid-type]
     }
-    if speech_lines:
-        line_numbers: Any = Literal[tuple(speech_lines)]
+    if quotes:
         speech = create_model(
             "DraftSpeech",
-            line=(line_numbers, ...),
+            quote=(int, Field(ge=1, le=quotes)),
             speaker=(str, Field(max_length=NAME_CHARS)),
         )
-        fields["speakers"] = (list[speech], Field(max_length=len(speech_lines)))  # type: ignore[valid-type]
+        fields["speakers"] = (list[speech], Field(max_length=quotes))  # type: ignore[valid-type]
     model: type[BaseModel] = create_model("Screenplay", **fields)
     return model
 
 
-def output_token_budget(scene_count: int, sentences: int, speech_lines: int) -> int:
+def output_token_budget(scene_count: int, sentences: int, quotes: int) -> int:
     """Upper bound of the answer's tokens for the bounded schema (keys, quotes and values:
     a character is at most ~35 tokens, a scene ~30, a speaker ~18, the title ~30)."""
-    return 40 + max_characters(sentences) * 35 + scene_count * 30 + speech_lines * 18
+    return 40 + max_characters(sentences) * 35 + scene_count * 30 + quotes * 18
 
 
 def build_prompt(
-    numbered: list[str], speech_lines: list[int], scene_count: int, style: str, language: Language
+    numbered: list[str], quotes: list[str], scene_count: int, style: str, language: Language
 ) -> str:
+    """The user turn: style, scene count, the numbered sentences and the numbered quotes."""
     lines = "\n".join(f"{n}. {text}" for n, text in enumerate(numbered, 1))
-    quoted = ", ".join(str(n) for n in speech_lines) or "-"
+    quoted = "\n".join(f"{n}. {text}" for n, text in enumerate(quotes, 1)) or "-"
     if language == "zh":
-        return (
-            f"风格：{style or '不限'}\n场数：{scene_count}\n含引语的句子：{quoted}\n故事：\n{lines}"
-        )
-    return (
-        f"Style: {style or 'any'}\nScenes: {scene_count}\nSentences with speech: {quoted}\n"
-        f"Story:\n{lines}"
-    )
+        return f"风格：{style or '不限'}\n场数：{scene_count}\n故事：\n{lines}\n引语：\n{quoted}"
+    return f"Style: {style or 'any'}\nScenes: {scene_count}\nStory:\n{lines}\nQuotes:\n{quoted}"
 
 
 class ScreenplayRefused(AppError):
@@ -172,22 +170,22 @@ async def write_screenplay_llm(
         )
     texts = [unit.text for unit in units]
     parts = [split_dialogue(text, lang) for text in texts]
-    speech_lines = [n for n, part in enumerate(parts, 1) if part.quotes]
+    quotes = [quote.text for part in parts for quote in part.quotes]
     wanted = scene_count if scene_count is not None else default_scene_count(len(units))
     count = min(wanted, len(units))
-    schema = draft_schema(count, len(units), speech_lines)
+    schema = draft_schema(count, len(units), len(quotes))
     request = TextRequest(
-        prompt=build_prompt(texts, speech_lines, count, style, lang),
+        prompt=build_prompt(texts, quotes, count, style, lang),
         schema=schema,
         system=SYSTEM[lang],
         temperature=temperature,
-        max_output_tokens=output_token_budget(count, len(units), len(speech_lines)),
+        max_output_tokens=output_token_budget(count, len(units), len(quotes)),
         seed=seed,
     )
     result = await model.generate(request)
     draft = result.value.model_dump()
     cast = _cast(draft.get("characters") or [], "\n".join(texts), parts, lang)
-    speakers = {int(s["line"]): str(s["speaker"]).strip() for s in draft.get("speakers") or []}
+    speakers = {int(s["quote"]): str(s["speaker"]).strip() for s in draft.get("speakers") or []}
     dialogue_by_line = _attribute(parts, speakers, cast)
     starts = _scene_starts([int(s["start"]) for s in draft["scenes"]], count, len(units))
     settings = {int(s["start"]): s for s in draft["scenes"]}
@@ -280,17 +278,20 @@ def _cast(
 def _attribute(
     parts: list[SentenceParts], speakers: dict[int, str], cast: Cast
 ) -> list[list[DialogueLine]]:
-    """Each sentence's quotes with their speaker: the model's when it names a character,
-    else the offline rules (the attribution clause, then who spoke or was named last)."""
+    """Each sentence's quotes with their speaker: the model's (`speakers`, by the quote's
+    1-based number in the story) when it names a character, else the offline rules (the
+    attribution clause, then who spoke or was named last)."""
     by_name = {c.name: c for c in cast.characters}
     recent: list[StoryCharacter] = []
     last: StoryCharacter | None = None
     out: list[list[DialogueLine]] = []
-    for number, part in enumerate(parts, 1):
+    number = 0
+    for part in parts:
         for character in cast.mentioned_in(part.narration):
             _touch(recent, character)
         lines: list[DialogueLine] = []
         for quote in part.quotes:
+            number += 1
             speaker = by_name.get(speakers.get(number, ""))
             if speaker is None and quote.attribution:
                 speaker = cast.resolve_speaker(quote.attribution, recent)
