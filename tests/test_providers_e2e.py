@@ -13,7 +13,10 @@ The platform runs with a providers file naming three text providers:
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,3 +228,41 @@ def render_with(api: Api, story: str, options: dict[str, Any]) -> dict[str, Any]
     r = api.post("/pipeline/render", json={"story": story, "options": options})
     assert r.status_code == 202, r.text
     return wait_done(api, r.json()["data"]["task_id"], timeout=900)
+
+
+def _start_with(
+    command: str, providers: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / command), *([] if command != "storyreel" else ["up"])],
+        env={
+            **os.environ,
+            "STORYREEL_PROVIDERS": str(providers),
+            "STORYREEL_DATA_DIR": str(providers.parent),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_missing_key_variable_stops_start_up_naming_it(tmp_path: Path) -> None:
+    providers = tmp_path / "providers.toml"
+    providers.write_text(
+        '[[provider]]\nname = "cloud"\ntype = "openai"\nbase_url = "https://api.example.com/v1"\n'
+        'api_key_env = "CLOUD_KEY_NOT_SET"\ntext_model = "m"\n',
+        encoding="utf-8",
+    )
+    done = _start_with("storyreel", providers, {})
+    assert done.returncode == 2
+    assert "CLOUD_KEY_NOT_SET" in done.stderr and "providers.toml:5" in done.stderr
+    assert not (tmp_path / "nats").exists()  # nothing was started
+
+
+def test_a_malformed_file_stops_a_service_naming_the_line(tmp_path: Path) -> None:
+    providers = tmp_path / "providers.toml"
+    providers.write_text('[[provider]]\nname = "x"\ntype = "openai\n', encoding="utf-8")
+    done = _start_with("storyreel-script", providers, {})
+    assert done.returncode == 2
+    assert "line 3" in done.stderr and str(providers) in done.stderr
