@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.settings import Settings
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.factory import open_document_store, open_object_store
@@ -27,6 +28,7 @@ from storyreel_gateway.routers import (
     dramas,
     media,
     pipeline,
+    providers,
     scripts,
     storyboards,
     system,
@@ -57,6 +59,7 @@ async def build_state(
         tokens=tokens,
         signer=MediaSigner(secret, settings.media_url_ttl_s),
         stubs=Stubs.connect(settings),
+        providers=ProviderRegistry.from_settings(settings),
     )
 
 
@@ -94,7 +97,14 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     app.add_middleware(RequestMetricsMiddleware)
     app.add_route("/metrics", metrics, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth.router, dramas.router, tasks.router, pipeline.router, system.voices_router):
+    for router in (
+        auth.router,
+        dramas.router,
+        tasks.router,
+        pipeline.router,
+        system.voices_router,
+        providers.router,
+    ):
         api.include_router(router)
     api.include_router(scripts.router)
     api.include_router(characters.router)

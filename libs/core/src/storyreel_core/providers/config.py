@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -275,3 +276,16 @@ def load_providers(path: Path | None, environ: dict[str, str] | None = None) -> 
     except (OSError, UnicodeDecodeError) as exc:
         raise ProvidersFileError(f"cannot read providers file {path}: {exc}") from None
     return parse_providers(text, path, environ)
+
+
+def check_at_start_up(path: Path | None) -> None:
+    """Stop the process (exit status 2) with the file's message when it is invalid.
+
+    Called first thing by every entry point, before any server or child process starts, so
+    a bad file leaves nothing running behind it.
+    """
+    try:
+        load_providers(path)
+    except ProvidersFileError as exc:
+        sys.stderr.write(f"storyreel: {exc}\n")
+        raise SystemExit(2) from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import unicodedata
 
-from storyreel_core.errors import AppError, Code
+from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.providers.config import Prices
 from storyreel_core.providers.ports import Usage
 
@@ -68,9 +68,34 @@ class BudgetExceeded(AppError):
 
 def check_budget(budget: float | None, estimate: float, field: str = "budget") -> None:
     """Refuse a request whose estimate exceeds its budget (400, 1001), before any call."""
-    from storyreel_core.errors import ValidationFailed
-
     if budget is not None and estimate > budget:
         raise ValidationFailed(
             f"estimated cost ${estimate:.4f} exceeds the budget of ${budget:.4f}", field=field
         )
+
+
+_SENTENCE_END = frozenset("。！？!?.…\n")
+_QUOTE_OPEN = frozenset('“「『"')
+SCREENPLAY_PROMPT_CHARS = 1200  # the screenwriter's instructions around the numbered story
+
+
+def estimate_screenplay(prices: Prices, story: str, scene_count: int | None) -> float:
+    """Upper-bound dollars of the LLM screenwriter's one call for `story`, before it is made.
+
+    It counts what the screenwriter's bounded answer can hold without splitting sentences the
+    way the script service does: sentence ends and quote marks are upper bounds of its
+    sentences and quoted lines (the answer budget of `storyreel_script.llm_screenwriter`:
+    40 + 35 per character (≤ 8) + 30 per scene + 18 per quoted line tokens).
+    """
+    sentences = max(1, sum(1 for ch in story if ch in _SENTENCE_END))
+    quotes = sum(1 for ch in story if ch in _QUOTE_OPEN)
+    scenes = min(scene_count or 30, sentences)
+    output = 40 + min(8, sentences + 1) * 35 + scenes * 30 + quotes * 18
+    prompt_tokens = (
+        approx_tokens(story) + sentences * 2 + approx_tokens("x" * SCREENPLAY_PROMPT_CHARS)
+    )
+    return round(
+        prompt_tokens * prices.input_per_1m_tokens / 1_000_000
+        + output * prices.output_per_1m_tokens / 1_000_000,
+        6,
+    )
