@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.errors import AppError
 from storyreel_core.logging import get_logger
-from storyreel_core.proto.storyreel.v1 import common_pb2
+from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -59,14 +59,16 @@ async def list_providers(state: State, user: CurrentUser) -> dict[str, Any]:
     """Configured providers with their modalities, models, limits, prices and voices."""
     described = state.providers.describe()
     try:
-        listed = await call(state.stubs.tts.ListVoices, common_pb2.Empty(), user_id=user["_id"])
+        listed = await call(
+            state.stubs.tts.ListVoices, stages_pb2.ListVoicesRequest(), user_id=user["_id"]
+        )
     except AppError as exc:  # the configuration still answers while the tts service is away
         log.warning("providers.voices.unavailable", error=exc.message)
         listed = None
     by_name = {entry["name"]: entry for entry in described}
     for voice in listed.voices if listed is not None else []:
         # Voices name their provider; those that do not are the built-in offline engine's.
-        owner = getattr(voice, "provider", "") or "offline"
+        owner = voice.provider or "offline"
         entry = by_name.get(owner)
         if entry is not None and "speech" in entry["modalities"]:
             entry["voices"].append(
