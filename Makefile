@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 PROTO_OUT := libs/core/src/storyreel_core/proto
 
-.PHONY: install run test lint proto proto-check bench bench-scale bench-realtime up clean
+.PHONY: install run test lint proto proto-check bench bench-scale bench-realtime bench-providers up clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ proto-check: install
 
 bench: install
 	$(PY) bench/render_speed.py
+
+bench-providers: install
+	$(PY) bench/providers.py
 
 bench-scale: install
 	$(PY) bench/scale.py

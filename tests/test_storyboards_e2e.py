@@ -309,6 +309,22 @@ def test_shot_audio_generated_and_uploaded(
     assert "narrator" in speakers and len(speakers) >= 2 and own["speed"] == 1.5
     assert len(objects(platform, folder)) == 3  # frame, thumbnail, the latest audio only
     assert_error(api.post(path, json={"voice": "robot-9"}), 400, 1001)
+    # Never a silent substitute: seed voices this deployment lacks, unknown providers → 400.
+    for body in (
+        {"voice": "cosyvoice-mini"},
+        {"voice_id": "narrator-fr"},
+        {"audio_provider": "nope", "voice": "female-2"},
+        {"provider": "nope"},
+    ):
+        r = api.post(path, json=body)
+        assert_error(r, 400, 1001)
+    assert "offline" in api.post(path, json={"provider": "nope"}).json()["message"]
+    assert_error(api.get("/voices?provider=nope"), 400, 1001)
+    listed = api.get("/voices?provider=espeak").json()["data"]
+    assert listed and {v["provider"] for v in listed} == {"espeak"}
+    for options in ({"audio_provider": "nope"}, {"voice": "cosyvoice-mini"}):
+        r = api.post("/pipeline/render", json={"story": "A story.", "options": options})
+        assert_error(r, 400, 1001)
     assert_error(api.post(path, json={"speed": 3}), 400, 1001)
 
     r = api.post(path, files={"file": ("take.wav", tone_wav(1.0), "audio/wav")})

@@ -212,6 +212,10 @@ def render(
     resolution: Annotated[str, typer.Option(help="720p, 1080p or WxH")] = "720p",
     fps: Annotated[int, typer.Option(min=1, max=60)] = 24,
     music: Annotated[bool, typer.Option()] = True,
+    ai_provider: Annotated[
+        str | None, typer.Option(help="a text provider of GET /providers for the screenplay")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="one of that provider's text models")] = None,
     url: UrlOption = None,
 ) -> None:
     """Render STORY through the gateway; saves the MP4, its SRT and thumbnail side by side
@@ -227,6 +231,10 @@ def render(
             }
             if scenes:
                 options["scene_count"] = scenes
+            if ai_provider:
+                options["ai_provider"] = ai_provider
+            if model:
+                options["model"] = model
             task_id = client.render(text, style, **options)
             out.print(f"task {task_id}", highlight=False)
             task = _follow(client, task_id)

@@ -8,8 +8,39 @@ import pytest
 from storyreel_core.drama_models import Character, DialogueLine, Line, Shot
 from storyreel_core.errors import ValidationFailed
 from storyreel_tts.espeak_engine import EspeakEngine
-from storyreel_tts.shot_speech import shot_duration, speak_shot, trim_silence
+from storyreel_tts.shot_speech import (
+    ShotSpeech,
+    Spoken,
+    assemble_shot,
+    shot_duration,
+    trim_silence,
+    utterances,
+)
 from storyreel_tts.voice_casting import NARRATOR, Voice, cast_voices
+
+
+def speak_shot(
+    shot: Shot,
+    voices: dict[str, Voice],
+    engine: EspeakEngine,
+    *,
+    speed: float = 1.0,
+    **timing: float,
+) -> ShotSpeech:
+    """Each utterance spoken by eSpeak, then laid out by `assemble_shot` (the job's path)."""
+    if speed <= 0:
+        raise ValidationFailed("speed must be positive", field="speed")
+    spoken = [
+        Spoken(
+            who,
+            text,
+            engine.synthesize(text, voices.get(who, voices[NARRATOR]), speed=speed),
+            engine.sample_rate,
+        )
+        for who, text in utterances(shot)
+    ]
+    return assemble_shot(shot, spoken, sample_rate=engine.sample_rate, **timing)
+
 
 CHARACTERS = [
     Character(id="char-lin", name="林雪", gender="female"),
@@ -110,19 +141,20 @@ def test_faster_speech_is_shorter(engine: EspeakEngine, cast: dict[str, Voice]) 
 
 
 def test_english_shot(engine: EspeakEngine) -> None:
-    cast = cast_voices(CHARACTERS, "en")
+    cast = cast_voices(CHARACTERS, "en", piper=False)
     shot = Shot(
         id="shot-3",
         number=3,
         scene_id="scene-2",
         narration="The rain did not stop.",
         dialogue=[DialogueLine(character_id="char-wei", text="Come inside, quickly!")],
+        duration=4.5,
     )
     speech = speak_shot(shot, cast, engine, lead_in=0.0, gap=0.5)
     assert [s.speaker for s in speech.segments] == [NARRATOR, "char-wei"]
     assert speech.segments[0].start < 0.02
     assert speech.segments[1].start - speech.segments[0].end == pytest.approx(0.5, abs=1e-3)
-    assert shot_duration(speech.duration, shot.duration) == 4.0  # both lines fit the plan
+    assert shot_duration(speech.duration, shot.duration) == 4.5  # both lines fit the plan
 
 
 def test_a_line_by_someone_outside_the_cast_is_read_by_the_narrator(

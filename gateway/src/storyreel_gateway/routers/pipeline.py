@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from storyreel_core.drama_models import Transition
+from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
@@ -32,14 +33,43 @@ class VideoOptions(BaseModel):
 
 
 class RenderOptions(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     scene_count: int | None = Field(default=None, ge=1, le=30)
     shots_per_scene: int = Field(default=1, ge=1, le=4)
     image: ImageOptions = Field(default_factory=ImageOptions)
     video: VideoOptions = Field(default_factory=VideoOptions)
-    voice: str | None = Field(default=None, examples=["narrator-zh"])
+    voice: str | None = Field(
+        default=None,
+        max_length=80,
+        examples=["narrator-zh"],
+        validation_alias=AliasChoices("voice", "voice_id"),
+        description="the narrator's voice id from GET /voices (also `voice_id`)",
+    )
+    audio_provider: str | None = Field(
+        default=None,
+        max_length=80,
+        validation_alias=AliasChoices("audio_provider", "provider"),
+        description="the speech provider (also `provider`); default offline",
+    )
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     music: bool = True
     seed: Seed = 0
+    ai_provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a text provider of GET /providers for the screenplay; unset = offline",
+        examples=["offline"],
+    )
+    model: str | None = Field(
+        default=None, max_length=200, description="one of the provider's text models"
+    )
+    budget: float | None = Field(
+        default=None,
+        ge=0,
+        description="US dollars the provider calls may cost: refused with 400 when the"
+        " estimate is higher, stopped when the spend reaches it",
+    )
 
 
 class RenderBody(BaseModel):
@@ -56,8 +86,27 @@ class Accepted(BaseModel):
     estimated_time: int
 
 
+async def check_voice(state: Any, user_id: str, provider: str | None, voice: str | None) -> None:
+    """400 (1001) before any task for an unknown speech provider or voice, naming the known."""
+    if not (provider or voice):
+        return
+    listed = await call(
+        state.stubs.tts.ListVoices,
+        stages_pb2.ListVoicesRequest(provider=provider or "offline"),
+        user_id=user_id,
+    )
+    known = {v.id for v in listed.voices}
+    if voice and voice not in known and voice != "narrator":
+        raise ValidationFailed(
+            f"unknown voice {voice!r} for provider {provider or 'offline'!r};"
+            f" available: {', '.join(sorted(known))}",
+            field="options.voice",
+        )
+
+
 @router.post("/render", status_code=202, response_model=Envelope[Accepted])
 async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str, Any]:
+    await check_voice(state, user["_id"], body.options.audio_provider, body.options.voice)
     request = stages_pb2.RenderRequest(
         story=body.story,
         style=body.style,

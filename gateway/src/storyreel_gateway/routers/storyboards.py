@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from storyreel_core.drama_models import CameraMovement, ShotType
 from storyreel_core.errors import AppError, Code, ValidationFailed
@@ -97,8 +97,21 @@ class LinkSceneIn(BaseModel):
 
 
 class AudioIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
     text: str = Field(default="", max_length=5000, description="default: narration + dialogue")
-    voice: str = Field(default="", max_length=80, description="a voice id from GET /voices")
+    voice: str = Field(
+        default="",
+        max_length=80,
+        validation_alias=AliasChoices("voice", "voice_id"),
+        description="a voice id from GET /voices (also accepted as `voice_id`)",
+    )
+    audio_provider: str = Field(
+        default="",
+        max_length=80,
+        validation_alias=AliasChoices("audio_provider", "provider"),
+        description="a speech provider from GET /voices (also `provider`); default offline",
+    )
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
 
 
@@ -420,7 +433,9 @@ async def shot_audio(
 ) -> Any:
     """The shot's voice, generated or uploaded.
 
-    JSON `{text, voice, speed}` speaks it with eSpeak (202, a task whose result is
+    JSON `{text, voice, audio_provider, speed}` speaks it through the named speech provider
+    (default `offline`: Piper for English, eSpeak NG for Mandarin; an unknown provider or voice
+    is 400) (202, a task whose result is
     `{storyboard: {…, audio_url, audio_duration}}`): without `text`, the shot's narration in
     `voice` and each line in its character's voice. Multipart `file` (WAV, MP3, OGG or M4A by
     content; 415 otherwise, 413 over the upload limit) is kept as WAV with its measured
@@ -463,6 +478,7 @@ async def shot_audio(
             text=audio.text,
             voice=audio.voice,
             speed=audio.speed,
+            audio_provider=audio.audio_provider,
         ),
         user_id=user["_id"],
     )

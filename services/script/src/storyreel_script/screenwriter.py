@@ -15,6 +15,7 @@ installs) and the fallback when one fails, so it must be deterministic, fast and
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from storyreel_core.drama_models import (
@@ -108,12 +109,8 @@ def write_screenplay(
     language. The same arguments always give the same Screenplay.
     """
     _validate(story, scene_count, language)
-    parsed = parse_story(story)
+    parsed, lang, units = read_story(story, language)
     plain = "\n".join(parsed.paragraphs)
-    lang: Language = language or detect_language(plain or story)
-    units = _units(parsed, lang)
-    if not units:
-        raise ValidationFailed("story has no readable sentences", field="story")
 
     parts = [split_dialogue(unit.text, lang) for unit in units]
     clauses = [q.attribution for p in parts for q in p.quotes if q.attribution]
@@ -162,6 +159,28 @@ def write_screenplay(
         scenes=scenes,
         notes=notes,
     )
+
+
+def read_story(
+    story: str, language: Language | None = None
+) -> tuple[CleanStory, Language, list[Unit]]:
+    """The story as every screenwriter reads it: Markdown cleaned, its language, its beats
+    (sentences, headings and list items, in order).
+
+    Raises ValidationFailed when no readable sentence is left.
+    """
+    parsed = parse_story(story)
+    plain = "\n".join(parsed.paragraphs)
+    lang: Language = language or detect_language(plain or story)
+    units = _units(parsed, lang)
+    if not units:
+        raise ValidationFailed("story has no readable sentences", field="story")
+    return parsed, lang, units
+
+
+def validate_request(story: object, scene_count: object, language: object) -> None:
+    """The checks every screenwriter applies to its arguments (ValidationFailed, 400)."""
+    _validate(story, scene_count, language)
 
 
 def _validate(story: object, scene_count: object, language: object) -> None:
@@ -447,26 +466,62 @@ class _SceneBuilder:
         characters: list[StoryCharacter],
         props: list[str],
     ) -> str:
-        """An image prompt in English terms (place, era, light, weather, people, props, style)."""
-        gloss = location_gloss(location, self._language)
-        place = gloss if gloss == location else f"{gloss} ({location})"
-        parts = [self._style] if self._style else []
-        parts.append("vertical 9:16 cinematic short drama frame")
-        parts.append(place)
-        if self._era:
-            parts.append(ERA_GLOSS.get(self._era, self._era))
-        parts.append(TIME_GLOSS.get(self._time, self._time))
-        if self._weather:
-            parts.append(WEATHER_GLOSS.get(self._weather, self._weather))
-        if characters:
-            people = ", ".join(f"{c.name} ({_GENDER_WORDS[c.gender]})" for c in characters)
-            parts.append(f"characters: {people}")
-        else:
-            parts.append("no people, establishing view")
-        if props:
-            parts.append("props: " + ", ".join(props))
-        parts.append(f"scene: {summary}")
-        return ", ".join(p for p in parts if p)
+        return scene_prompt(
+            self._style,
+            location,
+            self._time,
+            summary,
+            [(c.name, c.gender) for c in characters],
+            self._language,
+            era=self._era,
+            weather=self._weather,
+            props=props,
+        )
+
+
+def scene_prompt(
+    style: str,
+    location: str,
+    time: str,
+    summary: str,
+    people: Sequence[tuple[str, str]],
+    language: Language,
+    *,
+    era: str = "",
+    weather: str = "",
+    props: Sequence[str] = (),
+) -> str:
+    """An image prompt in English terms (place, era, light, weather, people, props, style)
+    plus the beat; `people` is (name, gender) per character in the scene."""
+    gloss = location_gloss(location, language)
+    place = gloss if gloss == location else f"{gloss} ({location})"
+    parts = [style] if style else []
+    parts.append("vertical 9:16 cinematic short drama frame")
+    parts.append(place)
+    if era:
+        parts.append(ERA_GLOSS.get(era, era))
+    parts.append(TIME_GLOSS.get(time, time))
+    if weather:
+        parts.append(WEATHER_GLOSS.get(weather, weather))
+    if people:
+        named = ", ".join(
+            f"{name} ({_GENDER_WORDS.get(gender, 'person')})" for name, gender in people
+        )
+        parts.append(f"characters: {named}")
+    else:
+        parts.append("no people, establishing view")
+    if props:
+        parts.append("props: " + ", ".join(props))
+    parts.append(f"scene: {summary}")
+    return ", ".join(p for p in parts if p)
+
+
+def scene_summary(text: str, language: Language) -> str:
+    return _summary(text, language)
+
+
+def story_title(parsed: CleanStory, units: list[Unit], language: Language) -> str:
+    return _title(parsed, units, language)
 
 
 def _summary(text: str, language: Language) -> str:

@@ -1,4 +1,4 @@
-"""The `shot_audio` job: one storyboard's voice, spoken by the tts service's eSpeak voices.
+"""The `shot_audio` job: one storyboard's voice, spoken by the tts service's speech providers.
 
 Without `text` the shot's own narration and dialogue are spoken, the narration by the chosen
 voice and each line by its character's cast voice (the tts service casts a character from its
@@ -30,6 +30,7 @@ class ShotAudioInput(BaseModel):
     storyboard_id: str = Field(min_length=1)
     text: str = Field(default="", max_length=5000)
     voice: str = Field(default="", max_length=80)
+    audio_provider: str = Field(default="", max_length=80)
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
 
 
@@ -70,6 +71,8 @@ class ShotAudioJob:
         payload = {"storyboard": board.model_dump(mode="json"), "speed": spec.speed}
         if spec.voice:
             payload["voice"] = spec.voice
+        if spec.audio_provider:
+            payload["audio_provider"] = spec.audio_provider
 
         async def relay(child: dict[str, Any]) -> None:
             await ctx.progress(0, 1, "speaking")

@@ -338,8 +338,15 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
         if not MIN_SPEED <= speed <= MAX_SPEED:
             raise ValidationFailed(f"speed must be {MIN_SPEED} to {MAX_SPEED}", field="speed")
         voice = request.voice.strip()
-        if voice and voice not in await self.peers.voice_ids(owner):
-            raise ValidationFailed(f"unknown voice {voice!r}: see GET /voices", field="voice")
+        provider = request.audio_provider.strip()
+        if voice or provider:
+            known = await self.peers.voice_ids(owner, provider)  # unknown provider → 1001
+            if voice and voice not in known and voice != "narrator":
+                raise ValidationFailed(
+                    f"unknown voice {voice!r} for provider {provider or 'offline'!r};"
+                    f" available: {', '.join(sorted(known))}",
+                    field="voice",
+                )
         spec: ShotAudioInput = _model(
             ShotAudioInput,
             "text",
@@ -347,6 +354,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             storyboard_id=request.storyboard_id,
             text=text,
             voice=voice,
+            audio_provider=provider,
             speed=speed,
         )
         task = await self.launcher.start(

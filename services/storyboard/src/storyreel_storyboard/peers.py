@@ -19,9 +19,9 @@ from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
-    common_pb2,
     script_pb2,
     script_pb2_grpc,
+    stages_pb2,
     stages_pb2_grpc,
 )
 from storyreel_core.rpc.clients import call
@@ -98,10 +98,14 @@ class Peers:
 
     # ---- tts ------------------------------------------------------------------------------
 
-    async def voice_ids(self, owner_id: str) -> set[str]:
+    async def voice_ids(self, owner_id: str, provider: str = "") -> set[str]:
+        """The voice ids `provider` offers (default `offline`); an unknown provider → 1001."""
         tts = stages_pb2_grpc.TtsServiceStub(self.channels.channel("tts"))
         msg = await call(
-            tts.ListVoices, common_pb2.Empty(), user_id=owner_id, timeout=self.deadline
+            tts.ListVoices,
+            stages_pb2.ListVoicesRequest(provider=provider or "offline"),
+            user_id=owner_id,
+            timeout=self.deadline,
         )
         return {v.id for v in msg.voices}
 

@@ -8,13 +8,15 @@ from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import stages_pb2, stages_pb2_grpc
 from storyreel_core.service_runtime import ServiceParts
 from storyreel_tts.grpc_api import TtsServicer
+from storyreel_tts.speech_backend import SpeechBackend
 from storyreel_tts.speech_job import SpeechJob
 
 NAME = "tts"
 
 
 def build(platform: Platform) -> ServiceParts:
-    servicer = TtsServicer(platform.launcher)
+    backend = SpeechBackend(platform.providers)
+    servicer = TtsServicer(platform.launcher, backend)
 
     def register(server: grpc.aio.Server) -> None:
         stages_pb2_grpc.add_TtsServiceServicer_to_server(servicer, server)
@@ -23,5 +25,5 @@ def build(platform: Platform) -> ServiceParts:
         name=NAME,
         registrars=[register],
         service_names=[stages_pb2.DESCRIPTOR.services_by_name["TtsService"].full_name],
-        handlers={"speech": SpeechJob(platform.objects)},
+        handlers={"speech": SpeechJob(platform.objects, backend)},
     )

@@ -5,11 +5,15 @@ second, so subtitles and cues line up with what is heard. Each utterance has its
 and trailing silence trimmed, so a segment starts when the voice starts. The shot then
 lasts as long as its speech needs: `shot_duration(speech.duration, shot.duration)` is the
 planned duration, or longer when the words do not fit.
+
+Speaking is split from assembling: `utterances(shot)` lists what must be said, a speech
+model speaks every line (the job sends them all at once, under the provider's concurrency
+limit), and `assemble_shot` lays the answers out on one timeline at one sample rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,8 +22,7 @@ import numpy.typing as npt
 from storyreel_core.drama_models import Shot, SpeechSegment, ordered_lines
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.logging import get_logger
-from storyreel_tts.espeak_engine import EspeakEngine
-from storyreel_tts.voice_casting import NARRATOR, Voice
+from storyreel_tts.audio_dsp import convert_rate
 
 log = get_logger(__name__)
 
@@ -46,6 +49,16 @@ class ShotSpeech:
     speech_end: float = 0.0
 
 
+@dataclass(frozen=True, eq=False)
+class Spoken:
+    """One utterance as a speech model returned it: mono int16 samples at `sample_rate`."""
+
+    speaker: str
+    text: str
+    pcm: Pcm
+    sample_rate: int
+
+
 def shot_duration(speech_duration: float, planned: float, tail: float = 0.5) -> float:
     """How long a shot lasts: as planned, unless its speech (plus a tail) needs longer."""
     return max(planned, speech_duration + tail)
@@ -64,62 +77,48 @@ def trim_silence(
     return pcm[start:end]
 
 
-def _utterances(shot: Shot) -> list[tuple[str, str]]:
+def utterances(shot: Shot) -> list[tuple[str, str]]:
     """(speaker, text) in speaking order: the shot's `lines` as the story has them, or, for a
     shot without them, the narration first and then the dialogue."""
     lines = ordered_lines(shot.narration, shot.dialogue, shot.lines)
     return [(line.speaker, line.text.strip()) for line in lines if line.text.strip()]
 
 
-def _voice_for(speaker: str, voices: Mapping[str, Voice]) -> Voice:
-    voice = voices.get(speaker)
-    if voice is not None:
-        return voice
-    narrator = voices.get(NARRATOR)
-    if narrator is None:
-        raise ValidationFailed(f"no voice for {speaker!r} and no narrator", field="voices")
-    # A line by someone missing from the cast is still worth hearing; say it, don't fail.
-    log.warning("tts.voice.missing_character", speaker=speaker)
-    return narrator
-
-
-def speak_shot(
+def assemble_shot(
     shot: Shot,
-    voices: Mapping[str, Voice],
-    engine: EspeakEngine,
+    spoken: Sequence[Spoken],
     *,
-    speed: float = 1.0,
+    sample_rate: int,
     gap: float = 0.25,
     lead_in: float = 0.3,
     tail: float = 0.2,
 ) -> ShotSpeech:
-    """Voice one shot: `lead_in` of silence, utterances `gap` apart, then `tail` of silence.
+    """Lay a shot's utterances out: `lead_in` of silence, utterances `gap` apart, `tail`.
 
-    `voices` maps "narrator" and character ids to voices (see `cast_voices`); `speed`
-    scales every voice's speaking rate. A shot with no narration or dialogue gives its
-    planned duration of silence and no segments.
+    Every utterance is converted to `sample_rate` (vendors answer at their own rates) and
+    trimmed of silence. A shot with nothing audible gives its planned duration of silence
+    and no segments.
     """
-    if speed <= 0:
-        raise ValidationFailed(f"speed must be positive, got {speed}", field="speed")
+    if sample_rate <= 0:
+        raise ValidationFailed("sample_rate must be positive", field="sample_rate")
     if min(gap, lead_in, tail) < 0:
         raise ValidationFailed("gap, lead_in and tail must not be negative")
-    rate = engine.sample_rate
+    rate = sample_rate
     pieces: list[Pcm] = []
     segments: list[SpeechSegment] = []
     cursor = 0  # samples so far
-    for speaker, text in _utterances(shot):
-        spoken = engine.synthesize(text, _voice_for(speaker, voices), speed=speed)
-        audio = trim_silence(spoken, rate)
+    for item in spoken:
+        audio = trim_silence(convert_rate(item.pcm, item.sample_rate, rate), rate)
         if audio.size == 0:
-            log.warning("tts.utterance.silent", shot_id=shot.id, speaker=speaker)
+            log.warning("tts.utterance.silent", shot_id=shot.id, speaker=item.speaker)
             continue
         pause = round((gap if segments else lead_in) * rate)
         pieces.append(np.zeros(pause, dtype=np.int16))
         cursor += pause
         segments.append(
             SpeechSegment(
-                speaker=speaker,
-                text=text,
+                speaker=item.speaker,
+                text=item.text,
                 start=cursor / rate,
                 end=(cursor + audio.size) / rate,
             )

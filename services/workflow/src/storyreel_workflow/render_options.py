@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 
 from storyreel_core.drama_models import Transition
 from storyreel_core.resolutions import parse_resolution
@@ -28,10 +28,19 @@ class RenderOptions(BaseModel):
     shots_per_scene: int = Field(default=1, ge=1, le=4)
     image: ImageOptions = Field(default_factory=ImageOptions)
     video: VideoOptions = Field(default_factory=VideoOptions)
-    voice: str | None = None
+    voice: str | None = Field(default=None, validation_alias=AliasChoices("voice", "voice_id"))
+    audio_provider: str | None = Field(
+        default=None, validation_alias=AliasChoices("audio_provider", "provider")
+    )
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     music: bool = True
     seed: int = 0
+    # A configured text provider for the screenplay (GET /providers); None = offline.
+    ai_provider: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=200)
+    # US dollars the render's provider calls may cost: refused up front when the estimate
+    # is higher, stopped when the spend reaches it. None = no limit.
+    budget: float | None = Field(default=None, ge=0)
 
 
 class RenderInput(BaseModel):

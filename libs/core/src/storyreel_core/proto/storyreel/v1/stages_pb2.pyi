@@ -26,10 +26,13 @@ class Voice(_message.Message):
     LANGUAGE_FIELD_NUMBER: _builtins.int
     GENDER_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
+    PROVIDER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     language: _builtins.str
     gender: _builtins.str
     description: _builtins.str
+    provider: _builtins.str
+    """the speech provider that offers it (audio_provider)"""
     def __init__(
         self,
         *,
@@ -37,10 +40,11 @@ class Voice(_message.Message):
         language: _builtins.str = ...,
         gender: _builtins.str = ...,
         description: _builtins.str = ...,
+        provider: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "gender", b"gender", "id", b"id", "language", b"language"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "gender", b"gender", "id", b"id", "language", b"language", "provider", b"provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -51,20 +55,46 @@ class VoiceList(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     VOICES_FIELD_NUMBER: _builtins.int
+    PROVIDERS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def voices(self) -> _containers.RepeatedCompositeFieldContainer[Global___Voice]: ...
+    @_builtins.property
+    def providers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """every configured speech provider"""
+
     def __init__(
         self,
         *,
         voices: _abc.Iterable[Global___Voice] | None = ...,
+        providers: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["voices", b"voices"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["providers", b"providers", "voices", b"voices"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VoiceList: _TypeAlias = VoiceList  # noqa: Y015
+
+@_typing.final
+class ListVoicesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROVIDER_FIELD_NUMBER: _builtins.int
+    provider: _builtins.str
+    """empty: every provider's voices"""
+    def __init__(
+        self,
+        *,
+        provider: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["provider", b"provider"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListVoicesRequest: _TypeAlias = ListVoicesRequest  # noqa: Y015
 
 @_typing.final
 class RenderRequest(_message.Message):

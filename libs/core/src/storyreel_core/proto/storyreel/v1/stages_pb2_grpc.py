@@ -193,7 +193,7 @@ class TtsServiceStub:
                 _registered_method=True)
         self.ListVoices = channel.unary_unary(
                 '/storyreel.v1.TtsService/ListVoices',
-                request_serializer=storyreel_dot_v1_dot_common__pb2.Empty.SerializeToString,
+                request_serializer=storyreel_dot_v1_dot_stages__pb2.ListVoicesRequest.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_stages__pb2.VoiceList.FromString,
                 _registered_method=True)
 
@@ -224,7 +224,7 @@ def add_TtsServiceServicer_to_server(servicer, server):
             ),
             'ListVoices': grpc.unary_unary_rpc_method_handler(
                     servicer.ListVoices,
-                    request_deserializer=storyreel_dot_v1_dot_common__pb2.Empty.FromString,
+                    request_deserializer=storyreel_dot_v1_dot_stages__pb2.ListVoicesRequest.FromString,
                     response_serializer=storyreel_dot_v1_dot_stages__pb2.VoiceList.SerializeToString,
             ),
     }
@@ -281,7 +281,7 @@ class TtsService:
             request,
             target,
             '/storyreel.v1.TtsService/ListVoices',
-            storyreel_dot_v1_dot_common__pb2.Empty.SerializeToString,
+            storyreel_dot_v1_dot_stages__pb2.ListVoicesRequest.SerializeToString,
             storyreel_dot_v1_dot_stages__pb2.VoiceList.FromString,
             options,
             channel_credentials,

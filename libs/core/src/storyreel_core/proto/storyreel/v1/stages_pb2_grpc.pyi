@@ -91,7 +91,7 @@ class TtsServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> TtsServiceAsyncStub: ...
     Synthesize: _grpc.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]
-    ListVoices: _grpc.UnaryUnaryMultiCallable[_common_pb2.Empty, _stages_pb2.VoiceList]
+    ListVoices: _grpc.UnaryUnaryMultiCallable[_stages_pb2.ListVoicesRequest, _stages_pb2.VoiceList]
 
 @_typing.type_check_only
 class TtsServiceAsyncStub(TtsServiceStub):
@@ -99,7 +99,7 @@ class TtsServiceAsyncStub(TtsServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Synthesize: _aio.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-    ListVoices: _aio.UnaryUnaryMultiCallable[_common_pb2.Empty, _stages_pb2.VoiceList]  # type: ignore[assignment]
+    ListVoices: _aio.UnaryUnaryMultiCallable[_stages_pb2.ListVoicesRequest, _stages_pb2.VoiceList]  # type: ignore[assignment]
 
 class TtsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Storyboard → one WAV per shot with timed segments (task result: ShotAudio list)."""
@@ -114,7 +114,7 @@ class TtsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
     def ListVoices(
         self,
-        request: _common_pb2.Empty,
+        request: _stages_pb2.ListVoicesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_stages_pb2.VoiceList, _abc.Awaitable[_stages_pb2.VoiceList]]: ...
 

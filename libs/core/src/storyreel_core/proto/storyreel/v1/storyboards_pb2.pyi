@@ -526,6 +526,7 @@ class GenerateShotAudioRequest(_message.Message):
     TEXT_FIELD_NUMBER: _builtins.int
     VOICE_FIELD_NUMBER: _builtins.int
     SPEED_FIELD_NUMBER: _builtins.int
+    AUDIO_PROVIDER_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     text: _builtins.str
@@ -534,6 +535,8 @@ class GenerateShotAudioRequest(_message.Message):
     """a voice id from GET /voices; default: cast from the text"""
     speed: _builtins.float
     """0.5..2.0, default 1.0"""
+    audio_provider: _builtins.str
+    """a speech provider from GET /voices; default "offline" """
     def __init__(
         self,
         *,
@@ -542,10 +545,11 @@ class GenerateShotAudioRequest(_message.Message):
         text: _builtins.str = ...,
         voice: _builtins.str = ...,
         speed: _builtins.float = ...,
+        audio_provider: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "speed", b"speed", "storyboard_id", b"storyboard_id", "text", b"text", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_provider", b"audio_provider", "drama_id", b"drama_id", "speed", b"speed", "storyboard_id", b"storyboard_id", "text", b"text", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
