@@ -133,3 +133,23 @@ async def test_a_chinese_story_uses_the_chinese_prompt() -> None:
 async def test_an_answer_outside_the_schema_is_refused_by_validation() -> None:
     with pytest.raises(ValueError):
         await write_screenplay_llm(ScriptedModel(_draft(scenes=[])), STORY, scene_count=2)
+
+
+async def test_lines_keep_the_texts_order_of_narration_and_quotes() -> None:
+    """A question answered by a nod is heard before the nod, whoever wrote the screenplay."""
+    story = "小禾拉住爷爷的袖子：“你要去救人吗？”周海沉默了很久，终于点了点头。"
+    draft = {
+        "title": "救人",
+        "characters": [
+            {"name": "小禾", "gender": "female", "description": "girl"},
+            {"name": "周海", "gender": "male", "description": "grandfather"},
+        ],
+        "scenes": [{"start": 1, "location": "村口", "time": "day"}],
+        "speakers": [{"quote": 1, "speaker": "小禾"}],
+    }
+    play = await write_screenplay_llm(ScriptedModel(draft), story, scene_count=1)
+    names = {c.id: c.name for c in play.characters}
+    heard = [(names.get(line.speaker, line.speaker), line.text) for line in play.scenes[0].lines]
+    question = heard.index(("小禾", "你要去救人吗？"))
+    nod = next(i for i, (who, text) in enumerate(heard) if "点了点头" in text)
+    assert heard[nod][0] == "narrator" and question < nod, heard

@@ -31,6 +31,7 @@ from storyreel_core.drama_models import (
     DialogueLine,
     Gender,
     Language,
+    Line,
     Scene,
     Screenplay,
 )
@@ -209,6 +210,7 @@ async def write_screenplay_llm(
             parts[i].narration for i in indices if parts[i].narration
         )
         dialogue = [line for i in indices for line in dialogue_by_line[i]]
+        lines = [line for i in indices for line in _in_text_order(parts[i], dialogue_by_line[i])]
         present: list[str] = []
         for character in cast.mentioned_in(text):
             present.append(character.id)
@@ -229,6 +231,7 @@ async def write_screenplay_llm(
                 character_ids=present,
                 narration=narration,
                 dialogue=dialogue,
+                lines=lines,
                 prompt=scene_prompt(style, location, time, summary, people, lang),
             )
         )
@@ -303,6 +306,22 @@ def _attribute(
             _touch(recent, speaker)
         out.append(lines)
     return out
+
+
+def _in_text_order(part: SentenceParts, spoken: list[DialogueLine]) -> list[Line]:
+    """A sentence's narration and quotes as the text has them (a quote answered by a nod is
+    heard before the nod); `spoken` holds its quotes with their speakers, in order."""
+    quotes = iter(spoken)
+    lines: list[Line] = []
+    for piece in part.pieces:
+        if piece.quote is None:
+            if piece.text.strip():
+                lines.append(Line(text=piece.text))
+            continue
+        line = next(quotes, None)
+        if line is not None:
+            lines.append(Line(speaker=line.character_id, text=line.text))
+    return lines
 
 
 def _touch(recent: list[StoryCharacter], character: StoryCharacter) -> None:
