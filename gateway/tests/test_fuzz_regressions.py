@@ -70,7 +70,7 @@ VERSIONED_WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("PUT", "/api/v1/dramas/drama_x/scripts/script_x", {"title": "t"}),
     ("PUT", "/api/v1/dramas/drama_x/characters/char_x", {"name": "a"}),
     ("PATCH", "/api/v1/dramas/drama_x/characters/char_x", {}),
-    ("POST", "/api/v1/dramas/drama_x/scripts/script_x/versions/ver_x/restore", {}),
+    ("POST", "/api/v1/dramas/drama_x/scripts/script_x/versions/scriptver_x/restore", {}),
 ]
 
 

@@ -1,6 +1,7 @@
 """Every failure leaves the gateway as the error envelope with the right status, never a bare 500.
 
-Request validation answers 400 with code 1001 (seed 000), naming the first offending field.
+Request validation answers 400 with code 1001 (seed 000), naming the first offending field; a
+path id of the wrong format answers 404 (code 1002), as an unknown one does.
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field(first.get("loc", ()))
+        if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+            # A malformed id names nothing that could exist: the same 404 as an unknown one.
+            path_error = next(e for e in errors if tuple(e.get("loc", ()))[:1] == ("path",))
+            name = _field(path_error.get("loc", ()))
+            return error_response(404, Code.NOT_FOUND, f"{name}: no such resource", name)
         if first.get("type") == "json_invalid":
             return error_response(
                 400,
@@ -69,9 +75,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 "body",
                 str(first.get("msg")),
             )
-        return error_response(
-            400, Code.VALIDATION, f"{field}: {first.get('msg')}", field, str(first.get("msg"))
-        )
+        # A validator's ValueError reads "Value error, <what>": the envelope keeps the what.
+        msg = str(first.get("msg")).removeprefix("Value error, ")
+        return error_response(400, Code.VALIDATION, f"{field}: {msg}", field, msg)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

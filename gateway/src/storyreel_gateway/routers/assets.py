@@ -16,12 +16,18 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import Seed
+from storyreel_gateway.fields import AssetId, DramaId, Seed
+from storyreel_gateway.json_body import CheckedRoute
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
-from storyreel_gateway.uploads import multipart_schema, staged_upload
+from storyreel_gateway.uploads import staged_upload, upload_schema
 
-router = APIRouter(prefix="/dramas/{drama_id}/assets", tags=["assets"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/assets",
+    tags=["assets"],
+    responses=ERROR_RESPONSES,
+)
 
 AssetType = Literal["image", "video", "audio", "document", "character", "prop", "scene"]
 ASSET_TYPES = ("image", "video", "audio", "document", "character", "prop", "scene")
@@ -105,7 +111,7 @@ def split_tags(text: str) -> list[str]:
 
 @router.get("", response_model=ListEnvelope[AssetOut])
 async def list_assets(
-    drama_id: str,
+    drama_id: DramaId,
     request: Request,
     state: State,
     user: CurrentUser,
@@ -139,7 +145,7 @@ async def list_assets(
     "/upload",
     status_code=201,
     response_model=Envelope[AssetOut],
-    openapi_extra=multipart_schema(
+    openapi_extra=upload_schema(
         "file",
         {
             "type": {"type": "string", "enum": list(ASSET_TYPES)},
@@ -148,7 +154,7 @@ async def list_assets(
     ),
 )
 async def upload_asset(
-    drama_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Add a file: its type is decided by content (magic bytes), never by its name.
 
@@ -184,7 +190,7 @@ async def upload_asset(
 
 @router.post("/generate", status_code=202, response_model=Envelope[Accepted])
 async def generate_assets(
-    drama_id: str, body: GenerateAssetsIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: GenerateAssetsIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Design images for `items`; the task's result is `{assets: [{id, kind, name, url, …}]}`."""
     ref = await call(
@@ -204,7 +210,7 @@ async def generate_assets(
 
 @router.get("/{asset_id}", response_model=Envelope[AssetOut])
 async def get_asset(
-    drama_id: str, asset_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, asset_id: AssetId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.assets.GetAsset,
@@ -216,7 +222,7 @@ async def get_asset(
 
 @router.delete("/{asset_id}", response_model=Envelope[None])
 async def delete_asset(
-    drama_id: str, asset_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, asset_id: AssetId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Delete the asset and its media."""
     await call(

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from storyreel_gateway.auth.user_store import public_user
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
+from storyreel_gateway.json_body import CheckedRoute
 
-router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=CheckedRoute, tags=["auth"], responses=ERROR_RESPONSES)
 
 
 class RegisterBody(BaseModel):

@@ -14,8 +14,14 @@ from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
 from storyreel_gateway.fields import Seed
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 
-router = APIRouter(prefix="/pipeline", tags=["pipeline"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute, prefix="/pipeline", tags=["pipeline"], responses=ERROR_RESPONSES
+)
+
+# A 200,000-character story, JSON-escaped (\\uXXXX is six bytes), and the options.
+RENDER_BODY = 2 * 1024 * 1024
 
 
 class ImageOptions(BaseModel):
@@ -56,7 +62,12 @@ class Accepted(BaseModel):
     estimated_time: int
 
 
-@router.post("/render", status_code=202, response_model=Envelope[Accepted])
+@router.post(
+    "/render",
+    status_code=202,
+    response_model=Envelope[Accepted],
+    openapi_extra={BODY_LIMIT_KEY: RENDER_BODY},
+)
 async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str, Any]:
     request = stages_pb2.RenderRequest(
         story=body.story,

@@ -16,20 +16,40 @@ from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import ExpectedVersion
+from storyreel_gateway.fields import (
+    DramaId,
+    ExpectedVersion,
+    FreeObject,
+    FreeObjectList,
+    ScriptId,
+    VersionId,
+)
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.routers.pipeline import Accepted
-from storyreel_gateway.routers.script_upload import GenerateIn, GenerateUpload, read_generate_body
+from storyreel_gateway.routers.script_upload import (
+    MAX_BODY_BYTES,
+    GenerateIn,
+    GenerateUpload,
+    read_generate_body,
+)
 
-router = APIRouter(prefix="/dramas/{drama_id}/scripts", tags=["scripts"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/scripts",
+    tags=["scripts"],
+    responses=ERROR_RESPONSES,
+)
 
 ScriptStatus = Literal["draft", "completed", "archived"]
+# 1,000,000 characters of content, JSON-escaped (\\uXXXX is six bytes), plus scenes and metadata.
+SCRIPT_BODY = 8 * 1024 * 1024
 
 
 class ScriptIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     content: str = Field(min_length=1, max_length=1_000_000)
-    scenes: list[dict[str, Any]] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    scenes: FreeObjectList = Field(default_factory=list)
+    metadata: FreeObject = Field(default_factory=dict)
 
 
 class ScriptUpdate(BaseModel):
@@ -37,8 +57,8 @@ class ScriptUpdate(BaseModel):
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     content: str | None = Field(default=None, min_length=1, max_length=1_000_000)
-    scenes: list[dict[str, Any]] | None = None
-    metadata: dict[str, Any] | None = None
+    scenes: FreeObjectList | None = None
+    metadata: FreeObject | None = None
     status: ScriptStatus | None = None
     message: str | None = Field(default=None, max_length=500, description="version note")
     version: ExpectedVersion = None
@@ -118,9 +138,14 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@router.post("", status_code=201, response_model=Envelope[ScriptOut])
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[ScriptOut],
+    openapi_extra={BODY_LIMIT_KEY: SCRIPT_BODY},
+)
 async def create_script(
-    drama_id: str, body: ScriptIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: ScriptIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.CreateScriptRequest(
         drama_id=drama_id,
@@ -134,7 +159,7 @@ async def create_script(
 
 @router.get("", response_model=ListEnvelope[ScriptOut])
 async def list_scripts(
-    drama_id: str, state: State, user: CurrentUser, paging: Paging
+    drama_id: DramaId, state: State, user: CurrentUser, paging: Paging
 ) -> dict[str, Any]:
     """Newest first."""
     request = script_pb2.ListScriptsRequest(
@@ -162,10 +187,10 @@ _GENERATE_BODY = {
     "/generate",
     status_code=202,
     response_model=Envelope[Accepted],
-    openapi_extra={"requestBody": _GENERATE_BODY},
+    openapi_extra={"requestBody": _GENERATE_BODY, BODY_LIMIT_KEY: MAX_BODY_BYTES},
 )
 async def generate_script(
-    drama_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Write a script from a prompt, a novel text or a Markdown document (JSON or an upload).
 
@@ -191,15 +216,17 @@ async def generate_script(
 
 @router.get("/{script_id}", response_model=Envelope[ScriptOut])
 async def get_script(
-    drama_id: str, script_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, script_id: ScriptId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.GetScriptRequest(drama_id=drama_id, id=script_id)
     return ok(script_out(await call(state.stubs.script.GetScript, request, user_id=user["_id"])))
 
 
-@router.put("/{script_id}", response_model=Envelope[ScriptOut])
+@router.put(
+    "/{script_id}", response_model=Envelope[ScriptOut], openapi_extra={BODY_LIMIT_KEY: SCRIPT_BODY}
+)
 async def update_script(
-    drama_id: str, script_id: str, body: ScriptUpdate, state: State, user: CurrentUser
+    drama_id: DramaId, script_id: ScriptId, body: ScriptUpdate, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.UpdateScriptRequest(
         drama_id=drama_id,
@@ -222,7 +249,7 @@ async def update_script(
 
 @router.delete("/{script_id}", response_model=Envelope[None])
 async def delete_script(
-    drama_id: str, script_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, script_id: ScriptId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.DeleteScriptRequest(drama_id=drama_id, id=script_id)
     await call(state.stubs.script.DeleteScript, request, user_id=user["_id"])
@@ -231,7 +258,7 @@ async def delete_script(
 
 @router.get("/{script_id}/versions", response_model=ListEnvelope[ScriptVersionOut])
 async def list_versions(
-    drama_id: str, script_id: str, state: State, user: CurrentUser, paging: Paging
+    drama_id: DramaId, script_id: ScriptId, state: State, user: CurrentUser, paging: Paging
 ) -> dict[str, Any]:
     """Newest first; each save of the script is one version."""
     request = script_pb2.ListScriptVersionsRequest(
@@ -248,9 +275,9 @@ async def list_versions(
 
 @router.post("/{script_id}/versions/{version_id}/restore", response_model=Envelope[ScriptOut])
 async def restore_version(
-    drama_id: str,
-    script_id: str,
-    version_id: str,
+    drama_id: DramaId,
+    script_id: ScriptId,
+    version_id: VersionId,
     state: State,
     user: CurrentUser,
     body: RestoreIn | None = None,

@@ -21,13 +21,23 @@ from storyreel_core.proto.storyreel.v1 import storyboards_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import ExpectedVersion, Seed
+from storyreel_gateway.fields import (
+    DramaId,
+    ExpectedVersion,
+    FreeObject,
+    Seed,
+    StoryboardId,
+)
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, UPLOAD, CheckedRoute, read_json
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.uploads import staged_upload
 
 router = APIRouter(
-    prefix="/dramas/{drama_id}/storyboards", tags=["storyboards"], responses=ERROR_RESPONSES
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/storyboards",
+    tags=["storyboards"],
+    responses=ERROR_RESPONSES,
 )
 
 MAX_JSON_BODY = 64 * 1024
@@ -61,7 +71,7 @@ class StoryboardUpdate(BaseModel):
 
     description: str | None = Field(default=None, max_length=5000)
     shot_type: ShotType | None = None
-    composition: dict[str, Any] | None = Field(default=None, examples=[{"subject": "left third"}])
+    composition: FreeObject | None = Field(default=None, examples=[{"subject": "left third"}])
     character_ids: list[str] | None = Field(
         default=None, max_length=20, description="characters of this drama"
     )
@@ -205,7 +215,7 @@ class GenerateAccepted(Accepted):
 
 @router.post("/generate", status_code=202, response_model=Envelope[GenerateAccepted])
 async def generate_storyboards(
-    drama_id: str, body: GenerateIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: GenerateIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Plan shots from a script's scenes and draw a frame for each (a task).
 
@@ -239,7 +249,7 @@ async def generate_storyboards(
 
 @router.get("", response_model=ListEnvelope[StoryboardOut])
 async def list_storyboards(
-    drama_id: str,
+    drama_id: DramaId,
     request: Request,
     state: State,
     user: CurrentUser,
@@ -265,7 +275,7 @@ async def list_storyboards(
 
 @router.put("/reorder", response_model=Envelope[list[StoryboardOut]])
 async def reorder_storyboards(
-    drama_id: str, body: ReorderIn, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, body: ReorderIn, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Set the whole order: every storyboard of the drama exactly once, positions exactly
     1..n (400 otherwise; an unknown id is 404). Answers the storyboards in their new order."""
@@ -283,7 +293,11 @@ async def reorder_storyboards(
 
 @router.get("/{storyboard_id}", response_model=Envelope[StoryboardOut])
 async def get_storyboard(
-    drama_id: str, storyboard_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
+    request: Request,
+    state: State,
+    user: CurrentUser,
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.storyboards.GetStoryboard,
@@ -293,10 +307,14 @@ async def get_storyboard(
     return ok(storyboard_out(msg, state.signer, base_url(request)))
 
 
-@router.put("/{storyboard_id}", response_model=Envelope[StoryboardOut])
+@router.put(
+    "/{storyboard_id}",
+    response_model=Envelope[StoryboardOut],
+    openapi_extra={BODY_LIMIT_KEY: 1024 * 1024},
+)
 async def update_storyboard(
-    drama_id: str,
-    storyboard_id: str,
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
     body: StoryboardUpdate,
     request: Request,
     state: State,
@@ -327,7 +345,7 @@ async def update_storyboard(
 
 @router.delete("/{storyboard_id}", response_model=Envelope[None])
 async def delete_storyboard(
-    drama_id: str, storyboard_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, storyboard_id: StoryboardId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Delete it with its frame and audio; the storyboards after it move up one place."""
     await call(
@@ -342,7 +360,11 @@ async def delete_storyboard(
     "/{storyboard_id}/regenerate-image", status_code=202, response_model=Envelope[Accepted]
 )
 async def regenerate_image(
-    drama_id: str, storyboard_id: str, body: RegenerateIn, state: State, user: CurrentUser
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
+    body: RegenerateIn,
+    state: State,
+    user: CurrentUser,
 ) -> dict[str, Any]:
     """Draw the frame again (a task whose result is `{storyboard: {…, image_url}}`).
 
@@ -360,8 +382,8 @@ async def regenerate_image(
 
 @router.put("/{storyboard_id}/link-scene", response_model=Envelope[StoryboardOut])
 async def link_scene(
-    drama_id: str,
-    storyboard_id: str,
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
     body: LinkSceneIn,
     request: Request,
     state: State,
@@ -392,14 +414,7 @@ _AUDIO_BODY = {
 
 
 async def _audio_json(request: Request) -> AudioIn:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise ValidationFailed("request body is too large", field="body")
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise ValidationFailed("request body is not valid JSON", field="body") from exc
+    data = await read_json(request, MAX_JSON_BODY)
     if not isinstance(data, dict):
         raise ValidationFailed("request body must be a JSON object", field="body")
     try:
@@ -413,10 +428,14 @@ async def _audio_json(request: Request) -> AudioIn:
     status_code=202,
     response_model=Envelope[Accepted],
     responses={201: {"model": Envelope[StoryboardOut], "description": "the uploaded audio"}},
-    openapi_extra={"requestBody": _AUDIO_BODY},
+    openapi_extra={"requestBody": _AUDIO_BODY, BODY_LIMIT_KEY: UPLOAD},
 )
 async def shot_audio(
-    drama_id: str, storyboard_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
+    request: Request,
+    state: State,
+    user: CurrentUser,
 ) -> Any:
     """The shot's voice, generated or uploaded.
 
