@@ -33,6 +33,10 @@ _HTTP_CODES = {
 }
 
 
+RETRY_AFTER_S = 5
+"""`Retry-After` of a 429 that names no time of its own (too many tasks at once)."""
+
+
 def error_response(
     status: int, code: int, message: str, field: str | None = None, reason: str | None = None
 ) -> JSONResponse:
@@ -41,8 +45,12 @@ def error_response(
         "message": message,
         "error": {"field": field, "reason": reason or message},
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 429:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def _field(loc: Sequence[Any]) -> str:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     media_url_ttl_s: int = 3600
     max_upload_bytes: int = 50 * 1024 * 1024
     grpc_deadline_s: float = 10.0
+    # Cost limits: a render's pixels × fps × seconds (render_cost.py; 0 = none) and the tasks
+    # one user may have pending or running at once (task_launcher.py; 0 = no limit).
+    max_render_pixel_frames: int = 1080 * 1920 * 30 * 180
+    max_active_tasks_per_user: int = 10
 
     # Services: where the gateway and the workflow reach each one, and the port each listens on.
     grpc_host: str = "127.0.0.1"

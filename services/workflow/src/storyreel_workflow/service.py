@@ -17,7 +17,9 @@ NAME = "workflow"
 
 def build(platform: Platform) -> ServiceParts:
     stages = StageClient(PeerChannels(lambda: platform.settings), platform.tasks, platform.bus)
-    workflow = WorkflowServicer(platform.launcher)
+    workflow = WorkflowServicer(
+        platform.launcher, max_pixel_frames=platform.settings.max_render_pixel_frames
+    )
     tasks = TaskServicer(platform.tasks)
 
     def register(server: grpc.aio.Server) -> None:
