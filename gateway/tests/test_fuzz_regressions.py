@@ -101,7 +101,11 @@ async def test_the_largest_version_passes_validation(
             {"story": "s", "options": {"image": {"seed": 2**64}}},
             "seed",
         ),
-        ("/api/v1/dramas/drama_x/assets/generate", {"items": [], "seed": 2**63}, "seed"),
+        (
+            "/api/v1/dramas/drama_x/assets/generate",
+            {"items": [{"kind": "prop", "name": "a"}], "seed": 2**63},
+            "seed",
+        ),
     ],
 )
 async def test_a_seed_out_of_range_is_a_400(

@@ -15,8 +15,11 @@ from storyreel_core.ids import new_id
 from storyreel_core.stores.document_store import DocumentStore, IndexSpec
 
 USERS = "users"
-_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Stated in the OpenAPI document as they are checked here (RegisterBody).
+USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_USERNAME = re.compile(USERNAME_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so timing does not tell who does.
 _DUMMY_HASH = _hasher.hash("timing-equaliser")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import assets_pb2
@@ -63,23 +63,15 @@ class DesignItemIn(BaseModel):
 
 
 class GenerateAssetsIn(BaseModel):
-    items: list[DesignItemIn] = Field(default_factory=list, max_length=20)
-    script_id: str | None = Field(
-        default=None,
-        max_length=80,
-        description="not supported yet (400, code 1001): list the designs in items",
+    items: list[DesignItemIn] = Field(min_length=1, max_length=20)
+    script_id: None = Field(
+        default=None, description="reserved: designs from a script are not supported yet"
     )
     style: str = Field(default="", max_length=200)
     seed: Seed = 0
     tags: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=20
     )
-
-    @model_validator(mode="after")
-    def _something_to_design(self) -> GenerateAssetsIn:
-        if not self.items and not self.script_id:
-            raise ValueError("give items (or script_id)")
-        return self
 
 
 def asset_out(msg: assets_pb2.Asset, signer: MediaSigner, base: str) -> dict[str, Any]:
@@ -198,7 +190,6 @@ async def generate_assets(
         assets_pb2.GenerateAssetsRequest(
             drama_id=drama_id,
             items=[assets_pb2.DesignItem(**i.model_dump()) for i in body.items],
-            script_id=body.script_id or "",
             style=body.style,
             seed=body.seed,
             tags=body.tags,

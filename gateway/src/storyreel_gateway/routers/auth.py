@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from storyreel_gateway.auth.user_store import public_user
+from storyreel_gateway.auth.user_store import EMAIL_PATTERN, USERNAME_PATTERN, public_user
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
 from storyreel_gateway.json_body import CheckedRoute
@@ -16,8 +16,13 @@ router = APIRouter(route_class=CheckedRoute, tags=["auth"], responses=ERROR_RESP
 
 
 class RegisterBody(BaseModel):
-    username: str = Field(min_length=3, max_length=32)
-    email: str = Field(min_length=3, max_length=254)
+    username: str = Field(
+        min_length=3,
+        max_length=32,
+        pattern=USERNAME_PATTERN,
+        description="3-32 letters, digits, '_', '.' or '-'",
+    )
+    email: str = Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)
     password: str = Field(min_length=8, max_length=256)
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.drama_models import Transition
 from storyreel_core.proto.storyreel.v1 import stages_pb2
+from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -25,7 +26,9 @@ RENDER_BODY = 2 * 1024 * 1024
 
 
 class ImageOptions(BaseModel):
-    resolution: str | None = Field(default=None, examples=["768x512"])
+    resolution: str | None = Field(
+        default=None, max_length=20, pattern=RESOLUTION_PATTERN, examples=["768x512"]
+    )
     num_steps: int = Field(default=4, ge=1, le=100)
     cfg_scale: float = Field(default=1.5, ge=0, le=30)
     seed: Seed | None = None
@@ -33,7 +36,13 @@ class ImageOptions(BaseModel):
 
 class VideoOptions(BaseModel):
     fps: int = Field(default=24, ge=1, le=60)
-    resolution: str = Field(default="720p", examples=["720p", "1080x1920"])
+    resolution: str = Field(
+        default="720p",
+        max_length=20,
+        pattern=RESOLUTION_PATTERN,
+        examples=["720p", "1080x1920"],
+        description="360p | 480p | 540p | 720p | 1080p (vertical 9:16) or WxH, sides 64-4096",
+    )
     transition: Transition = "crossfade"
 
 

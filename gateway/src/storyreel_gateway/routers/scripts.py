@@ -28,6 +28,7 @@ from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.routers.script_upload import (
     MAX_BODY_BYTES,
+    MAX_TEXT_BYTES,
     GenerateIn,
     GenerateUpload,
     read_generate_body,
@@ -174,13 +175,33 @@ async def list_scripts(
     )
 
 
-_GENERATE_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": GenerateIn.model_json_schema()},
-        "multipart/form-data": {"schema": GenerateUpload.model_json_schema()},
-    },
-}
+def _generate_schemas() -> dict[str, Any]:
+    """The two bodies as documented: stricter than the model where the rule depends on more
+    than one field. A JSON request needs a story: `prompt` with some non-blank text (novel and
+    Markdown requests fall back to it when `input_content` is blank); an upload needs `file`.
+    Each text is at most 1 MiB as UTF-8 (413 past it), so at most that many characters."""
+    json_schema = GenerateIn.model_json_schema()
+    props = json_schema["properties"]
+    props["prompt"].update(minLength=1, maxLength=MAX_TEXT_BYTES, pattern=r"\S")
+    props["input_content"].update(maxLength=MAX_TEXT_BYTES)
+    json_schema["required"] = ["prompt"]
+    upload = GenerateUpload.model_json_schema()
+    upload["properties"]["file"] = {
+        "type": "string",
+        "format": "binary",
+        "description": "UTF-8 .txt or .md file, up to 1 MiB",
+    }
+    upload["required"] = ["file"]
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": json_schema},
+            "multipart/form-data": {"schema": upload},
+        },
+    }
+
+
+_GENERATE_BODY = _generate_schemas()
 
 
 @router.post(

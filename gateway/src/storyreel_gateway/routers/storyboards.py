@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from storyreel_core.drama_models import CameraMovement, ShotType
 from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.ids import MAX_ID_LENGTH, id_pattern
 from storyreel_core.proto.storyreel.v1 import storyboards_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
@@ -42,6 +43,9 @@ router = APIRouter(
 
 MAX_JSON_BODY = 64 * 1024
 IdStr = Annotated[str, Field(min_length=1, max_length=80)]
+CharacterRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("char"))]
+StoryboardRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("sb"))]
+ScriptRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("script"))]
 
 
 class GenerateOptions(BaseModel):
@@ -57,13 +61,23 @@ class GenerateOptions(BaseModel):
 
 
 class GenerateIn(BaseModel):
-    script_id: IdStr
+    script_id: ScriptRef
     options: GenerateOptions = Field(default_factory=GenerateOptions)
 
 
 class DialogueLineIO(BaseModel):
-    character_id: str = Field(default="", max_length=80, description='"" for no one in particular')
-    text: str = Field(min_length=1, max_length=1000)
+    character_id: str = Field(
+        default="",
+        max_length=MAX_ID_LENGTH,
+        pattern=f"^$|{id_pattern('char')}",
+        description='a character of the drama, "" for no one in particular',
+    )
+    text: str = Field(min_length=1, max_length=1000, pattern=r"\S", description="not blank")
+
+
+class DialogueLineOut(BaseModel):
+    character_id: str = Field(description='"" for no one in particular')
+    text: str
 
 
 class StoryboardUpdate(BaseModel):
@@ -72,8 +86,8 @@ class StoryboardUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=5000)
     shot_type: ShotType | None = None
     composition: FreeObject | None = Field(default=None, examples=[{"subject": "left third"}])
-    character_ids: list[str] | None = Field(
-        default=None, max_length=20, description="characters of this drama"
+    character_ids: list[CharacterRef] | None = Field(
+        default=None, max_length=20, description="characters of this drama (404 otherwise)"
     )
     dialogue: list[DialogueLineIO] | None = Field(default=None, max_length=50)
     narration: str | None = Field(default=None, max_length=5000)
@@ -91,13 +105,15 @@ class RegenerateIn(BaseModel):
 
 
 class ReorderEntry(BaseModel):
-    id: IdStr
+    id: StoryboardRef
     position: int = Field(ge=1, le=100_000)
 
 
 class ReorderIn(BaseModel):
     order: list[ReorderEntry] = Field(
-        min_length=1, max_length=1000, description="every storyboard once, positions 1..n"
+        min_length=1,
+        max_length=1000,
+        description="every storyboard of the drama once (409 otherwise), sorted by position",
     )
 
 
@@ -139,7 +155,7 @@ class StoryboardOut(BaseModel):
     location: str
     time: str
     narration: str
-    dialogue: list[DialogueLineIO]
+    dialogue: list[DialogueLineOut]
     duration: float
     image_url: str | None = None
     thumbnail_url: str | None = None

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from storyreel_core.drama_models import CameraMovement, Transition
 from storyreel_core.errors import NotFound
 from storyreel_core.proto.storyreel.v1 import videos_pb2
+from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import (
@@ -47,8 +48,8 @@ Resolution = Annotated[
     Field(
         min_length=2,
         max_length=20,
-        pattern=r"^\s*(\d{2,4}p|\d{2,4}\s*[xX×*]\s*\d{2,4})\s*$",
-        description="360p | 480p | 540p | 720p | 1080p (vertical 9:16) or WxH",
+        pattern=RESOLUTION_PATTERN,
+        description="360p | 480p | 540p | 720p | 1080p (vertical 9:16) or WxH, sides 64-4096",
         examples=["720p", "1080x1920"],
     ),
 ]
