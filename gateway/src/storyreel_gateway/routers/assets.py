@@ -18,6 +18,7 @@ from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import AssetId, DramaId, Seed
 from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.links import ASSET_LINKS, TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.uploads import staged_upload, upload_schema
@@ -137,6 +138,7 @@ async def list_assets(
     "/upload",
     status_code=201,
     response_model=Envelope[AssetOut],
+    responses=ASSET_LINKS,
     openapi_extra=upload_schema(
         "file",
         {
@@ -180,7 +182,7 @@ async def upload_asset(
     return ok(asset_out(msg, state.signer, base_url(request)))
 
 
-@router.post("/generate", status_code=202, response_model=Envelope[Accepted])
+@router.post("/generate", status_code=202, response_model=Envelope[Accepted], responses=TASK_LINKS)
 async def generate_assets(
     drama_id: DramaId, body: GenerateAssetsIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:

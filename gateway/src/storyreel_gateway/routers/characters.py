@@ -18,6 +18,7 @@ from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import CharacterId, DramaId, ExpectedVersion, Seed
 from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.links import CHARACTER_LINKS, TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.uploads import staged_upload, upload_schema
@@ -142,7 +143,7 @@ def parse_ids(ids: str) -> list[str]:
 IdsQuery = Annotated[str, Query(min_length=1, max_length=8000, examples=["char_a,char_b"])]
 
 
-@router.post("", status_code=201, response_model=Envelope[CharacterOut])
+@router.post("", status_code=201, response_model=Envelope[CharacterOut], responses=CHARACTER_LINKS)
 async def create_character(
     drama_id: DramaId, body: CharacterIn, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
@@ -283,7 +284,12 @@ async def delete_character(
     return ok(None)
 
 
-@router.post("/{character_id}/generate-image", status_code=202, response_model=Envelope[Accepted])
+@router.post(
+    "/{character_id}/generate-image",
+    status_code=202,
+    response_model=Envelope[Accepted],
+    responses=TASK_LINKS,
+)
 async def generate_character_image(
     drama_id: DramaId,
     character_id: CharacterId,

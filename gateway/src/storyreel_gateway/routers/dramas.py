@@ -14,6 +14,7 @@ from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import DramaId, ExpectedVersion, FreeObject
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
+from storyreel_gateway.links import DRAMA_LINKS
 
 router = APIRouter(
     route_class=CheckedRoute, prefix="/dramas", tags=["dramas"], responses=ERROR_RESPONSES
@@ -66,6 +67,7 @@ def drama_out(msg: script_pb2.Drama) -> dict[str, Any]:
 @router.post(
     "",
     status_code=201,
+    responses=DRAMA_LINKS,
     response_model=Envelope[DramaOut],
     openapi_extra={BODY_LIMIT_KEY: DRAMA_BODY},
 )

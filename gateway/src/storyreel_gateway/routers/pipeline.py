@@ -16,6 +16,7 @@ from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
 from storyreel_gateway.fields import Seed
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
+from storyreel_gateway.links import TASK_LINKS
 
 router = APIRouter(
     route_class=CheckedRoute, prefix="/pipeline", tags=["pipeline"], responses=ERROR_RESPONSES
@@ -74,6 +75,7 @@ class Accepted(BaseModel):
 @router.post(
     "/render",
     status_code=202,
+    responses=TASK_LINKS,
     response_model=Envelope[Accepted],
     openapi_extra={BODY_LIMIT_KEY: RENDER_BODY},
 )

@@ -25,6 +25,7 @@ from storyreel_gateway.fields import (
     VersionId,
 )
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
+from storyreel_gateway.links import SCRIPT_LINKS, TASK_LINKS
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.routers.script_upload import (
     MAX_BODY_BYTES,
@@ -142,6 +143,7 @@ def _dumps(value: Any) -> str:
 @router.post(
     "",
     status_code=201,
+    responses=SCRIPT_LINKS,
     response_model=Envelope[ScriptOut],
     openapi_extra={BODY_LIMIT_KEY: SCRIPT_BODY},
 )
@@ -182,6 +184,7 @@ def _generate_schemas() -> dict[str, Any]:
     Each text is at most 1 MiB as UTF-8 (413 past it), so at most that many characters."""
     json_schema = GenerateIn.model_json_schema()
     props = json_schema["properties"]
+    props["prompt"].pop("default", None)
     props["prompt"].update(minLength=1, maxLength=MAX_TEXT_BYTES, pattern=r"\S")
     props["input_content"].update(maxLength=MAX_TEXT_BYTES)
     json_schema["required"] = ["prompt"]
@@ -207,6 +210,7 @@ _GENERATE_BODY = _generate_schemas()
 @router.post(
     "/generate",
     status_code=202,
+    responses=TASK_LINKS,
     response_model=Envelope[Accepted],
     openapi_extra={"requestBody": _GENERATE_BODY, BODY_LIMIT_KEY: MAX_BODY_BYTES},
 )

@@ -30,6 +30,7 @@ from storyreel_gateway.fields import (
     StoryboardId,
 )
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, UPLOAD, CheckedRoute, read_json
+from storyreel_gateway.links import TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.uploads import staged_upload
@@ -229,7 +230,12 @@ class GenerateAccepted(Accepted):
     scene_count: int = Field(description="scenes of the script the shots are planned from")
 
 
-@router.post("/generate", status_code=202, response_model=Envelope[GenerateAccepted])
+@router.post(
+    "/generate",
+    status_code=202,
+    response_model=Envelope[GenerateAccepted],
+    responses=TASK_LINKS,
+)
 async def generate_storyboards(
     drama_id: DramaId, body: GenerateIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
@@ -373,7 +379,10 @@ async def delete_storyboard(
 
 
 @router.post(
-    "/{storyboard_id}/regenerate-image", status_code=202, response_model=Envelope[Accepted]
+    "/{storyboard_id}/regenerate-image",
+    status_code=202,
+    response_model=Envelope[Accepted],
+    responses=TASK_LINKS,
 )
 async def regenerate_image(
     drama_id: DramaId,
@@ -443,7 +452,10 @@ async def _audio_json(request: Request) -> AudioIn:
     "/{storyboard_id}/audio",
     status_code=202,
     response_model=Envelope[Accepted],
-    responses={201: {"model": Envelope[StoryboardOut], "description": "the uploaded audio"}},
+    responses={
+        201: {"model": Envelope[StoryboardOut], "description": "the uploaded audio"},
+        **TASK_LINKS,
+    },
     openapi_extra={"requestBody": _AUDIO_BODY, BODY_LIMIT_KEY: UPLOAD},
 )
 async def shot_audio(

@@ -30,6 +30,7 @@ from storyreel_gateway.envelope import (
 )
 from storyreel_gateway.fields import DramaId, VideoId
 from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.links import TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.media import ranged_response
 from storyreel_gateway.routers.pipeline import Accepted
@@ -228,7 +229,12 @@ _ZIP_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/generate", status_code=202, response_model=Envelope[GenerateAccepted])
+@router.post(
+    "/generate",
+    status_code=202,
+    response_model=Envelope[GenerateAccepted],
+    responses=TASK_LINKS,
+)
 async def generate_videos(
     drama_id: DramaId, body: GenerateVideosIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
@@ -312,7 +318,9 @@ async def export_batch(
     )
 
 
-@router.post("/concatenate", status_code=202, response_model=Envelope[Accepted])
+@router.post(
+    "/concatenate", status_code=202, response_model=Envelope[Accepted], responses=TASK_LINKS
+)
 async def concatenate_videos(
     drama_id: DramaId, body: ConcatenateIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
@@ -335,7 +343,7 @@ async def concatenate_videos(
     return ok(_accepted(ref))
 
 
-@router.post("/render", status_code=202, response_model=Envelope[Accepted])
+@router.post("/render", status_code=202, response_model=Envelope[Accepted], responses=TASK_LINKS)
 async def render_final_cut(
     drama_id: DramaId, body: RenderIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
