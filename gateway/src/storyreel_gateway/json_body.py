@@ -176,8 +176,8 @@ class CheckedRequest(Request):
 class CheckedRoute(APIRoute):
     """Every API route: its body capped (`x-body-limit` in its OpenAPI operation) and checked.
 
-    A route that streams an upload itself declares `x-body-limit: null` in `openapi_extra` and
-    enforces `max_upload_bytes` on its own (uploads.py); every other route is capped at its
+    A route that streams an upload itself declares `x-body-limit: UPLOAD` in `openapi_extra`
+    and enforces `max_upload_bytes` on its own (uploads.py); every other route is capped at its
     declared limit, `DEFAULT_BODY_LIMIT` when it declares none. The cap and the JSON checks
     run before FastAPI reads the body, so their errors are the envelope, not FastAPI's
     generic "error parsing the body".
