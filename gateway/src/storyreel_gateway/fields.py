@@ -32,6 +32,9 @@ ExpectedVersion = Annotated[
     Field(ge=1, le=MAX_SAFE_INTEGER, description="optimistic concurrency check (409 when stale)"),
 ]
 Seed = Annotated[int, Field(ge=0, le=INT32_MAX)]
+NOT_BLANK = r"[^\s\x1c-\x1f]"
+r"""Pattern of a text with something in it once Python's `str.strip()` has run (services strip):
+Rust's `\s` (pydantic) leaves out the separators U+001C-U+001F that `strip()` removes."""
 
 # --- path ids ------------------------------------------------------------------------------
 

@@ -15,9 +15,12 @@ from storyreel_core.ids import new_id
 from storyreel_core.stores.document_store import DocumentStore, IndexSpec
 
 USERS = "users"
-# Stated in the OpenAPI document as they are checked here (RegisterBody).
+# Stated in the OpenAPI document as they are checked here (RegisterBody). Explicit classes, not
+# `\s`: Python's, Rust's (pydantic) and ECMA's `\s` differ on control characters. Checked with
+# fullmatch, as `$` in Python also matches before a trailing newline.
 USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_ADDRESS_PART = r"[^@\x00-\x20\x7f]+"
+EMAIL_PATTERN = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$"
 _USERNAME = re.compile(USERNAME_PATTERN)
 _EMAIL = re.compile(EMAIL_PATTERN)
 _hasher = PasswordHasher()
@@ -52,11 +55,11 @@ class UserStore:
         )
 
     async def register(self, username: str, email: str, password: str) -> dict[str, Any]:
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise ValidationFailed(
                 "username must be 3-32 letters, digits, '_', '.' or '-'", field="username"
             )
-        if not _EMAIL.match(email):
+        if not _EMAIL.fullmatch(email):
             raise ValidationFailed("email is not valid", field="email")
         if not 8 <= len(password) <= 256:
             raise ValidationFailed("password must be 8-256 characters", field="password")

@@ -14,7 +14,7 @@ from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
-from storyreel_gateway.fields import Seed
+from storyreel_gateway.fields import NOT_BLANK, Seed
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.links import TASK_LINKS
 
@@ -60,7 +60,10 @@ class RenderOptions(BaseModel):
 
 class RenderBody(BaseModel):
     story: str = Field(
-        min_length=1, max_length=200_000, examples=["一位独行武者穿越废土城市寻找真相"]
+        min_length=1,
+        max_length=200_000,
+        pattern=NOT_BLANK,
+        examples=["一位独行武者穿越废土城市寻找真相"],
     )
     style: str = Field(default="", max_length=200, examples=["赛博朋克"])
     options: RenderOptions = Field(default_factory=RenderOptions)

@@ -17,6 +17,7 @@ from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import (
+    NOT_BLANK,
     DramaId,
     ExpectedVersion,
     FreeObject,
@@ -185,7 +186,7 @@ def _generate_schemas() -> dict[str, Any]:
     json_schema = GenerateIn.model_json_schema()
     props = json_schema["properties"]
     props["prompt"].pop("default", None)
-    props["prompt"].update(minLength=1, maxLength=MAX_TEXT_BYTES, pattern=r"\S")
+    props["prompt"].update(minLength=1, maxLength=MAX_TEXT_BYTES, pattern=NOT_BLANK)
     props["input_content"].update(maxLength=MAX_TEXT_BYTES)
     json_schema["required"] = ["prompt"]
     upload = GenerateUpload.model_json_schema()

@@ -23,6 +23,7 @@ from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import (
+    NOT_BLANK,
     DramaId,
     ExpectedVersion,
     FreeObject,
@@ -73,7 +74,7 @@ class DialogueLineIO(BaseModel):
         pattern=f"^$|{id_pattern('char')}",
         description='a character of the drama, "" for no one in particular',
     )
-    text: str = Field(min_length=1, max_length=1000, pattern=r"\S", description="not blank")
+    text: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK, description="not blank")
 
 
 class DialogueLineOut(BaseModel):
