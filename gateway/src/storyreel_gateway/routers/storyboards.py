@@ -45,7 +45,8 @@ router = APIRouter(
 
 MAX_JSON_BODY = 64 * 1024
 IdStr = Annotated[str, Field(min_length=1, max_length=80)]
-CharacterRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("char"))]
+# The storyboard service keeps character ids of at most 80 characters (storyboard_fields.MAX_ID).
+CharacterRef = Annotated[str, Field(max_length=80, pattern=id_pattern("char"))]
 StoryboardRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("sb"))]
 ScriptRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("script"))]
 
@@ -70,7 +71,7 @@ class GenerateIn(BaseModel):
 class DialogueLineIO(BaseModel):
     character_id: str = Field(
         default="",
-        max_length=MAX_ID_LENGTH,
+        max_length=80,
         pattern=f"^$|{id_pattern('char')}",
         description='a character of the drama, "" for no one in particular',
     )
