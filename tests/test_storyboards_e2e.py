@@ -190,9 +190,10 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     assert [b["id"] for b in r.json()["data"]] == ids[::-1]
     assert [b["id"] for b in listing(api, drama)] == ids[::-1]
     assert api.get(path).json()["data"]["position"] == 4
-    for bad in ([*order[:3], {"id": order[0]["id"], "position": 4}], []):  # twice; nothing
-        assert_error(api.put(f"{base}/reorder", json={"order": bad}), 400, 1001)
-    assert_error(api.put(f"{base}/reorder", json={"order": order[:3]}), 409, 1003)  # one missing
+    assert_error(api.put(f"{base}/reorder", json={"order": []}), 400, 1001)
+    twice = [*order[:3], {"id": order[0]["id"], "position": 4}]
+    for bad in (order[:3], twice):  # one missing, one twice: not the drama's set
+        assert_error(api.put(f"{base}/reorder", json={"order": bad}), 409, 1003)
     shifted = [{"id": o["id"], "position": o["position"] * 10} for o in order]
     r = api.put(f"{base}/reorder", json={"order": shifted})
     assert [(b["id"], b["position"]) for b in r.json()["data"]] == [

@@ -107,13 +107,13 @@ async def test_reorder_needs_the_full_set_once_and_sorts_by_position(
     await seeded(store, "sb_x", drama="drama_2")
     await seeded(store, "sb_theirs", owner=OTHER)
     full = [("sb_c", 1), ("sb_a", 2), ("sb_b", 3)]
-    for order in ([], [("sb_c", 1), ("sb_a", 2), ("sb_a", 3)]):  # nothing; one twice
-        with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ValidationFailed) as err:
+        await store.reorder(OWNER, DRAMA, [])
+    assert err.value.code == Code.VALIDATION and err.value.field == "order"
+    for order in (full[:2], [("sb_c", 1), ("sb_a", 2), ("sb_a", 3)]):  # one missing; twice
+        with pytest.raises(AppError) as conflict:  # not the drama's set once each
             await store.reorder(OWNER, DRAMA, order)
-        assert err.value.code == Code.VALIDATION and err.value.field == "order"
-    with pytest.raises(AppError) as conflict:  # one missing: not the drama's set
-        await store.reorder(OWNER, DRAMA, full[:2])
-    assert conflict.value.code == Code.EXISTS and conflict.value.field == "order"
+        assert conflict.value.code == Code.EXISTS and conflict.value.field == "order"
     for stranger in ("sb_nope", "sb_x", "sb_theirs"):
         with pytest.raises(NotFound):
             await store.reorder(OWNER, DRAMA, [*full[:2], (stranger, 3)])

@@ -252,16 +252,13 @@ class StoryboardStore:
         """Set the whole order: every storyboard of the drama exactly once.
 
         Positions sort the storyboards (equal ones keep the order they were sent in) and the
-        stored order is numbered 1..n whatever numbers were sent. An id listed twice is 400, an
-        unknown one 404, and a list that is not the drama's whole set 409 (it conflicts with
-        the storyboards the drama has now).
+        stored order is numbered 1..n whatever numbers were sent. An unknown id is 404, and a
+        list that is not the drama's set once each (one missing, one twice) 409: it conflicts
+        with the storyboards the drama has, which the request's schema cannot know.
         """
         ids = [storyboard_id for storyboard_id, _ in entries]
         if not ids:
             raise ValidationFailed("order must list every storyboard of the drama", field="order")
-        if len(set(ids)) != len(ids):
-            repeated = next(i for i in ids if ids.count(i) > 1)
-            raise ValidationFailed(f"storyboard {repeated} is listed twice", field="order")
         ranked = sorted(enumerate(entries), key=lambda e: (e[1][1], e[0]))
         wanted = [storyboard_id for _, (storyboard_id, _) in ranked]
         for _attempt in range(_ATTEMPTS):
@@ -270,6 +267,11 @@ class StoryboardStore:
             unknown = next((i for i in ids if i not in known), None)
             if unknown is not None:
                 raise NotFound(f"storyboard {unknown} not found", field="order")
+            if len(set(ids)) != len(ids):
+                repeated = next(i for i in ids if ids.count(i) > 1)
+                raise AppError(
+                    f"storyboard {repeated} is listed twice", code=Code.EXISTS, field="order"
+                )
             if len(ids) != len(known):
                 raise AppError(
                     f"order must list all {len(known)} storyboards of the drama, "
