@@ -191,11 +191,13 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     assert stale.json()["error"]["field"] == "version"
     assert_error(api.put(path, json={"shot_type": "dutch_angle"}), 400, 1001)
     assert_error(api.put(path, json={"duration": 61}), 400, 1001)
-    assert_error(api.put(path, json={"character_ids": ["char_nobody"]}), 400, 1001)
+    assert_error(api.put(path, json={"character_ids": ["char_nobody"]}), 404, 1002)
+    nobody = {"dialogue": [{"character_id": "char_nobody", "text": "hi"}]}
+    assert_error(api.put(path, json=nobody), 404, 1002)
     assert_error(api.put(path, json={"dialogue": [{"character_id": "x", "text": "hi"}]}), 400, 1001)
     assert api.get(path).json()["data"]["description"] == edit["description"]
 
-    # Reorder: the full set, each once, positions exactly 1..n.
+    # Reorder: the full set, each once; positions sort, the answer numbers them 1..n.
     ids = [b["id"] for b in boards]
     order = [{"id": i, "position": p} for p, i in enumerate(reversed(ids), start=1)]
     r = api.put(f"{base}/reorder", json={"order": order})
@@ -203,15 +205,15 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     assert [b["id"] for b in r.json()["data"]] == ids[::-1]
     assert [b["id"] for b in listing(api, drama)] == ids[::-1]
     assert api.get(path).json()["data"]["position"] == 4
-    bad_orders = [
-        order[:3],  # one missing
-        [*order[:3], {"id": order[0]["id"], "position": 4}],  # listed twice
-        [{"id": o["id"], "position": o["position"] + 1} for o in order],  # 2..5
-        [{"id": o["id"], "position": 1} for o in order],  # all first
-        [],
+    assert_error(api.put(f"{base}/reorder", json={"order": []}), 400, 1001)
+    twice = [*order[:3], {"id": order[0]["id"], "position": 4}]
+    for bad in (order[:3], twice):  # one missing, one twice: not the drama's set
+        assert_error(api.put(f"{base}/reorder", json={"order": bad}), 409, 1003)
+    shifted = [{"id": o["id"], "position": o["position"] * 10} for o in order]
+    r = api.put(f"{base}/reorder", json={"order": shifted})
+    assert [(b["id"], b["position"]) for b in r.json()["data"]] == [
+        (i, p) for p, i in enumerate(reversed(ids), start=1)
     ]
-    for bad in bad_orders:
-        assert_error(api.put(f"{base}/reorder", json={"order": bad}), 400, 1001)
     unknown = [*order[:3], {"id": "sb_nope", "position": 4}]
     assert_error(api.put(f"{base}/reorder", json={"order": unknown}), 404, 1002)
     assert [b["id"] for b in listing(api, drama)] == ids[::-1]

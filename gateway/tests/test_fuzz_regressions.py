@@ -70,7 +70,7 @@ VERSIONED_WRITES: list[tuple[str, str, dict[str, Any]]] = [
     ("PUT", "/api/v1/dramas/drama_x/scripts/script_x", {"title": "t"}),
     ("PUT", "/api/v1/dramas/drama_x/characters/char_x", {"name": "a"}),
     ("PATCH", "/api/v1/dramas/drama_x/characters/char_x", {}),
-    ("POST", "/api/v1/dramas/drama_x/scripts/script_x/versions/ver_x/restore", {}),
+    ("POST", "/api/v1/dramas/drama_x/scripts/script_x/versions/scriptver_x/restore", {}),
 ]
 
 
@@ -101,7 +101,11 @@ async def test_the_largest_version_passes_validation(
             {"story": "s", "options": {"image": {"seed": 2**64}}},
             "seed",
         ),
-        ("/api/v1/dramas/drama_x/assets/generate", {"items": [], "seed": 2**63}, "seed"),
+        (
+            "/api/v1/dramas/drama_x/assets/generate",
+            {"items": [{"kind": "prop", "name": "a"}], "seed": 2**63},
+            "seed",
+        ),
     ],
 )
 async def test_a_seed_out_of_range_is_a_400(

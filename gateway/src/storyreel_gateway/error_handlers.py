@@ -1,6 +1,7 @@
 """Every failure leaves the gateway as the error envelope with the right status, never a bare 500.
 
-Request validation answers 400 with code 1001 (seed 000), naming the first offending field.
+Request validation answers 400 with code 1001 (seed 000), naming the first offending field; a
+path id of the wrong format answers 404 (code 1002), as an unknown one does.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ _HTTP_CODES = {
 }
 
 
+RETRY_AFTER_S = 5
+"""`Retry-After` of a 429 that names no time of its own (too many tasks at once)."""
+
+
 def error_response(
     status: int, code: int, message: str, field: str | None = None, reason: str | None = None
 ) -> JSONResponse:
@@ -40,8 +45,12 @@ def error_response(
         "message": message,
         "error": {"field": field, "reason": reason or message},
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 429:
+        headers["Retry-After"] = str(RETRY_AFTER_S)
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -67,6 +76,11 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = exc.errors()
         first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
         field = _field(first.get("loc", ()))
+        if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+            # A malformed id names nothing that could exist: the same 404 as an unknown one.
+            path_error = next(e for e in errors if tuple(e.get("loc", ()))[:1] == ("path",))
+            name = _field(path_error.get("loc", ()))
+            return error_response(404, Code.NOT_FOUND, f"{name}: no such resource", name)
         if first.get("type") == "json_invalid":
             return error_response(
                 400,
@@ -75,9 +89,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 "body",
                 str(first.get("msg")),
             )
-        return error_response(
-            400, Code.VALIDATION, f"{field}: {first.get('msg')}", field, str(first.get("msg"))
-        )
+        # A validator's ValueError reads "Value error, <what>": the envelope keeps the what.
+        msg = str(first.get("msg")).removeprefix("Value error, ")
+        return error_response(400, Code.VALIDATION, f"{field}: {msg}", field, msg)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

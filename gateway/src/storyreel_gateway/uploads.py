@@ -30,6 +30,7 @@ from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, UPLOAD
 
 log = get_logger("storyreel.gateway.uploads")
 
@@ -60,9 +61,11 @@ class ReceivedForm:
     file: ReceivedFile | None = None
 
 
-def multipart_schema(file_field: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """`openapi_extra` for an endpoint that reads its multipart body itself."""
+def upload_schema(file_field: str, fields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`openapi_extra` for an endpoint that streams its multipart body itself, under
+    `max_upload_bytes` (so the route's own body cap is off: `x-body-limit` says so)."""
     return {
+        BODY_LIMIT_KEY: UPLOAD,
         "requestBody": {
             "required": True,
             "content": {
@@ -77,7 +80,7 @@ def multipart_schema(file_field: str, fields: dict[str, dict[str, Any]]) -> dict
                     }
                 }
             },
-        }
+        },
     }
 
 

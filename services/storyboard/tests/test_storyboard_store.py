@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from storyreel_core.clock import utc_now
-from storyreel_core.errors import Code, NotFound, ValidationFailed, VersionConflict
+from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed, VersionConflict
 from storyreel_core.stores.folder_store import FolderObjectStore
 from storyreel_core.stores.sqlite_store import SqliteDocumentStore
 from storyreel_storyboard.storyboard_fields import storyboard_to_proto
@@ -100,25 +100,20 @@ async def test_script_filter_keeps_drama_wide_positions(store: StoryboardStore) 
     assert total == 2 and [(d["_id"], d["position"]) for d in mine] == [("sb_1", 1), ("sb_3", 3)]
 
 
-async def test_reorder_needs_the_full_set_once_with_positions_one_to_n(
+async def test_reorder_needs_the_full_set_once_and_sorts_by_position(
     store: StoryboardStore,
 ) -> None:
     await seeded(store, "sb_a", "sb_b", "sb_c")
     await seeded(store, "sb_x", drama="drama_2")
     await seeded(store, "sb_theirs", owner=OTHER)
     full = [("sb_c", 1), ("sb_a", 2), ("sb_b", 3)]
-    bad: list[list[tuple[str, int]]] = [
-        [],
-        full[:2],  # one missing
-        [("sb_c", 1), ("sb_a", 2), ("sb_a", 3)],  # twice
-        [("sb_c", 1), ("sb_a", 2), ("sb_b", 4)],  # a hole
-        [("sb_c", 0), ("sb_a", 1), ("sb_b", 2)],  # from zero
-        [("sb_c", 1), ("sb_a", 1), ("sb_b", 2)],  # a tie
-    ]
-    for order in bad:
-        with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ValidationFailed) as err:
+        await store.reorder(OWNER, DRAMA, [])
+    assert err.value.code == Code.VALIDATION and err.value.field == "order"
+    for order in (full[:2], [("sb_c", 1), ("sb_a", 2), ("sb_a", 3)]):  # one missing; twice
+        with pytest.raises(AppError) as conflict:  # not the drama's set once each
             await store.reorder(OWNER, DRAMA, order)
-        assert err.value.code == Code.VALIDATION and err.value.field == "order"
+        assert conflict.value.code == Code.EXISTS and conflict.value.field == "order"
     for stranger in ("sb_nope", "sb_x", "sb_theirs"):
         with pytest.raises(NotFound):
             await store.reorder(OWNER, DRAMA, [*full[:2], (stranger, 3)])
@@ -127,6 +122,9 @@ async def test_reorder_needs_the_full_set_once_with_positions_one_to_n(
     docs = await store.reorder(OWNER, DRAMA, [("sb_b", 3), ("sb_c", 1), ("sb_a", 2)])
     assert [(d["_id"], d["position"]) for d in docs] == [("sb_c", 1), ("sb_a", 2), ("sb_b", 3)]
     assert await ids_in_order(store) == ["sb_c", "sb_a", "sb_b"]
+    # Positions only sort: holes, zero and ties (kept in the order sent) number 1..n.
+    docs = await store.reorder(OWNER, DRAMA, [("sb_a", 9), ("sb_b", 0), ("sb_c", 9)])
+    assert [(d["_id"], d["position"]) for d in docs] == [("sb_b", 1), ("sb_a", 2), ("sb_c", 3)]
     # Another owner's drama of the same id cannot be reordered with these ids.
     with pytest.raises(NotFound):
         await store.reorder(OTHER, DRAMA, full)

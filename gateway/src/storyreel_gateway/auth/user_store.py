@@ -24,8 +24,14 @@ from storyreel_core.stores.document_store import DocumentStore, IndexSpec
 from storyreel_gateway.auth.password_policy import check_password
 
 USERS = "users"
-_USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Stated in the OpenAPI document as they are checked here (RegisterBody). Explicit classes, not
+# `\s`: Python's, Rust's (pydantic) and ECMA's `\s` differ on control characters. Checked with
+# fullmatch, as `$` in Python also matches before a trailing newline.
+USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{3,32}$"
+_ADDRESS_PART = r"[^@\x00-\x20\x7f]+"
+EMAIL_PATTERN = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$"
+_USERNAME = re.compile(USERNAME_PATTERN)
+_EMAIL = re.compile(EMAIL_PATTERN)
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so timing does not tell who does.
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
@@ -91,11 +97,11 @@ class UserStore:
         taken in any case or Unicode spelling."""
         username = unicodedata.normalize("NFKC", username)
         email = unicodedata.normalize("NFKC", email).lower()
-        if not _USERNAME.match(username):
+        if not _USERNAME.fullmatch(username):
             raise ValidationFailed(
                 "username must be 3-32 letters, digits, '_', '.' or '-'", field="username"
             )
-        if not _EMAIL.match(email) or len(email) > 254:
+        if not _EMAIL.fullmatch(email) or len(email) > 254:
             raise ValidationFailed("email is not valid", field="email")
         await check_password(password, [username, email])
         username_key, email_key = identity_key(username), identity_key(email)

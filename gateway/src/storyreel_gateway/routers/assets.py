@@ -9,19 +9,26 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import assets_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import Seed
+from storyreel_gateway.fields import AssetId, DramaId, Seed
+from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.links import ASSET_LINKS, TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
-from storyreel_gateway.uploads import multipart_schema, staged_upload
+from storyreel_gateway.uploads import staged_upload, upload_schema
 
-router = APIRouter(prefix="/dramas/{drama_id}/assets", tags=["assets"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/assets",
+    tags=["assets"],
+    responses=ERROR_RESPONSES,
+)
 
 AssetType = Literal["image", "video", "audio", "document", "character", "prop", "scene"]
 ASSET_TYPES = ("image", "video", "audio", "document", "character", "prop", "scene")
@@ -57,23 +64,15 @@ class DesignItemIn(BaseModel):
 
 
 class GenerateAssetsIn(BaseModel):
-    items: list[DesignItemIn] = Field(default_factory=list, max_length=20)
-    script_id: str | None = Field(
-        default=None,
-        max_length=80,
-        description="not supported yet (400, code 1001): list the designs in items",
+    items: list[DesignItemIn] = Field(min_length=1, max_length=20)
+    script_id: None = Field(
+        default=None, description="reserved: designs from a script are not supported yet"
     )
     style: str = Field(default="", max_length=200)
     seed: Seed = 0
     tags: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=20
     )
-
-    @model_validator(mode="after")
-    def _something_to_design(self) -> GenerateAssetsIn:
-        if not self.items and not self.script_id:
-            raise ValueError("give items (or script_id)")
-        return self
 
 
 def asset_out(msg: assets_pb2.Asset, signer: MediaSigner, base: str) -> dict[str, Any]:
@@ -105,7 +104,7 @@ def split_tags(text: str) -> list[str]:
 
 @router.get("", response_model=ListEnvelope[AssetOut])
 async def list_assets(
-    drama_id: str,
+    drama_id: DramaId,
     request: Request,
     state: State,
     user: CurrentUser,
@@ -139,7 +138,8 @@ async def list_assets(
     "/upload",
     status_code=201,
     response_model=Envelope[AssetOut],
-    openapi_extra=multipart_schema(
+    responses=ASSET_LINKS,
+    openapi_extra=upload_schema(
         "file",
         {
             "type": {"type": "string", "enum": list(ASSET_TYPES)},
@@ -148,7 +148,7 @@ async def list_assets(
     ),
 )
 async def upload_asset(
-    drama_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Add a file: its type is decided by content (magic bytes), never by its name.
 
@@ -182,9 +182,9 @@ async def upload_asset(
     return ok(asset_out(msg, state.signer, base_url(request)))
 
 
-@router.post("/generate", status_code=202, response_model=Envelope[Accepted])
+@router.post("/generate", status_code=202, response_model=Envelope[Accepted], responses=TASK_LINKS)
 async def generate_assets(
-    drama_id: str, body: GenerateAssetsIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: GenerateAssetsIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Design images for `items`; the task's result is `{assets: [{id, kind, name, url, …}]}`."""
     ref = await call(
@@ -192,7 +192,6 @@ async def generate_assets(
         assets_pb2.GenerateAssetsRequest(
             drama_id=drama_id,
             items=[assets_pb2.DesignItem(**i.model_dump()) for i in body.items],
-            script_id=body.script_id or "",
             style=body.style,
             seed=body.seed,
             tags=body.tags,
@@ -204,7 +203,7 @@ async def generate_assets(
 
 @router.get("/{asset_id}", response_model=Envelope[AssetOut])
 async def get_asset(
-    drama_id: str, asset_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, asset_id: AssetId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.assets.GetAsset,
@@ -216,7 +215,7 @@ async def get_asset(
 
 @router.delete("/{asset_id}", response_model=Envelope[None])
 async def delete_asset(
-    drama_id: str, asset_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, asset_id: AssetId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Delete the asset and its media."""
     await call(

@@ -8,20 +8,35 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from storyreel_gateway.auth.password_policy import MAX_LENGTH, MIN_LENGTH
-from storyreel_gateway.auth.user_store import identity_key, public_user
+from storyreel_gateway.auth.user_store import (
+    EMAIL_PATTERN,
+    USERNAME_PATTERN,
+    identity_key,
+    public_user,
+)
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
+from storyreel_gateway.json_body import CheckedRoute
 
-router = APIRouter(tags=["auth"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=CheckedRoute, tags=["auth"], responses=ERROR_RESPONSES)
 
 
 class RegisterBody(BaseModel):
     username: str = Field(
         min_length=3,
         max_length=32,
-        description="unique ignoring case and Unicode compatibility forms (NFKC + casefold)",
+        pattern=USERNAME_PATTERN,
+        description=(
+            "3-32 letters, digits, '_', '.' or '-'; unique ignoring case and Unicode "
+            "compatibility forms (NFKC + casefold)"
+        ),
     )
-    email: str = Field(min_length=3, max_length=254, description="unique like the username")
+    email: str = Field(
+        min_length=3,
+        max_length=254,
+        pattern=EMAIL_PATTERN,
+        description="unique like the username",
+    )
     password: str = Field(
         min_length=MIN_LENGTH,
         max_length=MAX_LENGTH,

@@ -16,13 +16,18 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import ExpectedVersion, Seed
+from storyreel_gateway.fields import CharacterId, DramaId, ExpectedVersion, Seed
+from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.links import CHARACTER_LINKS, TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
-from storyreel_gateway.uploads import multipart_schema, staged_upload
+from storyreel_gateway.uploads import staged_upload, upload_schema
 
 router = APIRouter(
-    prefix="/dramas/{drama_id}/characters", tags=["characters"], responses=ERROR_RESPONSES
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/characters",
+    tags=["characters"],
+    responses=ERROR_RESPONSES,
 )
 
 Gender = Literal["male", "female", "unknown"]
@@ -138,9 +143,9 @@ def parse_ids(ids: str) -> list[str]:
 IdsQuery = Annotated[str, Query(min_length=1, max_length=8000, examples=["char_a,char_b"])]
 
 
-@router.post("", status_code=201, response_model=Envelope[CharacterOut])
+@router.post("", status_code=201, response_model=Envelope[CharacterOut], responses=CHARACTER_LINKS)
 async def create_character(
-    drama_id: str, body: CharacterIn, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, body: CharacterIn, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.characters.CreateCharacter,
@@ -152,7 +157,7 @@ async def create_character(
 
 @router.get("", response_model=ListEnvelope[CharacterOut])
 async def list_characters(
-    drama_id: str,
+    drama_id: DramaId,
     request: Request,
     state: State,
     user: CurrentUser,
@@ -177,7 +182,7 @@ async def list_characters(
 
 @router.get("/batch", response_model=Envelope[list[CharacterOut]])
 async def batch_get_characters(
-    drama_id: str, ids: IdsQuery, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, ids: IdsQuery, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """The caller's characters among `ids` (comma separated); unknown ids are left out."""
     msg = await call(
@@ -191,7 +196,7 @@ async def batch_get_characters(
 
 @router.delete("/batch", response_model=Envelope[DeletedOut])
 async def batch_delete_characters(
-    drama_id: str, ids: IdsQuery, state: State, user: CurrentUser
+    drama_id: DramaId, ids: IdsQuery, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Delete the caller's characters among `ids` with their images; answers what was deleted."""
     msg = await call(
@@ -204,7 +209,7 @@ async def batch_delete_characters(
 
 @router.get("/{character_id}", response_model=Envelope[CharacterOut])
 async def get_character(
-    drama_id: str, character_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, character_id: CharacterId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.characters.GetCharacter,
@@ -218,8 +223,8 @@ async def _update(
     state: State,
     request: Request,
     user_id: str,
-    drama_id: str,
-    character_id: str,
+    drama_id: DramaId,
+    character_id: CharacterId,
     fields: dict[str, Any],
     *,
     replace: bool,
@@ -237,8 +242,8 @@ async def _update(
 
 @router.put("/{character_id}", response_model=Envelope[CharacterOut])
 async def replace_character(
-    drama_id: str,
-    character_id: str,
+    drama_id: DramaId,
+    character_id: CharacterId,
     body: CharacterPut,
     request: Request,
     state: State,
@@ -253,8 +258,8 @@ async def replace_character(
 
 @router.patch("/{character_id}", response_model=Envelope[CharacterOut])
 async def patch_character(
-    drama_id: str,
-    character_id: str,
+    drama_id: DramaId,
+    character_id: CharacterId,
     body: CharacterPatch,
     request: Request,
     state: State,
@@ -269,7 +274,7 @@ async def patch_character(
 
 @router.delete("/{character_id}", response_model=Envelope[None])
 async def delete_character(
-    drama_id: str, character_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, character_id: CharacterId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     await call(
         state.stubs.characters.DeleteCharacter,
@@ -279,9 +284,18 @@ async def delete_character(
     return ok(None)
 
 
-@router.post("/{character_id}/generate-image", status_code=202, response_model=Envelope[Accepted])
+@router.post(
+    "/{character_id}/generate-image",
+    status_code=202,
+    response_model=Envelope[Accepted],
+    responses=TASK_LINKS,
+)
 async def generate_character_image(
-    drama_id: str, character_id: str, body: GenerateImageIn, state: State, user: CurrentUser
+    drama_id: DramaId,
+    character_id: CharacterId,
+    body: GenerateImageIn,
+    state: State,
+    user: CurrentUser,
 ) -> dict[str, Any]:
     """A task whose result is `{character_id, images: [{id, url, thumbnail_url}]}`.
 
@@ -301,13 +315,13 @@ async def generate_character_image(
     "/{character_id}/upload-image",
     status_code=201,
     response_model=Envelope[CharacterOut],
-    openapi_extra=multipart_schema(
+    openapi_extra=upload_schema(
         "image",
         {"make_default": {"type": "boolean", "default": False}},
     ),
 )
 async def upload_character_image(
-    drama_id: str, character_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, character_id: CharacterId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Add an uploaded image (PNG, JPEG, WebP or GIF by content, ≤ `max_upload_bytes`)."""
     async with staged_upload(

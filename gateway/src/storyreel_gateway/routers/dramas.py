@@ -12,21 +12,27 @@ from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import ExpectedVersion
+from storyreel_gateway.fields import DramaId, ExpectedVersion, FreeObject
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
+from storyreel_gateway.links import DRAMA_LINKS
 
-router = APIRouter(prefix="/dramas", tags=["dramas"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute, prefix="/dramas", tags=["dramas"], responses=ERROR_RESPONSES
+)
+
+DRAMA_BODY = 1024 * 1024  # description and free-form settings
 
 
 class DramaIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=5000)
-    settings: dict[str, Any] = Field(default_factory=dict)
+    settings: FreeObject = Field(default_factory=dict)
 
 
 class DramaPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=5000)
-    settings: dict[str, Any] | None = None
+    settings: FreeObject | None = None
     version: ExpectedVersion = None
 
 
@@ -58,7 +64,13 @@ def drama_out(msg: script_pb2.Drama) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201, response_model=Envelope[DramaOut])
+@router.post(
+    "",
+    status_code=201,
+    responses=DRAMA_LINKS,
+    response_model=Envelope[DramaOut],
+    openapi_extra={BODY_LIMIT_KEY: DRAMA_BODY},
+)
 async def create_drama(body: DramaIn, state: State, user: CurrentUser) -> dict[str, Any]:
     request = script_pb2.CreateDramaRequest(
         name=body.name,
@@ -91,7 +103,7 @@ async def list_dramas(
 
 
 @router.get("/{drama_id}", response_model=Envelope[DramaOut])
-async def get_drama(drama_id: str, state: State, user: CurrentUser) -> dict[str, Any]:
+async def get_drama(drama_id: DramaId, state: State, user: CurrentUser) -> dict[str, Any]:
     request = script_pb2.GetDramaRequest(id=drama_id)
     return ok(drama_out(await call(state.stubs.script.GetDrama, request, user_id=user["_id"])))
 
@@ -99,7 +111,7 @@ async def get_drama(drama_id: str, state: State, user: CurrentUser) -> dict[str,
 async def _update(
     state: State,
     user_id: str,
-    drama_id: str,
+    drama_id: DramaId,
     fields: dict[str, Any],
     *,
     replace: bool,
@@ -117,9 +129,11 @@ async def _update(
     return ok(drama_out(await call(state.stubs.script.UpdateDrama, request, user_id=user_id)))
 
 
-@router.put("/{drama_id}", response_model=Envelope[DramaOut])
+@router.put(
+    "/{drama_id}", response_model=Envelope[DramaOut], openapi_extra={BODY_LIMIT_KEY: DRAMA_BODY}
+)
 async def replace_drama(
-    drama_id: str, body: DramaPut, state: State, user: CurrentUser
+    drama_id: DramaId, body: DramaPut, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     return await _update(
         state,
@@ -131,16 +145,18 @@ async def replace_drama(
     )
 
 
-@router.patch("/{drama_id}", response_model=Envelope[DramaOut])
+@router.patch(
+    "/{drama_id}", response_model=Envelope[DramaOut], openapi_extra={BODY_LIMIT_KEY: DRAMA_BODY}
+)
 async def patch_drama(
-    drama_id: str, body: DramaPatch, state: State, user: CurrentUser
+    drama_id: DramaId, body: DramaPatch, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     fields = body.model_dump(exclude={"version"}, exclude_unset=True)
     return await _update(state, user["_id"], drama_id, fields, replace=False, version=body.version)
 
 
 @router.delete("/{drama_id}", response_model=Envelope[None])
-async def delete_drama(drama_id: str, state: State, user: CurrentUser) -> dict[str, Any]:
+async def delete_drama(drama_id: DramaId, state: State, user: CurrentUser) -> dict[str, Any]:
     request = script_pb2.DeleteDramaRequest(id=drama_id)
     await call(state.stubs.script.DeleteDrama, request, user_id=user["_id"])
     return ok(None)

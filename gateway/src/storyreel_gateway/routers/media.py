@@ -21,8 +21,9 @@ from storyreel_core.stores.object_store import ObjectInfo, ObjectStore
 from storyreel_gateway.deps import State
 from storyreel_gateway.envelope import ErrorEnvelope
 from storyreel_gateway.error_handlers import error_response
+from storyreel_gateway.json_body import CheckedRoute
 
-router = APIRouter(tags=["media"])
+router = APIRouter(route_class=CheckedRoute, tags=["media"])
 # Bounded digits: int() refuses strings past 4300 digits, and no object is that large.
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 NOSNIFF = {"X-Content-Type-Options": "nosniff"}

@@ -11,16 +11,26 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from storyreel_core.drama_models import Transition
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import stages_pb2
+from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
-from storyreel_gateway.fields import Seed
+from storyreel_gateway.fields import NOT_BLANK, Seed
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
+from storyreel_gateway.links import TASK_LINKS
 
-router = APIRouter(prefix="/pipeline", tags=["pipeline"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute, prefix="/pipeline", tags=["pipeline"], responses=ERROR_RESPONSES
+)
+
+# A 200,000-character story, JSON-escaped (\\uXXXX is six bytes), and the options.
+RENDER_BODY = 2 * 1024 * 1024
 
 
 class ImageOptions(BaseModel):
-    resolution: str | None = Field(default=None, examples=["768x512"])
+    resolution: str | None = Field(
+        default=None, max_length=20, pattern=RESOLUTION_PATTERN, examples=["768x512"]
+    )
     num_steps: int = Field(default=4, ge=1, le=100)
     cfg_scale: float = Field(default=1.5, ge=0, le=30)
     seed: Seed | None = None
@@ -28,7 +38,13 @@ class ImageOptions(BaseModel):
 
 class VideoOptions(BaseModel):
     fps: int = Field(default=24, ge=1, le=60)
-    resolution: str = Field(default="720p", examples=["720p", "1080x1920"])
+    resolution: str = Field(
+        default="720p",
+        max_length=20,
+        pattern=RESOLUTION_PATTERN,
+        examples=["720p", "1080x1920"],
+        description="360p | 480p | 540p | 720p | 1080p (vertical 9:16) or WxH, sides 64-4096",
+    )
     transition: Transition = "crossfade"
 
 
@@ -74,7 +90,10 @@ class RenderOptions(BaseModel):
 
 class RenderBody(BaseModel):
     story: str = Field(
-        min_length=1, max_length=200_000, examples=["一位独行武者穿越废土城市寻找真相"]
+        min_length=1,
+        max_length=200_000,
+        pattern=NOT_BLANK,
+        examples=["一位独行武者穿越废土城市寻找真相"],
     )
     style: str = Field(default="", max_length=200, examples=["赛博朋克"])
     options: RenderOptions = Field(default_factory=RenderOptions)
@@ -104,7 +123,13 @@ async def check_voice(state: Any, user_id: str, provider: str | None, voice: str
         )
 
 
-@router.post("/render", status_code=202, response_model=Envelope[Accepted])
+@router.post(
+    "/render",
+    status_code=202,
+    responses=TASK_LINKS,
+    response_model=Envelope[Accepted],
+    openapi_extra={BODY_LIMIT_KEY: RENDER_BODY},
+)
 async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str, Any]:
     await check_voice(state, user["_id"], body.options.audio_provider, body.options.voice)
     request = stages_pb2.RenderRequest(

@@ -7,7 +7,6 @@ text or Markdown document that becomes `input_content`. Binary or non-UTF-8 file
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from typing import Any, Literal
 
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_gateway.json_body import read_json
 
 MAX_TEXT_BYTES = 1024 * 1024
 MAX_BODY_BYTES = 8 * MAX_TEXT_BYTES  # JSON escapes may inflate the text; anything past this is
@@ -146,11 +146,7 @@ async def read_generate_body(request: Request) -> tuple[GenerateIn, str]:
         )
     if length > MAX_BODY_BYTES:
         raise _too_large("input_content")
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise ValidationFailed("request body is not valid JSON", field="body") from exc
+    data = await read_json(request, MAX_BODY_BYTES)
     if not isinstance(data, dict):
         raise ValidationFailed("request body must be a JSON object", field="body")
     return _validate(data), ""

@@ -16,20 +16,43 @@ from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import ExpectedVersion
+from storyreel_gateway.fields import (
+    NOT_BLANK,
+    DramaId,
+    ExpectedVersion,
+    FreeObject,
+    FreeObjectList,
+    ScriptId,
+    VersionId,
+)
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
+from storyreel_gateway.links import SCRIPT_LINKS, TASK_LINKS
 from storyreel_gateway.routers.pipeline import Accepted
-from storyreel_gateway.routers.script_upload import GenerateIn, GenerateUpload, read_generate_body
+from storyreel_gateway.routers.script_upload import (
+    MAX_BODY_BYTES,
+    MAX_TEXT_BYTES,
+    GenerateIn,
+    GenerateUpload,
+    read_generate_body,
+)
 
-router = APIRouter(prefix="/dramas/{drama_id}/scripts", tags=["scripts"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/scripts",
+    tags=["scripts"],
+    responses=ERROR_RESPONSES,
+)
 
 ScriptStatus = Literal["draft", "completed", "archived"]
+# 1,000,000 characters of content, JSON-escaped (\\uXXXX is six bytes), plus scenes and metadata.
+SCRIPT_BODY = 8 * 1024 * 1024
 
 
 class ScriptIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     content: str = Field(min_length=1, max_length=1_000_000)
-    scenes: list[dict[str, Any]] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    scenes: FreeObjectList = Field(default_factory=list)
+    metadata: FreeObject = Field(default_factory=dict)
 
 
 class ScriptUpdate(BaseModel):
@@ -37,8 +60,8 @@ class ScriptUpdate(BaseModel):
 
     title: str | None = Field(default=None, min_length=1, max_length=200)
     content: str | None = Field(default=None, min_length=1, max_length=1_000_000)
-    scenes: list[dict[str, Any]] | None = None
-    metadata: dict[str, Any] | None = None
+    scenes: FreeObjectList | None = None
+    metadata: FreeObject | None = None
     status: ScriptStatus | None = None
     message: str | None = Field(default=None, max_length=500, description="version note")
     version: ExpectedVersion = None
@@ -118,9 +141,15 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@router.post("", status_code=201, response_model=Envelope[ScriptOut])
+@router.post(
+    "",
+    status_code=201,
+    responses=SCRIPT_LINKS,
+    response_model=Envelope[ScriptOut],
+    openapi_extra={BODY_LIMIT_KEY: SCRIPT_BODY},
+)
 async def create_script(
-    drama_id: str, body: ScriptIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: ScriptIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.CreateScriptRequest(
         drama_id=drama_id,
@@ -134,7 +163,7 @@ async def create_script(
 
 @router.get("", response_model=ListEnvelope[ScriptOut])
 async def list_scripts(
-    drama_id: str, state: State, user: CurrentUser, paging: Paging
+    drama_id: DramaId, state: State, user: CurrentUser, paging: Paging
 ) -> dict[str, Any]:
     """Newest first."""
     request = script_pb2.ListScriptsRequest(
@@ -149,23 +178,45 @@ async def list_scripts(
     )
 
 
-_GENERATE_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": GenerateIn.model_json_schema()},
-        "multipart/form-data": {"schema": GenerateUpload.model_json_schema()},
-    },
-}
+def _generate_schemas() -> dict[str, Any]:
+    """The two bodies as documented: stricter than the model where the rule depends on more
+    than one field. A JSON request needs a story: `prompt` with some non-blank text (novel and
+    Markdown requests fall back to it when `input_content` is blank); an upload needs `file`.
+    Each text is at most 1 MiB as UTF-8 (413 past it), so at most that many characters."""
+    json_schema = GenerateIn.model_json_schema()
+    props = json_schema["properties"]
+    props["prompt"].pop("default", None)
+    props["prompt"].update(minLength=1, maxLength=MAX_TEXT_BYTES, pattern=NOT_BLANK)
+    props["input_content"].update(maxLength=MAX_TEXT_BYTES)
+    json_schema["required"] = ["prompt"]
+    upload = GenerateUpload.model_json_schema()
+    upload["properties"]["file"] = {
+        "type": "string",
+        "format": "binary",
+        "description": "UTF-8 .txt or .md file, up to 1 MiB",
+    }
+    upload["required"] = ["file"]
+    return {
+        "required": True,
+        "content": {
+            "application/json": {"schema": json_schema},
+            "multipart/form-data": {"schema": upload},
+        },
+    }
+
+
+_GENERATE_BODY = _generate_schemas()
 
 
 @router.post(
     "/generate",
     status_code=202,
+    responses=TASK_LINKS,
     response_model=Envelope[Accepted],
-    openapi_extra={"requestBody": _GENERATE_BODY},
+    openapi_extra={"requestBody": _GENERATE_BODY, BODY_LIMIT_KEY: MAX_BODY_BYTES},
 )
 async def generate_script(
-    drama_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Write a script from a prompt, a novel text or a Markdown document (JSON or an upload).
 
@@ -194,15 +245,17 @@ async def generate_script(
 
 @router.get("/{script_id}", response_model=Envelope[ScriptOut])
 async def get_script(
-    drama_id: str, script_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, script_id: ScriptId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.GetScriptRequest(drama_id=drama_id, id=script_id)
     return ok(script_out(await call(state.stubs.script.GetScript, request, user_id=user["_id"])))
 
 
-@router.put("/{script_id}", response_model=Envelope[ScriptOut])
+@router.put(
+    "/{script_id}", response_model=Envelope[ScriptOut], openapi_extra={BODY_LIMIT_KEY: SCRIPT_BODY}
+)
 async def update_script(
-    drama_id: str, script_id: str, body: ScriptUpdate, state: State, user: CurrentUser
+    drama_id: DramaId, script_id: ScriptId, body: ScriptUpdate, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.UpdateScriptRequest(
         drama_id=drama_id,
@@ -225,7 +278,7 @@ async def update_script(
 
 @router.delete("/{script_id}", response_model=Envelope[None])
 async def delete_script(
-    drama_id: str, script_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, script_id: ScriptId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     request = script_pb2.DeleteScriptRequest(drama_id=drama_id, id=script_id)
     await call(state.stubs.script.DeleteScript, request, user_id=user["_id"])
@@ -234,7 +287,7 @@ async def delete_script(
 
 @router.get("/{script_id}/versions", response_model=ListEnvelope[ScriptVersionOut])
 async def list_versions(
-    drama_id: str, script_id: str, state: State, user: CurrentUser, paging: Paging
+    drama_id: DramaId, script_id: ScriptId, state: State, user: CurrentUser, paging: Paging
 ) -> dict[str, Any]:
     """Newest first; each save of the script is one version."""
     request = script_pb2.ListScriptVersionsRequest(
@@ -251,9 +304,9 @@ async def list_versions(
 
 @router.post("/{script_id}/versions/{version_id}/restore", response_model=Envelope[ScriptOut])
 async def restore_version(
-    drama_id: str,
-    script_id: str,
-    version_id: str,
+    drama_id: DramaId,
+    script_id: ScriptId,
+    version_id: VersionId,
     state: State,
     user: CurrentUser,
     body: RestoreIn | None = None,

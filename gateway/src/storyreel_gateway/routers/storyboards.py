@@ -17,21 +17,38 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from storyreel_core.drama_models import CameraMovement, ShotType
 from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.ids import MAX_ID_LENGTH, id_pattern
 from storyreel_core.proto.storyreel.v1 import storyboards_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import ExpectedVersion, Seed
+from storyreel_gateway.fields import (
+    NOT_BLANK,
+    DramaId,
+    ExpectedVersion,
+    FreeObject,
+    Seed,
+    StoryboardId,
+)
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, UPLOAD, CheckedRoute, read_json
+from storyreel_gateway.links import TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.uploads import staged_upload
 
 router = APIRouter(
-    prefix="/dramas/{drama_id}/storyboards", tags=["storyboards"], responses=ERROR_RESPONSES
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/storyboards",
+    tags=["storyboards"],
+    responses=ERROR_RESPONSES,
 )
 
 MAX_JSON_BODY = 64 * 1024
 IdStr = Annotated[str, Field(min_length=1, max_length=80)]
+# The storyboard service keeps character ids of at most 80 characters (storyboard_fields.MAX_ID).
+CharacterRef = Annotated[str, Field(max_length=80, pattern=id_pattern("char"))]
+StoryboardRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("sb"))]
+ScriptRef = Annotated[str, Field(max_length=MAX_ID_LENGTH, pattern=id_pattern("script"))]
 
 
 class GenerateOptions(BaseModel):
@@ -47,13 +64,23 @@ class GenerateOptions(BaseModel):
 
 
 class GenerateIn(BaseModel):
-    script_id: IdStr
+    script_id: ScriptRef
     options: GenerateOptions = Field(default_factory=GenerateOptions)
 
 
 class DialogueLineIO(BaseModel):
-    character_id: str = Field(default="", max_length=80, description='"" for no one in particular')
-    text: str = Field(min_length=1, max_length=1000)
+    character_id: str = Field(
+        default="",
+        max_length=80,
+        pattern=f"^$|{id_pattern('char')}",
+        description='a character of the drama, "" for no one in particular',
+    )
+    text: str = Field(min_length=1, max_length=1000, pattern=NOT_BLANK, description="not blank")
+
+
+class DialogueLineOut(BaseModel):
+    character_id: str = Field(description='"" for no one in particular')
+    text: str
 
 
 class StoryboardUpdate(BaseModel):
@@ -61,9 +88,9 @@ class StoryboardUpdate(BaseModel):
 
     description: str | None = Field(default=None, max_length=5000)
     shot_type: ShotType | None = None
-    composition: dict[str, Any] | None = Field(default=None, examples=[{"subject": "left third"}])
-    character_ids: list[str] | None = Field(
-        default=None, max_length=20, description="characters of this drama"
+    composition: FreeObject | None = Field(default=None, examples=[{"subject": "left third"}])
+    character_ids: list[CharacterRef] | None = Field(
+        default=None, max_length=20, description="characters of this drama (404 otherwise)"
     )
     dialogue: list[DialogueLineIO] | None = Field(default=None, max_length=50)
     narration: str | None = Field(default=None, max_length=5000)
@@ -81,13 +108,15 @@ class RegenerateIn(BaseModel):
 
 
 class ReorderEntry(BaseModel):
-    id: IdStr
+    id: StoryboardRef
     position: int = Field(ge=1, le=100_000)
 
 
 class ReorderIn(BaseModel):
     order: list[ReorderEntry] = Field(
-        min_length=1, max_length=1000, description="every storyboard once, positions 1..n"
+        min_length=1,
+        max_length=1000,
+        description="every storyboard of the drama once (409 otherwise), sorted by position",
     )
 
 
@@ -142,7 +171,7 @@ class StoryboardOut(BaseModel):
     location: str
     time: str
     narration: str
-    dialogue: list[DialogueLineIO]
+    dialogue: list[DialogueLineOut]
     duration: float
     image_url: str | None = None
     thumbnail_url: str | None = None
@@ -216,9 +245,14 @@ class GenerateAccepted(Accepted):
     scene_count: int = Field(description="scenes of the script the shots are planned from")
 
 
-@router.post("/generate", status_code=202, response_model=Envelope[GenerateAccepted])
+@router.post(
+    "/generate",
+    status_code=202,
+    response_model=Envelope[GenerateAccepted],
+    responses=TASK_LINKS,
+)
 async def generate_storyboards(
-    drama_id: str, body: GenerateIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: GenerateIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Plan shots from a script's scenes and draw a frame for each (a task).
 
@@ -252,7 +286,7 @@ async def generate_storyboards(
 
 @router.get("", response_model=ListEnvelope[StoryboardOut])
 async def list_storyboards(
-    drama_id: str,
+    drama_id: DramaId,
     request: Request,
     state: State,
     user: CurrentUser,
@@ -278,7 +312,7 @@ async def list_storyboards(
 
 @router.put("/reorder", response_model=Envelope[list[StoryboardOut]])
 async def reorder_storyboards(
-    drama_id: str, body: ReorderIn, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, body: ReorderIn, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Set the whole order: every storyboard of the drama exactly once, positions exactly
     1..n (400 otherwise; an unknown id is 404). Answers the storyboards in their new order."""
@@ -296,7 +330,11 @@ async def reorder_storyboards(
 
 @router.get("/{storyboard_id}", response_model=Envelope[StoryboardOut])
 async def get_storyboard(
-    drama_id: str, storyboard_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
+    request: Request,
+    state: State,
+    user: CurrentUser,
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.storyboards.GetStoryboard,
@@ -306,10 +344,14 @@ async def get_storyboard(
     return ok(storyboard_out(msg, state.signer, base_url(request)))
 
 
-@router.put("/{storyboard_id}", response_model=Envelope[StoryboardOut])
+@router.put(
+    "/{storyboard_id}",
+    response_model=Envelope[StoryboardOut],
+    openapi_extra={BODY_LIMIT_KEY: 1024 * 1024},
+)
 async def update_storyboard(
-    drama_id: str,
-    storyboard_id: str,
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
     body: StoryboardUpdate,
     request: Request,
     state: State,
@@ -340,7 +382,7 @@ async def update_storyboard(
 
 @router.delete("/{storyboard_id}", response_model=Envelope[None])
 async def delete_storyboard(
-    drama_id: str, storyboard_id: str, state: State, user: CurrentUser
+    drama_id: DramaId, storyboard_id: StoryboardId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Delete it with its frame and audio; the storyboards after it move up one place."""
     await call(
@@ -352,10 +394,17 @@ async def delete_storyboard(
 
 
 @router.post(
-    "/{storyboard_id}/regenerate-image", status_code=202, response_model=Envelope[Accepted]
+    "/{storyboard_id}/regenerate-image",
+    status_code=202,
+    response_model=Envelope[Accepted],
+    responses=TASK_LINKS,
 )
 async def regenerate_image(
-    drama_id: str, storyboard_id: str, body: RegenerateIn, state: State, user: CurrentUser
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
+    body: RegenerateIn,
+    state: State,
+    user: CurrentUser,
 ) -> dict[str, Any]:
     """Draw the frame again (a task whose result is `{storyboard: {…, image_url}}`).
 
@@ -373,8 +422,8 @@ async def regenerate_image(
 
 @router.put("/{storyboard_id}/link-scene", response_model=Envelope[StoryboardOut])
 async def link_scene(
-    drama_id: str,
-    storyboard_id: str,
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
     body: LinkSceneIn,
     request: Request,
     state: State,
@@ -405,14 +454,7 @@ _AUDIO_BODY = {
 
 
 async def _audio_json(request: Request) -> AudioIn:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_JSON_BODY:
-        raise ValidationFailed("request body is too large", field="body")
-    raw = await request.body()
-    try:
-        data = json.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise ValidationFailed("request body is not valid JSON", field="body") from exc
+    data = await read_json(request, MAX_JSON_BODY)
     if not isinstance(data, dict):
         raise ValidationFailed("request body must be a JSON object", field="body")
     try:
@@ -425,11 +467,18 @@ async def _audio_json(request: Request) -> AudioIn:
     "/{storyboard_id}/audio",
     status_code=202,
     response_model=Envelope[Accepted],
-    responses={201: {"model": Envelope[StoryboardOut], "description": "the uploaded audio"}},
-    openapi_extra={"requestBody": _AUDIO_BODY},
+    responses={
+        201: {"model": Envelope[StoryboardOut], "description": "the uploaded audio"},
+        **TASK_LINKS,
+    },
+    openapi_extra={"requestBody": _AUDIO_BODY, BODY_LIMIT_KEY: UPLOAD},
 )
 async def shot_audio(
-    drama_id: str, storyboard_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId,
+    storyboard_id: StoryboardId,
+    request: Request,
+    state: State,
+    user: CurrentUser,
 ) -> Any:
     """The shot's voice, generated or uploaded.
 

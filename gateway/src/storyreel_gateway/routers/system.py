@@ -11,9 +11,10 @@ from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
+from storyreel_gateway.json_body import CheckedRoute
 
-router = APIRouter(tags=["system"])
-voices_router = APIRouter(tags=["audio"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=CheckedRoute, tags=["system"])
+voices_router = APIRouter(route_class=CheckedRoute, tags=["audio"], responses=ERROR_RESPONSES)
 
 
 class VoiceOut(BaseModel):

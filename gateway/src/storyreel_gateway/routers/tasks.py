@@ -12,9 +12,13 @@ from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.messages import task_from_proto
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.fields import TaskId
+from storyreel_gateway.json_body import CheckedRoute
 from storyreel_gateway.state import GatewayState
 
-router = APIRouter(prefix="/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute, prefix="/tasks", tags=["tasks"], responses=ERROR_RESPONSES
+)
 
 
 class ProgressOut(BaseModel):
@@ -51,7 +55,7 @@ def present(state: GatewayState, msg: tasks_pb2.Task, request: Request) -> dict[
 
 @router.get("/{task_id}", response_model=Envelope[TaskOut])
 async def get_task(
-    task_id: str, request: Request, state: State, user: CurrentUser
+    task_id: TaskId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.tasks.GetTask, tasks_pb2.GetTaskRequest(task_id=task_id), user_id=user["_id"]
@@ -84,7 +88,7 @@ async def list_tasks(
 
 @router.post("/{task_id}/cancel", response_model=Envelope[TaskOut])
 async def cancel_task(
-    task_id: str, request: Request, state: State, user: CurrentUser
+    task_id: TaskId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.tasks.CancelTask,

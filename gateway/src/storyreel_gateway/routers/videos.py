@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from storyreel_core.drama_models import CameraMovement, Transition
 from storyreel_core.errors import NotFound
 from storyreel_core.proto.storyreel.v1 import videos_pb2
+from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import (
@@ -27,12 +28,20 @@ from storyreel_gateway.envelope import (
     ok,
     paged,
 )
+from storyreel_gateway.fields import DramaId, VideoId
+from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.links import TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.routers.media import ranged_response
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.zip_stream import ZipEntry, zip_stream
 
-router = APIRouter(prefix="/dramas/{drama_id}/videos", tags=["videos"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/dramas/{drama_id}/videos",
+    tags=["videos"],
+    responses=ERROR_RESPONSES,
+)
 
 VideoKind = Literal["clip", "concat", "final"]
 Resolution = Annotated[
@@ -40,8 +49,8 @@ Resolution = Annotated[
     Field(
         min_length=2,
         max_length=20,
-        pattern=r"^\s*(\d{2,4}p|\d{2,4}\s*[xX×*]\s*\d{2,4})\s*$",
-        description="360p | 480p | 540p | 720p | 1080p (vertical 9:16) or WxH",
+        pattern=RESOLUTION_PATTERN,
+        description="360p | 480p | 540p | 720p | 1080p (vertical 9:16) or WxH, sides 64-4096",
         examples=["720p", "1080x1920"],
     ),
 ]
@@ -53,7 +62,7 @@ Colour = Annotated[
         examples=["#FFFFFF"],
     ),
 ]
-VideoId = Annotated[str, Field(min_length=1, max_length=80)]
+BodyId = Annotated[str, Field(min_length=1, max_length=80)]
 
 
 class ClipSettingsIn(BaseModel):
@@ -76,7 +85,7 @@ class ClipSettingsIn(BaseModel):
 
 
 class GenerateVideosIn(BaseModel):
-    storyboard_ids: list[VideoId] = Field(min_length=1, max_length=100)
+    storyboard_ids: list[BodyId] = Field(min_length=1, max_length=100)
     settings: ClipSettingsIn = Field(default_factory=ClipSettingsIn)
 
 
@@ -94,14 +103,14 @@ class OutputSettingsIn(BaseModel):
 
 
 class ConcatenateIn(BaseModel):
-    video_ids: list[VideoId] = Field(
+    video_ids: list[BodyId] = Field(
         min_length=1, max_length=200, description="in play order; repeats allowed"
     )
     output_settings: OutputSettingsIn = Field(default_factory=OutputSettingsIn)
 
 
 class ExportBatchIn(BaseModel):
-    video_ids: list[VideoId] = Field(min_length=1, max_length=100)
+    video_ids: list[BodyId] = Field(min_length=1, max_length=100)
 
 
 class SubtitleStyleIn(BaseModel):
@@ -135,7 +144,7 @@ class MusicIn(BaseModel):
 
 
 class RenderIn(BaseModel):
-    storyboard_ids: list[VideoId] | None = Field(
+    storyboard_ids: list[BodyId] | None = Field(
         default=None,
         min_length=1,
         max_length=200,
@@ -220,9 +229,14 @@ _ZIP_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/generate", status_code=202, response_model=Envelope[GenerateAccepted])
+@router.post(
+    "/generate",
+    status_code=202,
+    response_model=Envelope[GenerateAccepted],
+    responses=TASK_LINKS,
+)
 async def generate_videos(
-    drama_id: str, body: GenerateVideosIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: GenerateVideosIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """One clip per storyboard: its frame with the camera move, its speech (the clip lasts as
     long as the speech needs), optionally its lines burned in. A storyboard's new clip replaces
@@ -253,7 +267,7 @@ async def generate_videos(
 
 @router.get("", response_model=ListEnvelope[VideoOut])
 async def list_videos(
-    drama_id: str,
+    drama_id: DramaId,
     request: Request,
     state: State,
     user: CurrentUser,
@@ -278,7 +292,7 @@ async def list_videos(
 
 @router.post("/export-batch", response_class=StreamingResponse, responses=_ZIP_RESPONSES)
 async def export_batch(
-    drama_id: str, body: ExportBatchIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: ExportBatchIn, state: State, user: CurrentUser
 ) -> StreamingResponse:
     """A ZIP holding each video's MP4 (`<video id>.mp4`), streamed as it is built. Any id
     that is not one of the caller's videos of this drama answers 404 before anything is sent."""
@@ -304,9 +318,11 @@ async def export_batch(
     )
 
 
-@router.post("/concatenate", status_code=202, response_model=Envelope[Accepted])
+@router.post(
+    "/concatenate", status_code=202, response_model=Envelope[Accepted], responses=TASK_LINKS
+)
 async def concatenate_videos(
-    drama_id: str, body: ConcatenateIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: ConcatenateIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Join videos in order into a new one (`kind: concat`); its duration is the sum of theirs
     (less the overlaps of a transition). The result is `{video: {id, url, thumbnail_url,
@@ -327,9 +343,9 @@ async def concatenate_videos(
     return ok(_accepted(ref))
 
 
-@router.post("/render", status_code=202, response_model=Envelope[Accepted])
+@router.post("/render", status_code=202, response_model=Envelope[Accepted], responses=TASK_LINKS)
 async def render_final_cut(
-    drama_id: str, body: RenderIn, state: State, user: CurrentUser
+    drama_id: DramaId, body: RenderIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """The final cut (`kind: final`): every shot's frame with its camera move, transitions, the
     voices, subtitles (ASS burned in when enabled, SRT always), a music bed ducked under the
@@ -367,7 +383,7 @@ async def render_final_cut(
 
 @router.get("/{video_id}", response_model=Envelope[VideoOut])
 async def get_video(
-    drama_id: str, video_id: str, request: Request, state: State, user: CurrentUser
+    drama_id: DramaId, video_id: VideoId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     msg = await call(
         state.stubs.videos.GetVideo,
@@ -379,8 +395,8 @@ async def get_video(
 
 @router.get("/{video_id}/export", response_class=StreamingResponse, responses=_EXPORT_RESPONSES)
 async def export_video(
-    drama_id: str,
-    video_id: str,
+    drama_id: DramaId,
+    video_id: VideoId,
     state: State,
     user: CurrentUser,
     range_header: Annotated[str | None, Header(alias="range")] = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
@@ -38,3 +39,19 @@ def new_id(prefix: str) -> str:
 
 def has_prefix(value: str, prefix: str) -> bool:
     return value.startswith(prefix + "_") and len(value) > len(prefix) + 1
+
+
+MAX_ID_LENGTH = 100
+"""No id the platform makes is longer: a prefix, `_`, 28 hex digits and a short suffix
+(`task_…_speech`, `scriptver_…_12`, `sb_…001`)."""
+
+
+def id_pattern(prefix: str) -> str:
+    """The regular expression every id with `prefix` matches: `<prefix>_` then lowercase
+    letters, digits and `_`, at most `MAX_ID_LENGTH` characters in all."""
+    return rf"^{prefix}_[0-9a-z_]{{1,{MAX_ID_LENGTH - len(prefix) - 1}}}$"
+
+
+def is_id(value: str, prefix: str) -> bool:
+    """Whether `value` could be an id made with `prefix` (it may still not exist)."""
+    return re.fullmatch(id_pattern(prefix), value) is not None

@@ -60,5 +60,5 @@ async def open_platform(settings: Settings, nats_url: str, *, name: str) -> Plat
         objects=objects,
         bus=bus,
         tasks=tasks,
-        launcher=TaskLauncher(tasks, bus),
+        launcher=TaskLauncher(tasks, bus, max_active_per_user=settings.max_active_tasks_per_user),
     )

@@ -18,6 +18,12 @@ NAMED_RESOLUTIONS: dict[str, tuple[int, int]] = {
     "1080p": (1080, 1920),
 }
 _WXH = re.compile(r"^\s*(\d{2,4})\s*[xX×*]\s*(\d{2,4})\s*$")
+_SIDE = r"(6[4-9]|[7-9][0-9]|[1-9][0-9]{2}|[1-3][0-9]{3}|40[0-8][0-9]|409[0-6])"
+RESOLUTION_PATTERN = (
+    r"^\s*((360|480|540|720|1080)[pP]|" + _SIDE + r"\s*[xX×*]\s*" + _SIDE + r")\s*$"
+)
+"""What `parse_resolution` accepts, as a regular expression an API schema can state (no inline
+flags, so ECMA and Python engines read it alike): a named size or WxH with sides 64-4096."""
 
 
 def parse_resolution(value: str, field: str) -> tuple[int, int]:

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     ws_idle_timeout_s: float = 90.0
     realtime_max_lifetime_s: float = 3600.0
     ws_max_subscriptions: int = 100
+    # Cost limits: a render's pixels × fps × seconds (render_cost.py; 0 = none) and the tasks
+    # one user may have pending or running at once (task_launcher.py; 0 = no limit).
+    max_render_pixel_frames: int = 1080 * 1920 * 30 * 180
+    max_active_tasks_per_user: int = 10
 
     # Services: where the gateway and the workflow reach each one, and the port each listens on.
     grpc_host: str = "127.0.0.1"

@@ -3,6 +3,13 @@
 Publishing after the record exists means a worker never sees a job whose task is missing, and a
 client never gets a task id it cannot poll. The job's `Nats-Msg-Id` is the task id, so a retried
 start (same task id) is de-duplicated by JetStream as well as by the store.
+
+Every service starts its tasks here, so the per-user limit on work in flight lives here too:
+a user with `max_active_per_user` top-level tasks pending or running gets 429 (code 1005) for
+the next one. The count is read from the shared task store, so it holds across gateway and
+service replicas; two starts racing past the count at the same moment can exceed it by one
+each, which bounds the work all the same. Stage tasks a task starts (`parent_id` set) and
+re-attached ones (`task_id` given) are never refused: they are part of work already admitted.
 """
 
 from __future__ import annotations
@@ -11,16 +18,48 @@ from typing import Any
 
 from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.bus.job_runner import job_subject
-from storyreel_core.errors import AlreadyExists
-from storyreel_core.task_store import TaskStore
+from storyreel_core.errors import AlreadyExists, AppError, Code
+from storyreel_core.task_store import TASKS, TaskStore
+
+ACTIVE = ("pending", "running")
+
+
+def too_many_tasks(limit: int) -> AppError:
+    return AppError(
+        f"too many tasks at once: at most {limit} may be pending or running; "
+        "wait for one to finish or cancel one",
+        code=Code.RATE_LIMITED,
+        field="tasks",
+        reason=f"the limit is {limit} pending or running tasks per user "
+        "(STORYREEL_MAX_ACTIVE_TASKS_PER_USER)",
+    )
+
 
 RETRYABLE = frozenset({"failed", "cancelled"})
 
 
 class TaskLauncher:
-    def __init__(self, tasks: TaskStore, bus: JetStreamBus) -> None:
+    def __init__(
+        self, tasks: TaskStore, bus: JetStreamBus, *, max_active_per_user: int = 0
+    ) -> None:
         self.tasks = tasks
         self.bus = bus
+        self.max_active_per_user = max_active_per_user
+
+    async def admit(self, owner_id: str) -> None:
+        """Raise 429 (code 1005) when the owner already has the most top-level tasks pending or
+        running that the limit allows (0: no limit)."""
+        limit = self.max_active_per_user
+        if limit <= 0:
+            return
+        # Top-level = all active less those with a parent: `{"parent_id": None}` is matched
+        # differently by Mongo-compatible servers, `$ne: None` the same by all of them.
+        mine = {"owner_id": owner_id, "status": {"$in": list(ACTIVE)}}
+        active = await self.tasks.docs.count(TASKS, mine)
+        if active >= limit:
+            active -= await self.tasks.docs.count(TASKS, {**mine, "parent_id": {"$ne": None}})
+        if active >= limit:
+            raise too_many_tasks(limit)
 
     async def start(
         self,
@@ -35,6 +74,8 @@ class TaskLauncher:
         total: int = 0,
         progress: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        if parent_id is None and task_id is None:
+            await self.admit(owner_id)
         try:
             task = await self.tasks.create(
                 kind=kind,

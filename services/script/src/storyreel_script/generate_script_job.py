@@ -97,8 +97,8 @@ def plan_generation(
     source = input_content.lstrip("\ufeff")
     if kind == "prompt":
         story, field = (prompt, "prompt") if prompt.strip() else (source, "prompt")
-    else:
-        story, field = source, "input_content"
+    else:  # novel or Markdown: the document, else the prompt when no document came
+        story, field = (source, "input_content") if source.strip() else (prompt, "input_content")
     if not story.strip():
         raise ValidationFailed(f"{field} must not be empty", field=field)
     fitted, truncated = _fit(story)

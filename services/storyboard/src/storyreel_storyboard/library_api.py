@@ -205,7 +205,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
         self, owner: str, drama_id: str, current: dict[str, Any], fields: dict[str, Any]
     ) -> list[dict[str, str]]:
         """The storyboard's remembered cast after `fields`; every id it newly names must be a
-        character of the drama (asked of the asset service), else 400."""
+        character of the drama (asked of the asset service), else 404 like any unknown id."""
         after = {**current, **fields}
         named = referenced_characters(after)
         known = {c["id"]: c for c in current.get("cast", [])}
@@ -218,7 +218,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
                 field = (
                     "character_ids" if missing[0] in after.get("character_ids", []) else "dialogue"
                 )
-                raise ValidationFailed(
+                raise NotFound(
                     f"not a character of this drama: {', '.join(missing[:5])}", field=field
                 )
             known.update({i: cast_entry(asset_character(found[i])) for i in fresh})

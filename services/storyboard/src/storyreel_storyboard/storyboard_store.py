@@ -19,7 +19,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from storyreel_core.clock import utc_now
-from storyreel_core.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
+from storyreel_core.errors import (
+    AlreadyExists,
+    AppError,
+    Code,
+    NotFound,
+    ValidationFailed,
+    VersionConflict,
+)
 from storyreel_core.logging import get_logger
 from storyreel_core.stores.document_store import DocumentStore, IndexSpec
 from storyreel_core.stores.object_store import ObjectStore
@@ -242,29 +249,34 @@ class StoryboardStore:
     async def reorder(
         self, owner_id: str, drama_id: str, entries: Sequence[tuple[str, int]]
     ) -> list[dict[str, Any]]:
-        """Set the whole order: every storyboard exactly once, positions exactly 1..n."""
+        """Set the whole order: every storyboard of the drama exactly once.
+
+        Positions sort the storyboards (equal ones keep the order they were sent in) and the
+        stored order is numbered 1..n whatever numbers were sent. An unknown id is 404, and a
+        list that is not the drama's set once each (one missing, one twice) 409: it conflicts
+        with the storyboards the drama has, which the request's schema cannot know.
+        """
         ids = [storyboard_id for storyboard_id, _ in entries]
         if not ids:
             raise ValidationFailed("order must list every storyboard of the drama", field="order")
-        if len(set(ids)) != len(ids):
-            repeated = next(i for i in ids if ids.count(i) > 1)
-            raise ValidationFailed(f"storyboard {repeated} is listed twice", field="order")
-        positions = sorted(position for _, position in entries)
-        if positions != list(range(1, len(entries) + 1)):
-            raise ValidationFailed(
-                f"positions must be exactly 1..{len(entries)}, each once", field="order"
-            )
-        wanted = [storyboard_id for storyboard_id, _ in sorted(entries, key=lambda e: e[1])]
+        ranked = sorted(enumerate(entries), key=lambda e: (e[1][1], e[0]))
+        wanted = [storyboard_id for _, (storyboard_id, _) in ranked]
         for _attempt in range(_ATTEMPTS):
             current = await self.ordered(owner_id, drama_id)
             known = {d["_id"] for d in current}
             unknown = next((i for i in ids if i not in known), None)
             if unknown is not None:
                 raise NotFound(f"storyboard {unknown} not found", field="order")
+            if len(set(ids)) != len(ids):
+                repeated = next(i for i in ids if ids.count(i) > 1)
+                raise AppError(
+                    f"storyboard {repeated} is listed twice", code=Code.EXISTS, field="order"
+                )
             if len(ids) != len(known):
-                raise ValidationFailed(
+                raise AppError(
                     f"order must list all {len(known)} storyboards of the drama, "
                     f"it lists {len(ids)}",
+                    code=Code.EXISTS,
                     field="order",
                 )
             order = await self.docs.get(ORDERS, drama_id)

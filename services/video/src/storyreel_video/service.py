@@ -32,7 +32,14 @@ def build(platform: Platform) -> ServiceParts:
     # Read the settings at call time: the embedded launcher sets the peers' addresses after
     # build().
     peers = Peers(lambda: platform.settings)
-    library = VideoLibraryServicer(videos, peers, peers, peers, platform.launcher)
+    library = VideoLibraryServicer(
+        videos,
+        peers,
+        peers,
+        peers,
+        platform.launcher,
+        max_pixel_frames=platform.settings.max_render_pixel_frames,
+    )
     ffmpeg, preset = settings.ffmpeg, settings.video_preset
     scratch = ScratchSpace(settings.data_dir, NAME)
 

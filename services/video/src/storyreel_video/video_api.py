@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, videos_pb2, videos_pb2_grpc
+from storyreel_core.render_cost import check_render_cost
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
@@ -115,7 +116,10 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
         shots: ShotSource,
         music: MusicSource,
         launcher: TaskLauncher,
+        *,
+        max_pixel_frames: int = 0,
     ) -> None:
+        self.max_pixel_frames = max_pixel_frames
         self.videos = videos
         self.dramas = dramas
         self.shot_source = shots
@@ -171,6 +175,10 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             camera_movement=camera,
             transition=transition,
             subtitles=settings.subtitles,
+        )
+        seconds = sum(s.seconds(fallback=duration, keep_planned=False) for s in spec.shots)
+        check_render_cost(
+            width, height, fps, seconds, self.max_pixel_frames, field="settings.resolution"
         )
         n = len(spec.shots)
         return await self._start(
@@ -245,6 +253,10 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             transition=transition,
         )
         seconds = sum(s.duration for s in spec.sources)
+        check_render_cost(
+            width, height, spec.fps, seconds, self.max_pixel_frames,
+            field="output_settings.resolution",
+        )  # fmt: skip
         return await self._start(
             owner,
             request.drama_id,
@@ -282,6 +294,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             language=shots[0].language,
         )
         seconds = sum(s.seconds(fallback=None, keep_planned=True) for s in spec.shots)
+        check_render_cost(width, height, spec.fps, seconds, self.max_pixel_frames)
         return await self._start(
             owner,
             request.drama_id,

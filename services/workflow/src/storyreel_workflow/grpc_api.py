@@ -18,6 +18,7 @@ from storyreel_core.proto.storyreel.v1 import (
 )
 from storyreel_core.providers.costs import check_budget, estimate_screenplay
 from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.render_cost import ESTIMATED_SHOT_SECONDS, check_render_cost
 from storyreel_core.rpc.messages import task_ref, task_to_proto
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
@@ -25,6 +26,9 @@ from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_workflow.render_options import RenderInput
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+# The most scenes the screenwriter writes when scene_count is not given
+# (storyreel_script.scene_splitter.MAX_DEFAULT_SCENES).
+MAX_DEFAULT_SCENES = 12
 
 
 def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
@@ -62,15 +66,27 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
 
 
 class WorkflowServicer(stages_pb2_grpc.WorkflowServiceServicer):
-    def __init__(self, launcher: TaskLauncher, providers: ProviderRegistry) -> None:
+    def __init__(
+        self, launcher: TaskLauncher, providers: ProviderRegistry, *, max_pixel_frames: int = 0
+    ) -> None:
         self.launcher = launcher
         self.providers = providers
+        self.max_pixel_frames = max_pixel_frames
 
     async def StartRender(
         self, request: stages_pb2.RenderRequest, context: Ctx
     ) -> common_pb2.TaskRef:
         spec = parse_render(request)
         check_providers(spec, self.providers)
+        # Shots are timed by their speech later; before the script exists each counts as
+        # ESTIMATED_SHOT_SECONDS, and a story without scene_count as the screenwriter's most.
+        options = spec.options
+        shots = (options.scene_count or MAX_DEFAULT_SCENES) * options.shots_per_scene
+        width, height = spec.video_size()
+        check_render_cost(
+            width, height, options.video.fps, shots * ESTIMATED_SHOT_SECONDS,
+            self.max_pixel_frames, field="options.video.resolution",
+        )  # fmt: skip
         task = await self.launcher.start(
             service="workflow",
             kind="render",

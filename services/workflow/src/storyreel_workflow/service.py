@@ -17,7 +17,11 @@ NAME = "workflow"
 
 def build(platform: Platform) -> ServiceParts:
     stages = StageClient(PeerChannels(lambda: platform.settings), platform.tasks, platform.bus)
-    workflow = WorkflowServicer(platform.launcher, platform.providers)
+    workflow = WorkflowServicer(
+        platform.launcher,
+        platform.providers,
+        max_pixel_frames=platform.settings.max_render_pixel_frames,
+    )
     tasks = TaskServicer(platform.tasks, platform.launcher)
 
     def register(server: grpc.aio.Server) -> None:

@@ -19,6 +19,8 @@ from storyreel_core.logging import get_logger
 from storyreel_core.rpc.status_map import USER_KEY, to_grpc
 from storyreel_core.telemetry.rpc import server_interceptors
 
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
 log = get_logger("storyreel.grpc")
 
 Registrar = Callable[[grpc.aio.Server], None]
@@ -78,7 +80,12 @@ class GrpcServer:
     ) -> None:
         self.name = name
         # Tracing and timing wrap the error mapping, so they see the status it aborts with.
-        self.server = grpc.aio.server(interceptors=[*server_interceptors(), ErrorInterceptor()])
+        self.server = grpc.aio.server(
+            interceptors=[*server_interceptors(), ErrorInterceptor()],
+            # Above the largest request body the gateway accepts (8 MiB, json_body.py), so a
+            # request the gateway took is never refused by gRPC's 4 MiB default.
+            options=[("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)],
+        )
         for register in registrars:
             register(self.server)
         self.health = health.aio.HealthServicer()

@@ -9,6 +9,10 @@ from __future__ import annotations
 import grpc
 
 from storyreel_core.errors import AppError, Code
+from storyreel_core.logging import get_logger
+
+_log = get_logger("storyreel.rpc")
+_TRANSPORT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 CODE_KEY = "x-storyreel-code"
 FIELD_KEY = "x-storyreel-field"
@@ -47,15 +51,36 @@ def to_grpc(error: AppError) -> tuple[grpc.StatusCode, tuple[tuple[str, str], ..
     return status, trailers
 
 
+# What a client is told when gRPC itself failed (no AppError behind the status): its details
+# name addresses, metadata and message sizes, which are logged, never answered.
+_GENERIC: dict[Code, str] = {
+    Code.VALIDATION: "the request could not be processed",
+    Code.NOT_FOUND: "not found",
+    Code.FILE_TOO_LARGE: "the request is too large for the service",
+    Code.UNAVAILABLE: "service unavailable, try again later",
+}
+
+
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> AppError:
+    """The AppError a service raised, rebuilt from its status and trailers.
+
+    A status without our trailers comes from gRPC itself (a message over the size limit, bad
+    metadata, a peer that is down): its details are logged and the client gets a generic
+    message for the code, never gRPC's text.
+    """
     trailers = {k: v for k, v in (exc.trailing_metadata() or ()) if isinstance(v, str)}
     status = exc.code()
-    message = exc.details() or status.name.lower()
-    if CODE_KEY in trailers:
-        code = Code(int(trailers[CODE_KEY]))
+    if CODE_KEY in trailers and status not in _TRANSPORT:
+        message = exc.details() or status.name.lower()
+        return AppError(
+            message, code=Code(int(trailers[CODE_KEY])), field=trailers.get(FIELD_KEY) or None
+        )
+    if status == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        code = Code.FILE_TOO_LARGE  # gRPC's own RESOURCE_EXHAUSTED: a message over the limit
+    elif status in _TRANSPORT:
+        code = Code.UNAVAILABLE
     else:
         code = _FROM_GRPC.get(status, Code.GENERAL)
-    if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        code = Code.UNAVAILABLE
-        message = f"service unavailable: {message}"
+    _log.warning("rpc.failed", status=status.name, error=exc.details() or "")
+    message = _GENERIC.get(code, "internal error")
     return AppError(message, code=code, field=trailers.get(FIELD_KEY) or None)
