@@ -40,6 +40,10 @@ class ConsumerSpec:
     max_deliver: int = 4
     backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0))
     max_ack_pending: int = 64
+    # Several subjects instead of `filter_subject` (when set): on a work-queue stream two
+    # consumers may not overlap, so a service that gives one job kind a consumer of its own
+    # lists its other kinds here rather than filtering on `jobs.<service>.>`.
+    filter_subjects: tuple[str, ...] = ()
 
     def config(self) -> js_api.ConsumerConfig:
         # JetStream wants one backoff entry per redelivery at most (max_deliver - 1) and the
@@ -47,7 +51,8 @@ class ConsumerSpec:
         backoff = [max(self.ack_wait, b) for b in self.backoff][: max(self.max_deliver - 1, 0)]
         return js_api.ConsumerConfig(
             durable_name=self.durable,
-            filter_subject=self.filter_subject,
+            filter_subject=None if self.filter_subjects else self.filter_subject,
+            filter_subjects=list(self.filter_subjects) or None,
             ack_policy=js_api.AckPolicy.EXPLICIT,
             deliver_policy=js_api.DeliverPolicy.ALL,
             ack_wait=self.ack_wait,
