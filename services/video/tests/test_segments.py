@@ -5,7 +5,8 @@ timestamps, audio alignment and the content-keyed cache (segments run by the rea
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -14,51 +15,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from storyreel_core.bus.job_runner import Job
 from storyreel_core.drama_models import SpeechSegment
 from storyreel_core.stores.folder_store import FolderObjectStore
-from storyreel_core.stores.object_store import ObjectStore
 from storyreel_video.ffmpeg_runner import resolve_ffmpeg
 from storyreel_video.final_cut import compose_final_cut
-from storyreel_video.segment_job import SegmentJob
-from storyreel_video.segmented_cut import SegmentCounts, compose_segmented_cut
-from storyreel_video.segments import SegmentInput, plan_windows
+from storyreel_video.segmented_cut import LocalSegments, SegmentCounts, compose_segmented_cut
+from storyreel_video.segments import plan_windows
 from storyreel_video.specs import ClipSpec
 from storyreel_video.timeline import Timeline
 
 W, H, FPS = 216, 384, 12
 Media = Callable[..., tuple[list[Path], list[Path]]]
-
-
-class _Ctx:
-    async def progress(self, *_args: Any, **_kwargs: Any) -> None:
-        return None
-
-
-class InProcessSegments:
-    """Runs each missing segment through `SegmentJob` here, one after another, and records
-    which were encoded; the JetStream farm is exercised by the service tests."""
-
-    def __init__(self, objects: ObjectStore) -> None:
-        self.objects = objects
-        self.job = SegmentJob(objects, ffmpeg=None)
-        self.encoded: list[SegmentInput] = []
-
-    async def ensure(
-        self,
-        specs: Sequence[SegmentInput],
-        *,
-        owner_id: str,
-        parent_id: str | None,
-        on_done: Callable[[int], Awaitable[None]],
-    ) -> SegmentCounts:
-        missing = [s for s in specs if await self.objects.stat(s.key) is None]
-        for n, spec in enumerate(missing):
-            job = Job("task_x", "segment", owner_id, spec.model_dump(mode="json"), 1)
-            await self.job(job, _Ctx())  # type: ignore[arg-type]
-            self.encoded.append(spec)
-            await on_done(len(specs) - len(missing) + n + 1)
-        return SegmentCounts(total=len(specs), encoded=len(missing))
 
 
 def frames_of(path: Path) -> list[np.ndarray]:
@@ -124,7 +91,7 @@ def test_windows_are_frame_exact() -> None:
         assert len(windows) == len(durations)
         assert sum(w.frame_count for w in windows) == timeline.frame_count
         assert windows[0].first_frame == 0
-        for w, nxt in zip(windows, windows[1:], strict=False):
+        for w, nxt in pairwise(windows):
             assert w.first_frame + w.frame_count == nxt.first_frame
         for w in windows:
             # Each window's first frame is past the transition into its shot: it draws that
@@ -136,7 +103,7 @@ def test_windows_are_frame_exact() -> None:
 
 
 async def render(
-    clips: list[ClipSpec], keys: list[str], runner: InProcessSegments, out: Path, **kw: Any
+    clips: list[ClipSpec], keys: list[str], runner: LocalSegments, out: Path, **kw: Any
 ) -> Any:
     return await compose_segmented_cut(
         clips, keys, out, runner=runner, owner_id="user_1", parent_id=None,
@@ -154,7 +121,7 @@ async def test_segment_joins_match_a_single_pass_render(tmp_path: Path, media: M
     for i, still in enumerate(stills):
         keys.append(f"frames/{i}.png")
         await objects.put_file(keys[-1], still, "image/png")
-    runner = InProcessSegments(objects)
+    runner = LocalSegments(objects)
     seg = await render(clips, keys, runner, tmp_path / "seg")
     one = await compose_final_cut(
         clips, tmp_path / "one", width=W, height=H, fps=FPS, transition_duration=0.4
@@ -203,7 +170,7 @@ async def test_cache_reencodes_only_the_segments_an_edit_touches(
     keys = [f"frames/{i}.png" for i in range(4)]
     for key, still in zip(keys, stills, strict=True):
         await objects.put_file(key, still, "image/png")
-    runner = InProcessSegments(objects)
+    runner = LocalSegments(objects)
     clips = clips_for(stills, voices, seconds)
     first = await render(clips, keys, runner, tmp_path / "a")
     assert first.segments.encoded == 4
@@ -239,7 +206,3 @@ async def test_cache_reencodes_only_the_segments_an_edit_touches(
     assert subbed.segments.encoded == 2
     assert [s.shots[0].frame_key for s in runner.encoded] == [keys[2], keys[3]]
     assert subbed.cut.duration == pytest.approx(first.cut.duration)
-
-
-def pairwise(items: Sequence[Any]) -> list[tuple[Any, Any]]:
-    return list(zip(items, items[1:], strict=False))

@@ -21,6 +21,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.logging import get_logger
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_video.ffmpeg_runner import ProgressCallback
 from storyreel_video.fonts import find_font, has_cjk
 from storyreel_video.job_progress import percent_reporter
 from storyreel_video.segments import SegmentInput, encode_segment
@@ -51,6 +52,43 @@ def link_fonts(font_path: str, ass_text: str, fonts_dir: Path) -> None:
         shutil.copyfile(path, fonts_dir / path.name)
 
 
+async def produce_segment(
+    objects: ObjectStore,
+    spec: SegmentInput,
+    *,
+    ffmpeg: str | None,
+    on_progress: ProgressCallback | None = None,
+) -> int | None:
+    """Make sure the segment `spec` describes is in `objects` under `spec.key`: encode it
+    when missing (stills fetched by key and checked against their hashes) and publish it
+    atomically. Returns the published size in bytes, or None when it was already there.
+    Raises `ValidationFailed` if a still changed since the cut was planned, `RenderFailed`."""
+    if await objects.stat(spec.key) is not None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="storyreel-segment-") as tmp:
+        work = Path(tmp)
+        stills = []
+        for n, shot in enumerate(spec.shots):
+            path = await objects.download(shot.frame_key, work / f"still{n}")
+            if await asyncio.to_thread(file_sha256, path) != shot.frame_sha256:
+                # The still changed after the cut was planned: this key must not hold it.
+                raise ValidationFailed(
+                    f"the still {shot.frame_key} changed while the cut was rendering",
+                    field="shots",
+                )
+            stills.append(path)
+        if spec.ass:
+            await asyncio.to_thread((work / "subs.ass").write_text, spec.ass, "utf-8")
+            await asyncio.to_thread(link_fonts, spec.font_path, spec.ass, work / "fonts")
+        out = work / "segment.mp4"
+        await encode_segment(
+            spec, stills, out, workdir=work, ffmpeg=ffmpeg, on_progress=on_progress
+        )
+        info = await objects.put_file(spec.key, out, "video/mp4")
+    log.info("video.segment.encoded", key=spec.key, frames=spec.frame_count, size=info.size)
+    return info.size
+
+
 class SegmentJob:
     def __init__(self, objects: ObjectStore, *, ffmpeg: str | None) -> None:
         self.objects = objects
@@ -58,34 +96,12 @@ class SegmentJob:
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = SegmentInput.model_validate(job.payload)
-        result: dict[str, Any] = {"key": spec.key, "frames": spec.frame_count}
-        if await self.objects.stat(spec.key) is not None:
-            # A redelivery after the publish, or another cut that needed the same segment.
-            return {**result, "encoded": False}
-        with tempfile.TemporaryDirectory(prefix="storyreel-segment-") as tmp:
-            work = Path(tmp)
-            stills = []
-            for n, shot in enumerate(spec.shots):
-                path = await self.objects.download(shot.frame_key, work / f"still{n}")
-                if await asyncio.to_thread(file_sha256, path) != shot.frame_sha256:
-                    # The still changed after the cut was planned: this key must not hold it.
-                    raise ValidationFailed(
-                        f"the still {shot.frame_key} changed while the cut was rendering",
-                        field="shots",
-                    )
-                stills.append(path)
-            if spec.ass:
-                (work / "subs.ass").write_text(spec.ass, encoding="utf-8")
-                await asyncio.to_thread(link_fonts, spec.font_path, spec.ass, work / "fonts")
-            out = work / "segment.mp4"
-            await encode_segment(
-                spec,
-                stills,
-                out,
-                workdir=work,
-                ffmpeg=self.ffmpeg,
-                on_progress=percent_reporter(ctx, "encoding", every=25),
-            )
-            info = await self.objects.put_file(spec.key, out, "video/mp4")
-        log.info("video.segment.encoded", key=spec.key, frames=spec.frame_count, size=info.size)
-        return {**result, "encoded": True, "size": info.size}
+        size = await produce_segment(
+            self.objects,
+            spec,
+            ffmpeg=self.ffmpeg,
+            on_progress=percent_reporter(ctx, "encoding", every=50),
+        )
+        # Not encoded: a redelivery after the publish, or another cut needed it first.
+        result = {"key": spec.key, "frames": spec.frame_count, "encoded": size is not None}
+        return {**result, "size": size} if size is not None else result

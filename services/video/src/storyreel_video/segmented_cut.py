@@ -32,11 +32,11 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_core.task_watch import wait_for_task
-from storyreel_video.audio_mix import MusicBed, VoicePlacement, write_soundtrack
+from storyreel_video.audio_mix import MusicBed, write_soundtrack
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import ProgressCallback
-from storyreel_video.final_cut import save_thumbnail
-from storyreel_video.segment_job import file_sha256
+from storyreel_video.final_cut import save_thumbnail, voice_placements
+from storyreel_video.segment_job import file_sha256, produce_segment
 from storyreel_video.segments import (
     SegmentInput,
     SegmentShot,
@@ -149,6 +149,32 @@ class SegmentFarm:
 
         await asyncio.gather(*(one(t) for t in task_ids))
         return SegmentCounts(total=len(specs), encoded=len(missing))
+
+
+class LocalSegments:
+    """`SegmentRunner` in this process: the missing segments one after another, through the
+    same `produce_segment` the `segment` job runs (for tools and tests without a bus)."""
+
+    def __init__(self, objects: ObjectStore, *, ffmpeg: str | None = None) -> None:
+        self.objects = objects
+        self.ffmpeg = ffmpeg
+        self.encoded: list[SegmentInput] = []  # every segment this runner encoded, in order
+
+    async def ensure(
+        self,
+        specs: Sequence[SegmentInput],
+        *,
+        owner_id: str,
+        parent_id: str | None,
+        on_done: Callable[[int], Awaitable[None]],
+    ) -> SegmentCounts:
+        encoded = 0
+        for n, spec in enumerate(specs):
+            if await produce_segment(self.objects, spec, ffmpeg=self.ffmpeg) is not None:
+                encoded += 1
+                self.encoded.append(spec)
+            await on_done(n + 1)
+        return SegmentCounts(total=len(specs), encoded=encoded)
 
 
 def _part(path: Path) -> Path:
@@ -310,11 +336,7 @@ async def compose_segmented_cut(
             await report((1.0 - STITCH_SHARE) * count / len(specs))
 
         # The soundtrack and the thumbnail are made here while the workers encode.
-        voices = [
-            VoicePlacement(Path(os.path.abspath(c.audio_path)), start, dur)
-            for c, start, dur in zip(clips, timeline.starts, timeline.durations, strict=True)
-            if c.audio_path is not None
-        ]
+        voices = voice_placements(clips, timeline)
         sound = asyncio.ensure_future(
             write_soundtrack(
                 voices,
