@@ -447,9 +447,12 @@ async def test_render_job_makes_the_final_cut_with_music_and_subtitles(env: Env)
     doc = await env.videos.get(OWNER, DRAMA, video["id"])
     assert doc["kind"] == "final" and doc["source_ids"] == ["sb_1", "sb_2"]
     assert doc["music"]["asset_id"] == "asset_1" and "key" not in doc["music"]
+    # The segments are cached with the drama's media (and go when the drama goes).
     assert media_keys(env) == sorted(
-        video[k] for k in ("key", "thumbnail_key", "subtitle_key", "ass_key")
+        [video[k] for k in ("key", "thumbnail_key", "subtitle_key", "ass_key")]
+        + [s.key for s in segments.encoded]
     )
+    assert all(s.key.startswith(f"dramas/{DRAMA}/videos/segments/") for s in segments.encoded)
 
 
 def test_an_uploaded_music_bed_sits_at_its_volume_under_the_voice_and_fades() -> None:

@@ -21,7 +21,7 @@ from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
 from storyreel_video.video_models import DramaCheck, RenderInput
-from storyreel_video.video_store import MediaFile, VideoStore
+from storyreel_video.video_store import MediaFile, VideoStore, drama_prefix
 
 
 def subtitle_style(spec: RenderInput) -> SubtitleStyle:
@@ -73,6 +73,7 @@ class RenderJob(LibraryJob):
                 runner=self.segments,
                 owner_id=job.owner_id,
                 parent_id=job.task_id,
+                cache_prefix=f"{drama_prefix(spec.drama_id)}segments/",
                 width=spec.width,
                 height=spec.height,
                 fps=spec.fps,

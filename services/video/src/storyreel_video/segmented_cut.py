@@ -187,7 +187,7 @@ def plan_segments(
     frame_hashes: Sequence[str],
     timeline: Timeline,
     *,
-    owner_id: str,
+    cache_prefix: str,
     width: int,
     height: int,
     transition: Transition,
@@ -234,7 +234,7 @@ def plan_segments(
             font_path=font_path if ass else "",
         )
         specs.append(
-            spec.model_copy(update={"key": segment_key(spec, owner_id=owner_id, encoder=encoder)})
+            spec.model_copy(update={"key": segment_key(spec, prefix=cache_prefix, encoder=encoder)})
         )
     return specs
 
@@ -266,13 +266,16 @@ async def compose_segmented_cut(
     preset: str = "veryfast",
     burn_subtitles: bool = True,
     music_bed: MusicBed | None = None,
+    cache_prefix: str = "",
 ) -> SegmentedCut:
     """Render the final cut into `out_dir` (final.mp4, final.srt, final.ass, thumbnail.jpg).
 
     `clips` are the shots with local stills and speech; `frame_keys[i]` is the object key of
     clip i's still (segment workers fetch it from there). Timing, subtitles and sound are as
     `final_cut.compose_final_cut` (the single-pass reference): duration = sum(shot durations)
-    − (n − 1)·td to the nearest frame. Raises `RenderFailed` (a segment task failed, ffmpeg
+    − (n − 1)·td to the nearest frame. Segments are cached under `cache_prefix` (default
+    `cache/segments/<owner>/`; a drama's renders keep theirs with the drama's media, so they
+    go when it goes). Raises `RenderFailed` (a segment task failed, ffmpeg
     failed) or `ValueError` (bad geometry, no clips).
     """
     if width <= 0 or height <= 0 or width % 2 or height % 2:
@@ -322,7 +325,7 @@ async def compose_segmented_cut(
             frame_keys,
             hashes,
             timeline,
-            owner_id=owner_id,
+            cache_prefix=cache_prefix or f"cache/segments/{owner_id}/",
             width=width,
             height=height,
             transition=transition,

@@ -124,9 +124,10 @@ def encoder_version(ffmpeg: str | None = None) -> str:
     return out.splitlines()[0] if out else Path(exe).name
 
 
-def segment_key(spec: SegmentInput, *, owner_id: str, encoder: str) -> str:
+def segment_key(spec: SegmentInput, *, prefix: str, encoder: str) -> str:
     """The object key of the segment `spec` describes: a SHA-256 of everything that decides
-    its pixels (stills by content, never by key) under the owner's cache prefix."""
+    its pixels (stills by content, never by key) under `prefix` (the cache's folder, which
+    ends with "/")."""
     material = spec.model_dump(mode="json", exclude={"key", "font_path"})
     for shot in material["shots"]:
         shot.pop("frame_key")
@@ -135,7 +136,7 @@ def segment_key(spec: SegmentInput, *, owner_id: str, encoder: str) -> str:
     digest = hashlib.sha256(
         json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
-    return f"cache/segments/{owner_id}/{digest}.mp4"
+    return f"{prefix}{digest}.mp4"
 
 
 def window_ass(
