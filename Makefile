@@ -34,6 +34,7 @@ proto-check: install
 
 bench: install
 	$(PY) bench/render_speed.py
+	$(PY) bench/segments.py
 
 bench-scale: install
 	$(PY) bench/scale.py
