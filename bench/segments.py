@@ -180,6 +180,8 @@ def scale(work: Path, preset: str, resolution: str, shots: int) -> None:
         def one_render() -> tuple[float, int]:
             render_id = submit_render(api, story, seed=next(seed), **options)
             task = wait_task(api, render_id, timeout=900)
+            if task["status"] != "completed":
+                raise SystemExit(f"render {task['status']}: {task['error']}")
             return final_cut_seconds(api, render_id), len(task["result"]["shots"])
 
         one_render()  # warm: imports, fonts, the first encode
