@@ -255,6 +255,16 @@ class PeakSampler:
         self._thread.join()
 
 
+def av_drift(path: Path) -> float:
+    """The audio stream's duration less the video stream's, in seconds (PyAV)."""
+    import av
+
+    with av.open(str(path)) as container:
+        audio, video = container.streams.audio[0], container.streams.video[0]
+        assert audio.duration is not None and video.duration is not None
+        return float(audio.duration * audio.time_base - video.duration * video.time_base)
+
+
 def memory(work: Path, preset: str) -> None:
     platform = PlatformProcess(work / "mem", env={"STORYREEL_VIDEO_PRESET": preset}).start()
     assert platform.proc is not None
@@ -286,6 +296,11 @@ def memory(work: Path, preset: str) -> None:
                 task = started(http, r)
             seconds = time.perf_counter() - began
             result = task["result"]
+            video = work / f"{label}.mp4"
+            video.write_bytes(http.get(result["video_url"]).content)
+            drift = av_drift(video)
+            print(f"memory, {label}: audio - video duration = {drift * 1000:+.1f} ms "
+                  f"(one frame = {1000 / FPS:.1f} ms)", flush=True)  # fmt: skip
             results.append(
                 (label, len(result["shots"]), result["duration"], seconds, dict(sampler.peaks))
             )
