@@ -194,10 +194,10 @@ def plan_segments(
     preset: str,
     subtitles: pysubs2.SSAFile | None,
     font_path: str,
-    ffmpeg: str | None,
+    encoder: str,
 ) -> list[SegmentInput]:
-    """One `SegmentInput` per shot, keyed by content (see `segments`)."""
-    encoder = encoder_version(ffmpeg)
+    """One `SegmentInput` per shot, keyed by content (see `segments`); `encoder` names the
+    encoder build (`segments.encoder_version`)."""
     n = len(clips)
     specs = []
     for window in plan_windows(timeline):
@@ -332,7 +332,7 @@ async def compose_segmented_cut(
             preset=preset,
             subtitles=burned,
             font_path=str(subs.font.path) if subs.font.path else "",
-            ffmpeg=ffmpeg,
+            encoder=await asyncio.to_thread(encoder_version, ffmpeg),
         )
 
         async def segment_done(count: int) -> None:
