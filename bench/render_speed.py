@@ -16,6 +16,7 @@ Run with `make bench` (it needs no running platform: it starts its own).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -50,6 +51,22 @@ REFERENCE_STORY = "\n\n".join(
 )
 WIDTH, HEIGHT, FPS = 720, 1280, 24
 PRESET = "veryfast"  # the platform's default (STORYREEL_VIDEO_PRESET)
+
+
+def start_platform(data_dir: Path, env: dict[str, str], attempts: int = 3) -> PlatformProcess:
+    """A running embedded platform. On a starved machine a start can fail (a JetStream API
+    call past its 5 s timeout while every core is busy); a fresh one is tried then."""
+    for attempt in range(1, attempts + 1):
+        platform = PlatformProcess(data_dir / f"start{attempt}", env=env)
+        try:
+            return platform.start()
+        except RuntimeError:
+            with contextlib.suppress(Exception):
+                platform.stop()
+            if attempt == attempts:
+                raise
+            print(f"(the platform did not start, attempt {attempt}; trying again)", flush=True)
+    raise AssertionError("unreachable")
 
 
 def login(http: httpx.Client) -> None:
@@ -109,9 +126,7 @@ def main() -> int:
     print(f"cores: {cores}  job: 8 shots x 4 s, {WIDTH}x{HEIGHT}, {FPS} fps, {preset}")
     with tempfile.TemporaryDirectory(prefix="storyreel-bench-") as tmp:
         work = Path(tmp)
-        platform = PlatformProcess(
-            work / "platform", env={"STORYREEL_VIDEO_PRESET": preset}
-        ).start()
+        platform = start_platform(work / "platform", {"STORYREEL_VIDEO_PRESET": preset})
         try:
             http = httpx.Client(base_url=platform.url, timeout=60)
             login(http)

@@ -37,9 +37,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from render_speed import REFERENCE_STORY, login
-
-from storyreel_cli.platform_process import PlatformProcess
+from render_speed import REFERENCE_STORY, login, start_platform
 
 WIDTH, HEIGHT, FPS = 720, 1280, 24
 
@@ -70,7 +68,7 @@ def parse_time(value: str) -> float:
 
 
 def incremental(work: Path, preset: str) -> None:
-    platform = PlatformProcess(work / "inc", env={"STORYREEL_VIDEO_PRESET": preset}).start()
+    platform = start_platform(work / "inc", {"STORYREEL_VIDEO_PRESET": preset})
     try:
         http = httpx.Client(base_url=platform.url, timeout=120)
         login(http)
@@ -266,7 +264,7 @@ def av_drift(path: Path) -> float:
 
 
 def memory(work: Path, preset: str) -> None:
-    platform = PlatformProcess(work / "mem", env={"STORYREEL_VIDEO_PRESET": preset}).start()
+    platform = start_platform(work / "mem", {"STORYREEL_VIDEO_PRESET": preset})
     assert platform.proc is not None
     pid = platform.proc.pid
     try:
