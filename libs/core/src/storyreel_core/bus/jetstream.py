@@ -28,6 +28,7 @@ log = get_logger("storyreel.bus")
 JOBS_STREAM = "JOBS"
 EVENTS_STREAM = "EVENTS"
 DEDUP_WINDOW_S = 600.0
+JS_API_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ class JetStreamBus:
         self._nc = await nats.connect(
             self.url, name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5
         )
-        self._js = self._nc.jetstream()
+        # 15 s, not nats-py's 5 s, for JetStream API calls (creating consumers at start-up):
+        # on a machine whose cores are all busy the server's answer can take longer, and a
+        # start that times out fails the whole service.
+        self._js = self._nc.jetstream(timeout=JS_API_TIMEOUT_S)
         return self
 
     @property
