@@ -59,7 +59,7 @@ def start_platform(data_dir: Path, env: dict[str, str], attempts: int = 3) -> Pl
     for attempt in range(1, attempts + 1):
         platform = PlatformProcess(data_dir / f"start{attempt}", env=env)
         try:
-            return platform.start()
+            return platform.start(timeout=300)
         except RuntimeError:
             with contextlib.suppress(Exception):
                 platform.stop()
