@@ -74,6 +74,7 @@ class RenderJob(LibraryJob):
                 owner_id=job.owner_id,
                 parent_id=job.task_id,
                 cache_prefix=f"{drama_prefix(spec.drama_id)}segments/",
+                drama_id=spec.drama_id,
                 width=spec.width,
                 height=spec.height,
                 fps=spec.fps,

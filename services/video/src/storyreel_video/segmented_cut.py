@@ -80,6 +80,7 @@ class SegmentRunner(Protocol):
         owner_id: str,
         parent_id: str | None,
         on_done: Callable[[int], Awaitable[None]],
+        drama_id: str | None = None,
     ) -> SegmentCounts: ...
 
 
@@ -100,7 +101,9 @@ class SegmentFarm:
         self.bus = bus
         self.tasks = tasks
 
-    async def _start(self, spec: SegmentInput, owner_id: str, parent_id: str | None) -> str:
+    async def _start(
+        self, spec: SegmentInput, owner_id: str, parent_id: str | None, drama_id: str | None
+    ) -> str:
         payload = spec.model_dump(mode="json")
         task_id: str | None = segment_task_id(owner_id, spec.key)
         for _ in range(2):
@@ -110,6 +113,7 @@ class SegmentFarm:
                 owner_id=owner_id,
                 payload=payload,
                 parent_id=parent_id,
+                drama_id=drama_id,
                 task_id=task_id,
             )
             if task["status"] not in TERMINAL:
@@ -126,12 +130,13 @@ class SegmentFarm:
         owner_id: str,
         parent_id: str | None,
         on_done: Callable[[int], Awaitable[None]],
+        drama_id: str | None = None,
     ) -> SegmentCounts:
         present = await asyncio.gather(*(self.objects.stat(s.key) for s in specs))
         missing = [s for s, info in zip(specs, present, strict=True) if info is None]
         done = len(specs) - len(missing)
         await on_done(done)
-        task_ids = [await self._start(spec, owner_id, parent_id) for spec in missing]
+        task_ids = [await self._start(spec, owner_id, parent_id, drama_id) for spec in missing]
 
         async def ignore(_doc: dict[str, Any]) -> None:
             return None
@@ -167,6 +172,7 @@ class LocalSegments:
         owner_id: str,
         parent_id: str | None,
         on_done: Callable[[int], Awaitable[None]],
+        drama_id: str | None = None,
     ) -> SegmentCounts:
         encoded = 0
         for n, spec in enumerate(specs):
@@ -267,6 +273,7 @@ async def compose_segmented_cut(
     burn_subtitles: bool = True,
     music_bed: MusicBed | None = None,
     cache_prefix: str = "",
+    drama_id: str | None = None,
 ) -> SegmentedCut:
     """Render the final cut into `out_dir` (final.mp4, final.srt, final.ass, thumbnail.jpg).
 
@@ -356,7 +363,11 @@ async def compose_segmented_cut(
         )
         try:
             counts = await runner.ensure(
-                specs, owner_id=owner_id, parent_id=parent_id, on_done=segment_done
+                specs,
+                owner_id=owner_id,
+                parent_id=parent_id,
+                on_done=segment_done,
+                drama_id=drama_id,  # deleted with the drama's other tasks
             )
             soundtrack = await sound
             await thumb
