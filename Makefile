@@ -34,6 +34,7 @@ proto-check: install
 
 bench: install
 	$(PY) bench/render_speed.py
+	$(PY) bench/segments.py
 
 bench-providers: install
 	$(PY) bench/providers.py

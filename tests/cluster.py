@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,12 +178,14 @@ class Cluster:
         root: Path,
         *,
         video_replicas: int = 1,
+        video_cpus: Sequence[str] = (),
         ack_wait_s: float = 5.0,
         concurrency: dict[str, int] | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.root = Path(root)
         self.video_replicas = video_replicas
+        self.video_cpus = list(video_cpus)  # replica i pinned to video_cpus[i], when given
         self.ack_wait_s = ack_wait_s
         self.concurrency = {"workflow": 8, **(concurrency or {})}
         self.extra_env = extra_env or {}
@@ -222,7 +224,12 @@ class Cluster:
         self._start_s3()
         # The services are independent of one another at start-up: start them all, then wait.
         started = [self._spawn_service(name) for name in SERVICES if name != "video"]
-        started += [self.add_video_replica(wait=False) for _ in range(self.video_replicas)]
+        started += [
+            self.add_video_replica(
+                wait=False, cpus=self.video_cpus[i] if i < len(self.video_cpus) else None
+            )
+            for i in range(self.video_replicas)
+        ]
         self._spawn_gateway()
         for proc in started:
             self.wait_ready(proc)
@@ -346,7 +353,12 @@ class Cluster:
         return {**env, **self.extra_env}
 
     def _spawn_service(
-        self, name: str, *, label: str | None = None, port: int | None = None
+        self,
+        name: str,
+        *,
+        label: str | None = None,
+        port: int | None = None,
+        cpus: str | None = None,
     ) -> Proc:
         label = label or name
         port = port or self.ports[name]
@@ -364,7 +376,8 @@ class Cluster:
         log_name = f"{label}.log" if count == 0 else f"{label}.{count}.log"
         proc = Proc(
             name=label,
-            args=[str(BIN / f"storyreel-{name}")],
+            # `taskset -c <cpus>` pins the process and every child it starts (ffmpeg).
+            args=[*(["taskset", "-c", cpus] if cpus else []), str(BIN / f"storyreel-{name}")],
             log_path=self.root / "logs" / log_name,
             env=env,
             port=port,
@@ -379,13 +392,16 @@ class Cluster:
         _wait(proc.name, proc, lambda: bool(proc.events("service.ready")), timeout)
         return proc
 
-    def add_video_replica(self, *, wait: bool = True, port: int | None = None) -> Proc:
+    def add_video_replica(
+        self, *, wait: bool = True, port: int | None = None, cpus: str | None = None
+    ) -> Proc:
         """Another video worker. The first listens where the workflow reaches the video service;
-        later ones get ports of their own (any replica's workers pull from the same consumer)."""
+        later ones get ports of their own (any replica's workers pull from the same consumer).
+        `cpus` (taskset's list, e.g. "1") pins it."""
         index = len(self.videos)
         if port is None:
             port = self.ports["video"] if index == 0 else free_port()
-        proc = self._spawn_service("video", label=f"video-{index}", port=port)
+        proc = self._spawn_service("video", label=f"video-{index}", port=port, cpus=cpus)
         self.videos.append(proc)
         return self.wait_ready(proc) if wait else proc
 

@@ -33,6 +33,7 @@ from storyreel_video.clips_job import ClipsJob
 from storyreel_video.concat_job import ConcatJob, concat_filter
 from storyreel_video.loudness import integrated_loudness
 from storyreel_video.render_job import RenderJob
+from storyreel_video.segmented_cut import LocalSegments
 from storyreel_video.video_models import (
     ClipsInput,
     ConcatInput,
@@ -424,7 +425,10 @@ async def test_render_job_makes_the_final_cut_with_music_and_subtitles(env: Env)
         music=MusicSpec(asset_id="asset_1", key=music_key, volume=0.5, fade_in=0.2, fade_out=0.3),
     ).model_dump(mode="json")  # fmt: skip
     job, ctx = await env.task("render", payload, total=100)
-    result = await RenderJob(env.videos, env.dramas, ffmpeg=None, preset="ultrafast")(job, ctx)
+    segments = LocalSegments(env.objects)
+    render = RenderJob(env.videos, env.dramas, segments, ffmpeg=None, preset="ultrafast")
+    result = await render(job, ctx)
+    assert result["segments"] == {"total": 2, "encoded": 2}
 
     video = result["video"]
     # 1.5 s (1.0 s of speech + tail, more than the planned 1.2) + 1.0 s − one 0.45 s crossfade.
@@ -443,9 +447,12 @@ async def test_render_job_makes_the_final_cut_with_music_and_subtitles(env: Env)
     doc = await env.videos.get(OWNER, DRAMA, video["id"])
     assert doc["kind"] == "final" and doc["source_ids"] == ["sb_1", "sb_2"]
     assert doc["music"]["asset_id"] == "asset_1" and "key" not in doc["music"]
+    # The segments are cached with the drama's media (and go when the drama goes).
     assert media_keys(env) == sorted(
-        video[k] for k in ("key", "thumbnail_key", "subtitle_key", "ass_key")
+        [video[k] for k in ("key", "thumbnail_key", "subtitle_key", "ass_key")]
+        + [s.key for s in segments.encoded]
     )
+    assert all(s.key.startswith(f"dramas/{DRAMA}/videos/segments/") for s in segments.encoded)
 
 
 def test_an_uploaded_music_bed_sits_at_its_volume_under_the_voice_and_fades() -> None:

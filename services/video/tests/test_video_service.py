@@ -329,3 +329,37 @@ async def test_a_deleted_drama_loses_its_videos_and_their_media(running: Running
     await eventually(forgotten, timeout=20)
     storyboards = running.root / "media" / "dramas" / DRAMA / "storyboards"
     assert any(storyboards.rglob("*.png"))  # the video service deletes only its own media
+
+
+async def test_final_cuts_render_as_segment_tasks_and_reuse_them(running: Running) -> None:
+    """Each shot is a `segment` task on JetStream; a second identical render encodes none,
+    and a new camera move on one shot re-encodes only the segments that draw it."""
+    del running.peers.boards["sb_nofr"]
+    docs = running.platform.docs
+
+    async def render() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        ref = await running.call(
+            "RenderFinalCut",
+            videos_pb2.RenderFinalCutRequest(
+                drama_id=DRAMA, resolution=f"{W}x{H}", frame_rate=12, transition="crossfade"
+            ),
+        )
+        task = await running.finished(ref.task_id)
+        assert task["status"] == "completed", task["error"]
+        jobs = await docs.find("tasks", {"kind": "segment", "parent_id": ref.task_id})
+        return task, jobs
+
+    first, jobs = await render()
+    assert first["result"]["segments"] == {"total": 3, "encoded": 3}
+    assert len(jobs) == 3 and all(j["status"] == "completed" for j in jobs)
+    assert all(j["service"] == "video" and j["owner_id"] == OWNER for j in jobs)
+
+    again, jobs = await render()
+    assert again["result"]["segments"] == {"total": 3, "encoded": 0} and jobs == []
+
+    running.peers.boards["sb_2"].camera_movement = "pan_left"
+    moved, jobs = await render()
+    # Segment 1 draws the crossfade into shot 2, segment 2 the shot itself.
+    assert moved["result"]["segments"] == {"total": 3, "encoded": 2} and len(jobs) == 2
+    assert all(any(s["camera_movement"] == "pan_left" for s in j["payload"]["shots"]) for j in jobs)
+    assert moved["result"]["video"]["duration"] == first["result"]["video"]["duration"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from storyreel_core.bus.domain_events import DRAMA_DELETED, DomainEventConsumer
 from storyreel_core.bus.jetstream import ConsumerSpec
-from storyreel_core.bus.job_runner import Handler, JobRunner
+from storyreel_core.bus.job_runner import Handler, JobRunner, job_subject
 from storyreel_core.bus.nats_server import BundledNatsServer
 from storyreel_core.cancellation import raise_if_cancelling
 from storyreel_core.logging import configure_logging, get_logger
@@ -40,6 +40,10 @@ class ServiceParts:
     registrars: list[Registrar]
     service_names: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    # Kinds (keys of `handlers`) pulled by a consumer of their own, with their own slots:
+    # a job that waits for jobs of such a kind (the final cut waits for its segments) then
+    # never holds the slots those jobs need.
+    own_consumer: frozenset[str] = frozenset()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Called with (owner_id, drama_id) once per `drama.deleted` event, at least once: each
     # must forget everything the service holds for that drama (documents and media), and do
@@ -50,14 +54,45 @@ class ServiceParts:
 Builder = Callable[[Platform], ServiceParts]
 
 
-def consumer_spec(settings: Settings, service: str) -> ConsumerSpec:
+def consumer_spec(
+    settings: Settings, service: str, kinds: tuple[str, ...] = (), *, durable: str = ""
+) -> ConsumerSpec:
+    """The durable consumer of a service's jobs: all of them (`jobs.<service>.>`), or only
+    `kinds` when some kinds have a consumer of their own."""
     return ConsumerSpec(
-        durable=f"{service}-workers",
+        durable=durable or f"{service}-workers",
         filter_subject=f"jobs.{service}.>",
+        filter_subjects=tuple(job_subject(service, kind) for kind in kinds),
         ack_wait=settings.job_ack_wait_s,
         max_deliver=settings.job_max_deliver,
         backoff=tuple(settings.job_backoff_s),
     )
+
+
+def job_runners(platform: Platform, parts: ServiceParts) -> list[JobRunner]:
+    """One runner for the service's shared consumer, then one per kind in `own_consumer`
+    (started in that order: the shared consumer stops overlapping their subjects first)."""
+    settings = platform.settings
+    shared = {k: h for k, h in parts.handlers.items() if k not in parts.own_consumer}
+    specs: list[tuple[ConsumerSpec, dict[str, Handler]]] = []
+    if shared:
+        kinds = tuple(sorted(shared)) if parts.own_consumer else ()
+        specs.append((consumer_spec(settings, parts.name, kinds), shared))
+    for kind in sorted(parts.own_consumer):
+        durable = f"{parts.name}-{kind}-workers"
+        spec = consumer_spec(settings, parts.name, (kind,), durable=durable)
+        specs.append((spec, {kind: parts.handlers[kind]}))
+    return [
+        JobRunner(
+            platform.bus,
+            platform.tasks,
+            spec,
+            handlers,
+            concurrency=settings.job_concurrency,
+            heartbeat_s=settings.task_heartbeat_s,
+        )
+        for spec, handlers in specs
+    ]
 
 
 class RunningService:
@@ -67,16 +102,9 @@ class RunningService:
         self.grpc = GrpcServer(
             parts.name, parts.registrars, parts.service_names, host=host, port=port
         )
-        self.runner: JobRunner | None = None
-        if parts.handlers:
-            self.runner = JobRunner(
-                platform.bus,
-                platform.tasks,
-                consumer_spec(platform.settings, parts.name),
-                parts.handlers,
-                concurrency=platform.settings.job_concurrency,
-                heartbeat_s=platform.settings.task_heartbeat_s,
-            )
+        self.runners = job_runners(platform, parts)
+        # The shared consumer's runner (None for a service without jobs).
+        self.runner: JobRunner | None = self.runners[0] if self.runners else None
         self.reaper: TaskReaper | None = None
         if parts.handlers:
             settings = platform.settings
@@ -113,8 +141,9 @@ class RunningService:
         for step in self.parts.on_start:
             await step()
         await self.grpc.start()
+        for runner in self.runners:
+            await runner.start()
         if self.runner is not None:
-            await self.runner.start()
             self._lag_watch = watch_consumer_lag(self.platform.bus, self.runner.spec.durable)
         if self.reaper is not None:
             await self.reaper.start()
@@ -140,8 +169,8 @@ class RunningService:
             await self.reaper.stop()
         if self.drama_events is not None:
             await self.drama_events.stop()
-        if self.runner is not None:
-            await self.runner.stop(grace)
+        # In parallel: each runner hands its in-flight jobs back within the same grace.
+        await asyncio.gather(*(runner.stop(grace) for runner in self.runners))
         await self.grpc.stop(grace=min(grace, 5.0))
 
 

@@ -85,7 +85,7 @@ def _part(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
 
 
-def _voice_placements(clips: Sequence[ClipSpec], timeline: Timeline) -> list[VoicePlacement]:
+def voice_placements(clips: Sequence[ClipSpec], timeline: Timeline) -> list[VoicePlacement]:
     """Each shot's speech at its shot start (absolute paths: ffmpeg runs in the work dir)."""
     return [
         VoicePlacement(Path(os.path.abspath(c.audio_path)), start, dur)
@@ -112,7 +112,7 @@ async def _encode(
     bed: MusicBed | None = None,
 ) -> None:
     """The single ffmpeg run: raw frames on stdin + the mixed soundtrack → out_path."""
-    voices = _voice_placements(clips, timeline)
+    voices = voice_placements(clips, timeline)
     soundtrack = await write_soundtrack(
         voices, timeline.total, workdir / "soundtrack.wav", music=music, workdir=workdir,
         ffmpeg=ffmpeg, bed=bed,

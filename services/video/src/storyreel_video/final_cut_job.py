@@ -1,7 +1,9 @@
 """The `final_cut` job: stills + speech → one MP4 with motion, transitions, subtitles, music.
 
-Inputs are fetched from the object store into a scratch folder (ffmpeg reads only local files),
-outputs go back under keys derived from the task, so a rerun overwrites rather than duplicates.
+Inputs are fetched from the object store into a scratch folder (ffmpeg reads only local files);
+the picture is rendered as segments by any video worker and stitched here
+(`segmented_cut.compose_segmented_cut`); outputs go back under keys derived from the task, so a
+rerun overwrites rather than duplicates.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import CameraMovement, FigureBox, SpeechSegment, Transition
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore
-from storyreel_video.final_cut import ClipSpec, compose_final_cut
 from storyreel_video.job_progress import percent_reporter
+from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
+from storyreel_video.specs import ClipSpec
 
 
 class CutShot(BaseModel):
@@ -76,12 +79,14 @@ class FinalCutJob:
     def __init__(
         self,
         objects: ObjectStore,
+        segments: SegmentRunner,
         *,
         ffmpeg: str | None,
         preset: str,
         scratch: ScratchSpace | None = None,
     ) -> None:
         self.objects = objects
+        self.segments = segments
         self.ffmpeg = ffmpeg
         self.preset = preset
         self.scratch = scratch or ScratchSpace.in_temp("video")
@@ -94,9 +99,13 @@ class FinalCutJob:
         with self.scratch.for_task(job.task_id) as scratch:
             await ctx.progress(0, 100, "fetching media")
             clips = await fetch_clips(self.objects, spec.shots, scratch)
-            cut = await compose_final_cut(
+            rendered = await compose_segmented_cut(
                 clips,
+                [shot.frame_key for shot in spec.shots],
                 scratch / "out",
+                runner=self.segments,
+                owner_id=job.owner_id,
+                parent_id=job.task_id,
                 width=spec.width,
                 height=spec.height,
                 fps=spec.fps,
@@ -108,6 +117,7 @@ class FinalCutJob:
                 on_progress=on_progress,
                 preset=self.preset,
             )
+            cut = rendered.cut
             files = {
                 "video_key": cut.video_path,
                 "subtitle_key": cut.srt_path,
@@ -119,6 +129,10 @@ class FinalCutJob:
                 "width": spec.width,
                 "height": spec.height,
                 "fps": spec.fps,
+                "segments": {
+                    "total": rendered.segments.total,
+                    "encoded": rendered.segments.encoded,
+                },
             }
             for field, path in files.items():
                 name, content_type = OUTPUTS[field]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from storyreel_core.drama_models import Transition
 from storyreel_video.ffmpeg_runner import Feeder, Writer
 from storyreel_video.ken_burns import ShotCamera
@@ -28,11 +30,17 @@ class FrameSource:
         width: int,
         height: int,
         transition: Transition = "crossfade",
+        start: float = 0.0,
+        count: int | None = None,
     ):
+        """`count` frames (default: the timeline's frame count) from `start` seconds into the
+        timeline on, one every 1/fps s: a segment of a cut is a window of its shots' timeline."""
         self.clips = list(clips)
         self.timeline = timeline
         self.width, self.height = width, height
         self.transition: Transition = transition
+        self.start = start
+        self.count = timeline.frame_count if count is None else count
         self._cams: dict[int, ShotCamera] = {}
 
     def camera(self, i: int) -> ShotCamera:
@@ -46,16 +54,30 @@ class FrameSource:
         return cam
 
     def frame(self, k: int) -> YuvFrame:
-        slot = self.timeline.slot(k)
+        # t = k / fps exactly for a whole cut (start 0), so it matches `Timeline.slot(k)`.
+        slot = self.timeline.slot_at(self.start + k / self.timeline.fps)
         out = self.camera(slot.shot).frame(slot.progress)
         if slot.incoming is not None:
             incoming = self.camera(slot.incoming).frame(slot.incoming_progress)
             out = blend(out, incoming, slot.alpha, self.transition)
         return out
 
-    def feeder(self) -> Feeder:
+    def feeder(self, lead: int = 0) -> Feeder:
+        """Writes the frames, after `lead` black frames (for filters that must see earlier
+        times, such as libass placing subtitles; the caller trims them off)."""
+
         def feed(write: Writer) -> None:
-            for k in range(self.timeline.frame_count):
+            if lead:
+                black = YuvFrame(
+                    np.full((self.height, self.width), 16, np.uint8),
+                    np.full((self.height // 2, self.width // 2), 128, np.uint8),
+                    np.full((self.height // 2, self.width // 2), 128, np.uint8),
+                )
+                for _ in range(lead):
+                    write(black.y.data)
+                    write(black.u.data)
+                    write(black.v.data)
+            for k in range(self.count):
                 f = self.frame(k)
                 # Plane by plane straight from numpy's buffers: no per-frame bytes copy.
                 write(f.y.data)

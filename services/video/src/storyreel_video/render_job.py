@@ -1,9 +1,10 @@
 """The `render` job: a drama's final cut from its storyboards, saved as a `final` video.
 
-Everything is the final-cut composer's (`compose_final_cut`: camera motion, transitions, the
-voices, ASS subtitles burned in and SRT written, the music bed ducked under the speech,
-loudness to −16 LUFS, one H.264 encode with `+faststart`, a thumbnail); this job only fetches
-the media, turns the request's options into the composer's, and stores the outputs.
+Everything is the final-cut composer's (`compose_segmented_cut`: camera motion, transitions,
+the voices, ASS subtitles burned in and SRT written, the music bed ducked under the speech,
+loudness to −16 LUFS, H.264 segments stitched with `+faststart`, a thumbnail), the same one the
+pipeline's `final_cut` stage uses; this job only fetches the media, turns the request's options
+into the composer's, and stores the outputs.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_core.scratch import ScratchSpace
 from storyreel_video.audio_mix import MusicBed
-from storyreel_video.final_cut import compose_final_cut
 from storyreel_video.job_progress import percent_reporter
 from storyreel_video.library_job import LibraryJob
+from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
-from storyreel_video.video_models import RenderInput
-from storyreel_video.video_store import MediaFile
+from storyreel_video.video_models import DramaCheck, RenderInput
+from storyreel_video.video_store import MediaFile, VideoStore, drama_prefix
 
 
 def subtitle_style(spec: RenderInput) -> SubtitleStyle:
@@ -34,6 +36,19 @@ def subtitle_style(spec: RenderInput) -> SubtitleStyle:
 
 
 class RenderJob(LibraryJob):
+    def __init__(
+        self,
+        videos: VideoStore,
+        dramas: DramaCheck,
+        segments: SegmentRunner,
+        *,
+        ffmpeg: str | None,
+        preset: str,
+        scratch: ScratchSpace | None = None,
+    ) -> None:
+        super().__init__(videos, dramas, ffmpeg=ffmpeg, preset=preset, scratch=scratch)
+        self.segments = segments
+
     async def _music(self, spec: RenderInput, scratch: Path) -> MusicBed:
         music = spec.music
         path = None
@@ -52,9 +67,15 @@ class RenderJob(LibraryJob):
             await ctx.progress(0, 100, "fetching media")
             cuts = [cut_shot(s, fallback=None, keep_planned=True) for s in spec.shots]
             clips = await fetch_shot_clips(self.videos.objects, spec.shots, cuts, scratch / "in")
-            cut = await compose_final_cut(
+            rendered = await compose_segmented_cut(
                 clips,
+                [cut.frame_key for cut in cuts],
                 scratch / "out",
+                runner=self.segments,
+                owner_id=job.owner_id,
+                parent_id=job.task_id,
+                cache_prefix=f"{drama_prefix(spec.drama_id)}segments/",
+                drama_id=spec.drama_id,
                 width=spec.width,
                 height=spec.height,
                 fps=spec.fps,
@@ -68,6 +89,7 @@ class RenderJob(LibraryJob):
                 on_progress=on_progress,
                 preset=self.preset,
             )
+            cut = rendered.cut
             await self.dramas.require(job.owner_id, spec.drama_id)
             doc = await self.videos.save(
                 job.owner_id,
@@ -96,4 +118,5 @@ class RenderJob(LibraryJob):
                     "music": spec.music.model_dump(mode="json", exclude={"key"}),
                 },
             )
-        return {"video": video_result(doc)}
+        segments = {"total": rendered.segments.total, "encoded": rendered.segments.encoded}
+        return {"video": video_result(doc), "segments": segments}

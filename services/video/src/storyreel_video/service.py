@@ -19,6 +19,8 @@ from storyreel_video.final_cut_job import FinalCutJob
 from storyreel_video.grpc_api import VideoServicer
 from storyreel_video.peers import Peers
 from storyreel_video.render_job import RenderJob
+from storyreel_video.segment_job import SegmentJob
+from storyreel_video.segmented_cut import SEGMENT_KIND, SegmentFarm
 from storyreel_video.video_api import VideoLibraryServicer
 from storyreel_video.video_store import VideoStore
 
@@ -42,6 +44,8 @@ def build(platform: Platform) -> ServiceParts:
     )
     ffmpeg, preset = settings.ffmpeg, settings.video_preset
     scratch = ScratchSpace(settings.data_dir, NAME)
+    # Final cuts render as segments, each a job any video worker (this one included) takes.
+    farm = SegmentFarm(platform.objects, platform.launcher, platform.bus, platform.tasks)
 
     def register(server: grpc.aio.Server) -> None:
         stages_pb2_grpc.add_VideoServiceServicer_to_server(stage, server)
@@ -56,12 +60,15 @@ def build(platform: Platform) -> ServiceParts:
         ],
         handlers={
             "final_cut": FinalCutJob(
-                platform.objects, ffmpeg=ffmpeg, preset=preset, scratch=scratch
+                platform.objects, farm, ffmpeg=ffmpeg, preset=preset, scratch=scratch
             ),
             "clips": ClipsJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
             "concatenate": ConcatJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
-            "render": RenderJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
+            "render": RenderJob(videos, peers, farm, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
+            SEGMENT_KIND: SegmentJob(platform.objects, ffmpeg=ffmpeg, scratch=scratch),
         },
+        # A final cut waits for its segments: they get slots of their own.
+        own_consumer=frozenset({SEGMENT_KIND}),
         on_start=[videos.ensure_indexes, scratch.clear_at_start],
         on_drama_deleted=[videos.delete_drama_content],
     )

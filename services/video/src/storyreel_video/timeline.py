@@ -71,7 +71,10 @@ class Timeline:
 
     def slot(self, frame: int) -> FrameSlot:
         """The shot(s) shown at output frame `frame` (sampled at the frame's start time)."""
-        t = frame / self.fps
+        return self.slot_at(frame / self.fps)
+
+    def slot_at(self, t: float) -> FrameSlot:
+        """The shot(s) shown at `t` seconds into this timeline."""
         starts = self.starts
         i = len(starts) - 1
         while i > 0 and t < starts[i]:

@@ -36,6 +36,8 @@ MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 # (stream sequence of the job, deliveries made, consumer name)
 MaxDeliveriesHandler = Callable[[int, int, str], Awaitable[None]]
 
+JS_API_TIMEOUT_S = 15.0
+
 
 @dataclass(frozen=True)
 class ConsumerSpec:
@@ -47,6 +49,10 @@ class ConsumerSpec:
     max_deliver: int = 4
     backoff: tuple[float, ...] = field(default=(1.0, 5.0, 15.0))
     max_ack_pending: int = 64
+    # Several subjects instead of `filter_subject` (when set): on a work-queue stream two
+    # consumers may not overlap, so a service that gives one job kind a consumer of its own
+    # lists its other kinds here rather than filtering on `jobs.<service>.>`.
+    filter_subjects: tuple[str, ...] = ()
 
     def config(self) -> js_api.ConsumerConfig:
         # JetStream wants one backoff entry per redelivery at most (max_deliver - 1) and the
@@ -54,7 +60,8 @@ class ConsumerSpec:
         backoff = [max(self.ack_wait, b) for b in self.backoff][: max(self.max_deliver - 1, 0)]
         return js_api.ConsumerConfig(
             durable_name=self.durable,
-            filter_subject=self.filter_subject,
+            filter_subject=None if self.filter_subjects else self.filter_subject,
+            filter_subjects=list(self.filter_subjects) or None,
             ack_policy=js_api.AckPolicy.EXPLICIT,
             deliver_policy=js_api.DeliverPolicy.ALL,
             ack_wait=self.ack_wait,
@@ -79,7 +86,10 @@ class JetStreamBus:
         self._nc = await nats.connect(
             self.url, name=self.name, max_reconnect_attempts=-1, reconnect_time_wait=0.5
         )
-        self._js = self._nc.jetstream()
+        # 15 s, not nats-py's 5 s, for JetStream API calls (creating consumers at start-up):
+        # on a machine whose cores are all busy the server's answer can take longer, and a
+        # start that times out fails the whole service.
+        self._js = self._nc.jetstream(timeout=JS_API_TIMEOUT_S)
         return self
 
     @property
