@@ -17,6 +17,7 @@ from storyreel_asset.service import build as build_asset
 from storyreel_core.bus.nats_server import BundledNatsServer
 from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.platform import open_platform
+from storyreel_core.providers.config import check_at_start_up
 from storyreel_core.service_runtime import Builder, RunningService
 from storyreel_core.settings import Settings
 from storyreel_core.telemetry.tracing import configure_tracing
@@ -90,4 +91,5 @@ async def run_embedded(settings: Settings) -> None:
 def up(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    check_at_start_up(settings.providers)
     asyncio.run(run_embedded(settings))

@@ -33,6 +33,10 @@ def render(
     resolution: Annotated[str, typer.Option(help="720p, 1080p or WxH")] = "720p",
     fps: Annotated[int, typer.Option(min=1, max=60)] = 24,
     music: Annotated[bool, typer.Option()] = True,
+    ai_provider: Annotated[
+        str | None, typer.Option(help="a text provider of GET /providers for the screenplay")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="one of that provider's text models")] = None,
     url: Annotated[str, typer.Option(envvar="STORYREEL_URL")] = "http://127.0.0.1:5678",
     username: Annotated[str, typer.Option(envvar="STORYREEL_USERNAME")] = "storyreel",
     password: Annotated[str | None, typer.Option(envvar="STORYREEL_PASSWORD")] = None,
@@ -45,6 +49,10 @@ def render(
         options: dict[str, Any] = {"video": {"resolution": resolution, "fps": fps}, "music": music}
         if scenes:
             options["scene_count"] = scenes
+        if ai_provider:
+            options["ai_provider"] = ai_provider
+        if model:
+            options["model"] = model
         task_id = client.render(story.read_text(encoding="utf-8"), style, **options)
         with Progress(
             TextColumn("{task.description}"),

@@ -10,6 +10,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.logging import get_logger
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.settings import Settings
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.factory import open_document_store, open_object_store
@@ -31,6 +32,7 @@ from storyreel_gateway.routers import (
     media,
     pipeline,
     realtime,
+    providers,
     scripts,
     storyboards,
     system,
@@ -76,6 +78,7 @@ async def build_state(
         signer=MediaSigner(secret, settings.media_url_ttl_s),
         stubs=Stubs.connect(settings),
         feed=feed,
+        providers=ProviderRegistry.from_settings(settings),
     )
 
 
@@ -115,7 +118,14 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     app.add_middleware(RequestMetricsMiddleware)
     app.add_route("/metrics", metrics, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth.router, dramas.router, tasks.router, pipeline.router, system.voices_router):
+    for router in (
+        auth.router,
+        dramas.router,
+        tasks.router,
+        pipeline.router,
+        system.voices_router,
+        providers.router,
+    ):
         api.include_router(router)
     api.include_router(scripts.router)
     api.include_router(characters.router)

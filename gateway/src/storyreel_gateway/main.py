@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from storyreel_core.logging import configure_logging, get_logger
+from storyreel_core.providers.config import check_at_start_up
 from storyreel_core.service_runtime import wait_for_signal
 from storyreel_core.settings import Settings
 from storyreel_gateway.app import create_app
@@ -50,6 +51,7 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    check_at_start_up(settings.providers)
     asyncio.run(serve(settings))
 
 

@@ -14,6 +14,8 @@ from storyreel_core.proto.storyreel.v1 import (
     tasks_pb2_grpc,
     videos_pb2_grpc,
 )
+from storyreel_core.providers.config import load_providers
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.clients import open_channel
 from storyreel_core.settings import Settings
 from storyreel_core.stores.document_store import DocumentStore
@@ -72,3 +74,7 @@ class GatewayState:
     stubs: Stubs
     # Task events for WebSocket/SSE clients; None when the gateway runs without a bus.
     feed: TaskFeed | None = None
+    # The providers file, loaded by the gateway too: it checks and describes, never calls.
+    providers: ProviderRegistry = field(
+        default_factory=lambda: ProviderRegistry(load_providers(None))
+    )

@@ -10,6 +10,8 @@ import pytest
 
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.providers.config import load_providers
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.stores.sqlite_store import SqliteDocumentStore
 from storyreel_script import script_rules as rules
 from storyreel_script.drama_store import DramaStore
@@ -172,7 +174,7 @@ async def test_the_job_stores_a_completed_script_once(
         attempt=1,
     )
     ctx = FakeContext()
-    generator = ScriptGenerator(scripts)
+    generator = ScriptGenerator(scripts, ProviderRegistry(load_providers(None)))
     result = await generator.run(job, cast(JobContext, ctx))
     assert ctx.steps == ["writing screenplay", "saving script"]
     assert result["id"] == script_id_for("task_abc123") == "script_abc123"
@@ -183,6 +185,8 @@ async def test_the_job_stores_a_completed_script_once(
     assert meta["language"] == "zh" and meta["style"] == "水墨"
     assert meta["input_type"] == "markdown" and meta["source_name"] == "chapter.md"
     assert meta["characters"] and {"id", "name"} <= set(meta["characters"][0])
+    assert meta["generator"] == {"provider": "offline", "model": "rule-based"}
+    assert result["usage"]["calls"] == 0 and result["cost"] == 0
     # A redelivered job finds its script instead of writing a second one.
     again = await generator.run(job, cast(JobContext, FakeContext()))
     assert again["id"] == result["id"] and again["version"] == 1

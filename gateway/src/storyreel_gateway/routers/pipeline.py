@@ -40,6 +40,21 @@ class RenderOptions(BaseModel):
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     music: bool = True
     seed: Seed = 0
+    ai_provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a text provider of GET /providers for the screenplay; unset = offline",
+        examples=["offline"],
+    )
+    model: str | None = Field(
+        default=None, max_length=200, description="one of the provider's text models"
+    )
+    budget: float | None = Field(
+        default=None,
+        ge=0,
+        description="US dollars the provider calls may cost: refused with 400 when the"
+        " estimate is higher, stopped when the spend reaches it",
+    )
 
 
 class RenderBody(BaseModel):

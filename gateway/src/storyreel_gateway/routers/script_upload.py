@@ -30,6 +30,9 @@ FORM_FIELDS = (
     "input_content",
     "title",
     "scene_count",
+    "ai_provider",
+    "model",
+    "budget",
 )
 _BINARY_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip")
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
@@ -48,6 +51,17 @@ class GenerateIn(BaseModel):
     input_content: str = Field(default="", description="novel text or Markdown, up to 1 MB")
     title: str = Field(default="", max_length=200)
     scene_count: int | None = Field(default=None, ge=1, le=30, description="overrides length")
+    ai_provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a text provider of GET /providers; unset = the offline screenwriter",
+    )
+    model: str | None = Field(
+        default=None, max_length=200, description="one of the provider's text models"
+    )
+    budget: float | None = Field(
+        default=None, ge=0, description="US dollars the provider calls may cost"
+    )
 
 
 class GenerateUpload(GenerateIn):

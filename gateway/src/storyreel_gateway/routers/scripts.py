@@ -184,6 +184,9 @@ async def generate_script(
         title=body.title,
         scene_count=body.scene_count or 0,
         source_name=source_name,
+        ai_provider=body.ai_provider or "",
+        model=body.model or "",
+        budget=body.budget,
     )
     ref = await call(state.stubs.script.GenerateScript, rpc, user_id=user["_id"], timeout=30.0)
     return ok({"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time})

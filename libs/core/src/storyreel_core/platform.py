@@ -6,9 +6,10 @@ and handed down; nothing below opens its own connections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from storyreel_core.bus.jetstream import JetStreamBus
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.settings import Settings
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.factory import open_document_store, open_object_store
@@ -25,6 +26,12 @@ class Platform:
     bus: JetStreamBus
     tasks: TaskStore
     launcher: TaskLauncher
+    # The AI providers of the providers file (STORYREEL_PROVIDERS), loaded when the platform is
+    # built, so a bad file stops start-up; its limits are shared by every job of the process.
+    providers: ProviderRegistry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.providers = ProviderRegistry.from_settings(self.settings, self.objects)
 
     async def ready(self) -> bool:
         """Readiness: the store and the bus both answer."""

@@ -20,6 +20,7 @@ from storyreel_core.bus.nats_server import BundledNatsServer
 from storyreel_core.cancellation import raise_if_cancelling
 from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.platform import Platform, open_platform
+from storyreel_core.providers.config import check_at_start_up
 from storyreel_core.rpc.server import GrpcServer, Registrar
 from storyreel_core.settings import DEFAULT_PORTS, Settings
 from storyreel_core.task_reaper import TaskReaper
@@ -157,6 +158,7 @@ async def serve(name: str, build: Builder, settings: Settings | None = None) -> 
     """A standalone deployable, configured only by environment."""
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    check_at_start_up(settings.providers)
     configure_tracing(settings, f"storyreel-{name}")
     start_metrics_server(settings.metrics_port, settings.grpc_host)
     stop = wait_for_signal()

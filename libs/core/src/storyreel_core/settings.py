@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     task_stale_after_s: float = 180.0
     task_reaper_interval_s: float = 30.0
 
+    # AI providers: the TOML file of `storyreel_core.providers.config` (unset = offline only).
+    providers: Path | None = None
+
     ffmpeg: str | None = None
     video_preset: str = "veryfast"
 

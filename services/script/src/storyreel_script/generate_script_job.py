@@ -1,13 +1,15 @@
 """The `generate_script` job: a story source in, a stored script (version 1) out.
 
 `plan_generation` turns the request into the job payload before any task exists, so bad input
-is refused at once; the job writes the screenplay with the offline screenwriter, renders it as
-readable text and stores it under an id derived from the task id (a redelivery finds it there).
+is refused at once — an unknown `ai_provider`/`model` (400 naming the configured ones) or an
+estimate above `budget` included; the job writes the screenplay with the chosen screenwriter
+(`script_writer`), renders it as readable text and stores it under an id derived from the task
+id (a redelivery finds it there). The script's metadata records the `generator` (provider and
+model) and the task result adds the provider calls' `usage` and `cost`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -15,8 +17,10 @@ from pydantic import BaseModel, Field
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Language
 from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_script import script_rules as rules
-from storyreel_script.screenwriter import MAX_STORY_CHARS, write_screenplay
+from storyreel_script import script_writer
+from storyreel_script.screenwriter import MAX_STORY_CHARS
 from storyreel_script.script_render import render_screenplay
 from storyreel_script.script_store import ScriptStore, script_view
 
@@ -38,6 +42,9 @@ class GenerateScriptInput(BaseModel):
     source_name: str = Field(default="", max_length=255)
     source_chars: int = 0
     truncated: bool = False
+    ai_provider: str = Field(default="", max_length=64)
+    model: str = Field(default="", max_length=200)
+    budget: float | None = Field(default=None, ge=0)
 
 
 def check_source_size(text: str, field: str) -> None:
@@ -68,8 +75,16 @@ def plan_generation(
     title: str = "",
     scene_count: int = 0,
     source_name: str = "",
+    ai_provider: str = "",
+    model: str = "",
+    budget: float | None = None,
+    providers: ProviderRegistry | None = None,
 ) -> GenerateScriptInput:
-    """Validate a generate request and pick the story text the screenwriter gets."""
+    """Validate a generate request and pick the story text the screenwriter gets.
+
+    With `providers`, `ai_provider`/`model` must name a configured text provider and the
+    estimated cost must fit `budget` (ValidationFailed, 400, otherwise).
+    """
     kind = input_type or "prompt"
     if kind not in rules.INPUT_TYPES:
         raise ValidationFailed(
@@ -87,7 +102,9 @@ def plan_generation(
     if not story.strip():
         raise ValidationFailed(f"{field} must not be empty", field=field)
     fitted, truncated = _fit(story)
-    return GenerateScriptInput.model_validate(
+    if budget is not None and budget < 0:
+        raise ValidationFailed("budget must be at least 0", field="budget")
+    spec = GenerateScriptInput.model_validate(
         {
             "drama_id": drama_id,
             "story": fitted,
@@ -101,8 +118,15 @@ def plan_generation(
             "source_name": source_name,
             "source_chars": len(story),
             "truncated": truncated,
+            "ai_provider": ai_provider.strip(),
+            "model": model.strip(),
+            "budget": budget,
         }
     )
+    if providers is not None:
+        choice = script_writer.choose(providers, spec.ai_provider, spec.model)
+        script_writer.check_estimate(providers, choice, spec.story, spec.scene_count, budget)
+    return spec
 
 
 def estimated_seconds(spec: GenerateScriptInput) -> int:
@@ -116,20 +140,25 @@ def script_id_for(task_id: str) -> str:
 class ScriptGenerator:
     """The job handler; holds the repository it stores into."""
 
-    def __init__(self, scripts: ScriptStore) -> None:
+    def __init__(self, scripts: ScriptStore, providers: ProviderRegistry) -> None:
         self.scripts = scripts
+        self.providers = providers
 
     async def run(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = GenerateScriptInput.model_validate(job.payload)
+        choice = script_writer.choose(self.providers, spec.ai_provider, spec.model)
         await ctx.progress(0, 2, "writing screenplay")
-        # jieba and the rules are CPU work: keep them off the event loop.
-        screenplay = await asyncio.to_thread(
-            write_screenplay,
+        written = await script_writer.write(
+            self.providers,
+            choice,
             spec.story,
             scene_count=spec.scene_count,
             style=spec.style,
+            seed=0,
             language=spec.language,
+            budget=spec.budget,
         )
+        screenplay = written.screenplay
         await ctx.progress(1, 2, "saving script")
         metadata: dict[str, Any] = {
             "characters": [c.model_dump(mode="json") for c in screenplay.characters],
@@ -139,7 +168,7 @@ class ScriptGenerator:
             "input_type": spec.input_type,
             "source_chars": spec.source_chars,
             "source_truncated": spec.truncated,
-            "generator": "offline-screenwriter",
+            "generator": written.generator,
             "task_id": job.task_id,
         }
         if spec.prompt and spec.input_type != "prompt":
@@ -159,4 +188,4 @@ class ScriptGenerator:
             message=f"generated from {spec.input_type}",
             script_id=script_id_for(job.task_id),
         )
-        return script_view(doc)
+        return {**script_view(doc), **written.report()}

@@ -13,9 +13,11 @@ import grpc
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2, script_pb2_grpc
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.server import caller_id
-from storyreel_core.rpc.stage_servicer import start_stage
+from storyreel_core.rpc.stage_servicer import parse_input, start_stage
 from storyreel_core.task_launcher import TaskLauncher
+from storyreel_script import script_writer
 from storyreel_script.drama_store import DramaStore
 from storyreel_script.screenplay_job import ScreenplayInput
 from storyreel_script.script_api import ScriptMethods
@@ -55,11 +57,13 @@ class ScriptServicer(ScriptMethods, script_pb2_grpc.ScriptServiceServicer):
         scripts: ScriptStore,
         launcher: TaskLauncher,
         announce_deleted: DramaAnnouncer,
+        providers: ProviderRegistry,
     ) -> None:
         self.dramas = dramas
         self.scripts = scripts
         self.launcher = launcher
         self.announce_deleted = announce_deleted
+        self.providers = providers
 
     async def CreateDrama(
         self, request: script_pb2.CreateDramaRequest, context: Ctx
@@ -120,6 +124,13 @@ class ScriptServicer(ScriptMethods, script_pb2_grpc.ScriptServiceServicer):
     async def WriteScreenplay(
         self, request: common_pb2.StageRequest, context: Ctx
     ) -> common_pb2.TaskRef:
+        spec = parse_input(ScreenplayInput, request.input_json)
+        assert isinstance(spec, ScreenplayInput)
+        # An unknown provider or model is refused before the stage task exists.
+        choice = script_writer.choose(self.providers, spec.ai_provider, spec.model)
+        script_writer.check_estimate(
+            self.providers, choice, spec.story, spec.scene_count, spec.budget
+        )
         return await start_stage(
             self.launcher,
             request,

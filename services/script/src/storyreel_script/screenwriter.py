@@ -9,6 +9,7 @@ story too short to fill the requested scenes is stretched with seeded arc templa
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from storyreel_core.drama_models import Character, DialogueLine, Language, Scene, Screenplay
@@ -75,12 +76,8 @@ def write_screenplay(
     language. The same arguments always give the same Screenplay.
     """
     _validate(story, scene_count, language)
-    parsed = parse_story(story)
+    parsed, lang, units = read_story(story, language)
     plain = "\n".join(parsed.paragraphs)
-    lang: Language = language or detect_language(plain or story)
-    units = _units(parsed, lang)
-    if not units:
-        raise ValidationFailed("story has no readable sentences", field="story")
 
     parts = [split_dialogue(unit.text, lang) for unit in units]
     clauses = [q.attribution for p in parts for q in p.quotes if q.attribution]
@@ -122,6 +119,27 @@ def write_screenplay(
         characters=characters,
         scenes=scenes,
     )
+
+
+def read_story(
+    story: str, language: Language | None = None
+) -> tuple[CleanStory, Language, list[Unit]]:
+    """The story as the screenwriters read it: Markdown cleaned, its language, its sentences.
+
+    Raises ValidationFailed when no readable sentence is left.
+    """
+    parsed = parse_story(story)
+    plain = "\n".join(parsed.paragraphs)
+    lang: Language = language or detect_language(plain or story)
+    units = _units(parsed, lang)
+    if not units:
+        raise ValidationFailed("story has no readable sentences", field="story")
+    return parsed, lang, units
+
+
+def validate_request(story: object, scene_count: object, language: object) -> None:
+    """The checks every screenwriter applies to its arguments (ValidationFailed, 400)."""
+    _validate(story, scene_count, language)
 
 
 def _validate(story: object, scene_count: object, language: object) -> None:
@@ -314,20 +332,37 @@ class _SceneBuilder:
         )
 
     def _prompt(self, location: str, summary: str, characters: list[StoryCharacter]) -> str:
-        """An image prompt in English terms (place, light, people, style) plus the beat."""
-        gloss = location_gloss(location, self._language)
-        place = gloss if gloss == location else f"{gloss} ({location})"
-        parts = [self._style] if self._style else []
-        parts.append("vertical 9:16 cinematic short drama frame")
-        parts.append(place)
-        parts.append(TIME_GLOSS.get(self._time, self._time))
-        if characters:
-            people = ", ".join(f"{c.name} ({_GENDER_WORDS[c.gender]})" for c in characters)
-            parts.append(f"characters: {people}")
-        else:
-            parts.append("no people, establishing view")
-        parts.append(f"scene: {summary}")
-        return ", ".join(p for p in parts if p)
+        people = [(c.name, c.gender) for c in characters]
+        return scene_prompt(self._style, location, self._time, summary, people, self._language)
+
+
+def scene_prompt(
+    style: str,
+    location: str,
+    time: str,
+    summary: str,
+    people: Sequence[tuple[str, str]],
+    language: Language,
+) -> str:
+    """An image prompt in English terms (place, light, people, style) plus the beat.
+
+    `people` is (name, gender) per character in the scene.
+    """
+    gloss = location_gloss(location, language)
+    place = gloss if gloss == location else f"{gloss} ({location})"
+    parts = [style] if style else []
+    parts.append("vertical 9:16 cinematic short drama frame")
+    parts.append(place)
+    parts.append(TIME_GLOSS.get(time, time))
+    if people:
+        named = ", ".join(
+            f"{name} ({_GENDER_WORDS.get(gender, 'person')})" for name, gender in people
+        )
+        parts.append(f"characters: {named}")
+    else:
+        parts.append("no people, establishing view")
+    parts.append(f"scene: {summary}")
+    return ", ".join(p for p in parts if p)
 
 
 def _give_hero_a_voice(
@@ -337,6 +372,14 @@ def _give_hero_a_voice(
     targets = sorted({generated[0], generated[len(generated) // 2]})
     for index, text in zip(targets, expander.hero_lines(len(targets)), strict=False):
         scenes[index].dialogue.append(DialogueLine(character_id=hero.id, text=text))
+
+
+def scene_summary(text: str, language: Language) -> str:
+    return _summary(text, language)
+
+
+def story_title(parsed: CleanStory, units: list[Unit], language: Language) -> str:
+    return _title(parsed, units, language)
 
 
 def _summary(text: str, language: Language) -> str:

@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 import grpc
 
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
@@ -72,6 +73,7 @@ def version_to_proto(doc: dict[str, Any]) -> script_pb2.ScriptVersion:
 class ScriptMethods:
     scripts: ScriptStore
     launcher: TaskLauncher
+    providers: ProviderRegistry
 
     async def CreateScript(
         self, request: script_pb2.CreateScriptRequest, context: Ctx
@@ -144,6 +146,10 @@ class ScriptMethods:
             title=request.title,
             scene_count=request.scene_count,
             source_name=request.source_name,
+            ai_provider=request.ai_provider,
+            model=request.model,
+            budget=request.budget if request.HasField("budget") else None,
+            providers=self.providers,
         )
         task = await self.launcher.start(
             service=SERVICE,

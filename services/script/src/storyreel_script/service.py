@@ -14,7 +14,7 @@ from storyreel_script import zh_tokens
 from storyreel_script.drama_store import DramaStore
 from storyreel_script.generate_script_job import ScriptGenerator
 from storyreel_script.grpc_api import ScriptServicer
-from storyreel_script.screenplay_job import run_screenplay
+from storyreel_script.screenplay_job import ScreenplayWriter
 from storyreel_script.script_api import GENERATE_KIND
 from storyreel_script.script_store import ScriptStore
 
@@ -28,7 +28,9 @@ def build(platform: Platform) -> ServiceParts:
     async def announce_deleted(owner_id: str, drama_id: str) -> None:
         await announce_drama_deleted(platform.bus, owner_id, drama_id)
 
-    servicer = ScriptServicer(dramas, scripts, platform.launcher, announce_deleted)
+    servicer = ScriptServicer(
+        dramas, scripts, platform.launcher, announce_deleted, platform.providers
+    )
 
     def register(server: grpc.aio.Server) -> None:
         script_pb2_grpc.add_ScriptServiceServicer_to_server(servicer, server)
@@ -45,8 +47,8 @@ def build(platform: Platform) -> ServiceParts:
         registrars=[register],
         service_names=[script_pb2.DESCRIPTOR.services_by_name["ScriptService"].full_name],
         handlers={
-            "screenplay": run_screenplay,
-            GENERATE_KIND: ScriptGenerator(scripts).run,
+            "screenplay": ScreenplayWriter(platform.providers).run,
+            GENERATE_KIND: ScriptGenerator(scripts, platform.providers).run,
         },
         on_start=[dramas.ensure_indexes, scripts.ensure_indexes, warm_up_jieba],
     )

@@ -16,6 +16,8 @@ from storyreel_core.proto.storyreel.v1 import (
     tasks_pb2,
     tasks_pb2_grpc,
 )
+from storyreel_core.providers.costs import check_budget, estimate_screenplay
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref, task_to_proto
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
@@ -42,14 +44,33 @@ def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
     return spec
 
 
+def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
+    """An unknown `options.ai_provider`/`options.model` or an estimate above
+    `options.budget` is refused (400) before any task or provider call."""
+    opts = spec.options
+    choice = providers.resolve(
+        "text",
+        opts.ai_provider,
+        opts.model,
+        field="options.ai_provider",
+        model_field="options.model",
+    )
+    if not choice.offline:
+        prices = providers.providers[choice.provider].config.prices
+        estimate = estimate_screenplay(prices, spec.story, opts.scene_count)
+        check_budget(opts.budget, estimate, field="options.budget")
+
+
 class WorkflowServicer(stages_pb2_grpc.WorkflowServiceServicer):
-    def __init__(self, launcher: TaskLauncher) -> None:
+    def __init__(self, launcher: TaskLauncher, providers: ProviderRegistry) -> None:
         self.launcher = launcher
+        self.providers = providers
 
     async def StartRender(
         self, request: stages_pb2.RenderRequest, context: Ctx
     ) -> common_pb2.TaskRef:
         spec = parse_render(request)
+        check_providers(spec, self.providers)
         task = await self.launcher.start(
             service="workflow",
             kind="render",

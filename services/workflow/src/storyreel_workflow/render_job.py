@@ -16,6 +16,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import ShotAudio, Storyboard
 from storyreel_core.errors import AppError, Code
 from storyreel_core.ids import new_id
+from storyreel_core.providers.usage import merge_summaries
 from storyreel_core.stage_client import StageClient
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_workflow.render_options import RenderInput
@@ -50,6 +51,9 @@ def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) 
             "style": spec.style,
             "scene_count": opts.scene_count,
             "seed": opts.seed,
+            "ai_provider": opts.ai_provider or "",
+            "model": opts.model or "",
+            "budget": opts.budget,
         }
     if stage == "storyboard":
         return {
@@ -106,9 +110,14 @@ def render_result(done: dict[str, dict[str, Any]]) -> dict[str, Any]:
     cut = done["final_cut"]
     board = done["storyboard"]["storyboard"]
     audio = {a["shot_id"]: a for a in done["speech"]["audio"]}
+    # Every stage that called a provider reports its calls; the render shows their totals.
+    spent = merge_summaries(*(done[s] for s in STAGES if s in done))
     return {
         **cut,
         "title": done["script"]["screenplay"]["title"],
+        "generator": done["script"].get("generator", {"provider": "offline", "model": ""}),
+        "usage": spent["usage"],
+        "cost": spent["cost"],
         "language": board["language"],
         "characters": board["characters"],
         "voices": done["speech"].get("voices", {}),

@@ -32,6 +32,12 @@ class RenderOptions(BaseModel):
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     music: bool = True
     seed: int = 0
+    # A configured text provider for the screenplay (GET /providers); None = offline.
+    ai_provider: str | None = Field(default=None, max_length=64)
+    model: str | None = Field(default=None, max_length=200)
+    # US dollars the render's provider calls may cost: refused up front when the estimate
+    # is higher, stopped when the spend reaches it. None = no limit.
+    budget: float | None = Field(default=None, ge=0)
 
 
 class RenderInput(BaseModel):

@@ -17,7 +17,7 @@ NAME = "workflow"
 
 def build(platform: Platform) -> ServiceParts:
     stages = StageClient(PeerChannels(lambda: platform.settings), platform.tasks, platform.bus)
-    workflow = WorkflowServicer(platform.launcher)
+    workflow = WorkflowServicer(platform.launcher, platform.providers)
     tasks = TaskServicer(platform.tasks, platform.launcher)
 
     def register(server: grpc.aio.Server) -> None:

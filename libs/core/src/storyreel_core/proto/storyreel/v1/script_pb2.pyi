@@ -486,6 +486,9 @@ class GenerateScriptRequest(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     SCENE_COUNT_FIELD_NUMBER: _builtins.int
     SOURCE_NAME_FIELD_NUMBER: _builtins.int
+    AI_PROVIDER_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     prompt: _builtins.str
     style: _builtins.str
@@ -496,6 +499,11 @@ class GenerateScriptRequest(_message.Message):
     title: _builtins.str
     scene_count: _builtins.int
     source_name: _builtins.str
+    ai_provider: _builtins.str
+    """A configured text provider (GET /providers); empty = the offline screenwriter."""
+    model: _builtins.str
+    budget: _builtins.float
+    """US dollars the provider calls may cost; unset = no limit."""
     def __init__(
         self,
         *,
@@ -509,12 +517,17 @@ class GenerateScriptRequest(_message.Message):
         title: _builtins.str = ...,
         scene_count: _builtins.int = ...,
         source_name: _builtins.str = ...,
+        ai_provider: _builtins.str = ...,
+        model: _builtins.str = ...,
+        budget: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "input_content", b"input_content", "input_type", b"input_type", "language", b"language", "length", b"length", "prompt", b"prompt", "scene_count", b"scene_count", "source_name", b"source_name", "style", b"style", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "ai_provider", b"ai_provider", "budget", b"budget", "drama_id", b"drama_id", "input_content", b"input_content", "input_type", b"input_type", "language", b"language", "length", b"length", "model", b"model", "prompt", b"prompt", "scene_count", b"scene_count", "source_name", b"source_name", "style", b"style", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
 
 Global___GenerateScriptRequest: _TypeAlias = GenerateScriptRequest  # noqa: Y015
 

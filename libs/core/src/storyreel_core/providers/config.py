@@ -1,0 +1,291 @@
+"""The providers file: which AI providers a deployment may call, read once at start-up.
+
+A TOML file named by `STORYREEL_PROVIDERS` holds one `[[provider]]` table per provider:
+
+    [[provider]]
+    name = "local"                      # what requests send as ai_provider / audio_provider
+    type = "openai"                     # offline, openai, elevenlabs, piper, espeak
+    base_url = "http://127.0.0.1:8080/v1"
+    api_key_env = "LOCAL_LLM_KEY"       # the variable holding the key (or LOCAL_LLM_KEY_FILE)
+    text_model = ["qwen2.5-7b", "qwen2.5-14b"]   # the first is the default
+    max_concurrency = 4
+    requests_per_minute = 60
+    timeout_s = 60
+    fallback = ["backup"]
+    prices = { input_per_1m_tokens = 0.15, output_per_1m_tokens = 0.60 }
+
+Keys never live in the file: `api_key_env` names an environment variable, read here (or the
+file named by `<VAR>_FILE`, for container secrets). A file that does not parse or validate
+raises `ProvidersFileError` with the line of the offending table, so a deployment stops at
+start-up instead of failing its first render. Without a file the built-in `offline` provider
+(the rule-based screenwriter, eSpeak NG, the procedural frames) is the only one; it is always
+present, so `ai_provider = "offline"` works in every deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from storyreel_core.providers.ports import MODALITIES, Modality
+
+ProviderType = Literal["offline", "openai", "elevenlabs", "piper", "espeak"]
+
+# What each provider type can serve. `offline` is the built-in rule-based path of every stage;
+# `openai` covers every OpenAI-compatible server (OpenAI, DeepSeek, Qwen, vLLM, llama.cpp…).
+TYPE_MODALITIES: dict[str, frozenset[Modality]] = {
+    "offline": frozenset(MODALITIES),
+    "openai": frozenset({"text", "speech", "image"}),
+    "elevenlabs": frozenset({"speech"}),
+    "piper": frozenset({"speech"}),
+    "espeak": frozenset({"speech"}),
+}
+# Types that cannot work without a key (a local OpenAI-compatible server often needs none).
+KEY_REQUIRED: frozenset[str] = frozenset({"elevenlabs"})
+OFFLINE: Final = "offline"
+OFFLINE_MODEL = "rule-based"
+MODEL_FIELDS: dict[Modality, str] = {m: f"{m}_model" for m in MODALITIES}
+
+_NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+_TABLE_HEADER = re.compile(r"^\s*\[\[\s*provider\s*\]\]")
+
+
+class ProvidersFileError(ValueError):
+    """The providers file is unreadable, malformed or inconsistent; the message names the line."""
+
+
+class Prices(BaseModel):
+    """US dollars per unit, for the cost of a call and the estimate before it (0 = free)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_per_1m_tokens: float = Field(default=0.0, ge=0)
+    output_per_1m_tokens: float = Field(default=0.0, ge=0)
+    per_1k_characters: float = Field(default=0.0, ge=0)
+    per_image: float = Field(default=0.0, ge=0)
+    per_second: float = Field(default=0.0, ge=0)
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+class ProviderConfig(BaseModel):
+    """One `[[provider]]` table. Models per modality: a name or a list, the first the default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=_NAME)
+    type: ProviderType
+    base_url: str | None = None
+    api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    text_model: list[str] = Field(default_factory=list)
+    speech_model: list[str] = Field(default_factory=list)
+    image_model: list[str] = Field(default_factory=list)
+    video_model: list[str] = Field(default_factory=list)
+    max_concurrency: int = Field(default=4, ge=1, le=256)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_backoff_s: float = Field(default=0.5, ge=0, le=60)  # first wait; doubles, jittered
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    prices: Prices = Field(default_factory=Prices)
+    fallback: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists(cls, data: object) -> object:
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in MODEL_FIELDS.values():
+                if key in data:
+                    data[key] = _as_list(data[key])
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProviderConfig:
+        served = TYPE_MODALITIES[self.type]
+        for modality, key in MODEL_FIELDS.items():
+            models = self.models(modality)
+            if models and modality not in served:
+                raise ValueError(f"type {self.type!r} serves no {modality}; remove {key}")
+            if any(not m.strip() for m in models):
+                raise ValueError(f"{key} has an empty model name")
+        if self.type == "openai" and not self.base_url:
+            raise ValueError("type 'openai' needs base_url (https://api.openai.com/v1 for OpenAI)")
+        if self.type in KEY_REQUIRED and not self.api_key_env:
+            raise ValueError(f"type {self.type!r} needs api_key_env")
+        if self.type != OFFLINE and not any(self.models(m) for m in served):
+            names = ", ".join(MODEL_FIELDS[m] for m in sorted(served))
+            raise ValueError(f"name at least one model ({names})")
+        return self
+
+    def models(self, modality: Modality) -> list[str]:
+        value: list[str] = getattr(self, MODEL_FIELDS[modality])
+        return value
+
+    @property
+    def modalities(self) -> list[Modality]:
+        """The modalities this entry serves: those with a model (every one for `offline`)."""
+        if self.type == OFFLINE:
+            return list(MODALITIES)
+        return [m for m in MODALITIES if self.models(m)]
+
+
+class ProvidersFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    providers: list[ProviderConfig] = Field(default_factory=list, alias="provider")
+
+    @model_validator(mode="after")
+    def _names(self) -> ProvidersFile:
+        seen: set[str] = set()
+        for p in self.providers:
+            if p.name in seen:
+                raise ValueError(f"provider name {p.name!r} is used twice")
+            seen.add(p.name)
+        by_name = {p.name: p for p in self.providers}
+        for p in self.providers:
+            for other in p.fallback:
+                if other == p.name:
+                    raise ValueError(f"provider {p.name!r} lists itself as its fallback")
+                if other not in by_name and other != OFFLINE:
+                    raise ValueError(f"provider {p.name!r}: fallback {other!r} is not configured")
+        return self
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A configured provider with its key resolved; `api_key` is never logged or returned."""
+
+    config: ProviderConfig
+    api_key: SecretStr | None = field(default=None, repr=False)
+    line: int = 0  # where its table starts in the file, for messages (0 = built in)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+BUILTIN_OFFLINE = ProviderConfig(name=OFFLINE, type=OFFLINE)
+
+
+def _table_lines(text: str) -> list[int]:
+    """1-based line of each `[[provider]]` header, in order (index i → table i)."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if _TABLE_HEADER.match(line)]
+
+
+def _field_line(text: str, start: int, key: str) -> int:
+    """The line of `key = …` inside the table starting at `start`, else `start`."""
+    lines = text.splitlines()
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for n in range(start, len(lines) + 1):
+        line = lines[n - 1]
+        if n > start and line.lstrip().startswith("[["):
+            break
+        if pattern.match(line):
+            return n
+    return start
+
+
+def _describe(exc: ValidationError, text: str, path: Path) -> str:
+    tables = _table_lines(text)
+    problems: list[str] = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = f"{path}"
+        if len(loc) >= 2 and loc[0] == "provider" and isinstance(loc[1], int):
+            index = loc[1]
+            start = tables[index] if index < len(tables) else 1
+            key = str(loc[2]) if len(loc) > 2 else ""
+            line = _field_line(text, start, key) if key else start
+            where = f"{path}:{line} ([[provider]] #{index + 1}{', ' + key if key else ''})"
+        elif loc:
+            where = f"{path} ({'.'.join(str(p) for p in loc)})"
+        problems.append(f"{where}: {err['msg']}")
+    return "invalid providers file: " + "; ".join(problems)
+
+
+def read_key(variable: str, environ: dict[str, str] | None = None) -> str | None:
+    """The key in `$VARIABLE`, else the content of the file named by `$VARIABLE_FILE`."""
+    env = os.environ if environ is None else environ
+    value = env.get(variable)
+    if value:
+        return value.strip()
+    file_name = env.get(f"{variable}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+    return None
+
+
+def parse_providers(
+    text: str, path: Path | str = "providers.toml", environ: dict[str, str] | None = None
+) -> list[Provider]:
+    """Parse and validate a providers file; resolve each key. The built-in offline comes last
+    unless the file defines `offline` itself.
+
+    Raises `ProvidersFileError` naming the file and line: TOML syntax (tomllib's own line and
+    column), a field that does not validate, a key variable that is unset.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message ends in "(at line L, column C)".
+        raise ProvidersFileError(f"invalid providers file {path}: {exc}") from None
+    try:
+        parsed = ProvidersFile.model_validate(data)
+    except ValidationError as exc:
+        raise ProvidersFileError(_describe(exc, text, path)) from None
+    tables = _table_lines(text)
+    providers: list[Provider] = []
+    for index, config in enumerate(parsed.providers):
+        line = tables[index] if index < len(tables) else 0
+        key: SecretStr | None = None
+        if config.api_key_env:
+            value = read_key(config.api_key_env, environ)
+            if value is None:
+                at = _field_line(text, line, "api_key_env") if line else 0
+                raise ProvidersFileError(
+                    f"invalid providers file {path}:{at}: provider {config.name!r} reads its key"
+                    f" from {config.api_key_env}, which is not set"
+                    f" (nor {config.api_key_env}_FILE)"
+                )
+            key = SecretStr(value)
+        providers.append(Provider(config=config, api_key=key, line=line))
+    if not any(p.name == OFFLINE for p in providers):
+        providers.append(Provider(config=BUILTIN_OFFLINE))
+    return providers
+
+
+def load_providers(path: Path | None, environ: dict[str, str] | None = None) -> list[Provider]:
+    """The providers of `path` (None → the built-in offline provider alone)."""
+    if path is None:
+        return [Provider(config=BUILTIN_OFFLINE)]
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProvidersFileError(f"cannot read providers file {path}: {exc}") from None
+    return parse_providers(text, path, environ)
+
+
+def check_at_start_up(path: Path | None) -> None:
+    """Stop the process (exit status 2) with the file's message when it is invalid.
+
+    Called first thing by every entry point, before any server or child process starts, so
+    a bad file leaves nothing running behind it.
+    """
+    try:
+        load_providers(path)
+    except ProvidersFileError as exc:
+        sys.stderr.write(f"storyreel: {exc}\n")
+        raise SystemExit(2) from None

