@@ -63,7 +63,7 @@ def build(platform: Platform) -> ServiceParts:
             services["AssetLibraryService"].full_name,
         ],
         handlers={
-            "frames": FramesJob(platform.objects),
+            "frames": FramesJob(platform.objects, providers=platform.providers),
             "character_images": CharacterImagesJob(characters),
             "designs": DesignJob(assets),
         },
