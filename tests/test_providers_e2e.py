@@ -7,11 +7,15 @@ The platform runs with a providers file naming three text providers:
 - `standin`: `OpenAIStandIn`, which stands in for a hosted vendor (OpenAI's documented
   `POST /v1/chat/completions` protocol): it answers a screenplay draft that satisfies the
   schema the adapter sends, so the cache and budget paths are exercised without a model;
-- `priced`: the same stand-in at a price no test budget covers.
+- `priced`: the same stand-in at a price no test budget covers;
+- `comfy`: an image provider served by `ImageStandIn`, which stands in for a ComfyUI server
+  (its /prompt, /ws, /history, /view, /upload/image protocol) with solid-colour PNGs, so a
+  frame of a render can be checked against what the server returned.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -22,11 +26,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
+import numpy as np
 import pytest
 from e2e_client import Api, assert_error, new_drama
+from image_standins import ImageStandIn
 from llm_server import MODEL_ALIAS, gguf_path, llama_server
 from media_probe import probe
 from openai_standin import OpenAIStandIn, Reply
+from PIL import Image
 from test_render_e2e import EN_STORY, download, wait_done
 
 from storyreel_cli.platform_process import PlatformProcess
@@ -69,13 +77,23 @@ def standin() -> Iterator[OpenAIStandIn]:
 
 
 @pytest.fixture(scope="module")
+def image_standin() -> Iterator[ImageStandIn]:
+    server = ImageStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def llama_port() -> int:
     return free_port()
 
 
 @pytest.fixture(scope="module")
 def ai_platform(
-    tmp_path_factory: pytest.TempPathFactory, standin: OpenAIStandIn, llama_port: int
+    tmp_path_factory: pytest.TempPathFactory,
+    standin: OpenAIStandIn,
+    llama_port: int,
+    image_standin: ImageStandIn,
 ) -> Iterator[PlatformProcess]:
     root = tmp_path_factory.mktemp("ai-platform")
     providers = root / "providers.toml"
@@ -104,6 +122,14 @@ type = "openai"
 base_url = "{standin.base_url}"
 text_model = "gpt-gold"
 prices = {{ input_per_1m_tokens = 1000, output_per_1m_tokens = 1000 }}
+
+[[provider]]
+name = "comfy"
+type = "comfyui"
+base_url = "{image_standin.base_url}"
+image_model = ["flux1-kontext-dev.safetensors"]
+max_concurrency = 4
+timeout_s = 60
 """,
         encoding="utf-8",
     )
@@ -266,3 +292,51 @@ def test_a_malformed_file_stops_a_service_naming_the_line(tmp_path: Path) -> Non
     done = _start_with("storyreel-script", providers, {})
     assert done.returncode == 2
     assert "line 3" in done.stderr and str(providers) in done.stderr
+
+
+# --- image providers: `comfy` is ImageStandIn, which stands in for a ComfyUI server ----------
+
+IMAGE_STORY = 'Mara kept the lighthouse. "Hold on!" Mara shouted.'
+
+
+def test_unknown_image_provider_is_a_400_naming_the_configured_ones(ai_api: Api) -> None:
+    r = ai_api.post(
+        "/pipeline/render", json={"story": IMAGE_STORY, "options": {"image_provider": "dalle"}}
+    )
+    assert_error(r, 400, 1001)
+    assert "configured: comfy, offline" in r.json()["message"]
+    r = ai_api.post(
+        "/pipeline/render",
+        json={"story": IMAGE_STORY, "options": {"image_provider": "comfy", "image_model": "sd15"}},
+    )
+    assert_error(r, 400, 1001)
+    assert "flux1-kontext-dev.safetensors" in r.json()["message"]
+
+
+def test_a_render_with_an_image_provider_shows_the_providers_pictures(
+    ai_api: Api, image_standin: ImageStandIn, tmp_path: Path
+) -> None:
+    options = {
+        "image_provider": "comfy",
+        "scene_count": 1,
+        "music": False,
+        "image": {"num_steps": 3, "cfg_scale": 2.5},
+        "video": {"resolution": "360x640", "fps": 12},
+    }
+    r = ai_api.post("/pipeline/render", json={"story": IMAGE_STORY, "options": options})
+    assert r.status_code == 202, r.text
+    task = wait_done(ai_api, r.json()["data"]["task_id"], timeout=300)
+    result = task["result"]
+    assert result["usage"]["images"] >= 2  # Mara's sheet, the location, the shot
+    shot = image_standin.requests[-1]  # sheets first, then the one shot
+    assert shot.workflow["3"]["inputs"]["steps"] == 3 and shot.width == 360
+    expected = np.asarray(Image.open(io.BytesIO(shot.images[0])).convert("RGB"), dtype=float)
+    video = download(result["video_url"], tmp_path / "drama.mp4")
+    middle = result["shots"][0]["duration"] / 2
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        frame = next(f for f in container.decode(stream) if f.time is not None and f.time >= middle)
+        pixels = frame.to_ndarray(format="rgb24").astype(float)
+    h, w = pixels.shape[:2]
+    centre = pixels[h // 3 : h // 2, w // 4 : 3 * w // 4].reshape(-1, 3).mean(axis=0)
+    assert np.abs(centre - expected.reshape(-1, 3).mean(axis=0)).max() < 8, centre

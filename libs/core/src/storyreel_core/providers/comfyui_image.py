@@ -30,6 +30,7 @@ sheet is stored once on the server.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -119,6 +120,9 @@ class ComfyUIImageModel:
         self.model = model
         self.client = client
         self.templates = templates
+        # Uploaded input names by content hash: a character's sheet is uploaded once per
+        # process, not once per shot (the server keeps its inputs folder).
+        self._uploaded: dict[str, str] = {}
 
     @classmethod
     def from_provider(cls, provider: Provider, model: str) -> ComfyUIImageModel:
@@ -134,8 +138,19 @@ class ComfyUIImageModel:
         return cls(config.name, model, client, templates)
 
     async def _upload(self, data: bytes) -> str:
-        name = f"storyreel_{hashlib.sha256(data).hexdigest()[:24]}.png"
-        return await self.client.upload_image(name, data)
+        digest = hashlib.sha256(data).hexdigest()
+        if digest not in self._uploaded:
+            name = f"storyreel_{digest[:24]}.png"
+            self._uploaded[digest] = await self.client.upload_image(name, data)
+        return self._uploaded[digest]
+
+    async def _sheet(self, references: tuple[ReferenceImage, ...]) -> str:
+        """The uploaded name of the references' side-by-side sheet (composed once per set)."""
+        key = "+".join(hashlib.sha256(r.data).hexdigest() for r in references)
+        if key not in self._uploaded:
+            data = await asyncio.to_thread(reference_sheet, references)
+            self._uploaded[key] = await self._upload(data)
+        return self._uploaded[key]
 
     async def generate(
         self, request: ImageRequest, on_progress: Progress | None = None
@@ -156,7 +171,7 @@ class ComfyUIImageModel:
         kind = "text_to_image"
         if request.references:
             kind = "image_reference"
-            sheet = await self._upload(reference_sheet(request.references))
+            sheet = await self._sheet(request.references)
             values["reference_image"] = sheet
             # Each reference on its own only when the template asks for them by number.
             numbered = "{{reference_image_" in json.dumps(self.templates[kind])
@@ -173,7 +188,11 @@ class ComfyUIImageModel:
                 f"{self.provider}: the {kind} template uses an unknown placeholder {exc}",
                 provider=self.provider,
             ) from None
-        prompt_id, files = await self.client.run(workflow, on_progress)
+        try:
+            prompt_id, files = await self.client.run(workflow, on_progress)
+        except ProviderError:
+            self._uploaded.clear()  # a restarted server lost its inputs: upload them again
+            raise
         images = [await self.client.view(f) for f in files if f.kind == "images"]
         if not images:
             raise ProviderError(
