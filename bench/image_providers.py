@@ -6,8 +6,8 @@
 the `comfyui` adapter with max_concurrency 4: the floor is 16 / 4 × 1 s = 4 s. Printed: the
 wall time and its ratio to the floor (target ≤ 1.3) and, as a peer in the same run, the bare
 adapter making 16 calls under a plain semaphore of 4 (on a loaded machine both exceed the
-floor alike; the job's ratio to the peer is what the job adds); then the same board with one shot's prompt changed (regenerating that
-shot's image): the provider calls it made (target 1, not 16; the others come from the call
+floor alike; the job's ratio to the peer is what the job adds); then the same board with one
+shot's prompt changed (regenerating that shot's image): the provider calls it made (target 1, not 16; the others come from the call
 layer's content-addressed cache).
 
 Run: `.venv/bin/python bench/image_providers.py`.
@@ -28,16 +28,16 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from image_standins import ImageStandIn  # noqa: E402
+from image_standins import ImageStandIn
 
-from storyreel_asset.frames_job import FramesJob  # noqa: E402
-from storyreel_core.bus.job_runner import Job  # noqa: E402
-from storyreel_core.drama_models import Character, Shot, Storyboard  # noqa: E402
-from storyreel_core.providers.comfyui_image import ComfyUIImageModel  # noqa: E402
-from storyreel_core.providers.config import parse_providers  # noqa: E402
-from storyreel_core.providers.ports import ImageRequest  # noqa: E402
-from storyreel_core.providers.registry import ProviderRegistry  # noqa: E402
-from storyreel_core.stores.folder_store import FolderObjectStore  # noqa: E402
+from storyreel_asset.frames_job import FramesJob
+from storyreel_core.bus.job_runner import Job
+from storyreel_core.drama_models import Character, Shot, Storyboard
+from storyreel_core.providers.comfyui_image import ComfyUIImageModel
+from storyreel_core.providers.config import parse_providers
+from storyreel_core.providers.ports import ImageRequest
+from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.stores.folder_store import FolderObjectStore
 
 LATENCY_S = 1.0
 MAX_CONCURRENCY = 4
