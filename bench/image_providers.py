@@ -7,8 +7,8 @@ the `comfyui` adapter with max_concurrency 4: the floor is 16 / 4 × 1 s = 4 s. 
 wall time and its ratio to the floor (target ≤ 1.3) and, as a peer in the same run, the bare
 adapter making 16 calls under a plain semaphore of 4 (on a loaded machine both exceed the
 floor alike; the job's ratio to the peer is what the job adds); then the same board with one
-shot's prompt changed (regenerating that shot's image): the provider calls it made (target 1, not 16; the others come from the call
-layer's content-addressed cache).
+shot's prompt changed (regenerating that shot's image): the provider calls it made (target 1,
+not 16; the others come from the call layer's content-addressed cache).
 
 Run: `.venv/bin/python bench/image_providers.py`.
 """
