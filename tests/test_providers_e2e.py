@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import httpx
 import numpy as np
 import pytest
 from e2e_client import Api, assert_error, new_drama
@@ -340,3 +341,26 @@ def test_a_render_with_an_image_provider_shows_the_providers_pictures(
     h, w = pixels.shape[:2]
     centre = pixels[h // 3 : h // 2, w // 4 : 3 * w // 4].reshape(-1, 3).mean(axis=0)
     assert np.abs(centre - expected.reshape(-1, 3).mean(axis=0)).max() < 8, centre
+
+
+def test_a_generated_character_sheet_from_the_image_provider_becomes_the_default(
+    ai_api: Api, image_standin: ImageStandIn
+) -> None:
+    """generate-image with `image_provider`: the sheet is the provider's picture, drawn with
+    the character's own seed, and becomes the default image (an upload replaces it later)."""
+    drama = new_drama(ai_api)
+    base = f"/dramas/{drama}/characters"
+    mara = ai_api.post(base, json={"name": "Mara", "gender": "female"}).json()["data"]
+    r = ai_api.post(f"{base}/{mara['id']}/generate-image", json={"image_provider": "comfy"})
+    task = _completed(ai_api, r)
+    assert task["result"]["usage"]["images"] == 1
+    assert task["result"]["generator"]["provider"] == "comfy"
+    sent = image_standin.requests[-1]
+    assert "Mara" in sent.prompt and sent.references == []
+    stored = ai_api.get(f"{base}/{mara['id']}").json()["data"]
+    assert stored["default_image_id"] == task["result"]["images"][0]["id"]
+    picture = Image.open(io.BytesIO(httpx.get(stored["image_url"], timeout=30).content))
+    expected = Image.open(io.BytesIO(sent.images[0]))
+    assert np.array_equal(np.asarray(picture.convert("RGB")), np.asarray(expected.convert("RGB")))
+    r = ai_api.post(f"{base}/{mara['id']}/generate-image", json={"image_provider": "dalle"})
+    assert_error(r, 400, 1001)

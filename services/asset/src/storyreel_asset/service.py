@@ -36,7 +36,12 @@ def build(platform: Platform) -> ServiceParts:
     stage = AssetServicer(platform.launcher)
     scratch = ScratchSpace(platform.settings.data_dir, NAME)  # uploads' local copies
     character_api = CharacterServicer(
-        characters, dramas, platform.launcher, max_upload_bytes=limit, scratch=scratch
+        characters,
+        dramas,
+        platform.launcher,
+        max_upload_bytes=limit,
+        scratch=scratch,
+        providers=platform.providers,
     )
     library_api = AssetLibraryServicer(
         assets, dramas, platform.launcher, max_upload_bytes=limit, scratch=scratch
@@ -64,7 +69,7 @@ def build(platform: Platform) -> ServiceParts:
         ],
         handlers={
             "frames": FramesJob(platform.objects, providers=platform.providers),
-            "character_images": CharacterImagesJob(characters),
+            "character_images": CharacterImagesJob(characters, platform.providers),
             "designs": DesignJob(assets),
         },
         on_start=[ensure_indexes, scratch.clear_at_start],
