@@ -154,8 +154,10 @@ def test_providers_lists_models_and_voices_without_secrets(ai_api: Api) -> None:
     r = ai_api.get("/providers")
     assert r.status_code == 200, r.text
     providers = {p["name"]: p for p in r.json()["data"]}
-    assert list(providers) == ["local", "standin", "priced", "offline"]
+    assert list(providers) == ["local", "standin", "priced", "comfy", "offline"]
     assert providers["standin"]["models"] == {"text": ["gpt-standin", "gpt-standin-large"]}
+    assert providers["comfy"]["models"] == {"image": ["flux1-kontext-dev.safetensors"]}
+    assert providers["comfy"]["type"] == "comfyui"
     assert providers["standin"]["modalities"] == ["text"]
     assert providers["offline"]["voices"], "the offline engine's voices come from tts"
     assert "sk-standin-secret-123" not in r.text and "127.0.0.1" not in r.text
