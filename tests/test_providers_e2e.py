@@ -37,6 +37,7 @@ from media_probe import probe
 from openai_standin import OpenAIStandIn, Reply
 from PIL import Image
 from test_render_e2e import EN_STORY, download, wait_done
+from test_storyboards_e2e import setup_drama
 
 from storyreel_cli.platform_process import PlatformProcess
 from storyreel_core.testing import free_port
@@ -365,4 +366,38 @@ def test_a_generated_character_sheet_from_the_image_provider_becomes_the_default
     expected = Image.open(io.BytesIO(sent.images[0]))
     assert np.array_equal(np.asarray(picture.convert("RGB")), np.asarray(expected.convert("RGB")))
     r = ai_api.post(f"{base}/{mara['id']}/generate-image", json={"image_provider": "dalle"})
+    assert_error(r, 400, 1001)
+
+
+def test_studio_storyboards_draw_with_the_image_provider_and_regenerate_one_call(
+    ai_api: Api, image_standin: ImageStandIn
+) -> None:
+    """Storyboards generated with `image_provider`: each frame is one of the provider's
+    pictures; regenerating one storyboard's image makes one provider call (the characters'
+    and location's sheets come from the cache)."""
+    drama, script, people = setup_drama(ai_api)
+    chars = f"/dramas/{drama}/characters"
+    r = ai_api.post(f"{chars}/{people['Mei']}/generate-image", json={"image_provider": "comfy"})
+    _completed(ai_api, r)
+    base = f"/dramas/{drama}/storyboards"
+    options = {"count_per_scene": 1, "image_provider": "comfy"}
+    task = _completed(
+        ai_api, ai_api.post(f"{base}/generate", json={"script_id": script, "options": options})
+    )
+    made = task["result"]["storyboards"]
+    assert made and all(s["status"] == "completed" for s in made)
+    returned = [
+        np.asarray(Image.open(io.BytesIO(s.images[0])).convert("RGB"))
+        for s in image_standin.requests
+    ]
+    for board in made:
+        frame = np.asarray(
+            Image.open(io.BytesIO(httpx.get(board["image_url"], timeout=30).content)).convert("RGB")
+        )
+        assert any(frame.shape == p.shape and np.array_equal(frame, p) for p in returned)
+    before = len(image_standin.requests)
+    r = ai_api.post(f"{base}/{made[0]['id']}/regenerate-image", json={"image_provider": "comfy"})
+    _completed(ai_api, r)
+    assert len(image_standin.requests) == before + 1
+    r = ai_api.post(f"{base}/{made[0]['id']}/regenerate-image", json={"image_provider": "nope"})
     assert_error(r, 400, 1001)

@@ -180,8 +180,10 @@ class FramesJob:
             await ctx.progress(done[0], total, "drawing characters")
             data = references.get(c.id)
             if data is None:
+                # The character's own seed, not the request's: a sheet stays the same when
+                # one shot is regenerated with a new seed.
                 data = await drawer.character_sheet(
-                    c, style=style, width=side, height=side * 4 // 3, seed=spec.seed
+                    c, style=style, width=side, height=side * 4 // 3
                 )
                 references[c.id] = data
             key = f"renders/{task_id}/characters/{c.id}.png"
@@ -194,7 +196,7 @@ class FramesJob:
 
         async def location(_: int, place: str) -> None:
             locations[place] = await drawer.location_sheet(
-                place, style=style, width=spec.width, height=spec.height, seed=spec.seed
+                place, style=style, width=spec.width, height=spec.height
             )
 
         await map_bounded(board.characters, character, MODEL_PARALLEL)

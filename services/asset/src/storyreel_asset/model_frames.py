@@ -9,10 +9,12 @@ Consistency, in the order the frames job calls it:
    (with each character's seed) and of the shot's location, and the seed of its first
    character, so a character keeps its face and the model its randomness across shots.
 
-Seeds are stable per character id (`character_seed`), so rendering the same board again asks
-the model exactly the same questions: an untouched shot is answered by the call layer's
-content-addressed cache (its key hashes the references' bytes), and a shot whose characters
-changed misses it and is drawn again.
+Seeds: a character's sheet and its reference always use `character_seed(id)`, a location's
+`location_seed(name)`, whatever the request's seed, so regenerating one shot with a new seed
+redraws that shot only; the shot itself uses its first character's seed offset by the
+request's seed. Rendering the same board again asks the model exactly the same questions: an
+untouched shot is answered by the call layer's content-addressed cache (its key hashes the
+references' bytes), and a shot whose characters changed misses it and is drawn again.
 """
 
 from __future__ import annotations
@@ -34,13 +36,13 @@ DEFAULT_NEGATIVE = "blurry, deformed, extra limbs, text, watermark"
 ShotProgress = Callable[[str, float], Awaitable[None]]
 
 
-def character_seed(character_id: str, base_seed: int = 0) -> int:
-    """The seed a character is always drawn with (stable per id and the render's seed)."""
-    return stable_seed("character", character_id, base_seed) % SEED_RANGE
+def character_seed(character_id: str) -> int:
+    """The seed a character is always drawn with: stable per id, in every shot and run."""
+    return stable_seed("character", character_id) % SEED_RANGE
 
 
-def location_seed(location: str, base_seed: int = 0) -> int:
-    return stable_seed("location", location.strip().lower(), base_seed) % SEED_RANGE
+def location_seed(location: str) -> int:
+    return stable_seed("location", location.strip().lower()) % SEED_RANGE
 
 
 def fit(data: bytes, width: int, height: int) -> Image.Image:
@@ -67,9 +69,11 @@ class ModelFrames:
     on_progress: ShotProgress | None = None
 
     async def character_sheet(
-        self, character: Character, *, style: str, width: int, height: int, seed: int
+        self, character: Character, *, style: str, width: int, height: int, seed: int = 0
     ) -> bytes:
-        """A full-body reference sheet of `character`, plain background: PNG/JPEG bytes."""
+        """A full-body reference sheet of `character`, plain background: PNG/JPEG bytes.
+
+        `seed` offsets the character's own seed (another take); 0 = the character's sheet."""
         prompt = _joined(
             style,
             f"Character reference sheet of {character.name}",
@@ -82,7 +86,7 @@ class ModelFrames:
                 width=width,
                 height=height,
                 negative_prompt=self.negative_prompt,
-                seed=character_seed(character.id, seed),
+                seed=(character_seed(character.id) + seed) % SEED_RANGE,
                 steps=self.steps,
                 cfg_scale=self.cfg_scale,
             )
@@ -90,7 +94,7 @@ class ModelFrames:
         return result.images[0]
 
     async def location_sheet(
-        self, location: str, *, style: str, width: int, height: int, seed: int
+        self, location: str, *, style: str, width: int, height: int, seed: int = 0
     ) -> bytes:
         prompt = _joined(style, f"Establishing view of {location}", "no people, wide shot")
         result = await self.model.generate(
@@ -99,7 +103,7 @@ class ModelFrames:
                 width=width,
                 height=height,
                 negative_prompt=self.negative_prompt + ", people",
-                seed=location_seed(location, seed),
+                seed=(location_seed(location) + seed) % SEED_RANGE,
                 steps=self.steps,
                 cfg_scale=self.cfg_scale,
             )
@@ -126,7 +130,7 @@ class ModelFrames:
                 role="character",
                 name=c.name,
                 data=request.references[c.id],
-                seed=character_seed(c.id, request.seed),
+                seed=character_seed(c.id),
             )
             for c in present
             if c.id in request.references
@@ -136,7 +140,7 @@ class ModelFrames:
                 ReferenceImage(role="location", name=shot.location, data=request.location_reference)
             )
         seed = (
-            character_seed(present[0].id, request.seed)
+            (character_seed(present[0].id) + request.seed) % SEED_RANGE
             if present
             else stable_seed("shot", shot.id, request.seed) % SEED_RANGE
         )
