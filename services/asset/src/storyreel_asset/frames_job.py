@@ -32,6 +32,33 @@ from storyreel_core.stores.object_store import ObjectStore
 MODEL_PARALLEL = 64
 
 
+class SerialProgress:
+    """Progress of concurrent shots, written one report at a time.
+
+    The task document is updated with a compare-and-swap; dozens of shots reporting at once
+    make it give up ("kept changing"). A step report (`optional`, a shot's fraction) is
+    dropped while another report is being written; counts are always written.
+    """
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.lock = asyncio.Lock()
+
+    async def __call__(
+        self,
+        completed: int,
+        total: int,
+        step: str,
+        *,
+        current_item: dict[str, Any] | None = None,
+        optional: bool = False,
+    ) -> None:
+        if optional and self.lock.locked():
+            return
+        async with self.lock:
+            await self.ctx.progress(completed, total, step, current_item=current_item)
+
+
 class FramesInput(BaseModel):
     storyboard: Storyboard
     width: int = Field(default=720, ge=64, le=4096)
@@ -129,7 +156,12 @@ class FramesJob:
         return {"character_id": character.id, "name": character.name, "key": key}
 
     def _model_frames(
-        self, spec: FramesInput, ledger: UsageLedger, ctx: JobContext, done: list[int], total: int
+        self,
+        spec: FramesInput,
+        ledger: UsageLedger,
+        report: SerialProgress,
+        done: list[int],
+        total: int,
     ) -> ModelFrames | None:
         """The model-backed drawer of `spec.image_provider`, or None for the offline path."""
         if self.providers is None:
@@ -145,11 +177,12 @@ class FramesJob:
             return None
 
         async def progress(shot_id: str, fraction: float) -> None:
-            await ctx.progress(
+            await report(
                 done[0],
                 total,
                 "drawing frames",
                 current_item={"shot_id": shot_id, "status": "processing", "progress": fraction},
+                optional=True,
             )
 
         return ModelFrames(
@@ -165,7 +198,7 @@ class FramesJob:
         spec: FramesInput,
         drawer: ModelFrames,
         references: dict[str, bytes],
-        ctx: JobContext,
+        report: SerialProgress,
         done: list[int],
         total: int,
     ) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
@@ -177,7 +210,7 @@ class FramesJob:
         sheets: list[dict[str, Any]] = []
 
         async def character(_: int, c: Character) -> None:
-            await ctx.progress(done[0], total, "drawing characters")
+            await report(done[0], total, "drawing characters")
             data = references.get(c.id)
             if data is None:
                 # The character's own seed, not the request's: a sheet stays the same when
@@ -213,17 +246,18 @@ class FramesJob:
         references = await self._references(spec.references)
         ledger = UsageLedger(budget=spec.budget)
         counter = [0]
+        report = SerialProgress(ctx)
         drawer = self._model_frames(
-            spec, ledger, ctx, counter, len(board.shots) + len(board.characters)
+            spec, ledger, report, counter, len(board.shots) + len(board.characters)
         )
         if drawer is not None:
             total = len(board.shots) + len(board.characters)
             sheets, locations = await self._model_sheets(
-                job.task_id, spec, drawer, references, ctx, counter, total
+                job.task_id, spec, drawer, references, report, counter, total
             )
 
             async def model_frame(_: int, shot: Shot) -> dict[str, Any]:
-                await ctx.progress(
+                await report(
                     counter[0],
                     total,
                     "drawing frames",
