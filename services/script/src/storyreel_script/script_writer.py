@@ -14,10 +14,11 @@ from typing import Any
 
 from storyreel_core.drama_models import Language, Screenplay
 from storyreel_core.logging import get_logger
-from storyreel_core.providers.costs import check_budget, estimate_screenplay
+from storyreel_core.providers.costs import BudgetExceeded, check_budget, estimate_screenplay
+from storyreel_core.providers.ports import ContentRefused, ProviderError
 from storyreel_core.providers.registry import ModelChoice, ProviderRegistry
 from storyreel_core.providers.usage import UsageLedger
-from storyreel_script.llm_screenwriter import write_screenplay_llm
+from storyreel_script.llm_screenwriter import ScreenplayRefused, write_screenplay_llm
 from storyreel_script.screenwriter import write_screenplay
 
 log = get_logger("storyreel.script")
@@ -81,9 +82,30 @@ async def write(
         )
         return Written(screenplay, {"provider": "offline", "model": "rule-based"}, ledger)
     model = registry.text_model(choice, ledger)
-    screenplay = await write_screenplay_llm(
-        model, story, scene_count=scene_count, style=style, seed=seed, language=language
-    )
+    try:
+        screenplay = await write_screenplay_llm(
+            model, story, scene_count=scene_count, style=style, seed=seed, language=language
+        )
+    except (ProviderError, ScreenplayRefused) as exc:
+        # A refusal and a spent budget are the caller's to see; any other failure falls back
+        # to the rule-based screenwriter when the provider lists `offline` as a fallback.
+        if isinstance(exc, ContentRefused | BudgetExceeded) or not registry.falls_back_offline(
+            choice.provider
+        ):
+            raise
+        log.warning("script.screenplay.fallback_offline", provider=choice.provider, error=str(exc))
+        offline = await write(
+            registry,
+            registry.resolve("text", "offline"),
+            story,
+            scene_count=scene_count,
+            style=style,
+            seed=seed,
+            language=language,
+        )
+        offline.ledger = ledger
+        offline.generator = {**offline.generator, "fallback_from": choice.provider}
+        return offline
     log.info(
         "script.screenplay.written",
         provider=choice.provider,
