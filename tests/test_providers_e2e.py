@@ -7,11 +7,15 @@ The platform runs with a providers file naming three text providers:
 - `standin`: `OpenAIStandIn`, which stands in for a hosted vendor (OpenAI's documented
   `POST /v1/chat/completions` protocol): it answers a screenplay draft that satisfies the
   schema the adapter sends, so the cache and budget paths are exercised without a model;
-- `priced`: the same stand-in at a price no test budget covers.
+- `priced`: the same stand-in at a price no test budget covers;
+- `comfy`: an image provider served by `ImageStandIn`, which stands in for a ComfyUI server
+  (its /prompt, /ws, /history, /view, /upload/image protocol) with solid-colour PNGs, so a
+  frame of a render can be checked against what the server returned.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -22,12 +26,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
+import httpx
+import numpy as np
 import pytest
 from e2e_client import Api, assert_error, new_drama
+from image_standins import ImageStandIn
 from llm_server import MODEL_ALIAS, gguf_path, llama_server
 from media_probe import probe
 from openai_standin import OpenAIStandIn, Reply
+from PIL import Image
 from test_render_e2e import EN_STORY, download, wait_done
+from test_storyboards_e2e import setup_drama
 
 from storyreel_cli.platform_process import PlatformProcess
 from storyreel_core.testing import free_port
@@ -69,13 +79,23 @@ def standin() -> Iterator[OpenAIStandIn]:
 
 
 @pytest.fixture(scope="module")
+def image_standin() -> Iterator[ImageStandIn]:
+    server = ImageStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def llama_port() -> int:
     return free_port()
 
 
 @pytest.fixture(scope="module")
 def ai_platform(
-    tmp_path_factory: pytest.TempPathFactory, standin: OpenAIStandIn, llama_port: int
+    tmp_path_factory: pytest.TempPathFactory,
+    standin: OpenAIStandIn,
+    llama_port: int,
+    image_standin: ImageStandIn,
 ) -> Iterator[PlatformProcess]:
     root = tmp_path_factory.mktemp("ai-platform")
     providers = root / "providers.toml"
@@ -104,6 +124,14 @@ type = "openai"
 base_url = "{standin.base_url}"
 text_model = "gpt-gold"
 prices = {{ input_per_1m_tokens = 1000, output_per_1m_tokens = 1000 }}
+
+[[provider]]
+name = "comfy"
+type = "comfyui"
+base_url = "{image_standin.base_url}"
+image_model = ["flux1-kontext-dev.safetensors"]
+max_concurrency = 4
+timeout_s = 60
 """,
         encoding="utf-8",
     )
@@ -134,8 +162,10 @@ def test_providers_lists_models_and_voices_without_secrets(ai_api: Api) -> None:
     r = ai_api.get("/providers")
     assert r.status_code == 200, r.text
     providers = {p["name"]: p for p in r.json()["data"]}
-    assert list(providers) == ["local", "standin", "priced", "offline"]
+    assert list(providers) == ["local", "standin", "priced", "comfy", "offline"]
     assert providers["standin"]["models"] == {"text": ["gpt-standin", "gpt-standin-large"]}
+    assert providers["comfy"]["models"] == {"image": ["flux1-kontext-dev.safetensors"]}
+    assert providers["comfy"]["type"] == "comfyui"
     assert providers["standin"]["modalities"] == ["text"]
     assert providers["offline"]["voices"], "the offline engine's voices come from tts"
     assert "sk-standin-secret-123" not in r.text and "127.0.0.1" not in r.text
@@ -274,3 +304,108 @@ def test_a_malformed_file_stops_a_service_naming_the_line(tmp_path: Path) -> Non
     done = _start_with("storyreel-script", providers, {})
     assert done.returncode == 2
     assert "line 3" in done.stderr and str(providers) in done.stderr
+
+
+# --- image providers: `comfy` is ImageStandIn, which stands in for a ComfyUI server ----------
+
+IMAGE_STORY = 'Mara kept the lighthouse. "Hold on!" Mara shouted.'
+
+
+def test_unknown_image_provider_is_a_400_naming_the_configured_ones(ai_api: Api) -> None:
+    r = ai_api.post(
+        "/pipeline/render", json={"story": IMAGE_STORY, "options": {"image_provider": "dalle"}}
+    )
+    assert_error(r, 400, 1001)
+    assert "configured: comfy, offline" in r.json()["message"]
+    r = ai_api.post(
+        "/pipeline/render",
+        json={"story": IMAGE_STORY, "options": {"image_provider": "comfy", "image_model": "sd15"}},
+    )
+    assert_error(r, 400, 1001)
+    assert "flux1-kontext-dev.safetensors" in r.json()["message"]
+
+
+def test_a_render_with_an_image_provider_shows_the_providers_pictures(
+    ai_api: Api, image_standin: ImageStandIn, tmp_path: Path
+) -> None:
+    options = {
+        "image_provider": "comfy",
+        "scene_count": 1,
+        "music": False,
+        "image": {"num_steps": 3, "cfg_scale": 2.5},
+        "video": {"resolution": "360x640", "fps": 12},
+    }
+    r = ai_api.post("/pipeline/render", json={"story": IMAGE_STORY, "options": options})
+    assert r.status_code == 202, r.text
+    task = wait_done(ai_api, r.json()["data"]["task_id"], timeout=300)
+    result = task["result"]
+    assert result["usage"]["images"] >= 2  # Mara's sheet, the location, the shot
+    shot = image_standin.requests[-1]  # sheets first, then the one shot
+    assert shot.workflow["3"]["inputs"]["steps"] == 3 and shot.width == 360
+    expected = np.asarray(Image.open(io.BytesIO(shot.images[0])).convert("RGB"), dtype=float)
+    video = download(result["video_url"], tmp_path / "drama.mp4")
+    middle = result["shots"][0]["duration"] / 2
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        frame = next(f for f in container.decode(stream) if f.time is not None and f.time >= middle)
+        pixels = frame.to_ndarray(format="rgb24").astype(float)
+    h, w = pixels.shape[:2]
+    centre = pixels[h // 3 : h // 2, w // 4 : 3 * w // 4].reshape(-1, 3).mean(axis=0)
+    assert np.abs(centre - expected.reshape(-1, 3).mean(axis=0)).max() < 8, centre
+
+
+def test_a_generated_character_sheet_from_the_image_provider_becomes_the_default(
+    ai_api: Api, image_standin: ImageStandIn
+) -> None:
+    """generate-image with `image_provider`: the sheet is the provider's picture, drawn with
+    the character's own seed, and becomes the default image (an upload replaces it later)."""
+    drama = new_drama(ai_api)
+    base = f"/dramas/{drama}/characters"
+    mara = ai_api.post(base, json={"name": "Mara", "gender": "female"}).json()["data"]
+    r = ai_api.post(f"{base}/{mara['id']}/generate-image", json={"image_provider": "comfy"})
+    task = _completed(ai_api, r)
+    assert task["result"]["usage"]["images"] == 1
+    assert task["result"]["generator"]["provider"] == "comfy"
+    sent = image_standin.requests[-1]
+    assert "Mara" in sent.prompt and sent.references == []
+    stored = ai_api.get(f"{base}/{mara['id']}").json()["data"]
+    assert stored["default_image_id"] == task["result"]["images"][0]["id"]
+    picture = Image.open(io.BytesIO(httpx.get(stored["image_url"], timeout=30).content))
+    expected = Image.open(io.BytesIO(sent.images[0]))
+    assert np.array_equal(np.asarray(picture.convert("RGB")), np.asarray(expected.convert("RGB")))
+    r = ai_api.post(f"{base}/{mara['id']}/generate-image", json={"image_provider": "dalle"})
+    assert_error(r, 400, 1001)
+
+
+def test_studio_storyboards_draw_with_the_image_provider_and_regenerate_one_call(
+    ai_api: Api, image_standin: ImageStandIn
+) -> None:
+    """Storyboards generated with `image_provider`: each frame is one of the provider's
+    pictures; regenerating one storyboard's image makes one provider call (the characters'
+    and location's sheets come from the cache)."""
+    drama, script, people = setup_drama(ai_api)
+    chars = f"/dramas/{drama}/characters"
+    r = ai_api.post(f"{chars}/{people['Mei']}/generate-image", json={"image_provider": "comfy"})
+    _completed(ai_api, r)
+    base = f"/dramas/{drama}/storyboards"
+    options = {"count_per_scene": 1, "image_provider": "comfy"}
+    task = _completed(
+        ai_api, ai_api.post(f"{base}/generate", json={"script_id": script, "options": options})
+    )
+    made = task["result"]["storyboards"]
+    assert made and all(s["status"] == "completed" for s in made)
+    returned = [
+        np.asarray(Image.open(io.BytesIO(s.images[0])).convert("RGB"))
+        for s in image_standin.requests
+    ]
+    for board in made:
+        frame = np.asarray(
+            Image.open(io.BytesIO(httpx.get(board["image_url"], timeout=30).content)).convert("RGB")
+        )
+        assert any(frame.shape == p.shape and np.array_equal(frame, p) for p in returned)
+    before = len(image_standin.requests)
+    r = ai_api.post(f"{base}/{made[0]['id']}/regenerate-image", json={"image_provider": "comfy"})
+    _completed(ai_api, r)
+    assert len(image_standin.requests) == before + 1
+    r = ai_api.post(f"{base}/{made[0]['id']}/regenerate-image", json={"image_provider": "nope"})
+    assert_error(r, 400, 1001)

@@ -60,6 +60,14 @@ class GenerateImageIn(BaseModel):
     style: str = Field(default="", max_length=200, examples=["赛博朋克"])
     count: int = Field(default=1, ge=1, le=4)
     seed: Seed = 0
+    image_provider: str = Field(
+        default="",
+        max_length=64,
+        description="an image provider of GET /providers; empty = offline (procedural)",
+    )
+    image_model: str = Field(
+        default="", max_length=200, description="one of the provider's image models"
+    )
 
 
 class CharacterImageOut(BaseModel):

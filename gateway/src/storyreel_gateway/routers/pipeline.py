@@ -80,6 +80,16 @@ class RenderOptions(BaseModel):
     model: str | None = Field(
         default=None, max_length=200, description="one of the provider's text models"
     )
+    image_provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="an image provider of GET /providers for the frames; unset = offline"
+        " (the procedural renderer)",
+        examples=["offline"],
+    )
+    image_model: str | None = Field(
+        default=None, max_length=200, description="one of the provider's image models"
+    )
     budget: float | None = Field(
         default=None,
         ge=0,

@@ -61,6 +61,10 @@ class GenerateOptions(BaseModel):
     count_per_scene: int = Field(default=1, ge=1, le=6)
     aspect_ratio: Literal["9:16", "16:9", "1:1"] = "9:16"
     seed: Seed = 0
+    image_provider: str = Field(
+        default="", max_length=64, description="an image provider of GET /providers; '' = offline"
+    )
+    image_model: str = Field(default="", max_length=200, description="one of its image models")
 
 
 class GenerateIn(BaseModel):
@@ -105,6 +109,10 @@ class RegenerateIn(BaseModel):
     image_style: str = Field(default="", max_length=200, description="default: the storyboard's")
     fix_face: bool = False
     seed: Annotated[Seed, Field(description="0: a new one each time")] = 0
+    image_provider: str = Field(
+        default="", max_length=64, description="an image provider of GET /providers; '' = offline"
+    )
+    image_model: str = Field(default="", max_length=200, description="one of its image models")
 
 
 class ReorderEntry(BaseModel):
@@ -270,6 +278,8 @@ async def generate_storyboards(
         count_per_scene=options.count_per_scene,
         aspect_ratio=options.aspect_ratio,
         seed=options.seed,
+        image_provider=options.image_provider,
+        image_model=options.image_model,
     )
     ref = await call(
         state.stubs.storyboards.GenerateStoryboards, request, user_id=user["_id"], timeout=30.0

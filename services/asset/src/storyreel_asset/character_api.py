@@ -15,6 +15,7 @@ from storyreel_core.clock import utc_now
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import assets_pb2, assets_pb2_grpc, common_pb2
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.scratch import ScratchSpace
@@ -70,12 +71,14 @@ class CharacterServicer(assets_pb2_grpc.CharacterServiceServicer):
         *,
         max_upload_bytes: int,
         scratch: ScratchSpace | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
         self.characters = characters
         self.dramas = dramas
         self.launcher = launcher
         self.max_upload_bytes = max_upload_bytes
         self.scratch = scratch
+        self.providers = providers
 
     async def _owner(self, context: grpc.aio.ServicerContext[Any, Any], drama_id: str) -> str:
         owner = caller_id(context)
@@ -163,9 +166,19 @@ class CharacterServicer(assets_pb2_grpc.CharacterServiceServicer):
                 style=request.style,
                 count=request.count or 1,
                 seed=request.seed,
+                image_provider=request.image_provider,
+                image_model=request.image_model,
             )
         except ValueError as exc:
             raise ValidationFailed(f"invalid request: {exc}"[:300], field="count") from exc
+        if self.providers is not None:  # 400 naming the configured ones, before any task
+            self.providers.resolve(
+                "image",
+                spec.image_provider,
+                spec.image_model,
+                field="image_provider",
+                model_field="image_model",
+            )
         task = await self.launcher.start(
             service="asset",
             kind="character_images",

@@ -1,5 +1,10 @@
 """The `character_images` job: reference sheets of a stored character, with thumbnails.
 
+With `image_provider` set the sheets come from that image model (through the call layer:
+limits, retries, cache, usage and cost in the task result), drawn with the character's own
+seed (`character_seed`, the one every storyboard shot of the character uses); else from the
+procedural renderer.
+
 Keys and image ids derive from the task and the item, so a redelivered job overwrites its own
 images and re-adds them under the same ids instead of duplicating them. The first image becomes
 the character's default when it has none.
@@ -13,11 +18,14 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from storyreel_asset.character_store import CharacterStore, media_prefix
+from storyreel_asset.model_frames import ModelFrames, fit
 from storyreel_asset.procedural_renderer import render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail, png_bytes
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.clock import utc_now
 from storyreel_core.drama_models import Character, Gender
+from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.providers.usage import UsageLedger
 
 SHEET_WIDTH = 512
 SHEET_HEIGHT = 683
@@ -30,6 +38,8 @@ class CharacterImagesInput(BaseModel):
     style: str = Field(default="", max_length=200)
     count: int = Field(default=1, ge=1, le=4)
     seed: int = 0
+    image_provider: str = Field(default="", max_length=64)
+    image_model: str = Field(default="", max_length=200)
 
 
 def image_id(task_id: str, index: int) -> str:
@@ -43,9 +53,32 @@ def _draw(character: Character, style: str, seed: int) -> tuple[bytes, bytes]:
     return png_bytes(image), jpeg_thumbnail(image)
 
 
+def _model_draw(data: bytes) -> tuple[bytes, bytes]:
+    """The model's sheet fitted to the sheet size, as PNG, and its thumbnail."""
+    image = fit(data, SHEET_WIDTH, SHEET_HEIGHT)
+    return png_bytes(image), jpeg_thumbnail(image)
+
+
 class CharacterImagesJob:
-    def __init__(self, characters: CharacterStore) -> None:
+    def __init__(
+        self, characters: CharacterStore, providers: ProviderRegistry | None = None
+    ) -> None:
         self.characters = characters
+        self.providers = providers
+
+    def _drawer(self, spec: CharacterImagesInput, ledger: UsageLedger) -> ModelFrames | None:
+        if self.providers is None:
+            return None
+        choice = self.providers.resolve(
+            "image",
+            spec.image_provider,
+            spec.image_model,
+            field="image_provider",
+            model_field="image_model",
+        )
+        if choice.offline:
+            return None
+        return ModelFrames(self.providers.image_model(choice, ledger))
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = CharacterImagesInput.model_validate(job.payload)
@@ -63,9 +96,21 @@ class CharacterImagesJob:
         )
         prefix = media_prefix(spec.drama_id, spec.character_id)
         images: list[dict[str, Any]] = []
+        ledger = UsageLedger()
+        drawer = self._drawer(spec, ledger)
         for i in range(spec.count):
             await ctx.progress(i, spec.count, "drawing character images")
-            png, thumb = await asyncio.to_thread(_draw, character, spec.style, spec.seed + i)
+            if drawer is not None:
+                sheet = await drawer.character_sheet(
+                    character,
+                    style=spec.style,
+                    width=SHEET_WIDTH,
+                    height=SHEET_HEIGHT,
+                    seed=spec.seed + i,
+                )
+                png, thumb = await asyncio.to_thread(_model_draw, sheet)
+            else:
+                png, thumb = await asyncio.to_thread(_draw, character, spec.style, spec.seed + i)
             img_id = image_id(job.task_id, i)
             key = f"{prefix}{img_id}.png"
             thumb_key = f"{prefix}{img_id}_thumb.jpg"
@@ -86,4 +131,9 @@ class CharacterImagesJob:
             )
             images.append({"id": img_id, "key": key, "thumbnail_key": thumb_key})
         await ctx.progress(spec.count, spec.count, "done")
-        return {"character_id": spec.character_id, "images": images}
+        result: dict[str, Any] = {"character_id": spec.character_id, "images": images}
+        if drawer is not None:
+            model = drawer.model
+            result |= {"generator": {"provider": model.provider, "model": model.model}}
+            result |= ledger.summary()
+        return result

@@ -30,6 +30,8 @@ class FrameRequest:
     seed: int
     # Character id → the bytes of its default image, for the characters in this shot only.
     references: Mapping[str, bytes] = field(default_factory=dict)
+    # The sheet of the shot's location, when the job drew one (model-backed providers only).
+    location_reference: bytes | None = None
 
 
 @dataclass(frozen=True)

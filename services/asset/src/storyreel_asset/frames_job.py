@@ -17,12 +17,46 @@ from pydantic import BaseModel, Field
 
 from storyreel_asset.bounded import map_bounded, usable_cores
 from storyreel_asset.frame_provider import FrameProvider, FrameRequest, ProceduralFrames
+from storyreel_asset.model_frames import ModelFrames
 from storyreel_asset.procedural_renderer import render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Character, Shot, Storyboard
 from storyreel_core.errors import NotFound
+from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.providers.usage import UsageLedger
 from storyreel_core.stores.object_store import ObjectStore
+
+# Shots in flight for a model: the provider's limiter bounds the calls themselves (its
+# max_concurrency and requests_per_minute), so many may wait on it; decoding is cheap.
+MODEL_PARALLEL = 64
+
+
+class SerialProgress:
+    """Progress of concurrent shots, written one report at a time.
+
+    The task document is updated with a compare-and-swap; dozens of shots reporting at once
+    make it give up ("kept changing"). A step report (`optional`, a shot's fraction) is
+    dropped while another report is being written; counts are always written.
+    """
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self.lock = asyncio.Lock()
+
+    async def __call__(
+        self,
+        completed: int,
+        total: int,
+        step: str,
+        *,
+        current_item: dict[str, Any] | None = None,
+        optional: bool = False,
+    ) -> None:
+        if optional and self.lock.locked():
+            return
+        async with self.lock:
+            await self.ctx.progress(completed, total, step, current_item=current_item)
 
 
 class FramesInput(BaseModel):
@@ -36,6 +70,12 @@ class FramesInput(BaseModel):
     # Character id → object key of its default image: what a model-backed provider conditions
     # on to draw the character as designed.
     references: dict[str, str] = Field(default_factory=dict)
+    # A configured image provider (GET /providers) and model; empty = the procedural renderer.
+    image_provider: str = Field(default="", max_length=64)
+    image_model: str = Field(default="", max_length=200)
+    num_steps: int | None = Field(default=None, ge=1, le=100)
+    cfg_scale: float | None = Field(default=None, ge=0, le=30)
+    budget: float | None = Field(default=None, ge=0)
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -52,10 +92,12 @@ class FramesJob:
         provider: FrameProvider | None = None,
         *,
         parallel: int | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
         self.objects = objects
         self.provider: FrameProvider = provider or ProceduralFrames()
         self.parallel = parallel or usable_cores()
+        self.providers = providers
 
     async def _references(self, keys: dict[str, str]) -> dict[str, bytes]:
         """Each reference image once per job (a character appears in many shots)."""
@@ -66,10 +108,16 @@ class FramesJob:
         return found
 
     async def _frame(
-        self, task_id: str, spec: FramesInput, shot: Shot, references: dict[str, bytes]
+        self,
+        task_id: str,
+        spec: FramesInput,
+        shot: Shot,
+        references: dict[str, bytes],
+        provider: FrameProvider | None = None,
+        locations: dict[str, bytes] | None = None,
     ) -> dict[str, Any]:
         """Draw one shot and store it (and its thumbnail when asked)."""
-        drawn = await self.provider.draw(
+        drawn = await (provider or self.provider).draw(
             FrameRequest(
                 shot=shot,
                 cast=spec.storyboard.characters,
@@ -80,6 +128,7 @@ class FramesJob:
                 references={
                     cid: references[cid] for cid in shot.character_ids if cid in references
                 },
+                location_reference=(locations or {}).get(shot.location),
             )
         )
         image = drawn.image
@@ -111,12 +160,125 @@ class FramesJob:
         await self.objects.put_bytes(key, await asyncio.to_thread(png_bytes, image), "image/png")
         return {"character_id": character.id, "name": character.name, "key": key}
 
+    def _model_frames(
+        self,
+        spec: FramesInput,
+        ledger: UsageLedger,
+        report: SerialProgress,
+        done: list[int],
+        total: int,
+    ) -> ModelFrames | None:
+        """The model-backed drawer of `spec.image_provider`, or None for the offline path."""
+        if self.providers is None:
+            return None
+        choice = self.providers.resolve(
+            "image",
+            spec.image_provider,
+            spec.image_model,
+            field="image_provider",
+            model_field="image_model",
+        )
+        if choice.offline:
+            return None
+
+        async def progress(shot_id: str, fraction: float) -> None:
+            await report(
+                done[0],
+                total,
+                "drawing frames",
+                current_item={"shot_id": shot_id, "status": "processing", "progress": fraction},
+                optional=True,
+            )
+
+        return ModelFrames(
+            self.providers.image_model(choice, ledger),
+            steps=spec.num_steps,
+            cfg_scale=spec.cfg_scale,
+            on_progress=progress,
+        )
+
+    async def _model_sheets(
+        self,
+        task_id: str,
+        spec: FramesInput,
+        drawer: ModelFrames,
+        references: dict[str, bytes],
+        report: SerialProgress,
+        done: list[int],
+        total: int,
+    ) -> tuple[list[dict[str, Any]], dict[str, bytes]]:
+        """Reference sheets first: characters without a stored default image, then each
+        location. Fills `references`; returns the stored sheets and the location sheets."""
+        board = spec.storyboard
+        style = spec.style or board.style
+        side = max(256, min(spec.width, spec.height) // 2)
+        sheets: list[dict[str, Any]] = []
+
+        async def character(_: int, c: Character) -> None:
+            await report(done[0], total, "drawing characters")
+            data = references.get(c.id)
+            if data is None:
+                # The character's own seed, not the request's: a sheet stays the same when
+                # one shot is regenerated with a new seed.
+                data = await drawer.character_sheet(
+                    c, style=style, width=side, height=side * 4 // 3
+                )
+                references[c.id] = data
+            key = f"renders/{task_id}/characters/{c.id}.png"
+            await self.objects.put_bytes(key, data, "image/png")
+            sheets.append({"character_id": c.id, "name": c.name, "key": key})
+            done[0] += 1
+
+        places = sorted({s.location for s in board.shots if s.location.strip()})
+        locations: dict[str, bytes] = {}
+
+        async def location(_: int, place: str) -> None:
+            locations[place] = await drawer.location_sheet(
+                place, style=style, width=spec.width, height=spec.height
+            )
+
+        await map_bounded(board.characters, character, MODEL_PARALLEL)
+        await map_bounded(places, location, MODEL_PARALLEL)
+        order = {c.id: i for i, c in enumerate(board.characters)}
+        sheets.sort(key=lambda s: order[s["character_id"]])
+        return sheets, locations
+
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FramesInput.model_validate(job.payload)
         board = spec.storyboard
         sheet_cast = board.characters if spec.character_sheets else []
         total = len(board.shots) + len(sheet_cast)
         references = await self._references(spec.references)
+        ledger = UsageLedger(budget=spec.budget)
+        counter = [0]
+        report = SerialProgress(ctx)
+        drawer = self._model_frames(
+            spec, ledger, report, counter, len(board.shots) + len(board.characters)
+        )
+        if drawer is not None:
+            total = len(board.shots) + len(board.characters)
+            sheets, locations = await self._model_sheets(
+                job.task_id, spec, drawer, references, report, counter, total
+            )
+
+            async def model_frame(_: int, shot: Shot) -> dict[str, Any]:
+                await report(
+                    counter[0],
+                    total,
+                    "drawing frames",
+                    current_item={"shot_id": shot.id, "status": "processing"},
+                )
+                result = await self._frame(job.task_id, spec, shot, references, drawer, locations)
+                counter[0] += 1
+                return result
+
+            frames = await map_bounded(board.shots, model_frame, MODEL_PARALLEL)
+            return {
+                "frames": frames,
+                "characters": sheets if spec.character_sheets else [],
+                "generator": {"provider": drawer.model.provider, "model": drawer.model.model},
+                **ledger.summary(),
+            }
         done = 0
 
         async def frame(_: int, shot: Shot) -> dict[str, Any]:

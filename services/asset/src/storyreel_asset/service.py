@@ -36,7 +36,12 @@ def build(platform: Platform) -> ServiceParts:
     stage = AssetServicer(platform.launcher)
     scratch = ScratchSpace(platform.settings.data_dir, NAME)  # uploads' local copies
     character_api = CharacterServicer(
-        characters, dramas, platform.launcher, max_upload_bytes=limit, scratch=scratch
+        characters,
+        dramas,
+        platform.launcher,
+        max_upload_bytes=limit,
+        scratch=scratch,
+        providers=platform.providers,
     )
     library_api = AssetLibraryServicer(
         assets, dramas, platform.launcher, max_upload_bytes=limit, scratch=scratch
@@ -63,8 +68,8 @@ def build(platform: Platform) -> ServiceParts:
             services["AssetLibraryService"].full_name,
         ],
         handlers={
-            "frames": FramesJob(platform.objects),
-            "character_images": CharacterImagesJob(characters),
+            "frames": FramesJob(platform.objects, providers=platform.providers),
+            "character_images": CharacterImagesJob(characters, platform.providers),
             "designs": DesignJob(assets),
         },
         on_start=[ensure_indexes, scratch.clear_at_start],

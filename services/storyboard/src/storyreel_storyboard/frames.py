@@ -59,6 +59,8 @@ class FrameMaker:
         seed: int,
         on_drawn: OnDrawn,
         references: Mapping[str, str] | None = None,
+        image_provider: str = "",
+        image_model: str = "",
     ) -> dict[str, Frame]:
         """Draw every shot (`shot.id` is the storyboard id); the frames that were drawn, by id.
 
@@ -83,6 +85,9 @@ class FrameMaker:
             "character_sheets": False,
             "thumbnail_width": THUMBNAIL_WIDTH,
             "references": dict(references or {}),
+            # A model draws with each character's default image as its reference.
+            "image_provider": image_provider,
+            "image_model": image_model,
         }
 
         async def relay(child: dict[str, Any]) -> None:

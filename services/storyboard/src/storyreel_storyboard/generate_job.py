@@ -46,6 +46,8 @@ class GenerateInput(BaseModel):
     count_per_scene: int = Field(default=1, ge=1, le=6)
     aspect_ratio: AspectRatio = "9:16"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    image_provider: str = Field(default="", max_length=64)
+    image_model: str = Field(default="", max_length=200)
 
 
 def storyboard_id(task_id: str, number: int) -> str:
@@ -181,6 +183,8 @@ class GenerateStoryboardsJob:
             seed=spec.seed,
             on_drawn=drawn,
             references=reference_keys(drama_cast),
+            image_provider=spec.image_provider,
+            image_model=spec.image_model,
         )
         for i, doc in enumerate(docs):
             frame = frames.get(doc["_id"])

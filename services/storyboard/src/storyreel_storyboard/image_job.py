@@ -39,6 +39,8 @@ class RegenerateInput(BaseModel):
     image_style: str = Field(default="", max_length=200)
     fix_face: bool = False
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    image_provider: str = Field(default="", max_length=64)
+    image_model: str = Field(default="", max_length=200)
 
 
 def render_seed(seed: int, task_id: str, prompt: str, style: str) -> int:
@@ -93,6 +95,8 @@ class RegenerateImageJob:
             seed=seed,
             on_drawn=drawn,
             references=references,
+            image_provider=spec.image_provider,
+            image_model=spec.image_model,
         )
         frame = frames.get(spec.storyboard_id)
         if frame is None:

@@ -15,6 +15,7 @@ from storyreel_core.drama_models import SHOT_TYPES
 from storyreel_core.errors import NotFound, ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import common_pb2, storyboards_pb2, storyboards_pb2_grpc
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.scratch import ScratchSpace
@@ -72,7 +73,9 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
         *,
         max_upload_bytes: int,
         scratch: ScratchSpace | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
+        self.providers = providers
         self.store = store
         self.peers = peers
         self.launcher = launcher
@@ -115,7 +118,10 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             count_per_scene=request.count_per_scene or 1,
             aspect_ratio=aspect_ratio,
             seed=request.seed,
+            image_provider=request.image_provider,
+            image_model=request.image_model,
         )
+        self._check_image_provider(spec.image_provider, spec.image_model)
         shots = len(screenplay.scenes) * spec.count_per_scene
         if shots > MAX_SHOTS:
             raise ValidationFailed(
@@ -139,6 +145,13 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
         ref.scene_count = len(screenplay.scenes)
         return ref
 
+    def _check_image_provider(self, provider: str, model: str) -> None:
+        """400 naming the configured image providers (or models) before any task starts."""
+        if self.providers is not None:
+            self.providers.resolve(
+                "image", provider, model, field="image_provider", model_field="image_model"
+            )
+
     async def RegenerateImage(
         self, request: storyboards_pb2.RegenerateImageRequest, context: Ctx
     ) -> common_pb2.TaskRef:
@@ -153,7 +166,10 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             image_style=request.image_style.strip(),
             fix_face=request.fix_face,
             seed=request.seed,
+            image_provider=request.image_provider,
+            image_model=request.image_model,
         )
+        self._check_image_provider(spec.image_provider, spec.image_model)
         task = await self.launcher.start(
             service=SERVICE,
             kind="storyboard_image",

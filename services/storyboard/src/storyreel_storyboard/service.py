@@ -42,6 +42,7 @@ def build(platform: Platform) -> ServiceParts:
         platform.launcher,
         max_upload_bytes=platform.settings.max_upload_bytes,
         scratch=scratch,
+        providers=platform.providers,
     )
 
     def guarded(handler: Handler) -> Handler:

@@ -63,6 +63,13 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
         prices = providers.providers[choice.provider].config.prices
         estimate = estimate_screenplay(prices, spec.story, opts.scene_count)
         check_budget(opts.budget, estimate, field="options.budget")
+    providers.resolve(
+        "image",
+        opts.image_provider,
+        opts.image_model,
+        field="options.image_provider",
+        model_field="options.image_model",
+    )
 
 
 class WorkflowServicer(stages_pb2_grpc.WorkflowServiceServicer):

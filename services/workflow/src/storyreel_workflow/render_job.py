@@ -70,6 +70,12 @@ def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) 
             "height": height,
             "style": spec.style,
             "seed": opts.image.seed if opts.image.seed is not None else opts.seed,
+            "image_provider": opts.image_provider or "",
+            "image_model": opts.image_model or "",
+            # seed 002's image style; the procedural renderer has no steps or cfg.
+            "num_steps": opts.image.num_steps if opts.image_provider else None,
+            "cfg_scale": opts.image.cfg_scale if opts.image_provider else None,
+            "budget": opts.budget,
         }
     if stage == "speech":
         return {

@@ -39,7 +39,11 @@ from storyreel_core.providers.config import Provider
 from storyreel_core.providers.costs import cost_of
 from storyreel_core.providers.ports import (
     ContentRefused,
+    ImageModel,
+    ImageRequest,
+    ImageResult,
     Modality,
+    Progress,
     ProviderError,
     SchemaT,
     SpeechModel,
@@ -364,6 +368,82 @@ class ManagedSpeechModel:
             params=params,
             invoke=invoke,
             codec=_SpeechCodec(),
+            ledger=self.ledger,
+            cache=self.cache,
+        )
+
+
+# --- image ------------------------------------------------------------------------------
+
+
+class _ImageCodec:
+    """Images are stored back to back in the payload; `sizes` splits them again."""
+
+    def usage(self, result: ImageResult) -> Usage:
+        return result.usage
+
+    def with_usage(self, result: ImageResult, usage: Usage) -> ImageResult:
+        return replace(result, usage=usage)
+
+    def encode(self, result: ImageResult) -> tuple[dict[str, Any], bytes]:
+        meta = {"sizes": [len(i) for i in result.images], "usage": asdict(result.usage)}
+        return meta, b"".join(result.images)
+
+    def decode(self, meta: dict[str, Any], payload: bytes) -> ImageResult:
+        images: list[bytes] = []
+        offset = 0
+        for size in meta["sizes"]:
+            images.append(payload[offset : offset + int(size)])
+            offset += int(size)
+        return ImageResult(images=tuple(images), usage=Usage(**meta["usage"]))
+
+
+def image_params(request: ImageRequest) -> dict[str, Any]:
+    """Everything that decides an image: the cache key hashes each reference's bytes, so a
+    shot whose characters (or their sheets) changed misses and an untouched one hits."""
+    return {
+        "prompt": request.prompt,
+        "negative_prompt": request.negative_prompt,
+        "width": request.width,
+        "height": request.height,
+        "seed": request.seed,
+        "steps": request.steps,
+        "cfg_scale": request.cfg_scale,
+        "count": request.count,
+        "references": [
+            {"role": r.role, "name": r.name, "seed": r.seed, "data": r.data}
+            for r in request.references
+        ],
+    }
+
+
+class ManagedImageModel:
+    """An `ImageModel` that runs every generation through the call layer."""
+
+    def __init__(
+        self,
+        targets: list[Target[ImageModel]],
+        ledger: UsageLedger,
+        cache: ResultCache | None,
+    ) -> None:
+        self.targets = targets
+        self.ledger = ledger
+        self.cache = cache
+        self.provider = targets[0].provider.name
+        self.model = targets[0].model_name
+
+    async def generate(
+        self, request: ImageRequest, on_progress: Progress | None = None
+    ) -> ImageResult:
+        async def invoke(model: ImageModel) -> ImageResult:
+            return await model.generate(request, on_progress)
+
+        return await managed_call(
+            modality="image",
+            targets=self.targets,
+            params=image_params(request),
+            invoke=invoke,
+            codec=_ImageCodec(),
             ledger=self.ledger,
             cache=self.cache,
         )

@@ -4,7 +4,7 @@ A TOML file named by `STORYREEL_PROVIDERS` holds one `[[provider]]` table per pr
 
     [[provider]]
     name = "local"                      # what requests send as ai_provider / audio_provider
-    type = "openai"                     # offline, openai, elevenlabs, piper, espeak
+    type = "openai"                     # offline, openai, elevenlabs, piper, espeak, comfyui
     base_url = "http://127.0.0.1:8080/v1"
     api_key_env = "LOCAL_LLM_KEY"       # the variable holding the key (or LOCAL_LLM_KEY_FILE)
     text_model = ["qwen2.5-7b", "qwen2.5-14b"]   # the first is the default
@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 
 from storyreel_core.providers.ports import MODALITIES, Modality
 
-ProviderType = Literal["offline", "openai", "elevenlabs", "piper", "espeak"]
+ProviderType = Literal["offline", "openai", "elevenlabs", "piper", "espeak", "comfyui"]
 
 # What each provider type can serve. `offline` is the built-in rule-based path of every stage;
 # `openai` covers every OpenAI-compatible server (OpenAI, DeepSeek, Qwen, vLLM, llama.cpp…).
@@ -46,7 +46,11 @@ TYPE_MODALITIES: dict[str, frozenset[Modality]] = {
     "elevenlabs": frozenset({"speech"}),
     "piper": frozenset({"speech"}),
     "espeak": frozenset({"speech"}),
+    # A ComfyUI server runs workflow templates: images now, image-to-video on the video side.
+    "comfyui": frozenset({"image", "video"}),
 }
+# The workflow templates a `comfyui` provider may replace with its own (`templates`).
+TEMPLATE_KINDS: frozenset[str] = frozenset({"text_to_image", "image_reference", "image_to_video"})
 # Types that cannot work without a key (a local OpenAI-compatible server often needs none).
 KEY_REQUIRED: frozenset[str] = frozenset({"elevenlabs"})
 OFFLINE: Final = "offline"
@@ -97,6 +101,9 @@ class ProviderConfig(BaseModel):
     timeout_s: float = Field(default=60.0, gt=0, le=3600)
     prices: Prices = Field(default_factory=Prices)
     fallback: list[str] = Field(default_factory=list)
+    # comfyui: template kind → path of a ComfyUI API-format workflow JSON (relative paths are
+    # read from the process's working directory); kinds not named use the shipped templates.
+    templates: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -119,6 +126,16 @@ class ProviderConfig(BaseModel):
                 raise ValueError(f"{key} has an empty model name")
         if self.type == "openai" and not self.base_url:
             raise ValueError("type 'openai' needs base_url (https://api.openai.com/v1 for OpenAI)")
+        if self.type == "comfyui" and not self.base_url:
+            raise ValueError("type 'comfyui' needs base_url (http://comfyui:8188)")
+        if self.templates and self.type != "comfyui":
+            raise ValueError("templates is a comfyui field")
+        unknown = sorted(set(self.templates) - TEMPLATE_KINDS)
+        if unknown:
+            raise ValueError(
+                f"unknown template kind(s) {', '.join(unknown)}; known:"
+                f" {', '.join(sorted(TEMPLATE_KINDS))}"
+            )
         if self.type in KEY_REQUIRED and not self.api_key_env:
             raise ValueError(f"type {self.type!r} needs api_key_env")
         if self.type != OFFLINE and not any(self.models(m) for m in served):

@@ -28,6 +28,7 @@ from typing import Any, cast
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.logging import get_logger
 from storyreel_core.providers.calls import (
+    ManagedImageModel,
     ManagedSpeechModel,
     ManagedTextModel,
     ProviderLimiter,
@@ -40,7 +41,13 @@ from storyreel_core.providers.config import (
     Provider,
     load_providers,
 )
-from storyreel_core.providers.ports import Modality, SpeechModel, TextModel, VoiceInfo
+from storyreel_core.providers.ports import (
+    ImageModel,
+    Modality,
+    SpeechModel,
+    TextModel,
+    VoiceInfo,
+)
 from storyreel_core.providers.result_cache import ResultCache
 from storyreel_core.providers.usage import UsageLedger
 from storyreel_core.settings import Settings
@@ -52,6 +59,8 @@ AdapterFactory = Callable[[Provider, str], Any]
 
 _ADAPTERS: dict[tuple[str, Modality], AdapterFactory | str] = {
     ("openai", "text"): "storyreel_core.providers.openai_text:OpenAITextModel.from_provider",
+    ("openai", "image"): "storyreel_core.providers.openai_image:OpenAIImageModel.from_provider",
+    ("comfyui", "image"): "storyreel_core.providers.comfyui_image:ComfyUIImageModel.from_provider",
 }
 
 
@@ -214,6 +223,10 @@ class ProviderRegistry:
 
     def speech_model(self, choice: ModelChoice, ledger: UsageLedger) -> SpeechModel:
         return ManagedSpeechModel(self._targets(choice), ledger, self.cache)
+
+    def image_model(self, choice: ModelChoice, ledger: UsageLedger) -> ImageModel:
+        """The managed image model of `choice` (not for `offline`: the procedural renderer)."""
+        return ManagedImageModel(self._targets(choice), ledger, self.cache)
 
     def falls_back_offline(self, name: str) -> bool:
         """Whether `name` lists `offline` among its fallbacks (the caller's built-in path)."""

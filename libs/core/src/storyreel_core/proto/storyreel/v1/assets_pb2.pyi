@@ -309,12 +309,17 @@ class GenerateCharacterImagesRequest(_message.Message):
     STYLE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
+    IMAGE_MODEL_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     character_id: _builtins.str
     prompt: _builtins.str
     style: _builtins.str
     count: _builtins.int
     seed: _builtins.int
+    image_provider: _builtins.str
+    """A configured image provider and model (GET /providers); empty = the procedural renderer."""
+    image_model: _builtins.str
     def __init__(
         self,
         *,
@@ -324,10 +329,12 @@ class GenerateCharacterImagesRequest(_message.Message):
         style: _builtins.str = ...,
         count: _builtins.int = ...,
         seed: _builtins.int = ...,
+        image_provider: _builtins.str = ...,
+        image_model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["character_id", b"character_id", "count", b"count", "drama_id", b"drama_id", "prompt", b"prompt", "seed", b"seed", "style", b"style"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["character_id", b"character_id", "count", b"count", "drama_id", b"drama_id", "image_model", b"image_model", "image_provider", b"image_provider", "prompt", b"prompt", "seed", b"seed", "style", b"style"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -286,6 +286,8 @@ class GenerateStoryboardsRequest(_message.Message):
     COUNT_PER_SCENE_FIELD_NUMBER: _builtins.int
     ASPECT_RATIO_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
+    IMAGE_MODEL_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     script_id: _builtins.str
     shot_type: _builtins.str
@@ -297,6 +299,9 @@ class GenerateStoryboardsRequest(_message.Message):
     aspect_ratio: _builtins.str
     """9:16 (default) | 16:9 | 1:1"""
     seed: _builtins.int
+    image_provider: _builtins.str
+    """a configured image provider (GET /providers); "" = offline"""
+    image_model: _builtins.str
     def __init__(
         self,
         *,
@@ -307,10 +312,12 @@ class GenerateStoryboardsRequest(_message.Message):
         count_per_scene: _builtins.int = ...,
         aspect_ratio: _builtins.str = ...,
         seed: _builtins.int = ...,
+        image_provider: _builtins.str = ...,
+        image_model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "count_per_scene", b"count_per_scene", "drama_id", b"drama_id", "image_style", b"image_style", "script_id", b"script_id", "seed", b"seed", "shot_type", b"shot_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "count_per_scene", b"count_per_scene", "drama_id", b"drama_id", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "script_id", b"script_id", "seed", b"seed", "shot_type", b"shot_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -417,12 +424,17 @@ class RegenerateImageRequest(_message.Message):
     IMAGE_STYLE_FIELD_NUMBER: _builtins.int
     FIX_FACE_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
+    IMAGE_MODEL_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     prompt: _builtins.str
     image_style: _builtins.str
     fix_face: _builtins.bool
     seed: _builtins.int
+    image_provider: _builtins.str
+    """a configured image provider (GET /providers); "" = offline"""
+    image_model: _builtins.str
     def __init__(
         self,
         *,
@@ -432,10 +444,12 @@ class RegenerateImageRequest(_message.Message):
         image_style: _builtins.str = ...,
         fix_face: _builtins.bool = ...,
         seed: _builtins.int = ...,
+        image_provider: _builtins.str = ...,
+        image_model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "fix_face", b"fix_face", "image_style", b"image_style", "prompt", b"prompt", "seed", b"seed", "storyboard_id", b"storyboard_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "fix_face", b"fix_face", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "prompt", b"prompt", "seed", b"seed", "storyboard_id", b"storyboard_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
