@@ -17,13 +17,25 @@ class Api:
     def __init__(self, base_url: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=30)
         name = "u" + uuid.uuid4().hex[:10]
+        self.username, self.password = name, "pass-word-1"
         r = self.http.post(
             "/api/v1/auth/register",
-            json={"username": name, "email": f"{name}@example.com", "password": "pass-word-1"},
+            json={"username": name, "email": f"{name}@example.com", "password": self.password},
         )
         assert r.status_code == 201, r.text
-        self.token = r.json()["data"]["access_token"]
-        self.http.headers["Authorization"] = f"Bearer {self.token}"
+        self._use(r.json()["data"]["access_token"])
+
+    def _use(self, token: str) -> None:
+        self.token = token
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def login(self) -> None:
+        """A new session (e.g. after a test logged this one out)."""
+        r = self.http.post(
+            "/api/v1/auth/login", json={"username": self.username, "password": self.password}
+        )
+        assert r.status_code == 200, r.text
+        self._use(r.json()["data"]["access_token"])
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.http.get(f"/api/v1{path}", **kw)

@@ -55,7 +55,9 @@ REQUEST_TIMEOUT_S = 15
 # constraint they enforce, and schema-valid input must be accepted (2xx, or 404/409/429 for
 # state the schema cannot know: an unknown id, a stale set, too many tasks at once).
 POSITIVE_CHECKED = {
-    "POST /api/v1/auth/register",
+    # Not POST /auth/register: its password policy (zxcvbn strength, NIST SP 800-63B) is not
+    # expressible in JSON Schema, so schema-valid random passwords ("aaaaaaaa") are refused by
+    # design; its username and email patterns are checked by test_input_guards instead.
     "POST /api/v1/dramas/{drama_id}/assets/generate",
     "POST /api/v1/dramas/{drama_id}/scripts/generate",
     "POST /api/v1/dramas/{drama_id}/videos/render",
@@ -70,6 +72,12 @@ def fuzz_user(platform: PlatformProcess) -> Iterator[Api]:
     yield user
     # Whatever work is still queued or running for the fuzzing user (a task a 2xx other than
     # 202 started) is cancelled too, so the rest of the session runs on a quiet platform.
+    # The fuzzing may have logged this session out (POST /auth/logout): sign in again first,
+    # unless its own logins used up this address's login window (then nothing is cleaned).
+    try:
+        user.login()
+    except AssertionError:
+        return
     for status in ("pending", "running"):
         r = user.get("/tasks", params={"status": status, "per_page": 100})
         for task in r.json()["data"]:

@@ -99,7 +99,8 @@ def test_sigkilled_video_worker_is_replaced_and_render_yields_one_playable_mp4(
     assert took < 120, f"recovery took {took:.0f}s"
     finished = {r["task_id"] for r in replacement.events("jobs.completed")}
     assert cut_id in finished, "the replacement worker did not finish the final cut"
-    assert not victim.events("jobs.completed")
+    # The victim may have finished segments before it died, never the final cut itself.
+    assert cut_id not in {e["task_id"] for e in victim.events("jobs.completed")}
 
     prefix = f"renders/{cut_id}/"
     keys = cluster.s3_keys(prefix)

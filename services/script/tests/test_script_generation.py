@@ -105,14 +105,21 @@ def test_plan_picks_the_story_from_the_input_type() -> None:
     [
         ("", "prompt", "", "prompt"),
         ("  ", "prompt", "", "prompt"),
-        ("idea", "novel", "", "input_content"),
-        ("idea", "markdown", " \n ", "input_content"),
+        ("", "novel", "", "input_content"),
+        (" ", "markdown", " \n ", "input_content"),
     ],
 )
 def test_plan_refuses_empty_sources(prompt: str, input_type: str, content: str, field: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         plan_generation(drama_id="d", prompt=prompt, input_type=input_type, input_content=content)
     assert caught.value.field == field
+
+
+def test_a_document_type_without_a_document_reads_the_prompt() -> None:
+    """A novel or Markdown request whose document is blank is written from its prompt (the
+    OpenAPI document cannot say "input_content is required when input_type is novel")."""
+    plan = plan_generation(drama_id="d", prompt="一个故事。", input_type="novel", input_content=" ")
+    assert plan.story == "一个故事。"
 
 
 def test_plan_refuses_bad_choices_and_oversized_text() -> None:
@@ -224,7 +231,8 @@ async def test_the_job_keeps_long_sentences_whole_and_notes_fewer_scenes(
             payload=plan.model_dump(mode="json"),
             attempt=1,
         )
-        result = await ScriptGenerator(scripts).run(job, cast(JobContext, FakeContext()))
+        generator = ScriptGenerator(scripts, ProviderRegistry(load_providers(None)))
+        result = await generator.run(job, cast(JobContext, FakeContext()))
         heard = [line["text"] for scene in result["scenes"] for line in scene["lines"]]
         assert heard == [story, other]
         assert story in result["content"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from storyreel_gateway.auth.password_policy import MAX_LENGTH, MIN_LENGTH
 from storyreel_gateway.auth.user_store import (
@@ -46,6 +47,13 @@ class RegisterBody(BaseModel):
             "email) is refused with 400"
         ),
     )
+
+    @field_validator("username", "email", mode="before")
+    @classmethod
+    def compatibility_forms(cls, value: object) -> object:
+        """NFKC first, so full-width `Ａｌｉｃｅ` meets the pattern as `Alice` (and then 409s
+        against an existing Alice instead of a 400)."""
+        return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
 
 
 class LoginBody(BaseModel):

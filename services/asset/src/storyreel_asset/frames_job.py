@@ -21,6 +21,7 @@ from storyreel_asset.model_frames import ModelFrames
 from storyreel_asset.procedural_renderer import render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail
 from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_core.bus.serial_progress import SerialProgress
 from storyreel_core.drama_models import Character, Shot, Storyboard
 from storyreel_core.errors import NotFound
 from storyreel_core.providers.registry import ProviderRegistry
@@ -30,33 +31,6 @@ from storyreel_core.stores.object_store import ObjectStore
 # Shots in flight for a model: the provider's limiter bounds the calls themselves (its
 # max_concurrency and requests_per_minute), so many may wait on it; decoding is cheap.
 MODEL_PARALLEL = 64
-
-
-class SerialProgress:
-    """Progress of concurrent shots, written one report at a time.
-
-    The task document is updated with a compare-and-swap; dozens of shots reporting at once
-    make it give up ("kept changing"). A step report (`optional`, a shot's fraction) is
-    dropped while another report is being written; counts are always written.
-    """
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-        self.lock = asyncio.Lock()
-
-    async def __call__(
-        self,
-        completed: int,
-        total: int,
-        step: str,
-        *,
-        current_item: dict[str, Any] | None = None,
-        optional: bool = False,
-    ) -> None:
-        if optional and self.lock.locked():
-            return
-        async with self.lock:
-            await self.ctx.progress(completed, total, step, current_item=current_item)
 
 
 class FramesInput(BaseModel):

@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import AliasChoices, BaseModel, Field
 
 from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_core.bus.serial_progress import SerialProgress
 from storyreel_core.drama_models import ShotAudio, Storyboard
 from storyreel_core.providers.ports import SpeechModel, SpeechRequest, SpeechResult
 from storyreel_core.providers.usage import UsageLedger
@@ -87,6 +88,8 @@ class SpeechJob:
         total = sum(len(said) for _, said in lines)
         done = 0
 
+        report = SerialProgress(ctx)  # every line reports at once: one write at a time
+
         async def speak(speaker: str, text: str) -> tuple[SpeechResult, Spoken]:
             nonlocal done
             request = SpeechRequest(
@@ -97,7 +100,7 @@ class SpeechJob:
             )
             result = await model.synthesize(request)
             done += 1
-            await ctx.progress(done, max(total, 1), "speaking")
+            await report(done, max(total, 1), "speaking")
             return result, decoded(result, speaker, text)
 
         spoken = await asyncio.gather(
