@@ -26,8 +26,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.seaweedfs import SeaweedNotInstalled, SeaweedS3
 from storyreel_core.settings import Settings
+from storyreel_core.stores.sqlite_store import SqliteDocumentStore
+from storyreel_core.task_store import TaskStore
+from storyreel_core.testing import BundledNatsServer, start_nats
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 30.0
@@ -233,3 +237,30 @@ async def s3_store(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
 def s3_settings(request: pytest.FixtureRequest) -> Settings:
     """Settings for a fresh (not yet created) bucket, for tests that build the store themselves."""
     return s3_test_settings(request, request.param)
+
+
+# The job runner, the reaper and the metrics tests share a real nats-server and a task store.
+
+
+@pytest.fixture
+async def nats_server(tmp_path: Path) -> AsyncIterator[BundledNatsServer]:
+    server = await start_nats(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def bus(nats_server: BundledNatsServer) -> AsyncIterator[JetStreamBus]:
+    b = await JetStreamBus(nats_server.url).connect()
+    await b.ensure_streams()
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def tasks(tmp_path: Path) -> AsyncIterator[TaskStore]:
+    docs = await SqliteDocumentStore(tmp_path / "t.db").connect()
+    store = TaskStore(docs)
+    await store.ensure_indexes()
+    yield store
+    await docs.close()

@@ -3,42 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from storyreel_core.bus.jetstream import ConsumerSpec, JetStreamBus
 from storyreel_core.bus.job_runner import Job, JobContext, JobRunner, job_subject
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.stores.sqlite_store import SqliteDocumentStore
 from storyreel_core.task_store import TaskStore
-from storyreel_core.testing import BundledNatsServer, eventually, start_nats
-
-
-@pytest.fixture
-async def nats_server(tmp_path: Path) -> AsyncIterator[BundledNatsServer]:
-    server = await start_nats(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def bus(nats_server: BundledNatsServer) -> AsyncIterator[JetStreamBus]:
-    b = await JetStreamBus(nats_server.url).connect()
-    await b.ensure_streams()
-    yield b
-    await b.close()
-
-
-@pytest.fixture
-async def tasks(tmp_path: Path) -> AsyncIterator[TaskStore]:
-    docs = await SqliteDocumentStore(tmp_path / "t.db").connect()
-    store = TaskStore(docs)
-    await store.ensure_indexes()
-    yield store
-    await docs.close()
+from storyreel_core.testing import eventually
 
 
 def spec(**kw: Any) -> ConsumerSpec:

@@ -8,8 +8,6 @@ back from the Prometheus text the endpoints serve, not from the metric objects.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -24,10 +22,9 @@ from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, stages_pb2_grpc
 from storyreel_core.rpc.clients import call, open_channel
 from storyreel_core.rpc.server import GrpcServer
-from storyreel_core.stores.sqlite_store import SqliteDocumentStore
 from storyreel_core.task_store import TaskStore
 from storyreel_core.telemetry.metrics import start_metrics_server, stop_watch, watch_consumer_lag
-from storyreel_core.testing import BundledNatsServer, eventually, free_port, start_nats
+from storyreel_core.testing import eventually, free_port
 
 
 def sample(name: str, text: str | None = None, **labels: str) -> float:
@@ -38,30 +35,6 @@ def sample(name: str, text: str | None = None, **labels: str) -> float:
             if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
                 return float(s.value)
     return 0.0
-
-
-@pytest.fixture
-async def nats_server(tmp_path: Path) -> AsyncIterator[BundledNatsServer]:
-    server = await start_nats(tmp_path)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-async def bus(nats_server: BundledNatsServer) -> AsyncIterator[JetStreamBus]:
-    b = await JetStreamBus(nats_server.url).connect()
-    await b.ensure_streams()
-    yield b
-    await b.close()
-
-
-@pytest.fixture
-async def tasks(tmp_path: Path) -> AsyncIterator[TaskStore]:
-    docs = await SqliteDocumentStore(tmp_path / "t.db").connect()
-    store = TaskStore(docs)
-    await store.ensure_indexes()
-    yield store
-    await docs.close()
 
 
 SPEC = ConsumerSpec(
