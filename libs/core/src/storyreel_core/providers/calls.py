@@ -53,6 +53,9 @@ from storyreel_core.providers.ports import (
     TextRequest,
     TextResult,
     Usage,
+    VideoModel,
+    VideoRequest,
+    VideoResult,
     VoiceInfo,
 )
 from storyreel_core.providers.result_cache import ResultCache, cache_key
@@ -444,6 +447,72 @@ class ManagedImageModel:
             params=image_params(request),
             invoke=invoke,
             codec=_ImageCodec(),
+            ledger=self.ledger,
+            cache=self.cache,
+        )
+
+
+# --- video ------------------------------------------------------------------------------
+
+
+class _VideoCodec:
+    """The MP4 is the payload; the meta holds its usage."""
+
+    def usage(self, result: VideoResult) -> Usage:
+        return result.usage
+
+    def with_usage(self, result: VideoResult, usage: Usage) -> VideoResult:
+        return replace(result, usage=usage)
+
+    def encode(self, result: VideoResult) -> tuple[dict[str, Any], bytes]:
+        return {"usage": asdict(result.usage)}, result.mp4
+
+    def decode(self, meta: dict[str, Any], payload: bytes) -> VideoResult:
+        return VideoResult(mp4=payload, usage=Usage(**meta["usage"]))
+
+
+def video_params(request: VideoRequest) -> dict[str, Any]:
+    """Everything that decides a clip (the images enter the cache key by their SHA-256)."""
+    return {
+        "prompt": request.prompt,
+        "start_image": request.start_image,
+        "end_image": request.end_image,
+        "duration_s": request.duration_s,
+        "width": request.width,
+        "height": request.height,
+        "fps": request.fps,
+        "seed": request.seed,
+    }
+
+
+class ManagedVideoModel:
+    """A `VideoModel` that runs every clip through the call layer: the same request twice
+    (a rerender, a redelivered job) is answered from the cache without a second job."""
+
+    def __init__(
+        self,
+        targets: list[Target[VideoModel]],
+        ledger: UsageLedger,
+        cache: ResultCache | None,
+    ) -> None:
+        self.targets = targets
+        self.ledger = ledger
+        self.cache = cache
+        self.provider = targets[0].provider.name
+        self.model = targets[0].model_name
+
+    async def generate(
+        self, request: VideoRequest, on_progress: Progress | None = None
+    ) -> VideoResult:
+        async def invoke(model: VideoModel) -> VideoResult:
+            return await model.generate(request, on_progress)
+
+        return await managed_call(
+            modality="video",
+            targets=self.targets,
+            params=video_params(request),
+            invoke=invoke,
+            codec=_VideoCodec(),
             ledger=self.ledger,
             cache=self.cache,
         )

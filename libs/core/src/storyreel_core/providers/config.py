@@ -4,7 +4,8 @@ A TOML file named by `STORYREEL_PROVIDERS` holds one `[[provider]]` table per pr
 
     [[provider]]
     name = "local"                      # what requests send as ai_provider / audio_provider
-    type = "openai"                     # offline, openai, elevenlabs, piper, espeak, comfyui
+    type = "openai"                     # offline, openai, elevenlabs, piper, espeak, comfyui,
+                                        # async_video
     base_url = "http://127.0.0.1:8080/v1"
     api_key_env = "LOCAL_LLM_KEY"       # the variable holding the key (or LOCAL_LLM_KEY_FILE)
     text_model = ["qwen2.5-7b", "qwen2.5-14b"]   # the first is the default
@@ -13,6 +14,11 @@ A TOML file named by `STORYREEL_PROVIDERS` holds one `[[provider]]` table per pr
     timeout_s = 60
     fallback = ["backup"]
     prices = { input_per_1m_tokens = 0.15, output_per_1m_tokens = 0.60 }
+
+Video providers (`video_model`) run long jobs: their `timeout_s` is the overall limit of one
+clip (submit, every poll, the download), after which the call fails with `ProviderTimeout`;
+`poll_interval_s` paces the polls. An `async_video` provider (a Kling/Seedance-like HTTP API)
+describes its protocol in a `[provider.video_api]` table (`AsyncVideoApi`).
 
 Keys never live in the file: `api_key_env` names an environment variable, read here (or the
 file named by `<VAR>_FILE`, for container secrets). A file that does not parse or validate
@@ -30,24 +36,29 @@ import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from storyreel_core.providers.ports import MODALITIES, Modality
 
-ProviderType = Literal["offline", "openai", "elevenlabs", "piper", "espeak", "comfyui"]
+ProviderType = Literal[
+    "offline", "openai", "elevenlabs", "piper", "espeak", "comfyui", "async_video"
+]
 
 # What each provider type can serve. `offline` is the built-in rule-based path of every stage;
 # `openai` covers every OpenAI-compatible server (OpenAI, DeepSeek, Qwen, vLLM, llama.cpp…).
 TYPE_MODALITIES: dict[str, frozenset[Modality]] = {
     "offline": frozenset(MODALITIES),
-    "openai": frozenset({"text", "speech", "image"}),
+    # OpenAI's videos API (Sora) through the SDK's `client.videos`.
+    "openai": frozenset({"text", "speech", "image", "video"}),
     "elevenlabs": frozenset({"speech"}),
     "piper": frozenset({"speech"}),
     "espeak": frozenset({"speech"}),
     # A ComfyUI server runs workflow templates: images now, image-to-video on the video side.
     "comfyui": frozenset({"image", "video"}),
+    # A generic submit → poll → download video API described by `video_api` (Kling, Seedance…).
+    "async_video": frozenset({"video"}),
 }
 # The workflow templates a `comfyui` provider may replace with its own (`templates`).
 TEMPLATE_KINDS: frozenset[str] = frozenset({"text_to_image", "image_reference", "image_to_video"})
@@ -77,6 +88,54 @@ class Prices(BaseModel):
     per_second: float = Field(default=0.0, ge=0)
 
 
+DEFAULT_VIDEO_BODY: dict[str, Any] = {
+    "model": "{{model}}",
+    "prompt": "{{prompt}}",
+    "image": "{{start_image}}",
+    "end_image": "{{end_image}}",
+    "duration": "{{duration}}",
+    "width": "{{width}}",
+    "height": "{{height}}",
+    "fps": "{{fps}}",
+    "seed": "{{seed}}",
+}
+
+
+class AsyncVideoApi(BaseModel):
+    """The protocol of an `async_video` provider: submit a job, poll it, download the MP4.
+
+    Paths are relative to the provider's `base_url` (`{id}` is the job id); `body` is the
+    JSON submitted, with `{{placeholders}}` filled as in ComfyUI templates: `{{model}}`,
+    `{{prompt}}`, `{{start_image}}` (a `data:image/png;base64,…` URI),
+    `{{start_image_base64}}` (bare base64), `{{end_image}}` / `{{end_image_base64}}` (null
+    when the request has none), `{{duration}}` (seconds, float), `{{duration_int}}` (whole
+    seconds, rounded up), `{{width}}`, `{{height}}`, `{{size}}` ("WxH"), `{{fps}}`,
+    `{{seed}}`. The `*_path` fields are dotted paths into the JSON answers (`data.task_id`,
+    `output.video_url`, `data.videos.0.url`); the status is compared with `done`, `failed`
+    and `refused`, and an error code with `refusal_codes` (a refusal is never retried).
+    `progress_scale` is the value that means "finished" (100 for percentages, 1 for fractions).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    submit_path: str = "/v1/videos"
+    poll_path: str = "/v1/videos/{id}"
+    body: dict[str, Any] = Field(default_factory=lambda: dict(DEFAULT_VIDEO_BODY))
+    id_path: str = "id"
+    status_path: str = "status"
+    progress_path: str = "progress"
+    progress_scale: float = Field(default=100.0, gt=0)
+    result_url_path: str = "video_url"
+    error_path: str = "error.message"
+    error_code_path: str = "error.code"
+    done: list[str] = Field(default_factory=lambda: ["succeeded", "completed", "success"])
+    failed: list[str] = Field(default_factory=lambda: ["failed", "error", "cancelled"])
+    refused: list[str] = Field(default_factory=lambda: ["refused", "rejected"])
+    refusal_codes: list[str] = Field(
+        default_factory=lambda: ["content_filter", "moderation_blocked", "content_policy_violation"]
+    )
+
+
 def _as_list(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
@@ -104,6 +163,10 @@ class ProviderConfig(BaseModel):
     # comfyui: template kind → path of a ComfyUI API-format workflow JSON (relative paths are
     # read from the process's working directory); kinds not named use the shipped templates.
     templates: dict[str, str] = Field(default_factory=dict)
+    # Video jobs: seconds between two polls (ComfyUI reports over its WebSocket instead).
+    poll_interval_s: float = Field(default=2.0, ge=0.01, le=600)
+    # async_video: the vendor's protocol (defaults: an OpenAI-videos-like JSON API).
+    video_api: AsyncVideoApi | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -128,6 +191,10 @@ class ProviderConfig(BaseModel):
             raise ValueError("type 'openai' needs base_url (https://api.openai.com/v1 for OpenAI)")
         if self.type == "comfyui" and not self.base_url:
             raise ValueError("type 'comfyui' needs base_url (http://comfyui:8188)")
+        if self.type == "async_video" and not self.base_url:
+            raise ValueError("type 'async_video' needs base_url (the vendor's API root)")
+        if self.video_api is not None and self.type != "async_video":
+            raise ValueError("video_api is an async_video field")
         if self.templates and self.type != "comfyui":
             raise ValueError("templates is a comfyui field")
         unknown = sorted(set(self.templates) - TEMPLATE_KINDS)

@@ -31,6 +31,7 @@ from storyreel_core.providers.calls import (
     ManagedImageModel,
     ManagedSpeechModel,
     ManagedTextModel,
+    ManagedVideoModel,
     ProviderLimiter,
     Target,
 )
@@ -46,6 +47,7 @@ from storyreel_core.providers.ports import (
     Modality,
     SpeechModel,
     TextModel,
+    VideoModel,
     VoiceInfo,
 )
 from storyreel_core.providers.result_cache import ResultCache
@@ -61,6 +63,9 @@ _ADAPTERS: dict[tuple[str, Modality], AdapterFactory | str] = {
     ("openai", "text"): "storyreel_core.providers.openai_text:OpenAITextModel.from_provider",
     ("openai", "image"): "storyreel_core.providers.openai_image:OpenAIImageModel.from_provider",
     ("comfyui", "image"): "storyreel_core.providers.comfyui_image:ComfyUIImageModel.from_provider",
+    ("comfyui", "video"): "storyreel_core.providers.comfyui_video:ComfyUIVideoModel.from_provider",
+    ("async_video", "video"): "storyreel_core.providers.async_video:AsyncVideoModel.from_provider",
+    ("openai", "video"): "storyreel_core.providers.openai_video:OpenAIVideoModel.from_provider",
 }
 
 
@@ -227,6 +232,10 @@ class ProviderRegistry:
     def image_model(self, choice: ModelChoice, ledger: UsageLedger) -> ImageModel:
         """The managed image model of `choice` (not for `offline`: the procedural renderer)."""
         return ManagedImageModel(self._targets(choice), ledger, self.cache)
+
+    def video_model(self, choice: ModelChoice, ledger: UsageLedger) -> VideoModel:
+        """The managed video model of `choice` (not for `offline`: camera motion on stills)."""
+        return ManagedVideoModel(self._targets(choice), ledger, self.cache)
 
     def falls_back_offline(self, name: str) -> bool:
         """Whether `name` lists `offline` among its fallbacks (the caller's built-in path)."""
