@@ -90,6 +90,17 @@ class RenderOptions(BaseModel):
     image_model: str | None = Field(
         default=None, max_length=200, description="one of the provider's image models"
     )
+    video_provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a video provider of GET /providers for each shot's motion (start frame ="
+        " the shot's image); unset = camera motion over the stills. A shot whose clip fails"
+        " keeps camera motion and the result's `motion.fell_back` names it",
+        examples=["offline"],
+    )
+    video_model: str | None = Field(
+        default=None, max_length=200, description="one of the provider's video models"
+    )
     budget: float | None = Field(
         default=None,
         ge=0,

@@ -155,6 +155,17 @@ class RenderIn(BaseModel):
     resolution: Resolution = "720p"
     frame_rate: int = Field(default=24, ge=1, le=60)
     transition: Transition = "crossfade"
+    video_provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a video provider of GET /providers for each shot's motion; unset ="
+        " camera motion over the stills. A shot whose clip fails keeps camera motion and the"
+        " result's `motion.fell_back` names it",
+        examples=["offline"],
+    )
+    video_model: str | None = Field(
+        default=None, max_length=200, description="one of the provider's video models"
+    )
 
 
 class VideoOut(BaseModel):
@@ -375,6 +386,8 @@ async def render_final_cut(
             resolution=body.resolution,
             frame_rate=body.frame_rate,
             transition=body.transition,
+            video_provider=body.video_provider or "",
+            video_model=body.video_model or "",
         ),
         user_id=user["_id"],
     )

@@ -16,9 +16,11 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import CameraMovement, FigureBox, SpeechSegment, Transition
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_video.job_progress import percent_reporter
+from storyreel_video.model_motion import MotionShot, motion_for_job, motion_prompt
 from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
 from storyreel_video.specs import ClipSpec
 
@@ -31,6 +33,7 @@ class CutShot(BaseModel):
     camera_movement: CameraMovement = "static"
     segments: list[SpeechSegment] = Field(default_factory=list)
     figures: list[FigureBox] = Field(default_factory=list, max_length=32)
+    prompt: str = Field(default="", max_length=4000)  # what a video model is told to animate
 
 
 class FinalCutInput(BaseModel):
@@ -42,6 +45,11 @@ class FinalCutInput(BaseModel):
     music: bool = True
     language: str = "en"
     title: str = ""  # set on the thumbnail (at most three lines are drawn)
+    # A configured video provider (GET /providers) and model: each shot's motion comes from
+    # it (`model_motion`); empty = camera motion over the stills.
+    video_provider: str = Field(default="", max_length=64)
+    video_model: str = Field(default="", max_length=200)
+    budget: float | None = Field(default=None, ge=0)
 
 
 OUTPUTS = {
@@ -84,12 +92,14 @@ class FinalCutJob:
         ffmpeg: str | None,
         preset: str,
         scratch: ScratchSpace | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
         self.objects = objects
         self.segments = segments
         self.ffmpeg = ffmpeg
         self.preset = preset
         self.scratch = scratch or ScratchSpace.in_temp("video")
+        self.providers = providers
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = FinalCutInput.model_validate(job.payload)
@@ -99,8 +109,27 @@ class FinalCutJob:
         with self.scratch.for_task(job.task_id) as scratch:
             await ctx.progress(0, 100, "fetching media")
             clips = await fetch_clips(self.objects, spec.shots, scratch)
-            rendered = await compose_segmented_cut(
+            moved = await motion_for_job(
+                ctx,
+                self.providers,
+                self.objects,
                 clips,
+                [
+                    MotionShot(s.shot_id, motion_prompt(s.prompt, *(g.text for g in s.segments)))
+                    for s in spec.shots
+                ],
+                video_provider=spec.video_provider,
+                video_model=spec.video_model,
+                budget=spec.budget,
+                width=spec.width,
+                height=spec.height,
+                fps=spec.fps,
+                scratch=scratch / "motion",
+                store_prefix=f"cache/clips/{job.owner_id}/",
+                ffmpeg=self.ffmpeg,
+            )
+            rendered = await compose_segmented_cut(
+                moved.clips,
                 [shot.frame_key for shot in spec.shots],
                 scratch / "out",
                 runner=self.segments,
@@ -116,6 +145,7 @@ class FinalCutJob:
                 ffmpeg=self.ffmpeg,
                 on_progress=on_progress,
                 preset=self.preset,
+                motion=moved.keys,
             )
             cut = rendered.cut
             files = {
@@ -125,6 +155,7 @@ class FinalCutJob:
                 "thumbnail_key": cut.thumbnail_path,
             }
             result: dict[str, Any] = {
+                **moved.result,
                 "duration": cut.duration,
                 "width": spec.width,
                 "height": spec.height,

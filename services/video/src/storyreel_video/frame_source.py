@@ -1,6 +1,9 @@
 """The frame stream of a cut: each output frame from the timeline, camera and transitions,
 written as raw yuv420p to ffmpeg's stdin.
 
+A shot with a model's clip (`ClipSpec.video_path`) shows the clip's frames instead of camera
+motion over its still; both are frame sources with the same `frame(progress)`.
+
 Stills are loaded lazily, one shot ahead at most, and dropped once played, so memory stays flat
 however long the story is and the cost of preparing a still overlaps the encode of the frames
 already queued.
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from storyreel_core.drama_models import Transition
+from storyreel_video.clip_frames import ClipFrames
 from storyreel_video.ffmpeg_runner import Feeder, Writer
 from storyreel_video.ken_burns import ShotCamera
 from storyreel_video.specs import ClipSpec
@@ -41,17 +45,27 @@ class FrameSource:
         self.transition: Transition = transition
         self.start = start
         self.count = timeline.frame_count if count is None else count
-        self._cams: dict[int, ShotCamera] = {}
+        self._cams: dict[int, ShotCamera | ClipFrames] = {}
 
-    def camera(self, i: int) -> ShotCamera:
+    def camera(self, i: int) -> ShotCamera | ClipFrames:
         cam = self._cams.get(i)
         if cam is None:
             for old in [k for k in self._cams if k < i - 1]:
-                del self._cams[old]
+                self._drop(old)
             clip = self.clips[i]
-            cam = ShotCamera(clip.image_path, clip.camera_movement, self.width, self.height)
+            if clip.video_path is not None:
+                cam = ClipFrames(
+                    clip.video_path, clip.duration, self.width, self.height, self.timeline.fps
+                )
+            else:
+                cam = ShotCamera(clip.image_path, clip.camera_movement, self.width, self.height)
             self._cams[i] = cam
         return cam
+
+    def _drop(self, i: int) -> None:
+        cam = self._cams.pop(i)
+        if isinstance(cam, ClipFrames):
+            cam.close()
 
     def frame(self, k: int) -> YuvFrame:
         # t = k / fps exactly for a whole cut (start 0), so it matches `Timeline.slot(k)`.
@@ -83,6 +97,7 @@ class FrameSource:
                 write(f.y.data)
                 write(f.u.data)
                 write(f.v.data)
-            self._cams.clear()
+            for i in list(self._cams):
+                self._drop(i)
 
         return feed

@@ -59,6 +59,7 @@ def shot_from_proto(msg: storyboards_pb2.Storyboard) -> ShotRef:
         narration=msg.narration,
         dialogue=[d.text for d in msg.dialogue if d.text.strip()],
         language=msg.language or "zh",
+        prompt=". ".join(t.strip() for t in (msg.prompt, msg.description) if t.strip())[:4000],
     )
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from storyreel_core.bus.job_runner import Job, JobContext
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.scratch import ScratchSpace
 from storyreel_video.audio_mix import MusicBed
 from storyreel_video.job_progress import percent_reporter
 from storyreel_video.library_job import LibraryJob
+from storyreel_video.model_motion import MotionShot, motion_for_job, motion_prompt
 from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
@@ -45,9 +47,11 @@ class RenderJob(LibraryJob):
         ffmpeg: str | None,
         preset: str,
         scratch: ScratchSpace | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
         super().__init__(videos, dramas, ffmpeg=ffmpeg, preset=preset, scratch=scratch)
         self.segments = segments
+        self.providers = providers
 
     async def _music(self, spec: RenderInput, scratch: Path) -> MusicBed:
         music = spec.music
@@ -67,8 +71,28 @@ class RenderJob(LibraryJob):
             await ctx.progress(0, 100, "fetching media")
             cuts = [cut_shot(s, fallback=None, keep_planned=True) for s in spec.shots]
             clips = await fetch_shot_clips(self.videos.objects, spec.shots, cuts, scratch / "in")
-            rendered = await compose_segmented_cut(
+            moved = await motion_for_job(
+                ctx,
+                self.providers,
+                self.videos.objects,
                 clips,
+                [
+                    MotionShot(s.storyboard_id, motion_prompt(s.prompt, s.narration, *s.dialogue))
+                    for s in spec.shots
+                ],
+                video_provider=spec.video_provider,
+                video_model=spec.video_model,
+                budget=None,
+                width=spec.width,
+                height=spec.height,
+                fps=spec.fps,
+                scratch=scratch / "motion",
+                # With the drama's media: deleted with the drama.
+                store_prefix=f"{drama_prefix(spec.drama_id)}clips/",
+                ffmpeg=self.ffmpeg,
+            )
+            rendered = await compose_segmented_cut(
+                moved.clips,
                 [cut.frame_key for cut in cuts],
                 scratch / "out",
                 runner=self.segments,
@@ -88,6 +112,7 @@ class RenderJob(LibraryJob):
                 ffmpeg=self.ffmpeg,
                 on_progress=on_progress,
                 preset=self.preset,
+                motion=moved.keys,
             )
             cut = rendered.cut
             await self.dramas.require(job.owner_id, spec.drama_id)
@@ -119,4 +144,4 @@ class RenderJob(LibraryJob):
                 },
             )
         segments = {"total": rendered.segments.total, "encoded": rendered.segments.encoded}
-        return {"video": video_result(doc), "segments": segments}
+        return {**moved.result, "video": video_result(doc), "segments": segments}

@@ -73,6 +73,7 @@ async def produce_segment(
         return None
     with _work_folder(workdir) as work:
         stills = []
+        videos: list[Path | None] = []
         for n, shot in enumerate(spec.shots):
             path = await objects.download(shot.frame_key, work / f"still{n}")
             if await asyncio.to_thread(file_sha256, path) != shot.frame_sha256:
@@ -82,12 +83,23 @@ async def produce_segment(
                     field="shots",
                 )
             stills.append(path)
+            video = None
+            if shot.clip_key:
+                # Conformed clips are stored under their content hash: they never change.
+                video = await objects.download(shot.clip_key, work / f"clip{n}.mp4")
+            videos.append(video)
         if spec.ass:
             await asyncio.to_thread((work / "subs.ass").write_text, spec.ass, "utf-8")
             await asyncio.to_thread(link_fonts, spec.font_path, spec.ass, work / "fonts")
         out = work / "segment.mp4"
         await encode_segment(
-            spec, stills, out, workdir=work, ffmpeg=ffmpeg, on_progress=on_progress
+            spec,
+            stills,
+            out,
+            workdir=work,
+            ffmpeg=ffmpeg,
+            on_progress=on_progress,
+            videos=videos,
         )
         info = await objects.put_file(spec.key, out, "video/mp4")
     log.info("video.segment.encoded", key=spec.key, frames=spec.frame_count, size=info.size)

@@ -193,6 +193,7 @@ def plan_segments(
     frame_hashes: Sequence[str],
     timeline: Timeline,
     *,
+    motion: Sequence[tuple[str, str] | None] = (),
     cache_prefix: str,
     width: int,
     height: int,
@@ -203,8 +204,10 @@ def plan_segments(
     encoder: str,
 ) -> list[SegmentInput]:
     """One `SegmentInput` per shot, keyed by content (see `segments`); `encoder` names the
-    encoder build (`segments.encoder_version`)."""
+    encoder build (`segments.encoder_version`); `motion[i]` is shot i's conformed clip as
+    (object key, SHA-256), None for camera motion over its still."""
     n = len(clips)
+    moving = [m or ("", "") for m in motion] or [("", "")] * n
     specs = []
     for window in plan_windows(timeline):
         i = window.index
@@ -215,6 +218,8 @@ def plan_segments(
                 frame_sha256=frame_hashes[j],
                 duration=clips[j].duration,
                 camera_movement=clips[j].camera_movement,
+                clip_key=moving[j][0],
+                clip_sha256=moving[j][1],
             )
             for j in drawn
         ]
@@ -275,6 +280,7 @@ async def compose_segmented_cut(
     cache_prefix: str = "",
     drama_id: str | None = None,
     title: str = "",
+    motion: Sequence[tuple[str, str] | None] = (),
 ) -> SegmentedCut:
     """Render the final cut into `out_dir` (final.mp4, final.srt, final.ass, thumbnail.jpg).
 
@@ -284,7 +290,9 @@ async def compose_segmented_cut(
     − (n − 1)·td to the nearest frame. Segments are cached under `cache_prefix` (default
     `cache/segments/<owner>/`; a drama's renders keep theirs with the drama's media, so they
     go when it goes). The thumbnail is the shot showing most of its characters, with `title`
-    on it. Raises `RenderFailed` (a segment task failed, ffmpeg
+    on it. `motion[i]` names shot i's clip from a video model (`model_motion`) as
+    (object key, SHA-256); its frames replace the camera move. Raises `RenderFailed` (a
+    segment task failed, ffmpeg
     failed) or `ValueError` (bad geometry, no clips).
     """
     if width <= 0 or height <= 0 or width % 2 or height % 2:
@@ -347,6 +355,7 @@ async def compose_segmented_cut(
             subtitles=burned,
             font_path=str(subs.font.path) if subs.font.path else "",
             encoder=await asyncio.to_thread(encoder_version, ffmpeg),
+            motion=motion,
         )
 
         async def segment_done(count: int) -> None:

@@ -47,12 +47,16 @@ AUDIO_BITRATE = "160k"
 
 
 class SegmentShot(BaseModel):
-    """A shot a segment draws: its still (by key, and by content for the cache), move, length."""
+    """A shot a segment draws: its still (by key, and by content for the cache), move, length,
+    and, when a video model animated it, its conformed clip (by key and content), drawn
+    instead of the camera move."""
 
     frame_key: str
     frame_sha256: str = Field(min_length=64, max_length=64)
     duration: float = Field(gt=0, le=120)
     camera_movement: CameraMovement = "static"
+    clip_key: str = ""
+    clip_sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
 
 
 class SegmentInput(BaseModel):
@@ -131,6 +135,9 @@ def segment_key(spec: SegmentInput, *, prefix: str, encoder: str) -> str:
     material = spec.model_dump(mode="json", exclude={"key", "font_path"})
     for shot in material["shots"]:
         shot.pop("frame_key")
+        shot.pop("clip_key")
+        if not shot["clip_sha256"]:
+            shot.pop("clip_sha256")  # a still's segment keeps the key it had before clips
     material["encoder"] = encoder
     material["format"] = SEGMENT_FORMAT
     digest = hashlib.sha256(
@@ -207,8 +214,10 @@ async def encode_segment(
     workdir: Path,
     ffmpeg: str | None = None,
     on_progress: ProgressCallback | None = None,
+    videos: Sequence[Path | None] = (),
 ) -> Path:
-    """Draw and encode the segment `spec` describes from local `stills` (one per spec shot).
+    """Draw and encode the segment `spec` describes from local `stills` (one per spec shot)
+    and, for shots a model animated, their local conformed clips (`videos`, None elsewhere).
 
     With subtitles, `workdir` must hold `subs.ass` and a `fonts/` folder (libass reads them).
     Raises `RenderFailed` when ffmpeg or the frames fail; `out_path` may then be partial, so
@@ -216,9 +225,12 @@ async def encode_segment(
     """
     durations = [s.duration for s in spec.shots]
     timeline = Timeline.build(durations, spec.transition_seconds, spec.fps)
+    local = list(videos) or [None] * len(stills)
     clips = [
-        ClipSpec(image_path=path, duration=s.duration, camera_movement=s.camera_movement)
-        for path, s in zip(stills, spec.shots, strict=True)
+        ClipSpec(
+            image_path=path, duration=s.duration, camera_movement=s.camera_movement, video_path=v
+        )
+        for path, s, v in zip(stills, spec.shots, local, strict=True)
     ]
     source = FrameSource(
         clips,

@@ -41,6 +41,7 @@ def build(platform: Platform) -> ServiceParts:
         peers,
         platform.launcher,
         max_pixel_frames=platform.settings.max_render_pixel_frames,
+        providers=platform.providers,
     )
     ffmpeg, preset = settings.ffmpeg, settings.video_preset
     scratch = ScratchSpace(settings.data_dir, NAME)
@@ -60,11 +61,24 @@ def build(platform: Platform) -> ServiceParts:
         ],
         handlers={
             "final_cut": FinalCutJob(
-                platform.objects, farm, ffmpeg=ffmpeg, preset=preset, scratch=scratch
+                platform.objects,
+                farm,
+                ffmpeg=ffmpeg,
+                preset=preset,
+                scratch=scratch,
+                providers=platform.providers,
             ),
             "clips": ClipsJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
             "concatenate": ConcatJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
-            "render": RenderJob(videos, peers, farm, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
+            "render": RenderJob(
+                videos,
+                peers,
+                farm,
+                ffmpeg=ffmpeg,
+                preset=preset,
+                scratch=scratch,
+                providers=platform.providers,
+            ),
             SEGMENT_KIND: SegmentJob(platform.objects, ffmpeg=ffmpeg, scratch=scratch),
         },
         # A final cut waits for its segments: they get slots of their own.

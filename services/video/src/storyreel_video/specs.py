@@ -16,6 +16,9 @@ class ClipSpec:
     `segments` are timed relative to the shot start (as the TTS stage measured them);
     `audio_path` is the shot's speech WAV and may be shorter than `duration`; `figures` says
     where the frame's characters stand (frame fractions), so subtitles keep off their faces.
+    `video_path`, when set, is the shot's motion from a video model, conformed to the cut
+    (`model_motion`): its frames are shown instead of camera motion over the still (which
+    still makes the thumbnail).
     """
 
     image_path: Path
@@ -24,6 +27,7 @@ class ClipSpec:
     audio_path: Path | None = None
     segments: Sequence[SpeechSegment] = field(default_factory=tuple)
     figures: Sequence[FigureBox] = field(default_factory=tuple)
+    video_path: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, videos_pb2, videos_pb2_grpc
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import check_render_cost
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
@@ -118,8 +119,10 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
         launcher: TaskLauncher,
         *,
         max_pixel_frames: int = 0,
+        providers: ProviderRegistry | None = None,
     ) -> None:
         self.max_pixel_frames = max_pixel_frames
+        self.providers = providers
         self.videos = videos
         self.dramas = dramas
         self.shot_source = shots
@@ -276,6 +279,15 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
         width, height = parse_resolution(request.resolution or DEFAULT_RESOLUTION, "resolution")
         subtitles = _subtitles(request.subtitles) if request.HasField("subtitles") else None
         music = _music(request.music) if request.HasField("music") else MusicSpec()
+        if self.providers is not None:
+            # 400 naming the configured ones, before any task or provider call.
+            self.providers.resolve(
+                "video",
+                request.video_provider,
+                request.video_model,
+                field="video_provider",
+                model_field="video_model",
+            )
         shots = await self.shot_source.shots(owner, request.drama_id, ids)
         if not shots:
             raise ValidationFailed("the drama has no storyboards to render", field="storyboard_ids")
@@ -292,6 +304,8 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             subtitles=subtitles or SubtitleSpec(),
             music=music,
             language=shots[0].language,
+            video_provider=request.video_provider.strip(),
+            video_model=request.video_model.strip(),
         )
         seconds = sum(s.seconds(fallback=None, keep_planned=True) for s in spec.shots)
         check_render_cost(width, height, spec.fps, seconds, self.max_pixel_frames)

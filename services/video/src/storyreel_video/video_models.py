@@ -84,6 +84,7 @@ class ShotRef(BaseModel):
     narration: str = ""
     dialogue: list[str] = Field(default_factory=list)
     language: str = "zh"
+    prompt: str = ""  # the storyboard's image prompt and description: what a video model animates
 
     def seconds(self, *, fallback: float | None, keep_planned: bool) -> float:
         """How long this shot plays.
@@ -198,3 +199,6 @@ class RenderInput(BaseModel):
     subtitles: SubtitleSpec = Field(default_factory=SubtitleSpec)
     music: MusicSpec = Field(default_factory=MusicSpec)
     language: str = "zh"
+    # A configured video provider and model for the shots' motion; empty = camera motion.
+    video_provider: str = Field(default="", max_length=64)
+    video_model: str = Field(default="", max_length=200)

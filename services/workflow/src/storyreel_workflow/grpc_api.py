@@ -70,6 +70,13 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
         field="options.image_provider",
         model_field="options.image_model",
     )
+    providers.resolve(
+        "video",
+        opts.video_provider,
+        opts.video_model,
+        field="options.video_provider",
+        model_field="options.video_model",
+    )
 
 
 class WorkflowServicer(stages_pb2_grpc.WorkflowServiceServicer):

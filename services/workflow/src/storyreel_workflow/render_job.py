@@ -107,6 +107,7 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
                 "camera_movement": shot.camera_movement,
                 "segments": [s.model_dump() for s in speech.segments] if speech else [],
                 "figures": figures.get(shot.id, []),
+                "prompt": ". ".join(t for t in (shot.prompt, shot.description) if t.strip()),
             }
         )
     return {
@@ -118,6 +119,9 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
         "music": spec.options.music,
         "language": board.language,
         "title": done["script"]["screenplay"].get("title", ""),
+        "video_provider": spec.options.video_provider or "",
+        "video_model": spec.options.video_model or "",
+        "budget": spec.options.budget,
     }
 
 

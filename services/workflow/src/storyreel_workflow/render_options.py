@@ -41,6 +41,9 @@ class RenderOptions(BaseModel):
     # A configured image provider and model for the frames (seed 001 §4); None = procedural.
     image_provider: str | None = Field(default=None, max_length=64)
     image_model: str | None = Field(default=None, max_length=200)
+    # A configured video provider and model for each shot's motion; None = camera motion.
+    video_provider: str | None = Field(default=None, max_length=64)
+    video_model: str | None = Field(default=None, max_length=200)
     # US dollars the render's provider calls may cost: refused up front when the estimate
     # is higher, stopped when the spend reaches it. None = no limit.
     budget: float | None = Field(default=None, ge=0)

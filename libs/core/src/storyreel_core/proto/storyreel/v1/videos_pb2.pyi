@@ -413,11 +413,18 @@ class RenderFinalCutRequest(_message.Message):
     RESOLUTION_FIELD_NUMBER: _builtins.int
     FRAME_RATE_FIELD_NUMBER: _builtins.int
     TRANSITION_FIELD_NUMBER: _builtins.int
+    VIDEO_PROVIDER_FIELD_NUMBER: _builtins.int
+    VIDEO_MODEL_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     resolution: _builtins.str
     frame_rate: _builtins.int
     transition: _builtins.str
     """crossfade (default) | fade | none | …"""
+    video_provider: _builtins.str
+    """A configured video provider (GET /providers) for each shot's motion; "" = camera motion
+    over the stills. A shot whose clip fails keeps camera motion (result `motion.fell_back`).
+    """
+    video_model: _builtins.str
     @_builtins.property
     def storyboard_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """empty = every storyboard of the drama, in order"""
@@ -436,10 +443,12 @@ class RenderFinalCutRequest(_message.Message):
         resolution: _builtins.str = ...,
         frame_rate: _builtins.int = ...,
         transition: _builtins.str = ...,
+        video_provider: _builtins.str = ...,
+        video_model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["music", b"music", "subtitles", b"subtitles"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "frame_rate", b"frame_rate", "music", b"music", "resolution", b"resolution", "storyboard_ids", b"storyboard_ids", "subtitles", b"subtitles", "transition", b"transition"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "frame_rate", b"frame_rate", "music", b"music", "resolution", b"resolution", "storyboard_ids", b"storyboard_ids", "subtitles", b"subtitles", "transition", b"transition", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
