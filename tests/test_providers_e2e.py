@@ -10,7 +10,10 @@ The platform runs with a providers file naming three text providers:
 - `priced`: the same stand-in at a price no test budget covers;
 - `comfy`: an image provider served by `ImageStandIn`, which stands in for a ComfyUI server
   (its /prompt, /ws, /history, /view, /upload/image protocol) with solid-colour PNGs, so a
-  frame of a render can be checked against what the server returned.
+  frame of a render can be checked against what the server returned;
+- `motion`: an `async_video` provider served by `VideoStandIn`, which stands in for an async
+  image-to-video API (submit, poll, download) and answers real MP4s of another size and rate
+  (480x480 @ 12 fps, one solid colour per clip).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +42,8 @@ from openai_standin import OpenAIStandIn, Reply
 from PIL import Image
 from test_render_e2e import EN_STORY, download, wait_done
 from test_storyboards_e2e import setup_drama
+from video_standins import Behaviour as VideoBehaviour
+from video_standins import VideoStandIn
 
 from storyreel_cli.platform_process import PlatformProcess
 from storyreel_core.testing import free_port
@@ -86,6 +92,13 @@ def image_standin() -> Iterator[ImageStandIn]:
 
 
 @pytest.fixture(scope="module")
+def video_standin() -> Iterator[VideoStandIn]:
+    server = VideoStandIn().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def llama_port() -> int:
     return free_port()
 
@@ -96,6 +109,7 @@ def ai_platform(
     standin: OpenAIStandIn,
     llama_port: int,
     image_standin: ImageStandIn,
+    video_standin: VideoStandIn,
 ) -> Iterator[PlatformProcess]:
     root = tmp_path_factory.mktemp("ai-platform")
     providers = root / "providers.toml"
@@ -132,6 +146,15 @@ base_url = "{image_standin.base_url}"
 image_model = ["flux1-kontext-dev.safetensors"]
 max_concurrency = 4
 timeout_s = 60
+
+[[provider]]
+name = "motion"
+type = "async_video"
+base_url = "{video_standin.base_url}"
+video_model = ["seedance-1-pro"]
+timeout_s = 60
+poll_interval_s = 0.1
+prices = {{ per_second = 0.05 }}
 """,
         encoding="utf-8",
     )
@@ -162,7 +185,8 @@ def test_providers_lists_models_and_voices_without_secrets(ai_api: Api) -> None:
     r = ai_api.get("/providers")
     assert r.status_code == 200, r.text
     providers = {p["name"]: p for p in r.json()["data"]}
-    assert list(providers) == ["local", "standin", "priced", "comfy", "offline"]
+    assert list(providers) == ["local", "standin", "priced", "comfy", "motion", "offline"]
+    assert providers["motion"]["models"] == {"video": ["seedance-1-pro"]}
     assert providers["standin"]["models"] == {"text": ["gpt-standin", "gpt-standin-large"]}
     assert providers["comfy"]["models"] == {"image": ["flux1-kontext-dev.safetensors"]}
     assert providers["comfy"]["type"] == "comfyui"
@@ -409,3 +433,96 @@ def test_studio_storyboards_draw_with_the_image_provider_and_regenerate_one_call
     assert len(image_standin.requests) == before + 1
     r = ai_api.post(f"{base}/{made[0]['id']}/regenerate-image", json={"image_provider": "nope"})
     assert_error(r, 400, 1001)
+
+
+# --- video providers: `motion` is VideoStandIn, which stands in for an async video API ----------
+
+
+def test_unknown_video_provider_is_a_400_naming_the_configured_ones(ai_api: Api) -> None:
+    r = ai_api.post(
+        "/pipeline/render", json={"story": IMAGE_STORY, "options": {"video_provider": "sora"}}
+    )
+    assert_error(r, 400, 1001)
+    assert "configured: motion, offline" in r.json()["message"]
+    assert r.json()["error"]["field"] == "options.video_provider"
+    drama = new_drama(ai_api)
+    r = ai_api.post(f"/dramas/{drama}/videos/render", json={"video_provider": "kling"})
+    assert_error(r, 400, 1001)
+    assert "configured: motion, offline" in r.json()["message"]
+    r = ai_api.post(
+        f"/dramas/{drama}/videos/render",
+        json={"video_provider": "motion", "video_model": "seedance-9"},
+    )
+    assert_error(r, 400, 1001)
+    assert "seedance-1-pro" in r.json()["message"]
+
+
+def _frame_mean(video: Path, at: float) -> np.ndarray:
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        frame = next(f for f in container.decode(stream) if f.time is not None and f.time >= at)
+        pixels = frame.to_ndarray(format="rgb24").astype(float)
+    h, w = pixels.shape[:2]
+    return pixels[h // 3 : h // 2, w // 4 : 3 * w // 4].reshape(-1, 3).mean(axis=0)
+
+
+def test_a_render_with_image_and_video_providers_moves_with_the_providers_clips(
+    ai_api: Api, image_standin: ImageStandIn, video_standin: VideoStandIn, tmp_path: Path
+) -> None:
+    """Each shot's clip comes from the video provider with the shot's frame (the image
+    provider's picture) as its start; the task shows the clip's progress; the final cut's
+    frames are the clips' (another size and rate, conformed), not camera motion."""
+    hold = threading.Event()
+    video_standin.behave = lambda kind, n, prompt: VideoBehaviour(hold=hold)
+    before = len(video_standin.requests)
+    options = {
+        "image_provider": "comfy",
+        "video_provider": "motion",
+        "scene_count": 1,
+        "music": False,
+        "video": {"resolution": "360x640", "fps": 12},
+    }
+    r = ai_api.post("/pipeline/render", json={"story": IMAGE_STORY, "options": options})
+    assert r.status_code == 202, r.text
+    task_id = r.json()["data"]["task_id"]
+    # Progress reaches the task: the clip held at 50% by the stand-in shows in the final-cut
+    # task, and the render names that step.
+    deadline, seen_half, seen_step = time.monotonic() + 240, False, False
+    while time.monotonic() < deadline and not (seen_half and seen_step):
+        task = ai_api.get(f"/tasks/{task_id}").json()["data"]
+        assert task["status"] not in ("failed", "cancelled"), task.get("error")
+        item = task.get("current_item") or {}
+        if item.get("stage") == "final_cut":
+            seen_step |= item.get("step") == "animating shots"
+            child = ai_api.get(f"/tasks/{item['task_id']}").json()["data"]
+            progress = (child.get("current_item") or {}).get("progress")
+            seen_half |= child.get("current_step") == "animating shots" and progress == 0.5
+        time.sleep(0.2)
+    hold.set()
+    assert seen_half and seen_step
+    result = wait_done(ai_api, task_id, timeout=300)["result"]
+    shots = result["shots"]
+    clips = video_standin.requests[before:]
+    assert result["motion"] == {
+        "provider": "motion",
+        "model": "seedance-1-pro",
+        "clips": len(shots),
+        "fell_back": [],
+    }
+    assert len(clips) == len(shots) and result["usage"]["seconds"] > 0
+    # Each clip request carried its shot's frame: one of the image provider's pictures.
+    drawn = [
+        np.asarray(Image.open(io.BytesIO(f.images[0])).convert("RGB"), dtype=float).mean((0, 1))
+        for f in image_standin.requests
+    ]
+    for clip in clips:
+        sent = np.asarray(Image.open(io.BytesIO(clip.image)).convert("RGB"), dtype=float)
+        assert min(np.abs(sent.mean(axis=(0, 1)) - d).max() for d in drawn) < 4
+        assert (clip.width, clip.height, clip.fps) == (360, 640, 12)
+    video = download(result["video_url"], tmp_path / "moving.mp4")
+    info = probe(video)
+    assert (info.width, info.height, round(info.fps)) == (360, 640, 12)
+    # The first shot's middle shows a clip's colour (the clips are solid, one colour each).
+    centre = _frame_mean(video, shots[0]["duration"] / 2)
+    nearest = min(np.abs(centre - np.array(c.rgb)).max() for c in clips)
+    assert nearest < 8, (centre, [c.rgb for c in clips])

@@ -287,6 +287,8 @@ class PhaseProgress:
         async def on_update(child: dict[str, Any]) -> None:
             self.percent[stage] = float((child.get("progress") or {}).get("percentage") or 0.0)
             item = {"stage": stage, "task_id": child["_id"], "status": child["status"]}
+            if child.get("current_step"):
+                item["step"] = child["current_step"]  # e.g. "animating shots" in final_cut
             await self.report(item)
 
         return on_update
