@@ -214,7 +214,7 @@ def test_probes(objs: list[Obj]) -> None:
             assert ports == {"grpc": DEFAULT_PORTS[name], "metrics": 9464}
 
 
-def test_environment(objs: list[Obj]) -> None:
+def test_environment(objs: list[Obj], overlay: str) -> None:
     known = {f"STORYREEL_{field.upper()}" for field in Settings.model_fields} | FORTHCOMING
     config = _one(objs, "ConfigMap", "storyreel-config")["data"]
     assert set(config) <= known, set(config) - known
@@ -223,7 +223,10 @@ def test_environment(objs: list[Obj]) -> None:
         assert config[f"STORYREEL_{callee.upper()}_ADDR"].endswith(f":{port}")
     for name in DEPLOYABLES:
         container = _container(objs, name)
-        assert container["envFrom"] == [{"configMapRef": {"name": "storyreel-config"}}]
+        env_from: list[Obj] = [{"configMapRef": {"name": "storyreel-config"}}]
+        if overlay == "gpu":  # the provider keys, as the variables the providers file names
+            env_from.append({"secretRef": {"name": "storyreel-provider-keys", "optional": True}})
+        assert container["envFrom"] == env_from
         env = {e["name"]: e for e in container["env"]}
         assert set(env) <= known
         refs = {
@@ -359,6 +362,62 @@ def test_gpu_overlay_places_gpu_workers(rendered: dict[str, list[Obj]]) -> None:
             else:
                 assert "nodeSelector" not in pod and "tolerations" not in pod
                 assert "nvidia.com/gpu" not in limits
+
+
+def test_gpu_overlay_runs_comfyui_for_asset_and_video(rendered: dict[str, list[Obj]]) -> None:
+    """ComfyUI on a GPU node with its model volume, reachable only from asset and video; the
+    providers file (a ConfigMap) points every deployable at it; keys come from a Secret."""
+    from storyreel_core.providers.config import parse_providers
+
+    assert not _find(rendered["cpu"], "Deployment", "comfyui")
+    objs = rendered["gpu"]
+    deployment = _one(objs, "Deployment", "comfyui")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod[
+        "tolerations"
+    ]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["image"] == "storyreel/comfyui:0.1.0-gpu"
+    assert "initContainers" not in pod  # nothing fetches weights before (or when) it starts
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    models = next(m for m in container["volumeMounts"] if m["mountPath"] == "/opt/comfyui/models")
+    assert models["readOnly"] is True
+    claim = volumes[models["name"]]["persistentVolumeClaim"]["claimName"]
+    _one(objs, "PersistentVolumeClaim", claim)
+    service = _one(objs, "Service", "comfyui")
+    assert service["spec"]["selector"].items() <= _pod_labels(objs, "comfyui").items()
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == 8188
+    # Only asset and video pods may open it (the namespace denies everything else).
+    allowed = set()
+    for peer in _allowed_sources(objs, "comfyui", 8188):
+        assert set(peer) == {"podSelector"}, peer
+        allowed |= {c for c in DEPLOYABLES if _selects(peer["podSelector"], _pod_labels(objs, c))}
+    assert allowed == {"asset", "video"}
+    # The providers file: valid, and its comfyui provider is that Service.
+    text = _one(objs, "ConfigMap", "storyreel-providers")["data"]["providers.toml"]
+    providers = {p.name: p.config for p in parse_providers(text, environ={})}
+    assert providers["comfyui"].base_url == f"http://comfyui:{port['port']}"
+    assert providers["comfyui"].models("video") and providers["comfyui"].models("image")
+    config = _one(objs, "ConfigMap", "storyreel-config")["data"]
+    path = Path(config["STORYREEL_PROVIDERS"])
+    for name in DEPLOYABLES:
+        mounts = {m["mountPath"]: m for m in _container(objs, name)["volumeMounts"]}
+        mount = mounts[str(path.parent)]
+        volume = next(
+            v
+            for v in _one(objs, "Deployment", name)["spec"]["template"]["spec"]["volumes"]
+            if v["name"] == mount["name"]
+        )
+        assert volume["configMap"]["name"] == "storyreel-providers", name
+        assert path.name == "providers.toml"
+    example = yaml.safe_load((K8S / "provider-keys.example.yaml").read_text())
+    assert example["metadata"]["name"] == "storyreel-provider-keys"
+    assert not _find(objs, "Secret")
 
 
 def test_replicas_set_by_overlays(objs: list[Obj]) -> None:
