@@ -466,6 +466,16 @@ def _frame_mean(video: Path, at: float) -> np.ndarray:
     return pixels[h // 3 : h // 2, w // 4 : 3 * w // 4].reshape(-1, 3).mean(axis=0)
 
 
+def _frame_spread(video: Path, at: float) -> float:
+    """The standard deviation of a frame's pixels (0 for a solid colour)."""
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        frame = next(f for f in container.decode(stream) if f.time is not None and f.time >= at)
+        return float(
+            frame.to_ndarray(format="rgb24").reshape(-1, 3).astype(float).std(axis=0).max()
+        )
+
+
 def test_a_render_with_image_and_video_providers_moves_with_the_providers_clips(
     ai_api: Api, image_standin: ImageStandIn, video_standin: VideoStandIn, tmp_path: Path
 ) -> None:
@@ -526,3 +536,47 @@ def test_a_render_with_image_and_video_providers_moves_with_the_providers_clips(
     centre = _frame_mean(video, shots[0]["duration"] / 2)
     nearest = min(np.abs(centre - np.array(c.rgb)).max() for c in clips)
     assert nearest < 8, (centre, [c.rgb for c in clips])
+
+
+def test_studio_clips_and_final_cut_with_a_video_provider_and_a_fallback(
+    ai_api: Api, video_standin: VideoStandIn, tmp_path: Path
+) -> None:
+    """Studio clips with `video_provider`: the refused shot keeps camera motion over its
+    still and the result says so; the other clip shows the provider's colour. The final cut
+    with `video_provider` animates every shot."""
+    drama, script, _ = setup_drama(ai_api)
+    base = f"/dramas/{drama}/storyboards"
+    task = _completed(
+        ai_api,
+        ai_api.post(
+            f"{base}/generate", json={"script_id": script, "options": {"count_per_scene": 1}}
+        ),
+    )
+    boards = [s["id"] for s in task["result"]["storyboards"]][:2]
+    assert len(boards) == 2
+    first = len(video_standin.requests)
+    refused = video_standin.calls["submit"] + 2  # clips are made shot after shot
+    video_standin.behave = lambda kind, n, prompt: VideoBehaviour(refuse=n == refused)
+    settings = {"resolution": "360x640", "frame_rate": 12}
+    body = {"storyboard_ids": boards, "settings": settings, "video_provider": "motion"}
+    result = _completed(ai_api, ai_api.post(f"/dramas/{drama}/videos/generate", json=body))[
+        "result"
+    ]
+    assert result["success_count"] == 2
+    motion = result["motion"]
+    assert (motion["provider"], motion["clips"]) == ("motion", 1)
+    assert [(f["shot_id"], f["code"]) for f in motion["fell_back"]] == [(boards[1], 2004)]
+    clip = video_standin.requests[first]
+    videos = {v["storyboard_id"]: v for v in result["videos"]}
+    moving = download(videos[boards[0]]["url"], tmp_path / "a.mp4")
+    still = download(videos[boards[1]]["url"], tmp_path / "b.mp4")
+    assert np.abs(_frame_mean(moving, 0.5) - clip.rgb).max() < 8
+    # The stand-in's clips are one solid colour; the refused shot shows its drawn still.
+    assert _frame_spread(moving, 0.5) < 3 < 10 < _frame_spread(still, 0.5)
+
+    video_standin.behave = lambda kind, n, prompt: VideoBehaviour()
+    body = {"storyboard_ids": boards, "resolution": "360x640", "frame_rate": 12}
+    body |= {"video_provider": "motion", "music": {"enabled": False}}
+    result = _completed(ai_api, ai_api.post(f"/dramas/{drama}/videos/render", json=body))["result"]
+    assert result["motion"]["clips"] == 2 and result["motion"]["fell_back"] == []
+    assert result["video"]["width"] == 360

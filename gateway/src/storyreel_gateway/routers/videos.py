@@ -87,6 +87,15 @@ class ClipSettingsIn(BaseModel):
 class GenerateVideosIn(BaseModel):
     storyboard_ids: list[BodyId] = Field(min_length=1, max_length=100)
     settings: ClipSettingsIn = Field(default_factory=ClipSettingsIn)
+    video_provider: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a video provider of GET /providers for each clip's motion; unset ="
+        " camera motion over the still",
+    )
+    video_model: str | None = Field(
+        default=None, max_length=200, description="one of the provider's video models"
+    )
 
 
 class GenerateAccepted(Accepted):
@@ -269,6 +278,8 @@ async def generate_videos(
                 transition=s.transition,
                 subtitles=s.subtitles,
             ),
+            video_provider=body.video_provider or "",
+            video_model=body.video_model or "",
         ),
         user_id=user["_id"],
     )

@@ -5,6 +5,10 @@ Progress counts shots in seed 000's shape: `{total, completed, processing, pendi
 percentage}` with `current_item {storyboard_id, status}`. A shot that cannot be rendered is
 reported in the result (`failed`) and the others still render; only when every shot fails does
 the task fail, with the first shot's error.
+
+With `video_provider` each shot's motion comes from that video model (`model_motion`; the
+first half of the shot's progress), else camera motion over the still; a shot whose model
+clip failed keeps camera motion and is listed in the result's `motion.fell_back`.
 """
 
 from __future__ import annotations
@@ -17,16 +21,21 @@ from typing import Any
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.errors import AppError
 from storyreel_core.logging import get_logger
+from storyreel_core.providers.ports import VideoModel
+from storyreel_core.providers.registry import ModelChoice
+from storyreel_core.providers.usage import UsageLedger
 from storyreel_video.final_cut import render_clip, save_thumbnail
 from storyreel_video.library_job import LibraryJob
+from storyreel_video.model_motion import Motion, MotionShot, animate, motion_prompt
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
 from storyreel_video.video_models import ClipsInput, ShotRef
-from storyreel_video.video_store import MediaFile, clip_slot
+from storyreel_video.video_store import MediaFile, clip_slot, drama_prefix
 
 log = get_logger("storyreel.video.clips")
 
 PROGRESS_STEP = 0.25  # report a shot's encode at quarters: each report is a write and an event
+MOTION_SHARE = 0.5  # of a shot's progress: its clip from the video model, when there is one
 
 
 class ClipsJob(LibraryJob):
@@ -36,6 +45,9 @@ class ClipsJob(LibraryJob):
         made: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         first_error: BaseException | None = None
+        ledger = UsageLedger()
+        choice, model = self._video_model(spec, ledger)
+        fell_back: list[dict[str, Any]] = []
         with self.scratch.for_task(job.task_id) as tmp:
             for index, shot in enumerate(spec.shots):
                 done = len(made) + len(failed)
@@ -53,7 +65,9 @@ class ClipsJob(LibraryJob):
 
                 await report(0.0)
                 try:
-                    doc = await self._render(job, spec, shot, Path(tmp) / str(index), report)
+                    doc = await self._render(
+                        job, spec, shot, Path(tmp) / str(index), report, model, fell_back
+                    )
                 except (AppError, OSError, ValueError) as exc:
                     log.warning(
                         "video.clip.failed", storyboard_id=shot.storyboard_id, error=str(exc)
@@ -64,13 +78,36 @@ class ClipsJob(LibraryJob):
                 made.append(video_result(doc))
         if not made and first_error is not None:
             raise first_error
+        extra: dict[str, Any] = {}
+        if choice is not None:
+            clips = len(made) - sum(1 for f in fell_back if f["shot_id"] in _ids(made))
+            motion = {"provider": choice.provider, "model": choice.model, "clips": clips}
+            extra = {"motion": {**motion, "fell_back": fell_back}, **ledger.summary()}
         return {
+            **extra,
             "videos": made,
             "failed": failed,
             "total_count": total,
             "success_count": len(made),
             "failed_count": len(failed),
         }
+
+    def _video_model(
+        self, spec: ClipsInput, ledger: UsageLedger
+    ) -> tuple[ModelChoice | None, VideoModel | None]:
+        """The request's video model (managed), or (None, None) for camera motion."""
+        if self.providers is None or not spec.video_provider:
+            return None, None
+        choice = self.providers.resolve(
+            "video",
+            spec.video_provider,
+            spec.video_model,
+            field="video_provider",
+            model_field="video_model",
+        )
+        if choice.offline:
+            return None, None
+        return choice, self.providers.video_model(choice, ledger)
 
     async def _render(
         self,
@@ -79,18 +116,43 @@ class ClipsJob(LibraryJob):
         shot: ShotRef,
         scratch: Path,
         report: Callable[[float], Awaitable[None]],
+        model: VideoModel | None = None,
+        fell_back: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         cut = cut_shot(
             shot, fallback=spec.duration, keep_planned=False, movement=spec.camera_movement
         )
         (clip,) = await fetch_shot_clips(self.videos.objects, [shot], [cut], scratch)
+        share = 0.0
+        if model is not None:
+            share = MOTION_SHARE
+
+            async def motion_progress(_shot: str, fraction: float, _done: int) -> None:
+                await report(MOTION_SHARE * fraction)
+
+            moved: Motion = await animate(
+                model,
+                self.videos.objects,
+                [clip],
+                [MotionShot(shot.storyboard_id, motion_prompt(shot.prompt, shot.narration))],
+                width=spec.width,
+                height=spec.height,
+                fps=spec.fps,
+                scratch=scratch / "motion",
+                store_prefix=f"{drama_prefix(spec.drama_id)}clips/",
+                ffmpeg=self.ffmpeg,
+                on_progress=motion_progress,
+            )
+            clip = moved.clips[0]
+            if fell_back is not None:
+                fell_back.extend(moved.fell_back)
         last = 0.0
 
         async def on_progress(fraction: float) -> None:
             nonlocal last
             if fraction - last >= PROGRESS_STEP and fraction < 1.0:
                 last = fraction
-                await report(fraction)
+                await report(share + (1.0 - share) * fraction)
 
         out = await render_clip(
             clip,
@@ -134,3 +196,7 @@ class ClipsJob(LibraryJob):
                 "subtitles": spec.subtitles,
             },
         )
+
+
+def _ids(videos: list[dict[str, Any]]) -> set[str]:
+    return {str(v.get("storyboard_id", "")) for v in videos}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.scratch import ScratchSpace
 from storyreel_video.video_models import DramaCheck
 from storyreel_video.video_store import VideoStore
@@ -20,7 +21,9 @@ class LibraryJob:
         ffmpeg: str | None,
         preset: str,
         scratch: ScratchSpace | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
+        self.providers = providers  # the video models a request may name (None: none)
         self.videos = videos
         self.dramas = dramas
         self.ffmpeg = ffmpeg

@@ -49,9 +49,10 @@ class RenderJob(LibraryJob):
         scratch: ScratchSpace | None = None,
         providers: ProviderRegistry | None = None,
     ) -> None:
-        super().__init__(videos, dramas, ffmpeg=ffmpeg, preset=preset, scratch=scratch)
+        super().__init__(
+            videos, dramas, ffmpeg=ffmpeg, preset=preset, scratch=scratch, providers=providers
+        )
         self.segments = segments
-        self.providers = providers
 
     async def _music(self, spec: RenderInput, scratch: Path) -> MusicBed:
         music = spec.music

@@ -68,7 +68,14 @@ def build(platform: Platform) -> ServiceParts:
                 scratch=scratch,
                 providers=platform.providers,
             ),
-            "clips": ClipsJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
+            "clips": ClipsJob(
+                videos,
+                peers,
+                ffmpeg=ffmpeg,
+                preset=preset,
+                scratch=scratch,
+                providers=platform.providers,
+            ),
             "concatenate": ConcatJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
             "render": RenderJob(
                 videos,

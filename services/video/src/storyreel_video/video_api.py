@@ -129,6 +129,13 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
         self.music = music
         self.launcher = launcher
 
+    def _check_video_provider(self, provider: str, model: str) -> None:
+        """400 (1001) naming the configured ones, before any task or provider call."""
+        if self.providers is not None:
+            self.providers.resolve(
+                "video", provider, model, field="video_provider", model_field="video_model"
+            )
+
     async def _owner(self, context: Ctx, drama_id: str) -> str:
         owner = caller_id(context)
         if not drama_id:
@@ -166,6 +173,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             duration = _seconds(settings.duration, "settings.duration", 0.5, 120)
         camera = parse_camera(settings.camera_movement, "settings.camera_movement")
         transition = parse_transition(settings.transition, "settings.transition", "fade")
+        self._check_video_provider(request.video_provider, request.video_model)
         shots = await self.shot_source.shots(owner, request.drama_id, ids)
         spec = _checked(
             ClipsInput,
@@ -178,6 +186,8 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             camera_movement=camera,
             transition=transition,
             subtitles=settings.subtitles,
+            video_provider=request.video_provider.strip(),
+            video_model=request.video_model.strip(),
         )
         seconds = sum(s.seconds(fallback=duration, keep_planned=False) for s in spec.shots)
         check_render_cost(
@@ -279,15 +289,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
         width, height = parse_resolution(request.resolution or DEFAULT_RESOLUTION, "resolution")
         subtitles = _subtitles(request.subtitles) if request.HasField("subtitles") else None
         music = _music(request.music) if request.HasField("music") else MusicSpec()
-        if self.providers is not None:
-            # 400 naming the configured ones, before any task or provider call.
-            self.providers.resolve(
-                "video",
-                request.video_provider,
-                request.video_model,
-                field="video_provider",
-                model_field="video_model",
-            )
+        self._check_video_provider(request.video_provider, request.video_model)
         shots = await self.shot_source.shots(owner, request.drama_id, ids)
         if not shots:
             raise ValidationFailed("the drama has no storyboards to render", field="storyboard_ids")

@@ -147,6 +147,8 @@ class ClipsInput(BaseModel):
     camera_movement: CameraMovement | None = None
     transition: Transition = "fade"
     subtitles: bool = False
+    video_provider: str = Field(default="", max_length=64)
+    video_model: str = Field(default="", max_length=200)
 
 
 class ConcatSource(BaseModel):

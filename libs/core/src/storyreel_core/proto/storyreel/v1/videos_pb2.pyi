@@ -159,7 +159,12 @@ class GenerateVideosRequest(_message.Message):
     DRAMA_ID_FIELD_NUMBER: _builtins.int
     STORYBOARD_IDS_FIELD_NUMBER: _builtins.int
     SETTINGS_FIELD_NUMBER: _builtins.int
+    VIDEO_PROVIDER_FIELD_NUMBER: _builtins.int
+    VIDEO_MODEL_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
+    video_provider: _builtins.str
+    """A configured video provider for each clip's motion; "" = camera motion over the still."""
+    video_model: _builtins.str
     @_builtins.property
     def storyboard_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -170,10 +175,12 @@ class GenerateVideosRequest(_message.Message):
         drama_id: _builtins.str = ...,
         storyboard_ids: _abc.Iterable[_builtins.str] | None = ...,
         settings: Global___ClipSettings | None = ...,
+        video_provider: _builtins.str = ...,
+        video_model: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "settings", b"settings", "storyboard_ids", b"storyboard_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "settings", b"settings", "storyboard_ids", b"storyboard_ids", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
