@@ -125,6 +125,8 @@ def test_the_readme_example_is_a_valid_providers_file() -> None:
     readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
     example = readme.split("## Providers", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
     keys = {"DEEPSEEK_API_KEY": "a", "OPENAI_API_KEY": "b", "ELEVENLABS_API_KEY": "c"}
+    keys["SEEDANCE_API_KEY"] = "d"
     registry = ProviderRegistry(parse_providers(example, environ=keys))
     assert registry.names("text") == ["deepseek", "local", "openai", "offline"]
     assert registry.names("speech") == ["openai", "elevenlabs", "piper", "offline"]
+    assert registry.names("video") == ["studio-gpu", "seedance", "offline"]
