@@ -107,7 +107,8 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
                 "camera_movement": shot.camera_movement,
                 "segments": [s.model_dump() for s in speech.segments] if speech else [],
                 "figures": figures.get(shot.id, []),
-                "prompt": ". ".join(t for t in (shot.prompt, shot.description) if t.strip()),
+                # What a video model animates (the final-cut job caps it at 4000 characters).
+                "prompt": ". ".join(t for t in (shot.prompt, shot.description) if t.strip())[:4000],
             }
         )
     return {
