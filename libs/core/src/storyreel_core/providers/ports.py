@@ -185,7 +185,10 @@ class VideoResult:
 
 @runtime_checkable
 class VideoModel(Protocol):
-    """Asynchronous vendors submit, poll and download inside `generate`, reporting progress."""
+    """Asynchronous vendors submit, poll and download inside `generate`, reporting progress
+    (0..1) to `on_progress`. The whole cycle is bounded by the provider's `timeout_s`: past
+    it `generate` raises `ProviderTimeout` naming the job and the limit. `VideoResult.mp4`
+    is whatever container and codec the vendor answers (the video service conforms it)."""
 
     provider: str
     model: str
