@@ -28,7 +28,7 @@ from typing import Any
 
 from storyreel_core.bus.job_runner import JobContext
 from storyreel_core.bus.serial_progress import SerialProgress
-from storyreel_core.errors import AppError
+from storyreel_core.errors import AppError, Code
 from storyreel_core.logging import get_logger
 from storyreel_core.providers.ports import VideoModel, VideoRequest
 from storyreel_core.providers.registry import ProviderRegistry
@@ -239,7 +239,10 @@ async def motion_for_job(
     ffmpeg: str | None = None,
 ) -> MotionOutcome:
     """Animate the job's shots with its `video_provider` (none or `offline`: camera motion,
-    nothing called). Progress goes to the task as step "animating shots", counting clips,
+    nothing called). With a `budget` (US dollars) the clips' estimate (their seconds at the
+    provider's `per_second`) must fit it, else every shot keeps camera motion (code 2003 in
+    `fell_back`); a spend that reaches it mid-way sends the remaining shots the same way.
+    Progress goes to the task as step "animating shots", counting clips,
     with the shot in work and its fraction as `current_item`. Raises `ValidationFailed`
     (400, 1001) for a provider or model no longer configured."""
     if providers is None or not video_provider.strip():
@@ -249,6 +252,16 @@ async def motion_for_job(
     )
     if choice.offline:
         return MotionOutcome(clips, [], {})
+    # Billed by the second of video: a budget the clips would overrun keeps camera motion
+    # for every shot (the render still completes), before any call.
+    prices = providers.providers[choice.provider].config.prices
+    estimate = round(sum(c.duration for c in clips) * prices.per_second, 6)
+    if budget is not None and estimate > budget:
+        reason = f"estimated cost ${estimate:.4f} of the clips exceeds the budget ${budget:.4f}"
+        fell = [{"shot_id": s.shot_id, "code": int(Code.AI_QUOTA), "reason": reason} for s in shots]
+        log.warning("video.motion.over_budget", estimate=estimate, budget=budget)
+        motion = Motion(clips=list(clips), keys=[None] * len(clips), fell_back=fell)
+        return MotionOutcome(clips, [], {"motion": motion.result(choice.provider, choice.model)})
     ledger = UsageLedger(budget=budget)
     report = SerialProgress(ctx)
     total = len(clips)

@@ -229,13 +229,13 @@ class ProviderRegistry:
     def speech_model(self, choice: ModelChoice, ledger: UsageLedger) -> SpeechModel:
         return ManagedSpeechModel(self._targets(choice), ledger, self.cache)
 
-    def image_model(self, choice: ModelChoice, ledger: UsageLedger) -> ImageModel:
-        """The managed image model of `choice` (not for `offline`: the procedural renderer)."""
-        return ManagedImageModel(self._targets(choice), ledger, self.cache)
-
     def video_model(self, choice: ModelChoice, ledger: UsageLedger) -> VideoModel:
         """The managed video model of `choice` (not for `offline`: camera motion on stills)."""
         return ManagedVideoModel(self._targets(choice), ledger, self.cache)
+
+    def image_model(self, choice: ModelChoice, ledger: UsageLedger) -> ImageModel:
+        """The managed image model of `choice` (not for `offline`: the procedural renderer)."""
+        return ManagedImageModel(self._targets(choice), ledger, self.cache)
 
     def falls_back_offline(self, name: str) -> bool:
         """Whether `name` lists `offline` among its fallbacks (the caller's built-in path)."""
