@@ -51,16 +51,35 @@ def stamp_s(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-async def client(ws: ClientConnection, task_id: str, latencies: list[float]) -> None:
+async def client(ws: ClientConnection, task_id: str, arrivals: list[tuple[float, str]]) -> None:
+    """Receive until the task ends, noting each frame's arrival; frames are parsed after the
+    run, so 200 clients in this one process do not queue behind each other's JSON parsing."""
     await ws.send(json.dumps({"type": "subscribe", "task_id": task_id}))
     while True:
-        message = json.loads(await ws.recv())
-        arrived = time.time()
+        text = await ws.recv()
+        arrivals.append((time.time(), str(text)))
+        if str(text).startswith(('{"type": "task.completed"', '{"type": "task.failed"')):
+            return
+
+
+def latencies_ms(task_id: str, arrivals: list[tuple[float, str]]) -> list[float]:
+    """Arrival minus the `updated_at` of the record each pushed message carries, in ms.
+
+    The first task message after `subscribed` is the snapshot of the task as it stood when the
+    client subscribed (its `updated_at` may be seconds old): it answers the subscription and is
+    not a pushed event, so it is left out.
+    """
+    out = []
+    snapshot_due = True
+    for arrived, text in arrivals:
+        message = json.loads(text)
         data = message.get("data") or {}
         if message.get("task_id") == task_id and data.get("updated_at"):
-            latencies.append((arrived - stamp_s(data["updated_at"])) * 1000)
-        if message["type"] in ("task.completed", "task.failed"):
-            return
+            if snapshot_due:
+                snapshot_due = False
+                continue
+            out.append((arrived - stamp_s(data["updated_at"])) * 1000)
+    return out
 
 
 async def measure(url: str, token: str, clients: int) -> list[float]:
@@ -73,14 +92,13 @@ async def measure(url: str, token: str, clients: int) -> list[float]:
         r = await http.post("/api/v1/pipeline/render", json={"story": STORY, "options": OPTIONS})
         r.raise_for_status()
         task_id = r.json()["data"]["task_id"]
-        latencies: list[float] = []
+        arrivals: list[list[tuple[float, str]]] = [[] for _ in sockets]
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(client(ws, task_id, latencies) for ws in sockets)), 600
-            )
+            receiving = (client(ws, task_id, a) for ws, a in zip(sockets, arrivals, strict=True))
+            await asyncio.wait_for(asyncio.gather(*receiving), 600)
         finally:
             await asyncio.gather(*(ws.close() for ws in sockets))
-        return latencies
+        return [ms for a in arrivals for ms in latencies_ms(task_id, a)]
 
 
 def main() -> None:

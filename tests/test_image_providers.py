@@ -116,7 +116,12 @@ def registry(url: str, root: Path, **kw: Any) -> ProviderRegistry:
 
 
 async def run_frames(
-    reg: ProviderRegistry, root: Path, provider: str, storyboard: Storyboard, task: str = "t1"
+    reg: ProviderRegistry,
+    root: Path,
+    provider: str,
+    storyboard: Storyboard,
+    task: str = "t1",
+    budget: float | None = None,
 ) -> tuple[dict[str, Any], Ctx]:
     job = FramesJob(FolderObjectStore(root), providers=reg)
     ctx = Ctx()
@@ -127,6 +132,7 @@ async def run_frames(
         "image_provider": provider,
         "num_steps": 4,
         "cfg_scale": 3.5,
+        "budget": budget,
     }
     result = await job(
         Job(task_id=task, kind="frames", owner_id="u1", payload=payload, attempt=1), ctx
@@ -196,6 +202,18 @@ def test_an_untouched_shot_comes_from_the_cache_and_a_changed_one_is_redrawn(
     assert again["usage"]["calls"] == 0 and again["usage"]["cached"] == 7
     assert len(standin.requests) == first + 1  # only shot 2, whose characters changed
     assert "They talk" in standin.requests[-1].prompt and changed["usage"]["calls"] == 1
+
+
+def test_a_frames_budget_below_the_estimate_fails_before_any_call(
+    standin: ImageStandIn, tmp_path: Path
+) -> None:
+    """2 character sheets + 2 location sheets + 3 shots at $0.04 = $0.28, checked up front."""
+    reg = registry(standin.base_url, tmp_path)
+    with pytest.raises(ValidationFailed, match=r"\$0\.2800 exceeds the budget of \$0\.2500"):
+        asyncio.run(run_frames(reg, tmp_path, "oai", board(), budget=0.25))
+    assert standin.requests == []
+    result, _ = asyncio.run(run_frames(reg, tmp_path, "oai", board(), budget=0.28))
+    assert result["cost"] == pytest.approx(0.28)
 
 
 def test_unknown_image_provider_or_model_names_the_configured_ones(

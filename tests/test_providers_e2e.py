@@ -234,6 +234,34 @@ def test_a_budget_below_the_estimate_is_refused_before_any_call(
     assert standin.calls == before
 
 
+def test_a_users_default_budget_applies_when_a_request_names_none(
+    ai_api: Api, standin: OpenAIStandIn
+) -> None:
+    r = ai_api.get("/users/me/budget")
+    assert r.status_code == 200, r.text
+    assert r.json()["data"] == {"default_budget": None, "platform_default": None, "effective": None}
+    for bad in ({"default_budget": -1}, {"default_budget": "lots"}, {}):
+        assert_error(ai_api.put("/users/me/budget", json=bad), 400, 1001)
+    r = ai_api.put("/users/me/budget", json={"default_budget": 0.01})
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["effective"] == 0.01
+    before = standin.calls
+    render = {"story": EN_STORY, "options": {"ai_provider": "priced"}}
+    r = ai_api.post("/pipeline/render", json=render)
+    assert_error(r, 400, 1001)
+    assert "exceeds the budget of $0.0100" in r.json()["message"]
+    drama = new_drama(ai_api)
+    generate = {"prompt": EN_STORY, "ai_provider": "priced"}
+    assert_error(ai_api.post(f"/dramas/{drama}/scripts/generate", json=generate), 400, 1001)
+    assert standin.calls == before
+    # The request's own budget wins over the default; null removes the default.
+    r = ai_api.post(f"/dramas/{drama}/scripts/generate", json={**generate, "budget": 0.02})
+    assert_error(r, 400, 1001)
+    assert "exceeds the budget of $0.0200" in r.json()["message"]
+    r = ai_api.put("/users/me/budget", json={"default_budget": None})
+    assert r.json()["data"]["effective"] is None
+
+
 def test_generate_records_the_generator_and_a_second_identical_one_calls_no_provider(
     ai_api: Api, standin: OpenAIStandIn
 ) -> None:

@@ -29,6 +29,7 @@ from storyreel_gateway.realtime.task_feed import TaskFeed, open_task_feed
 from storyreel_gateway.routers import (
     assets,
     auth,
+    budget,
     characters,
     dramas,
     media,
@@ -127,6 +128,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         auth.router,
+        budget.router,
         dramas.router,
         tasks.router,
         pipeline.router,

@@ -321,3 +321,33 @@ async def test_unknown_provider_or_voice_fails_the_job_naming_the_choices(
 class NoProgress:
     async def progress(self, *args: Any, **kwargs: Any) -> None:
         pass
+
+
+async def test_a_speech_budget_below_the_estimate_fails_before_any_call(
+    vendor: str, tmp_path: Path
+) -> None:
+    """Every line's characters at the provider's price are checked before the first call:
+    at $15 per 1,000 characters, 40 characters cost $0.60, so a $0.50 budget is refused."""
+    config = ProviderConfig(
+        name="oai",
+        type="openai",
+        base_url=f"{vendor}/v1",
+        speech_model=["tts-1"],
+        prices={"per_1k_characters": 15.0},
+    )
+    objects = FolderObjectStore(tmp_path)
+    job = SpeechJob(objects, SpeechBackend(ProviderRegistry([Provider(config=config)], objects)))
+    text = "Forty characters of narration, spoken!!."
+    assert len(text) == 40
+    board = Storyboard(
+        language="en", characters=[], shots=[Shot(id="s", number=1, scene_id="x", narration=text)]
+    )
+    payload = {"storyboard": board.model_dump(mode="json"), "provider": "oai", "budget": 0.5}
+    before = len(Vendor.calls)
+    with pytest.raises(ValidationFailed) as caught:
+        await job(Job("task_budget", "speech", "u", payload, 1), NoProgress())
+    assert caught.value.field == "budget" and "$0.6000" in caught.value.message
+    assert len(Vendor.calls) == before
+    payload["budget"] = 0.6  # the estimate exactly: allowed, and spent
+    result = await job(Job("task_budget2", "speech", "u", payload, 1), NoProgress())
+    assert result["cost"] == pytest.approx(0.6)

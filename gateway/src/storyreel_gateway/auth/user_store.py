@@ -141,6 +141,10 @@ class UserStore:
     async def get(self, user_id: str) -> dict[str, Any] | None:
         return await self.docs.get(USERS, user_id)
 
+    async def set_default_budget(self, user_id: str, budget: float | None) -> dict[str, Any]:
+        """Store the user's default spending limit (US dollars; None removes it)."""
+        return await self.docs.update(USERS, user_id, {"default_budget": budget})
+
 
 def _verify(password_hash: str, password: str) -> bool:
     try:

@@ -6,13 +6,18 @@ replica sees every task's events, and hands each event to the listeners of that 
 feed knows nothing of owners: a listener is attached only after the route checked, through the
 owner-scoped TaskService, that the caller owns the task.
 
-A slow listener never slows the feed: each has a bounded queue, and when it is full the oldest
-event is dropped (a later event of the same task carries the newer state anyway).
+A slow listener never slows the feed, and never falls behind: every event is the task's whole
+record, so a listener keeps only the newest record of each task not yet sent (conflation, as
+market-data feeds do). A client that reads slower than a render reports gets fewer progress
+messages, each of them current, instead of a growing backlog of stale ones; the terminal
+record always replaces whatever progress was waiting. Other messages (no `task_id`) keep
+their order in a bounded queue of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,20 +33,41 @@ Event = dict[str, Any]
 
 
 class Listener:
-    """One client's inbox: the events of the task ids it attached, in arrival order."""
+    """One client's inbox: the newest unsent record per task id, then other messages, in the
+    order they first arrived."""
 
     def __init__(self, size: int = QUEUE_SIZE) -> None:
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=size)
-        self.dropped = 0
+        self._latest: dict[str, tuple[int, Event]] = {}
+        self._messages: deque[tuple[int, Event]] = deque(maxlen=size)
+        self._ready = asyncio.Event()
+        self._seq = 0
+        self.conflated = 0  # records replaced by a newer one before they were sent
 
     def offer(self, event: Event) -> None:
-        if self.queue.full():
-            self.queue.get_nowait()
-            self.dropped += 1
-        self.queue.put_nowait(event)
+        self._seq += 1
+        task_id = event.get("task_id")
+        if not isinstance(task_id, str):
+            self._messages.append((self._seq, event))
+        elif (waiting := self._latest.get(task_id)) is None:
+            self._latest[task_id] = (self._seq, event)
+        else:
+            # Keep the record's place in line; the newer record (by `updated_at`) wins.
+            seq, held = waiting
+            if str(event.get("updated_at") or "") >= str(held.get("updated_at") or ""):
+                self._latest[task_id] = (seq, event)
+            self.conflated += 1
+        self._ready.set()
 
     async def next(self) -> Event:
-        return await self.queue.get()
+        while not (self._latest or self._messages):
+            self._ready.clear()
+            await self._ready.wait()
+        first_task = next(iter(self._latest.items()), None)
+        if self._messages and (first_task is None or self._messages[0][0] < first_task[1][0]):
+            return self._messages.popleft()[1]
+        assert first_task is not None
+        del self._latest[first_task[0]]
+        return first_task[1][1]
 
 
 class TaskFeed:

@@ -13,6 +13,7 @@ from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
+from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
 from storyreel_gateway.fields import NOT_BLANK, Seed
@@ -153,6 +154,8 @@ async def check_voice(state: Any, user_id: str, provider: str | None, voice: str
 )
 async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str, Any]:
     await check_voice(state, user["_id"], body.options.audio_provider, body.options.voice)
+    budget = effective_budget(body.options.budget, user, state.settings)
+    body.options.budget = budget
     request = stages_pb2.RenderRequest(
         story=body.story,
         style=body.style,

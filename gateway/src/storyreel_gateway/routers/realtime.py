@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, WebSocket, WebSocketDisconnect
@@ -84,6 +85,33 @@ async def owned_task(state: GatewayState, user_id: str, task_id: str) -> dict[st
 # --- WebSocket ---------------------------------------------------------------------------
 
 
+class MessageTexts:
+    """The frame text of each task record, made once however many sockets carry it.
+
+    The feed hands the same record object to every listener of a task, so the text is keyed
+    by that object (and the base URL that signed its media); 200 sockets watching a render
+    cost one `task_message` and one `json.dumps` per event, not 200.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._texts: OrderedDict[tuple[int, str], tuple[dict[str, Any], str]] = OrderedDict()
+        self.size = size
+
+    def text(self, view: dict[str, Any], base: str, sign: Callable[[Any], Any]) -> str:
+        key = (id(view), base)
+        hit = self._texts.get(key)
+        if hit is not None and hit[0] is view:  # the very record, not a reused id
+            return hit[1]
+        text = json.dumps(task_message(view, sign), ensure_ascii=False, default=str)
+        self._texts[key] = (view, text)
+        if len(self._texts) > self.size:
+            self._texts.popitem(last=False)
+        return text
+
+
+TEXTS = MessageTexts()
+
+
 class TaskSocket:
     """One client connection: its subscriptions, its ordering guard, its caps."""
 
@@ -106,7 +134,7 @@ class TaskSocket:
 
     async def push(self, view: dict[str, Any]) -> None:
         if view.get("task_id") in self.subscribed and self.order.admit(view):
-            await self.send(task_message(view, self.sign))
+            await self.ws.send_text(TEXTS.text(view, self.base, self.sign))
 
     async def error(self, code: Code, message: str) -> None:
         await self.send({"type": "error", "code": int(code), "message": message})

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import (
@@ -237,7 +238,7 @@ async def generate_script(
         source_name=source_name,
         ai_provider=body.ai_provider or "",
         model=body.model or "",
-        budget=body.budget,
+        budget=effective_budget(body.budget, user, state.settings),
     )
     ref = await call(state.stubs.script.GenerateScript, rpc, user_id=user["_id"], timeout=30.0)
     return ok({"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time})

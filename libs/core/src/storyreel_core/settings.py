@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # one user may have pending or running at once (task_launcher.py; 0 = no limit).
     max_render_pixel_frames: int = 1080 * 1920 * 30 * 180
     max_active_tasks_per_user: int = 10
+    # US dollars a request's provider calls may cost when neither the request (`budget`) nor
+    # the user (`PUT /users/me/budget`) sets a limit; unset = no limit (default_budget.py).
+    default_budget: float | None = Field(default=None, ge=0)
 
     # Services: where the gateway and the workflow reach each one, and the port each listens on.
     grpc_host: str = "127.0.0.1"

@@ -24,6 +24,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.bus.serial_progress import SerialProgress
 from storyreel_core.drama_models import Character, Shot, Storyboard
 from storyreel_core.errors import NotFound
+from storyreel_core.providers.costs import check_budget, estimate_images
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.providers.usage import UsageLedger
 from storyreel_core.stores.object_store import ObjectStore
@@ -154,6 +155,16 @@ class FramesJob:
         )
         if choice.offline:
             return None
+        # Refused before the first paid call: at most a sheet per character without a
+        # stored image, one per location and one per shot, at the provider's price.
+        board = spec.storyboard
+        images = (
+            sum(1 for c in board.characters if c.id not in spec.references)
+            + len({s.location for s in board.shots if s.location.strip()})
+            + len(board.shots)
+        )
+        prices = self.providers.prices(choice.provider)
+        check_budget(spec.budget, estimate_images(prices, images))
 
         async def progress(shot_id: str, fraction: float) -> None:
             await report(

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from storyreel_core.errors import ValidationFailed
+from storyreel_core.providers.config import Prices
 from storyreel_core.providers.ports import SpeechModel, VoiceInfo
 from storyreel_core.providers.registry import ProviderRegistry, register_adapter
 from storyreel_core.providers.usage import UsageLedger
@@ -95,6 +96,11 @@ class SpeechBackend:
             return self._engines.get(name) or self.registry.adapter(name, "speech", "offline")
         choice = self.registry.resolve("speech", name, None, field="audio_provider")
         return self.registry.speech_model(choice, ledger or UsageLedger())
+
+    def prices(self, provider: str | None) -> Prices:
+        """What `provider` charges; the in-process engines are free."""
+        name = self._check(provider)
+        return Prices() if self._type(name) in ENGINE_TYPES else self.registry.prices(name)
 
     def casting(self, provider: str | None) -> Casting:
         return "engine" if self._type(self._check(provider)) in ENGINE_TYPES else "catalogue"

@@ -24,6 +24,7 @@ from pydantic import AliasChoices, BaseModel, Field
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.bus.serial_progress import SerialProgress
 from storyreel_core.drama_models import ShotAudio, Storyboard
+from storyreel_core.providers.costs import check_budget, estimate_speech
 from storyreel_core.providers.ports import SpeechModel, SpeechRequest, SpeechResult
 from storyreel_core.providers.usage import UsageLedger
 from storyreel_core.providers.wave_files import parse_wav
@@ -44,6 +45,8 @@ class SpeechInput(BaseModel):
         default=None, validation_alias=AliasChoices("audio_provider", "provider")
     )
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    # US dollars this stage may spend (a render passes what its earlier stages left).
+    budget: float | None = Field(default=None, ge=0)
 
 
 async def cast_for(
@@ -81,11 +84,15 @@ class SpeechJob:
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = SpeechInput.model_validate(job.payload)
         board = spec.storyboard
-        ledger = UsageLedger()
+        ledger = UsageLedger(budget=spec.budget)
         model = self.backend.model(spec.audio_provider, ledger)
-        cast = await cast_for(self.backend, spec.audio_provider, model, spec)
         lines = [(shot, utterances(shot)) for shot in board.shots]
         total = sum(len(said) for _, said in lines)
+        # Refused before the first paid call: every line's characters at the provider's price.
+        characters = sum(len(text) for _, said in lines for _, text in said)
+        estimate = estimate_speech(self.backend.prices(spec.audio_provider), characters)
+        check_budget(spec.budget, estimate)
+        cast = await cast_for(self.backend, spec.audio_provider, model, spec)
         done = 0
 
         report = SerialProgress(ctx)  # every line reports at once: one write at a time

@@ -43,6 +43,32 @@ class StageFailed(AppError):
     """A stage ended failed after its own retries; retrying the render cannot help."""
 
 
+# Providers that run in process and charge nothing: a stage using one needs no budget share.
+FREE_PROVIDERS = frozenset({"", "offline", "piper", "espeak"})
+
+
+def stage_budget(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) -> float | None:
+    """US dollars `stage` may spend of the render's `options.budget` (None = unlimited).
+
+    The budget is one sum for the whole render: the screenplay may use all of it; later
+    stages get what finished stages left. Frames and speech run side by side, so the paid
+    ones among them split the remainder equally, and together they can never overspend it.
+    """
+    opts = spec.options
+    if opts.budget is None:
+        return None
+    spent = float(merge_summaries(*done.values())["cost"])
+    left = max(0.0, opts.budget - spent)
+    if stage not in ("frames", "speech"):
+        return round(left, 6)
+    paid = [
+        s
+        for s, provider in (("frames", opts.image_provider), ("speech", opts.audio_provider))
+        if (provider or "").strip() not in FREE_PROVIDERS
+    ]
+    return round(left / len(paid), 6) if stage in paid else round(left, 6)
+
+
 def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[str, Any]:
     opts = spec.options
     if stage == "script":
@@ -53,7 +79,7 @@ def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) 
             "seed": opts.seed,
             "ai_provider": opts.ai_provider or "",
             "model": opts.model or "",
-            "budget": opts.budget,
+            "budget": stage_budget(stage, spec, done),
         }
     if stage == "storyboard":
         return {
@@ -75,7 +101,7 @@ def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) 
             # seed 002's image style; the procedural renderer has no steps or cfg.
             "num_steps": opts.image.num_steps if opts.image_provider else None,
             "cfg_scale": opts.image.cfg_scale if opts.image_provider else None,
-            "budget": opts.budget,
+            "budget": stage_budget(stage, spec, done),
         }
     if stage == "speech":
         return {
@@ -83,6 +109,7 @@ def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) 
             "voice": opts.voice,
             "audio_provider": opts.audio_provider,
             "speed": opts.speed,
+            "budget": stage_budget(stage, spec, done),
         }
     return final_cut_input(spec, done)
 

@@ -48,7 +48,13 @@ def estimate_text(prices: Prices, prompt: str, max_output_tokens: int) -> float:
 
 
 def estimate_speech(prices: Prices, characters: int, seconds: float = 0.0) -> float:
+    """Dollars of speaking `characters` characters (and `seconds` where billed by time)."""
     return round(characters * prices.per_1k_characters / 1000 + seconds * prices.per_second, 6)
+
+
+def estimate_images(prices: Prices, images: int) -> float:
+    """Dollars of `images` generated images at the provider's per-image price."""
+    return round(images * prices.per_image, 6)
 
 
 class BudgetExceeded(AppError):

@@ -39,6 +39,7 @@ from storyreel_core.providers.config import (
     MODEL_FIELDS,
     OFFLINE,
     OFFLINE_MODEL,
+    Prices,
     Provider,
     load_providers,
 )
@@ -236,6 +237,11 @@ class ProviderRegistry:
     def image_model(self, choice: ModelChoice, ledger: UsageLedger) -> ImageModel:
         """The managed image model of `choice` (not for `offline`: the procedural renderer)."""
         return ManagedImageModel(self._targets(choice), ledger, self.cache)
+
+    def prices(self, name: str) -> Prices:
+        """The prices of provider `name` (all zero for an unknown or free provider)."""
+        provider = self.providers.get(name)
+        return provider.config.prices if provider is not None else Prices()
 
     def falls_back_offline(self, name: str) -> bool:
         """Whether `name` lists `offline` among its fallbacks (the caller's built-in path)."""
