@@ -149,7 +149,7 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
         "title": done["script"]["screenplay"].get("title", ""),
         "video_provider": spec.options.video_provider or "",
         "video_model": spec.options.video_model or "",
-        "budget": spec.options.budget,
+        "budget": stage_budget("final_cut", spec, done),  # what the earlier stages left
     }
 
 
