@@ -333,3 +333,46 @@ def test_shot_clips_are_conformed_and_a_failed_one_falls_back(tmp_path: Path) ->
         assert server.calls["submit"] == calls + 2  # only the two failed shots asked again
     finally:
         server.stop()
+
+
+class _Ctx:
+    """The part of `JobContext` the motion step uses: progress reports, recorded."""
+
+    def __init__(self) -> None:
+        self.steps: list[str] = []
+
+    async def progress(self, completed: int, total: int, step: str, **_: Any) -> None:
+        self.steps.append(step)
+
+
+def test_clips_over_the_budget_keep_camera_motion_without_a_call(
+    standin: VideoStandIn, tmp_path: Path
+) -> None:
+    from storyreel_video.model_motion import motion_for_job
+
+    reg = registry(standin.base_url, tmp_path / "cache")
+    path = tmp_path / "still.png"
+    path.write_bytes(still((10, 200, 10)))
+    clips = [ClipSpec(image_path=path, duration=3.0), ClipSpec(image_path=path, duration=2.0)]
+    shots = [MotionShot("s1", "a"), MotionShot("s2", "b")]
+    outcome = asyncio.run(
+        motion_for_job(
+            _Ctx(),  # type: ignore[arg-type]
+            reg,
+            FolderObjectStore(tmp_path / "objects"),
+            clips,
+            shots,
+            video_provider="kling",
+            video_model="",
+            budget=0.4,  # 5 s at $0.10 a second = $0.50
+            width=W,
+            height=H,
+            fps=FPS,
+            scratch=tmp_path / "motion",
+            store_prefix="cache/clips/u1/",
+        )
+    )
+    assert standin.calls["submit"] == 0 and outcome.keys == []
+    fell = outcome.result["motion"]["fell_back"]
+    assert [(f["shot_id"], f["code"]) for f in fell] == [("s1", 2003), ("s2", 2003)]
+    assert "exceeds the budget" in fell[0]["reason"]
