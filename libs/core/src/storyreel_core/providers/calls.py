@@ -243,6 +243,37 @@ async def _call_target(
     return result
 
 
+class _Managed(Generic[M]):
+    """What every managed model holds: its targets (the provider, then its fallbacks), the
+    job's ledger and the result cache; `_call` runs one request through `managed_call`."""
+
+    def __init__(
+        self, targets: list[Target[M]], ledger: UsageLedger, cache: ResultCache | None
+    ) -> None:
+        self.targets = targets
+        self.ledger = ledger
+        self.cache = cache
+        self.provider = targets[0].provider.name
+        self.model = targets[0].model_name
+
+    async def _call(
+        self,
+        modality: Modality,
+        params: dict[str, Any],
+        invoke: Callable[[M], Awaitable[R]],
+        codec: _Codec[R],
+    ) -> R:
+        return await managed_call(
+            modality=modality,
+            targets=self.targets,
+            params=params,
+            invoke=invoke,
+            codec=codec,
+            ledger=self.ledger,
+            cache=self.cache,
+        )
+
+
 # --- text -------------------------------------------------------------------------------
 
 
@@ -265,20 +296,8 @@ class _TextCodec(Generic[SchemaT]):
         )
 
 
-class ManagedTextModel:
+class ManagedTextModel(_Managed[TextModel]):
     """A `TextModel` that runs every call through the call layer (see the module doc)."""
-
-    def __init__(
-        self,
-        targets: list[Target[TextModel]],
-        ledger: UsageLedger,
-        cache: ResultCache | None,
-    ) -> None:
-        self.targets = targets
-        self.ledger = ledger
-        self.cache = cache
-        self.provider = targets[0].provider.name
-        self.model = targets[0].model_name
 
     async def generate(self, request: TextRequest[SchemaT]) -> TextResult[SchemaT]:
         params = {
@@ -294,15 +313,7 @@ class ManagedTextModel:
         async def invoke(model: TextModel) -> TextResult[SchemaT]:
             return await model.generate(request)
 
-        return await managed_call(
-            modality="text",
-            targets=self.targets,
-            params=params,
-            invoke=invoke,
-            codec=codec,
-            ledger=self.ledger,
-            cache=self.cache,
-        )
+        return await self._call("text", params, invoke, codec)
 
 
 # --- speech -----------------------------------------------------------------------------
@@ -332,24 +343,12 @@ class _SpeechCodec:
         )
 
 
-class ManagedSpeechModel:
+class ManagedSpeechModel(_Managed[SpeechModel]):
     """A `SpeechModel` that runs every synthesis through the call layer.
 
     A fallback speaks with its own voices, so a voice id the fallback does not offer would
     fail there; the speech side decides whether to list fallbacks for speech providers.
     """
-
-    def __init__(
-        self,
-        targets: list[Target[SpeechModel]],
-        ledger: UsageLedger,
-        cache: ResultCache | None,
-    ) -> None:
-        self.targets = targets
-        self.ledger = ledger
-        self.cache = cache
-        self.provider = targets[0].provider.name
-        self.model = targets[0].model_name
 
     async def voices(self) -> list[VoiceInfo]:
         return await self.targets[0].model.voices()
@@ -365,15 +364,7 @@ class ManagedSpeechModel:
         async def invoke(model: SpeechModel) -> SpeechResult:
             return await model.synthesize(request)
 
-        return await managed_call(
-            modality="speech",
-            targets=self.targets,
-            params=params,
-            invoke=invoke,
-            codec=_SpeechCodec(),
-            ledger=self.ledger,
-            cache=self.cache,
-        )
+        return await self._call("speech", params, invoke, _SpeechCodec())
 
 
 # --- image ------------------------------------------------------------------------------
@@ -420,20 +411,8 @@ def image_params(request: ImageRequest) -> dict[str, Any]:
     }
 
 
-class ManagedImageModel:
+class ManagedImageModel(_Managed[ImageModel]):
     """An `ImageModel` that runs every generation through the call layer."""
-
-    def __init__(
-        self,
-        targets: list[Target[ImageModel]],
-        ledger: UsageLedger,
-        cache: ResultCache | None,
-    ) -> None:
-        self.targets = targets
-        self.ledger = ledger
-        self.cache = cache
-        self.provider = targets[0].provider.name
-        self.model = targets[0].model_name
 
     async def generate(
         self, request: ImageRequest, on_progress: Progress | None = None
@@ -441,15 +420,7 @@ class ManagedImageModel:
         async def invoke(model: ImageModel) -> ImageResult:
             return await model.generate(request, on_progress)
 
-        return await managed_call(
-            modality="image",
-            targets=self.targets,
-            params=image_params(request),
-            invoke=invoke,
-            codec=_ImageCodec(),
-            ledger=self.ledger,
-            cache=self.cache,
-        )
+        return await self._call("image", image_params(request), invoke, _ImageCodec())
 
 
 # --- video ------------------------------------------------------------------------------
@@ -485,21 +456,9 @@ def video_params(request: VideoRequest) -> dict[str, Any]:
     }
 
 
-class ManagedVideoModel:
+class ManagedVideoModel(_Managed[VideoModel]):
     """A `VideoModel` that runs every clip through the call layer: the same request twice
     (a rerender, a redelivered job) is answered from the cache without a second job."""
-
-    def __init__(
-        self,
-        targets: list[Target[VideoModel]],
-        ledger: UsageLedger,
-        cache: ResultCache | None,
-    ) -> None:
-        self.targets = targets
-        self.ledger = ledger
-        self.cache = cache
-        self.provider = targets[0].provider.name
-        self.model = targets[0].model_name
 
     async def generate(
         self, request: VideoRequest, on_progress: Progress | None = None
@@ -507,12 +466,4 @@ class ManagedVideoModel:
         async def invoke(model: VideoModel) -> VideoResult:
             return await model.generate(request, on_progress)
 
-        return await managed_call(
-            modality="video",
-            targets=self.targets,
-            params=video_params(request),
-            invoke=invoke,
-            codec=_VideoCodec(),
-            ledger=self.ledger,
-            cache=self.cache,
-        )
+        return await self._call("video", video_params(request), invoke, _VideoCodec())
