@@ -32,13 +32,12 @@ import httpx
 from storyreel_core.logging import get_logger
 from storyreel_core.providers.comfyui_client import fill_template
 from storyreel_core.providers.config import AsyncVideoApi, Provider
+from storyreel_core.providers.http_errors import send, status_error
 from storyreel_core.providers.ports import (
     ContentRefused,
     Progress,
     ProviderError,
-    ProviderRateLimited,
     ProviderTimeout,
-    ProviderUnavailable,
     Usage,
     VideoRequest,
     VideoResult,
@@ -132,31 +131,20 @@ class AsyncVideoModel:
         except ValueError:
             body = {}
         detail = json_path(body, self.api.error_path) or response.text[:300]
-        message = f"{self.provider}: {what}: HTTP {response.status_code}: {detail}"[:500]
-        if response.status_code == 429:
-            wait = response.headers.get("retry-after")
-            retry = float(wait) if wait and wait.replace(".", "", 1).isdigit() else None
-            return ProviderRateLimited(message, provider=self.provider, retry_after_s=retry)
-        if response.status_code >= 500:
-            return ProviderUnavailable(message, provider=self.provider)
-        if self._refused(json_path(body, self.api.error_code_path)):
-            return ContentRefused(message, provider=self.provider)
-        return ProviderError(message, provider=self.provider)
+        message = f"{self.provider}: {what}: HTTP {response.status_code}: {detail}"
+        refused = self._refused(json_path(body, self.api.error_code_path))
+        return status_error(self.provider, response, message, refused=refused)
 
     async def _call(self, method: str, url: str, what: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self.http.request(method, url, **kwargs)
-        except httpx.TimeoutException:
-            raise ProviderTimeout(
-                f"{self.provider}: {what} timed out", provider=self.provider
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{self.provider}: {what}: {exc}"[:500], provider=self.provider
-            ) from None
-        if response.status_code >= 400:
-            raise self._http_error(response, what)
-        return response
+        return await send(
+            self.http,
+            self.provider,
+            method,
+            url,
+            what=what,
+            error=lambda response: self._http_error(response, what),
+            **kwargs,
+        )
 
     async def _run(
         self, request: VideoRequest, on_progress: Progress | None, jobs: list[str]

@@ -34,10 +34,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
 from storyreel_core.logging import get_logger
+from storyreel_core.providers.http_errors import send, status_error
 from storyreel_core.providers.ports import (
     Progress,
     ProviderError,
-    ProviderRateLimited,
     ProviderTimeout,
     ProviderUnavailable,
 )
@@ -79,28 +79,18 @@ class ComfyUIClient:
     def _error(self, response: httpx.Response, what: str) -> ProviderError:
         text = response.text[:300]
         message = f"{self.provider}: {what}: HTTP {response.status_code}: {text}"
-        if response.status_code == 429:
-            wait = response.headers.get("retry-after")
-            retry = float(wait) if wait and wait.replace(".", "", 1).isdigit() else None
-            return ProviderRateLimited(message, provider=self.provider, retry_after_s=retry)
-        if response.status_code >= 500:
-            return ProviderUnavailable(message, provider=self.provider)
-        return ProviderError(message, provider=self.provider)
+        return status_error(self.provider, response, message)
 
     async def _request(self, method: str, path: str, what: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self.http.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise ProviderTimeout(
-                f"{self.provider}: {what} timed out", provider=self.provider
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{self.provider}: {what}: {exc}"[:500], provider=self.provider
-            ) from None
-        if response.status_code >= 400:
-            raise self._error(response, what)
-        return response
+        return await send(
+            self.http,
+            self.provider,
+            method,
+            path,
+            what=what,
+            error=lambda response: self._error(response, what),
+            **kwargs,
+        )
 
     async def upload_image(self, name: str, data: bytes, content_type: str = "image/png") -> str:
         """Upload `data` as an input image; the name a `LoadImage` node reads it by."""

@@ -22,13 +22,9 @@ from typing import Any, Literal
 import httpx
 
 from storyreel_core.providers.config import Provider
-from storyreel_core.providers.openai_speech import retry_after_s
+from storyreel_core.providers.http_errors import send, status_error
 from storyreel_core.providers.ports import (
-    ContentRefused,
     ProviderError,
-    ProviderRateLimited,
-    ProviderTimeout,
-    ProviderUnavailable,
     SpeechRequest,
     SpeechResult,
     Usage,
@@ -126,32 +122,15 @@ class ElevenLabsSpeech:
         )
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = await self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise ProviderTimeout(
-                f"{self.provider}: request timed out", provider=self.provider
-            ) from exc
-        except httpx.TransportError as exc:
-            raise ProviderUnavailable(
-                f"{self.provider}: cannot connect ({exc})", provider=self.provider
-            ) from exc
-        if response.status_code < 400:
-            return response
-        status, message = response.status_code, _detail(response)
-        if status == 429:
-            raise ProviderRateLimited(
-                f"{self.provider}: rate limited: {message}",
-                provider=self.provider,
-                retry_after_s=retry_after_s(response.headers),
-            )
-        if status >= 500:
-            raise ProviderUnavailable(
-                f"{self.provider}: HTTP {status}: {message}", provider=self.provider
-            )
-        if any(word in message.lower() for word in _REFUSAL_WORDS):
-            raise ContentRefused(f"{self.provider}: refused: {message}", provider=self.provider)
-        raise ProviderError(f"{self.provider}: HTTP {status}: {message}", provider=self.provider)
+        return await send(
+            self._client, self.provider, method, path, what="request", error=self._error, **kwargs
+        )
+
+    def _error(self, response: httpx.Response) -> ProviderError:
+        message = _detail(response)
+        refused = any(word in message.lower() for word in _REFUSAL_WORDS)
+        text = f"{self.provider}: HTTP {response.status_code}: {message}"
+        return status_error(self.provider, response, text, refused=refused)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import openai
 
 from storyreel_core.providers.config import Provider
+from storyreel_core.providers.http_errors import retry_after_seconds
 from storyreel_core.providers.ports import (
     ContentRefused,
     ProviderError,
@@ -49,16 +50,6 @@ OPENAI_VOICES: tuple[VoiceInfo, ...] = (
     VoiceInfo("shimmer", "any", "female", "OpenAI shimmer"),
 )
 _REFUSAL_CODES = {"content_policy_violation", "content_filter", "moderation_blocked"}
-
-
-def retry_after_s(headers: object) -> float | None:
-    """Seconds from a `Retry-After` header (delta-seconds form), or None when absent."""
-    get = getattr(headers, "get", None)
-    value = get("retry-after") if get else None
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 class OpenAISpeech:
@@ -116,7 +107,7 @@ class OpenAISpeech:
             raise ProviderRateLimited(
                 f"{self.provider}: rate limited: {_message(exc)}",
                 provider=self.provider,
-                retry_after_s=retry_after_s(exc.response.headers),
+                retry_after_s=retry_after_seconds(exc.response.headers),
             ) from exc
         except openai.APIStatusError as exc:
             raise _status_error(self.provider, exc) from exc

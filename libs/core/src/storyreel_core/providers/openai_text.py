@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import openai
@@ -27,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from storyreel_core.logging import get_logger
 from storyreel_core.providers.config import Provider
+from storyreel_core.providers.http_errors import retry_after_seconds
 from storyreel_core.providers.ports import (
     ContentRefused,
     ProviderError,
@@ -44,30 +44,6 @@ log = get_logger("storyreel.providers")
 # Error codes vendors use for a content-policy refusal (OpenAI, Azure OpenAI, DeepSeek/Qwen).
 _REFUSAL_CODES = {"content_filter", "content_policy_violation", "data_inspection_failed"}
 _SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured", re.IGNORECASE)
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """Seconds to wait from `retry-after-ms` or `retry-after` (delta-seconds or an HTTP date,
-    RFC 9110 §10.2.3); None when absent or unreadable."""
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return float(millis) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
 
 
 def map_openai_error(exc: openai.OpenAIError, provider: str) -> ProviderError:
