@@ -228,6 +228,26 @@ def test_unknown_gender_stays_unknown_until_a_pronoun_says() -> None:
     assert {c.name: c.gender for c in told.characters} == {"Kestrel": "female"}
 
 
+def test_a_capitalised_unknown_word_is_a_person_only_if_it_acts_as_one() -> None:
+    assert _names(write_screenplay(REFERENCE_EN)) == [
+        "Mary Jane Watson",
+        "Tom Van der Berg",
+        "Anna",
+    ]
+    chart = write_screenplay(
+        "The doctor wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart. "
+        "Later the nurse read Xylotherm aloud."
+    )
+    assert chart.characters[0].name not in (
+        "Pneumonoultramicroscopicsilicovolcanoconiosis",
+        "Xylotherm",
+    )
+    people = write_screenplay(
+        'At the gate, Kestrel slowly turned. The guard took Orrin\'s lantern. "Go," said Bramble.'
+    )
+    assert _names(people) == ["Kestrel", "Orrin", "Bramble"]  # a subject, an owner, a speaker
+
+
 @pytest.mark.parametrize(
     "story",
     ['Anna笑着对小林说："OK，good luck！"小林点点头。', '"OK，good luck！"Anna对小林说。'],

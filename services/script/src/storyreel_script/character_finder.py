@@ -485,6 +485,8 @@ def _find_en(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
             continue
         if not known and all(_after_place_preposition(text, p) for p, _ in hits):
             continue  # "in Paris", "across Avalon": a place, not a person
+        if not known and not any(_acts_as_person(text, name, p) for p, _ in hits):
+            continue  # "wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart"
         if last_word.lower() in lex.EN_ROLES and len(name.split()) == 1:
             continue
         accepted.add(name)
@@ -547,6 +549,32 @@ def _en_aliases(accepted: set[str]) -> dict[str, set[str]]:
     for short in owner:
         aliases[root(short)].add(short)
     return aliases
+
+
+def _acts_as_person(text: str, name: str, position: int) -> bool:
+    """Whether an unknown capitalised word at `position` behaves like a person there.
+
+    A word that no name list knows is a person only by what the sentence does with it: it
+    is the subject of a verb (`Kestrel waited`, `Kestrel slowly turned`, `Kestrel is`), it
+    owns something (`Kestrel's`), or it is described as a man or woman (`Kestrel, a tall
+    man`). An object (`wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart`)
+    is not (a quote's speaker is added from its clause, separately).
+    """
+    after = text[position + len(name) :]
+    if re.match(r"['’]s\b", after) or _EN_DESCRIBED.match(after):
+        return True
+    words = re.findall(r"[A-Za-z]+", after[:60])
+    stop = re.search(r"[.!?;:,\"“”]", after[:60])
+    if stop:
+        words = re.findall(r"[A-Za-z]+", after[: stop.start()])
+    if words and words[0].endswith("ly") and words[0].islower():
+        words = words[1:]  # an adverb before the verb
+    if not words or not words[0].islower():
+        return False
+    verb = words[0]
+    if verb in lex.EN_COMMON_VERBS:
+        return True
+    return verb not in lex.EN_NOT_VERBS and (verb.endswith("ed") or verb.endswith("s"))
 
 
 def _after_place_preposition(text: str, position: int) -> bool:

@@ -117,3 +117,14 @@ EN_STOPWORDS = _words(
 EN_PLACE_PREPOSITIONS = _words("in into across through from toward towards near inside outside")
 EN_PRONOUNS_MALE = _words("he him his himself")
 EN_PRONOUNS_FEMALE = _words("she her hers herself")
+# After a name, these words say it does something (`Kestrel waited`, `Kestrel is`): a verb.
+EN_COMMON_VERBS = _words(
+    "is was has had does did can could will would shall should may might must "
+    "went came saw took made got gave knew ran sat stood felt left kept held "
+    "thought found told said spoke began fell rose wore wrote drew drove rode"
+)
+# Lowercase words ending in -s or -ed that are not verbs.
+EN_NOT_VERBS = _words(
+    "as his hers its us across towards besides always perhaps sometimes unless thus yes "
+    "this bed red hundred"
+)
