@@ -175,6 +175,25 @@ def test_three_character_names_are_found_and_each_line_has_its_speaker() -> None
     ]
 
 
+@pytest.mark.parametrize(
+    ("story", "name", "gender"),
+    [
+        (BRIDGE, "林晚秋", "female"),  # 秋 ends many women's names (and she speaks crying)
+        (BRIDGE, "沈清远", "unknown"),  # nothing says: casting flips a stable coin
+        ("林小雨站在门口。掌柜笑道：“林姑娘，进来坐。”", "林小雨", "female"),  # her surname's title
+        ("沈清远推开门，掌柜迎上来：“沈先生回来了。”", "沈清远", "male"),
+        ("阿青哭着说：“别走。”", "阿青", "female"),  # the weakest cue, alone
+        ("阿青哭着说：“别走。”他转身出了门。", "阿青", "male"),  # a pronoun outweighs it
+        ("林小雨和林大山在门口。掌柜笑道：“林姑娘，进来坐。”", "林大山", "unknown"),  # 林 is shared
+    ],
+)
+def test_chinese_gender_comes_from_names_titles_and_pronouns(
+    story: str, name: str, gender: str
+) -> None:
+    genders = {c.name: c.gender for c in write_screenplay(story).characters}
+    assert genders[name] == gender
+
+
 def test_a_verb_after_a_name_is_not_part_of_it() -> None:
     screenplay = write_screenplay(SLEEVE)
 
