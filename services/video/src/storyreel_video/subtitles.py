@@ -205,28 +205,60 @@ def _words(text: str) -> list[str]:
     return out
 
 
+# Where a URL or path reads best when cut: right after one of these (`…/long/` | `path/…`).
+_TOKEN_SEPARATORS = frozenset("/.-?&=_:#")
+
+
 def _break_long(word: str, max_width: float, measure: _Measurer) -> list[str]:
     """A word wider than a line, cut between characters into as few pieces as fit, of about
-    equal width (never a stub of two letters on its own line)."""
+    equal width (never a stub of two letters on its own line). A URL or path is cut right
+    after a separator (`/`, `.`, `-`, `?`, `&`, …) where that needs no more pieces, so
+    `…/long/pa` | `th/…` becomes `…/long/` | `path/…`."""
     total = measure.width(word.rstrip())
     count = max(1, math.ceil(total / max_width))
     while True:
-        goal = total / count
-        pieces: list[str] = []
-        piece = ""
-        for ch in word:
-            if piece and (
-                measure.width(piece + ch) > goal * 1.02 or measure.width(piece + ch) > max_width
-            ):
-                pieces.append(piece)
-                piece = ch
-            else:
-                piece += ch
-        if piece:
-            pieces.append(piece)
+        pieces = _pieces(word, total / count, max_width, measure, separators=False)
         if len(pieces) <= count or count > len(word):
-            return pieces
+            break
         count += 1
+    if any(ch in _TOKEN_SEPARATORS for ch in word[1:-1]):
+        goal = total / len(pieces)
+        for stretch in (1.0, 1.1, 1.2, 1.35):
+            tidy = _pieces(word, goal * stretch, max_width, measure, separators=True)
+            if len(tidy) <= len(pieces):
+                return tidy
+    return pieces
+
+
+def _pieces(
+    word: str, goal: float, max_width: float, measure: _Measurer, *, separators: bool
+) -> list[str]:
+    """`word` cut greedily into pieces about `goal` wide (never over `max_width`); with
+    `separators`, each cut moves back to just after a separator when one is near."""
+    pieces: list[str] = []
+    piece = ""
+    for ch in word:
+        wider = measure.width(piece + ch)
+        if piece and (wider > goal * 1.02 or wider > max_width):
+            cut = _separator_cut(piece, goal, measure) if separators else len(piece)
+            pieces.append(piece[:cut])
+            piece = piece[cut:] + ch
+        else:
+            piece += ch
+    if piece:
+        pieces.append(piece)
+    return pieces
+
+
+def _separator_cut(piece: str, goal: float, measure: _Measurer) -> int:
+    """Where to end `piece`: after its last separator if the piece stays ≥ 60 % of `goal`
+    wide, else at its end (between letters)."""
+    for index in range(len(piece) - 1, 0, -1):
+        if piece[index - 1] in _TOKEN_SEPARATORS and piece[index] not in _TOKEN_SEPARATORS:
+            if measure.width(piece[:index]) >= 0.6 * goal:
+                return index
+            break
+    return len(piece)
 
 
 def _wrap_words(words: Sequence[str], max_width: float, measure: _Measurer) -> list[str]:
