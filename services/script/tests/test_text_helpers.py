@@ -51,6 +51,8 @@ def test_dialogue_split_separates_speech_attribution_and_narration() -> None:
     english = split_dialogue('"We should go," said Anna.', "en", ["Anna"])
     assert english.narration == ""
     assert split_dialogue('"We should go," she said.', "en").narration == ""
+    told = split_dialogue('"You came back," Mara told Tom.', "en", ["Mara", "Tom"])
+    assert told.narration == "Mara told Tom."  # to whom is story too
     smiled = split_dialogue('Tom smiled and said, "I promised."', "en", ["Tom"])
     assert [p.text for p in smiled.pieces] == ["Tom smiled and said:", "I promised."]
     assert [(q.text, q.attribution) for q in english.quotes] == [("We should go.", "said Anna")]

@@ -128,21 +128,23 @@ def is_bare_tag(clause: str, language: Language, names: Collection[str] = ()) ->
     """Whether a speech clause is only a speaker and a plain verb of saying.
 
     `苏梅说` (with 苏梅 in `names`), `说`, `他问道`, `she said`, `said Anna` → True;
-    `林晚秋哭着说`, `Tom smiled and said`, `老张喊道` → False (they tell more than who speaks).
+    `林晚秋哭着说`, `Tom smiled and said`, `老张喊道`, `Mara told Tom` → False (they tell more
+    than who speaks: how, or to whom).
     """
     rest = clause
+    people = 0
     for name in sorted(names, key=len, reverse=True):
         if name:
+            people += rest.count(name)
             rest = rest.replace(name, " ")
-    if language == "zh":
-        if not _ZH_BARE_VERB.search(rest):
-            return False
-        rest = _ZH_TAG_PRONOUN.sub(" ", _ZH_BARE_VERB.sub(" ", rest))
-    else:
-        if not _EN_BARE_VERB.search(rest):
-            return False
-        rest = _EN_TAG_PRONOUN.sub(" ", _EN_BARE_VERB.sub(" ", rest))
-    return not _has_words(rest)
+    verb, pronoun = (
+        (_ZH_BARE_VERB, _ZH_TAG_PRONOUN) if language == "zh" else (_EN_BARE_VERB, _EN_TAG_PRONOUN)
+    )
+    if not verb.search(rest):
+        return False
+    rest = verb.sub(" ", rest)
+    people += len(pronoun.findall(rest))
+    return people <= 1 and not _has_words(pronoun.sub(" ", rest))
 
 
 def _last_break(text: str, breaker: re.Pattern[str]) -> int:
