@@ -265,6 +265,8 @@ def test_a_capitalised_unknown_word_is_a_person_only_if_it_acts_as_one() -> None
         'At the gate, Kestrel slowly turned. The guard took Orrin\'s lantern. "Go," said Bramble.'
     )
     assert _names(people) == ["Kestrel", "Orrin", "Bramble"]  # a subject, an owner, a speaker
+    pair = write_screenplay("At dawn, Kestrel and Mara left the harbour.")
+    assert _names(pair) == ["Kestrel", "Mara"]
 
 
 @pytest.mark.parametrize(

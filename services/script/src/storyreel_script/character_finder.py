@@ -610,6 +610,8 @@ def _acts_as_person(text: str, name: str, position: int) -> bool:
     stop = re.search(r"[.!?;:,\"“”]", after[:60])
     if stop:
         words = re.findall(r"[A-Za-z]+", after[: stop.start()])
+    if len(words) >= 3 and words[0] == "and" and words[1][:1].isupper():
+        words = words[2:]  # `Kestrel and Mara left`: a shared verb
     if words and words[0].endswith("ly") and words[0].islower():
         words = words[1:]  # an adverb before the verb
     if not words or not words[0].islower():
