@@ -8,8 +8,13 @@ platform (REST in, MP4/SRT/ASS out, as `bench/render_speed.py` does) and prints,
   (semitones and Hz);
 - max lines per cue (target ≤ 2) and the number of cues;
 - words broken across lines: line ends (within a cue and between cues) that cut a word —
-  a jieba word for Chinese, a run of letters for other scripts;
-- sentences lost: sentences of the input not found, in order, in the SRT;
+  a jieba word for Chinese, a run of letters for other scripts — apart from the cuts a word
+  wider than a whole line needs (counted on their own);
+- sentences lost: sentences of the input not found, in order, in the SRT (punctuation and
+  case aside; a bare speech tag next to a quote — a speaker's name or a pronoun, or nothing,
+  with a plain verb of saying: `苏梅说：“`, `，说：“`, `," she said.` — is not required, since
+  the character's voice is what says who speaks; `哭着说`, `smiled and said`, `shouted` are
+  story and are required);
 - subtitle pixels over faces and over character bodies: each cue is burned by libass at its
   midpoint (`storyreel_video.subtitle_pixels`) and its text pixels are counted inside the
   face and body boxes the frames stage reported for the shot on screen.
@@ -72,7 +77,12 @@ STORIES: dict[str, tuple[str, str]] = {
     ),
 }
 WIDTH, HEIGHT, FPS = 540, 960, 12
-_SENTENCE_END = re.compile(r"(?<=[。！？!?.])\s*|\n+")
+# A Latin full stop ends a sentence only before white space: `example.com` is one word.
+_SENTENCE_END = re.compile(r"(?<=[。！？])\s*|(?<=[!?.])\s+|(?<=[!?.][\"”])\s+|\n+")
+_ZH_TAG_VERB = r"(?:回答道?|说道?|问道?|答道?|道)"
+_EN_TAG_VERB = r"(?:said|says|asked|asks|replied|replies|answered|answers|added|adds|told|tells)"
+_ZH_PRONOUN = r"[我你他她它]们?"
+_EN_PRONOUN = r"(?:he|she|they|I|we|you|it)"
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
 Samples = npt.NDArray[np.float32]
@@ -160,20 +170,39 @@ def voice_pitches(http: httpx.Client, speech: dict[str, Any], work: Path) -> dic
     return {who: statistics.median(f0) for who, f0 in per_speaker.items() if f0}
 
 
-def sentences(story: str) -> list[str]:
+def without_bare_tags(story: str, names: list[str]) -> str:
+    """`story` less its bare speech tags (see the module docstring); `names` are the
+    characters' names as the render reported them."""
+    named = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True) if n)
+    zh_who = f"(?:{named}|{_ZH_PRONOUN})" if named else _ZH_PRONOUN
+    en_who = f"(?:{named}|{_EN_PRONOUN})" if named else _EN_PRONOUN
+    # 苏梅说：“ / ，说：“ (a clause of its own, right before the quote)
+    story = re.sub(rf"(?<![^\s，,。！？；”]){zh_who}?{_ZH_TAG_VERB}[：:，,]\s*(?=“)", "", story)
+    # ”她说。 (the tag ends the sentence)
+    story = re.sub(rf"(?<=”){zh_who}?{_ZH_TAG_VERB}(?=[。！？])", "", story)
+    # Anna said, " / , she said. / , said Anna.
+    story = re.sub(rf"\b{en_who}\s+{_EN_TAG_VERB}\s*[,:]\s*(?=\")", "", story)
+    return re.sub(
+        rf'(?<=")\s*(?:{en_who}\s+{_EN_TAG_VERB}|{_EN_TAG_VERB}\s+{en_who})(?=\s*[.!?])',
+        "",
+        story,
+    )
+
+
+def sentences(story: str, names: list[str] | tuple[str, ...] = ()) -> list[str]:
     out = []
-    for piece in _SENTENCE_END.split(story):
+    for piece in _SENTENCE_END.split(without_bare_tags(story, list(names))):
         text = _PUNCT.sub("", piece.lstrip("#-* "))
         if text:
             out.append(text.lower())
     return out
 
 
-def lost_sentences(story: str, cues: list[srt.Subtitle]) -> int:
+def lost_sentences(story: str, cues: list[srt.Subtitle], names: list[str]) -> int:
     """Input sentences not found in the SRT, in order (a sentence may span cues)."""
     said = _PUNCT.sub("", "".join(c.content for c in cues)).lower()
     lost, pos = 0, 0
-    for sentence in sentences(story):
+    for sentence in sentences(story, names):
         at = said.find(sentence, pos)
         if at < 0:
             lost += 1
@@ -182,13 +211,18 @@ def lost_sentences(story: str, cues: list[srt.Subtitle]) -> int:
     return lost
 
 
-def broken_words(cues: list[srt.Subtitle], source: str) -> int:
-    """Line ends that cut a word: jieba words for Chinese, runs of letters otherwise."""
+def broken_words(cues: list[srt.Subtitle], source: str) -> tuple[int, int]:
+    """Line ends that cut a word: jieba words for Chinese, runs of letters otherwise.
+
+    Returns (broken, forced): `forced` counts the cuts inside a word that fills its line on
+    its own (a 45-letter word wider than the frame must be cut to be seen at all); those are
+    not faults and are not in `broken`.
+    """
     import jieba
 
     lines = [line for c in cues for line in c.content.split("\n") if line.strip()]
     squeezed = re.sub(r"\s+", " ", source)
-    broken = 0
+    broken = forced = 0
     for a, b in itertools.pairwise(lines):
         if not a or not b:
             continue
@@ -203,8 +237,11 @@ def broken_words(cues: list[srt.Subtitle], source: str) -> int:
         elif a[-1].isalnum() and b[0].isalnum():
             tail, head = a.split()[-1], b.split()[0]
             if tail + head in squeezed and f"{tail} {head}" not in squeezed:
-                broken += 1
-    return broken
+                if a.strip() == tail:
+                    forced += 1
+                else:
+                    broken += 1
+    return broken, forced
 
 
 def figure_boxes(frames: dict[str, Any], shots: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -264,9 +301,10 @@ def check(http: httpx.Client, name: str, story: str, work: Path) -> dict[str, An
         "names": names,
         "cues": len(cues),
         "max_lines": max((len(c.content.split("\n")) for c in cues), default=0),
-        "broken_words": broken_words(cues, story),
-        "lost": lost_sentences(story, cues),
-        "sentences": len(sentences(story)),
+        "broken_words": broken_words(cues, story)[0],
+        "forced_breaks": broken_words(cues, story)[1],
+        "lost": lost_sentences(story, cues, list(names.values())),
+        "sentences": len(sentences(story, list(names.values()))),
         "face_px": face_px,
         "body_px": body_px,
     }
@@ -314,7 +352,10 @@ def main() -> int:
                     pair = f"{row['names'].get(x, x)} / {row['names'].get(y, y)}"
                     print(f"  smallest voice gap: {semis:.1f} semitones ({hz:.0f} Hz), {pair}")
                 print(f"  cues: {row['cues']}, max lines per cue: {row['max_lines']}")
-                print(f"  words broken across lines: {row['broken_words']}")
+                print(
+                    f"  words broken across lines: {row['broken_words']} "
+                    f"(and {row['forced_breaks']} cuts inside words wider than a line)"
+                )
                 print(f"  sentences lost: {row['lost']} of {row['sentences']}")
                 print(
                     f"  subtitle pixels over faces: {row['face_px']}, "

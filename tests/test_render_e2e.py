@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,15 @@ EN_STORY = (
     "and the boat turned away from danger. At dawn a young fisherman named Tom climbed the "
     'stairs. "You saved my life," Tom said.'
 )
+
+
+# Bare speech tags (a plain 说/said with at most its speaker): the character's voice says who
+# speaks, so they are the only words of the story that are not heard and subtitled.
+BARE_TAGS = {ZH_STORY: "，说：", EN_STORY: "Tom said"}
+
+
+def letters(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
 
 
 def wait_done(api: Api, task_id: str, timeout: float = 420) -> dict[str, Any]:
@@ -88,6 +98,10 @@ def test_story_renders_to_a_playable_vertical_mp4(
     assert max(cue.text.count("\\N") + 1 for cue in cues) <= 2
     assert all(cue.end > cue.start for cue in cues)
     assert max(cue.end for cue in cues) / 1000 <= info.duration + 0.5
+    # Every sentence of the story is heard and subtitled once, whole and in order.
+    assert story.count(BARE_TAGS[story]) == 1
+    told = letters("".join(cue.plaintext for cue in cues))
+    assert told == letters(story.replace(BARE_TAGS[story], ""))
 
     thumb = download(result["thumbnail_url"], tmp_path / "thumb.jpg")
     assert thumb.read_bytes()[:3] == b"\xff\xd8\xff"

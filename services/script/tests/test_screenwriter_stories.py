@@ -65,11 +65,13 @@ def test_chinese_chapter_scenes_carry_place_time_and_whole_narration() -> None:
         assert scene.prompt and scene.location
 
 
-def test_quote_without_narration_leaves_no_attribution_in_narration() -> None:
-    screenplay = write_screenplay("小红笑着说：“我们走吧。”", scene_count=1)
+def test_a_bare_speech_tag_is_said_by_the_voice_a_telling_one_is_narrated() -> None:
+    bare = write_screenplay("小红说：“我们走吧。”", scene_count=1).scenes[0]
+    assert bare.narration == ""  # who speaks is what the voice tells
 
+    screenplay = write_screenplay("小红笑着说：“我们走吧。”", scene_count=1)
     scene = screenplay.scenes[0]
-    assert scene.narration == ""
+    assert scene.narration == "小红笑着说："  # 笑着 is story: heard, then her line
     assert [d.text for d in scene.dialogue] == ["我们走吧。"]
     assert _names(screenplay)[scene.dialogue[0].character_id] == "小红"
 

@@ -120,10 +120,10 @@ def test_english_sentences_that_open_with_a_quote_keep_their_order() -> None:
     assert _beats(screenplay) == [
         ("narrator", "Anna waited at the gate."),
         ("Tom", "Run!"),
-        ("narrator", "Tom is grabbing the lantern."),
+        ("narrator", "Tom shouted, grabbing the lantern."),  # the tag keeps its sentence whole
         ("narrator", "She ran."),
         ("Anna", "Wait for me."),
-        ("narrator", "Tom stopped."),
+        ("narrator", "She called, and Tom stopped."),
     ]
 
 
@@ -140,6 +140,7 @@ def test_markdown_heading_list_items_and_paragraph_are_separate_beats() -> None:
     screenplay = write_screenplay(story, scene_count=1)
     assert screenplay.title == "出发"
     assert _beats(screenplay) == [
+        ("narrator", "出发。"),  # the title is heard too: the video shows it only on the thumbnail
         ("narrator", "行囊。"),
         ("narrator", "一盏灯笼。"),
         ("narrator", "一把油纸伞。"),
@@ -168,9 +169,29 @@ def test_three_character_names_are_found_and_each_line_has_its_speaker() -> None
     assert _beats(screenplay) == [
         ("narrator", "林晚秋站在桥上等人。"),
         ("narrator", "沈清远骑马回来。"),
-        ("沈清远", "晚秋，我回来了。"),
+        ("沈清远", "晚秋，我回来了。"),  # the bare 说 is his voice
+        ("narrator", "林晚秋哭着说："),  # 哭着 is story, so the clause is heard
         ("林晚秋", "你还知道回来？"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("story", "name", "gender"),
+    [
+        (BRIDGE, "林晚秋", "female"),  # 秋 ends many women's names (and she speaks crying)
+        (BRIDGE, "沈清远", "unknown"),  # nothing says: casting flips a stable coin
+        ("林小雨站在门口。掌柜笑道：“林姑娘，进来坐。”", "林小雨", "female"),  # her surname's title
+        ("沈清远推开门，掌柜迎上来：“沈先生回来了。”", "沈清远", "male"),
+        ("阿青哭着说：“别走。”", "阿青", "female"),  # the weakest cue, alone
+        ("阿青哭着说：“别走。”他转身出了门。", "阿青", "male"),  # a pronoun outweighs it
+        ("林小雨和林大山在门口。掌柜笑道：“林姑娘，进来坐。”", "林大山", "unknown"),  # 林 is shared
+    ],
+)
+def test_chinese_gender_comes_from_names_titles_and_pronouns(
+    story: str, name: str, gender: str
+) -> None:
+    genders = {c.name: c.gender for c in write_screenplay(story).characters}
+    assert genders[name] == gender
 
 
 def test_a_verb_after_a_name_is_not_part_of_it() -> None:
@@ -224,6 +245,28 @@ def test_unknown_gender_stays_unknown_until_a_pronoun_says() -> None:
     assert {c.name: c.gender for c in unknown.characters} == {"Kestrel": "unknown"}
     told = write_screenplay("At the gate, Kestrel waited. She checked her watch.")
     assert {c.name: c.gender for c in told.characters} == {"Kestrel": "female"}
+
+
+def test_a_capitalised_unknown_word_is_a_person_only_if_it_acts_as_one() -> None:
+    assert _names(write_screenplay(REFERENCE_EN)) == [
+        "Mary Jane Watson",
+        "Tom Van der Berg",
+        "Anna",
+    ]
+    chart = write_screenplay(
+        "The doctor wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart. "
+        "Later the nurse read Xylotherm aloud."
+    )
+    assert chart.characters[0].name not in (
+        "Pneumonoultramicroscopicsilicovolcanoconiosis",
+        "Xylotherm",
+    )
+    people = write_screenplay(
+        'At the gate, Kestrel slowly turned. The guard took Orrin\'s lantern. "Go," said Bramble.'
+    )
+    assert _names(people) == ["Kestrel", "Orrin", "Bramble"]  # a subject, an owner, a speaker
+    pair = write_screenplay("At dawn, Kestrel and Mara left the harbour.")
+    assert _names(pair) == ["Kestrel", "Mara"]
 
 
 @pytest.mark.parametrize(
@@ -323,3 +366,69 @@ def test_a_storm_s_darkness_is_no_night_and_speech_sets_no_scene() -> None:
 
     assert [s.time for s in screenplay.scenes] == ["dawn", "dawn", "dawn"]
     assert all("moonlight" not in s.prompt for s in screenplay.scenes)
+
+
+# ---------------------------------------------------------------- the viewer checks' stories
+
+REFERENCE_EN = (
+    "Mary Jane Watson waited at the old pier with a lantern while the storm rolled in "
+    "from the sea, and when the boat finally appeared she ran down the steps. "
+    '"You came back," she said. Tom Van der Berg smiled and said, "I promised I would." '
+    "The doctor wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart "
+    "and pointed at https://example.com/a/very/long/path/for/the/records. "
+    'Anna waved. "OK, good luck!"'
+)
+REFERENCE_MD = (
+    "# The Lighthouse Keeper\n\n"
+    "Mara keeps the lamp on the northern cliff.\n\n"
+    "- She climbs the stairs at dusk.\n"
+    "- She trims the wick.\n"
+    "- She watches the dark sea.\n\n"
+    'One night a boat drifts toward the rocks. "Hold on!" Mara shouts, '
+    "and she swings the great beam across the waves."
+)
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
+@pytest.mark.parametrize(
+    ("story", "bare_tags"),
+    [
+        (LONG_ZH + SLEEVE + BRIDGE, ["，说："]),  # 沈清远骑马回来，说：“…”
+        (REFERENCE_EN, ["she said"]),
+        (REFERENCE_MD, []),
+    ],
+    ids=["chinese", "english", "markdown"],
+)
+def test_the_reference_stories_are_heard_whole_and_in_order(
+    story: str, bare_tags: list[str]
+) -> None:
+    """bench/viewer_checks.py's three stories: every word of the input is in the lines, in
+    order, but the bare speech tags (a plain 说/said with at most its speaker), which the
+    character's voice says instead."""
+    expected = story
+    for tag in bare_tags:
+        assert expected.count(tag) == 1
+        expected = expected.replace(tag, "")
+    for scene_count in (None, 1, 30):
+        screenplay = write_screenplay(story, scene_count=scene_count)
+        heard = "".join(text for _, text in _beats(screenplay))
+        assert _letters(heard) == _letters(expected)
+
+
+def test_a_url_in_the_story_is_heard_and_the_next_sentence_keeps_its_speaker() -> None:
+    beats = _beats(write_screenplay(REFERENCE_EN))
+
+    assert beats[-3:] == [
+        (
+            "narrator",
+            "The doctor wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart and "
+            "pointed at https://example.com/a/very/long/path/for/the/records.",
+        ),
+        ("narrator", "Anna waved."),
+        ("Anna", "OK, good luck!"),
+    ]
+    assert ("narrator", "Tom Van der Berg smiled and said:") in beats
+    assert ("narrator", "She said.") not in beats

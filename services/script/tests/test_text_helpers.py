@@ -38,17 +38,23 @@ def test_english_sentences_respect_quotes_and_abbreviations() -> None:
 
 
 def test_dialogue_split_separates_speech_attribution_and_narration() -> None:
-    before = split_dialogue("小红笑着说：“我们走吧。”", "zh")
-    assert before.narration == ""
+    before = split_dialogue("小红笑着说：“我们走吧。”", "zh", ["小红"])
+    assert before.narration == "小红笑着说："  # 笑着 is story, heard before her line
     assert [(q.text, q.attribution) for q in before.quotes] == [("我们走吧。", "小红笑着说")]
+    assert split_dialogue("小红说：“我们走吧。”", "zh", ["小红"]).narration == ""
+    assert split_dialogue("小红说：“我们走吧。”", "zh").narration == "小红说："  # no names known
 
-    after = split_dialogue("“快跑！”老张喊道，转身冲进黑暗。", "zh")
-    assert after.narration == "转身冲进黑暗。"
+    after = split_dialogue("“快跑！”老张喊道，转身冲进黑暗。", "zh", ["老张"])
+    assert after.narration == "老张喊道，转身冲进黑暗。"  # the tag stays with its sentence
     assert after.quotes[0].attribution == "老张喊道"
-    assert after.narration_needs_subject
 
-    english = split_dialogue('"We should go," said Anna.', "en")
+    english = split_dialogue('"We should go," said Anna.', "en", ["Anna"])
     assert english.narration == ""
+    assert split_dialogue('"We should go," she said.', "en").narration == ""
+    told = split_dialogue('"You came back," Mara told Tom.', "en", ["Mara", "Tom"])
+    assert told.narration == "Mara told Tom."  # to whom is story too
+    smiled = split_dialogue('Tom smiled and said, "I promised."', "en", ["Tom"])
+    assert [p.text for p in smiled.pieces] == ["Tom smiled and said:", "I promised."]
     assert [(q.text, q.attribution) for q in english.quotes] == [("We should go.", "said Anna")]
 
     leading = split_dialogue('Anna said, "Wait here."', "en")
@@ -64,6 +70,15 @@ def test_markdown_is_reduced_to_sections_of_clean_prose() -> None:
     assert [s.heading for s in story.sections] == ["Title", "Part"]
     assert story.sections[0].paragraphs == ["Intro with a link and bold."]
     assert story.sections[1].paragraphs == ["item one quoted line"]
+
+
+def test_a_url_the_author_wrote_is_story_text() -> None:
+    story = parse_story(
+        "See https://example.com/a_b/c.html and <https://x.org/y>, or [the map](m.png)."
+    )
+    assert story.paragraphs == [
+        "See https://example.com/a_b/c.html and https://x.org/y, or the map."
+    ]
 
 
 def test_plain_chapter_lines_act_as_headings() -> None:

@@ -96,6 +96,16 @@ def test_over_wide_tokens_are_broken_so_every_character_is_on_screen(
     assert drawn > 0
 
 
+@pytest.mark.parametrize(("w", "h"), SIZES)
+def test_a_long_url_is_cut_after_its_separators(w: int, h: int) -> None:
+    cues = layout_cues([Cue(0.0, 6.0, f"It is at {URL} now.")], width=w, height=h, language="en")
+    lines = [line for c in cues for line in c.lines]
+    assert "".join("".join(lines).split()) == "".join(f"It is at {URL} now.".split())
+    # Each cut inside the URL comes right after a separator: `…/long/` | `path/…`.
+    url_cuts = [a for a, b in itertools.pairwise(lines) if (a.split()[-1] + b.split()[0]) in URL]
+    assert url_cuts and all(a[-1] in "/.-?&=_:#" for a in url_cuts), lines
+
+
 def test_subtitle_text_is_data_in_ass_and_srt(tmp_path: Path) -> None:
     text = "He typed {\\fs200\\c&H0000FF&} and a\\Nb then <i>x</i> {\\an8}"
     ass = write(tmp_path, [Cue(0.0, 3.0, text)], 720, 1280)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -202,7 +203,10 @@ def _zh_name_shape_ok(word: str, flag: str) -> bool:
 
 
 def _zh_nickname(word: str) -> bool:
-    """老张 / 小李 / 阿王 / 周伯 / 王婶: a surname with a prefix or a kinship suffix."""
+    """老张 / 小李 / 阿王 / 周伯 / 王婶: a surname with a prefix or a kinship suffix; 林姑娘 /
+    沈先生: a surname with a title."""
+    if len(word) == 3:
+        return word[0] in lex.ZH_SURNAMES and word[1:] in lex.ZH_TITLES_AFTER
     if len(word) != 2:
         return False
     return (word[0] in lex.ZH_NAME_PREFIXES and word[1] in lex.ZH_SURNAMES) or (
@@ -274,6 +278,15 @@ def _zh_candidates(text: str) -> Counter[str]:
             ):
                 counts[word + following.word] += 1
                 continue
+            if (
+                len(word) == 2
+                and word[0] in "和与跟同"
+                and word[1] in lex.ZH_SURNAMES
+                and following is not None
+                and _is_given_part(following)
+            ):
+                counts[word[1] + following.word] += 1  # jieba's 林小雨和林|大山 → 林大山
+                continue
             if token.flag in _ZH_NAME_FLAGS or _zh_nickname(word):
                 if _verb_swallowed(word, following):
                     word = word[:-1]
@@ -304,13 +317,24 @@ def _find_zh(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
         if character.mentions == 0:
             continue
         character.gender = lex.ZH_ROLES.get(name, "unknown")
+        if character.gender == "unknown" and name[1:] in lex.ZH_TITLES_AFTER:
+            character.gender = lex.ZH_TITLES_AFTER[name[1:]]  # 林姑娘, 沈先生
         if character.gender == "unknown":
             if name.isascii():
                 character.gender = _en_gender(character, text)
             else:
-                character.gender = _zh_gender(character, text)
+                character.gender = _zh_gender(character, text, _own_surname(name, aliases))
         characters.append(character)
     return characters
+
+
+def _own_surname(name: str, names: Collection[str]) -> str:
+    """`name`'s surname when no other name of the story starts with it (so that 林姑娘
+    means this person), else ""."""
+    if len(name) < 2 or name[0] not in lex.ZH_SURNAMES:
+        return ""
+    others = [n for n in names if n != name and n.startswith(name[0])]
+    return "" if others else name[0]
 
 
 def _zh_aliases(names: set[str], text: str) -> dict[str, set[str]]:
@@ -380,7 +404,12 @@ def _latin_names(text: str, speaker_clauses: list[str]) -> set[str]:
     return found
 
 
-def _zh_gender(character: StoryCharacter, text: str) -> Gender:
+def _zh_gender(character: StoryCharacter, text: str, surname: str = "") -> Gender:
+    """Female, male or unknown, from the cues in order of weight: a word for a man or a
+    woman right before the name (哥哥林大山, 姑娘小禾) or a title right after it or its own
+    `surname` (晚秋姑娘, 林姑娘, 沈先生) ±3; a given-name or kinship character of
+    `ZH_FEMALE_MARKS`/`ZH_MALE_MARKS` (林晚秋, 周伯) ±2; each 她/他 soon after a mention ±1;
+    and, only when those leave a tie at zero, crying as she speaks (`ZH_FEMALE_MANNER`)."""
     score = 0
     marks = [*character.name[-2:], *(form[-1] for form in character.aliases if _zh_nickname(form))]
     for char in marks:  # 红 in 小红, 伯 in 周伯
@@ -400,6 +429,20 @@ def _zh_gender(character: StoryCharacter, text: str) -> Gender:
                 if before.endswith(word):
                     score += 3 if gender == "female" else -3
                     break
+    for form in (*character.forms(), *([surname] if surname else [])):
+        for start in _find_all(text, form, "zh", False):
+            after = text[start + len(form) : start + len(form) + 2]
+            # The longest title first: 姑娘 before 姑 (no such entry), 大哥 before 哥.
+            for word in sorted(lex.ZH_TITLES_AFTER, key=len, reverse=True):
+                if after.startswith(word):
+                    score += 3 if lex.ZH_TITLES_AFTER[word] == "female" else -3
+                    break
+    if score == 0:
+        for form in character.forms():
+            for start in _find_all(text, form, "zh", False):
+                after = text[start + len(form) : start + len(form) + 6]
+                if any(after.startswith(cue) for cue in lex.ZH_FEMALE_MANNER):
+                    score = 1
     if score > 0:
         return "female"
     if score < 0:
@@ -485,6 +528,8 @@ def _find_en(text: str, speaker_clauses: list[str]) -> list[StoryCharacter]:
             continue
         if not known and all(_after_place_preposition(text, p) for p, _ in hits):
             continue  # "in Paris", "across Avalon": a place, not a person
+        if not known and not any(_acts_as_person(text, name, p) for p, _ in hits):
+            continue  # "wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart"
         if last_word.lower() in lex.EN_ROLES and len(name.split()) == 1:
             continue
         accepted.add(name)
@@ -547,6 +592,34 @@ def _en_aliases(accepted: set[str]) -> dict[str, set[str]]:
     for short in owner:
         aliases[root(short)].add(short)
     return aliases
+
+
+def _acts_as_person(text: str, name: str, position: int) -> bool:
+    """Whether an unknown capitalised word at `position` behaves like a person there.
+
+    A word that no name list knows is a person only by what the sentence does with it: it
+    is the subject of a verb (`Kestrel waited`, `Kestrel slowly turned`, `Kestrel is`), it
+    owns something (`Kestrel's`), or it is described as a man or woman (`Kestrel, a tall
+    man`). An object (`wrote Pneumonoultramicroscopicsilicovolcanoconiosis on the chart`)
+    is not (a quote's speaker is added from its clause, separately).
+    """
+    after = text[position + len(name) :]
+    if re.match(r"['’]s\b", after) or _EN_DESCRIBED.match(after):
+        return True
+    words = re.findall(r"[A-Za-z]+", after[:60])
+    stop = re.search(r"[.!?;:,\"“”]", after[:60])
+    if stop:
+        words = re.findall(r"[A-Za-z]+", after[: stop.start()])
+    if len(words) >= 3 and words[0] == "and" and words[1][:1].isupper():
+        words = words[2:]  # `Kestrel and Mara left`: a shared verb
+    if words and words[0].endswith("ly") and words[0].islower():
+        words = words[1:]  # an adverb before the verb
+    if not words or not words[0].islower():
+        return False
+    verb = words[0]
+    if verb in lex.EN_COMMON_VERBS:
+        return True
+    return verb not in lex.EN_NOT_VERBS and (verb.endswith("ed") or verb.endswith("s"))
 
 
 def _after_place_preposition(text: str, position: int) -> bool:

@@ -1,13 +1,18 @@
 """Pull quoted speech out of a sentence, with the clause that says who spoke it.
 
-Narration is read by a narrator voice and dialogue by character voices, so a sentence such
-as `小红笑着说：“我们走吧。”` must become a spoken line for 小红 and no narration at all,
-while `“快跑！”老张喊道，转身冲进黑暗。` keeps `转身冲进黑暗。` as narration.
+Narration is read by a narrator voice and dialogue by character voices. Every word of the
+sentence is heard once, except a *bare speech tag*: a speaker (name or pronoun, or none) and
+a plain verb of saying (`苏梅说：`, `，说：`, `she said.`, `said Anna`). Its only news is who
+speaks, and the character's own voice says that. Anything more in the clause is story and
+is narrated verbatim: `林晚秋哭着说：“…”` → narrator `林晚秋哭着说：`, then 林晚秋's line;
+`“快跑！”老张喊道，转身冲进黑暗。` → the line, then `老张喊道，转身冲进黑暗。` (a tag followed by
+more of its sentence stays with it, so the narration keeps its subject).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from storyreel_core.drama_models import Language
@@ -18,6 +23,15 @@ _ZH_CLAUSE_BREAK = re.compile(r"[。！？；!?;，,…]")
 # A full stop after a title ("said Mr. Smith") does not end the attribution clause.
 _EN_CLAUSE_BREAK = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)[.!?;,…]")
 _EDGE_PUNCT = " \t，,：:；;。.、\u3000—-"
+# Plain verbs of saying: a clause of a speaker and these alone is a bare tag, carried by the
+# voice. Verbs that tell how (喊道, 哭着说, shouted, whispered) are story and stay narrated.
+_ZH_BARE_VERB = re.compile(r"回答道?|说道?|问道?|答道?|道")
+_EN_BARE_VERB = re.compile(
+    r"\b(said|says|say|asked|asks|replied|replies|answered|answers|added|adds|told|tells)\b",
+    re.IGNORECASE,
+)
+_ZH_TAG_PRONOUN = re.compile(r"[我你他她它]们?")
+_EN_TAG_PRONOUN = re.compile(r"\b(he|she|they|i|we|you|it)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -30,15 +44,10 @@ class Quote:
 
 @dataclass
 class Piece:
-    """One beat of a sentence in text order: narration (`quote` None) or a quoted line.
-
-    `needs_subject` marks narration that lost its subject with an attribution clause
-    (`“快跑！”老张喊道，转身冲进黑暗。` → `转身冲进黑暗。`): the speaker's name goes in front.
-    """
+    """One beat of a sentence in text order: narration (`quote` None) or a quoted line."""
 
     text: str
     quote: Quote | None = None
-    needs_subject: bool = False
 
 
 @dataclass
@@ -51,13 +60,16 @@ class SentenceParts:
 
     narration: str
     quotes: list[Quote] = field(default_factory=list)
-    # The narration lost its subject with the attribution (`老张喊道，转身…`): prefix the speaker.
-    narration_needs_subject: bool = False
     pieces: list[Piece] = field(default_factory=list)
 
 
-def split_dialogue(sentence: str, language: Language) -> SentenceParts:
-    """Separate quoted speech (and its attribution clauses) from narration in one sentence."""
+def split_dialogue(sentence: str, language: Language, names: Collection[str] = ()) -> SentenceParts:
+    """Separate quoted speech from narration in one sentence, naming each quote's clause.
+
+    `names` are the characters' name forms: with them `苏梅说` is recognised as a bare tag
+    (dropped); without them only a pronoun or no subject makes a tag bare. Every other word
+    of the sentence is in `pieces`, in order.
+    """
     matches = list(_QUOTE.finditer(sentence))
     if not matches:
         text = sentence.strip()
@@ -65,9 +77,7 @@ def split_dialogue(sentence: str, language: Language) -> SentenceParts:
     breaker = _ZH_CLAUSE_BREAK if language == "zh" else _EN_CLAUSE_BREAK
     quotes: list[Quote] = []
     removed: list[tuple[int, int]] = []
-    needs_subject = False
-    # Per quote: the Quote (None for an empty one) and whether narration after it lost its subject.
-    spoken: list[tuple[Quote | None, bool]] = []
+    spoken: list[Quote | None] = []  # per quote, None for an empty one
     for index, match in enumerate(matches):
         content = next(g for g in match.groups() if g is not None).strip()
         prev_end = matches[index - 1].end() if index else 0
@@ -81,22 +91,21 @@ def split_dialogue(sentence: str, language: Language) -> SentenceParts:
         after_clause = after[:after_clause_end]
 
         attribution = ""
-        orphaned = False
         if is_speech_clause(before_clause.strip(_EDGE_PUNCT), language):
             attribution = before_clause.strip(_EDGE_PUNCT)
-            removed.append((prev_end + before_clause_start, match.start()))
+            if is_bare_tag(attribution, language, names):
+                removed.append((prev_end + before_clause_start, match.start()))
         elif is_speech_clause(after_clause.strip(_EDGE_PUNCT), language):
             attribution = after_clause.strip(_EDGE_PUNCT)
-            removed.append((match.end(), match.end() + after_clause_end))
             tail = after[after_clause_end:].strip(_EDGE_PUNCT + "。.!?！？")
-            if tail:
-                needs_subject = orphaned = True
+            if not tail and is_bare_tag(attribution, language, names):
+                removed.append((match.end(), match.end() + after_clause_end))
         removed.append((match.start(), match.end()))
         quote = None
         if content and _has_words(content):
             quote = Quote(text=_close_line(content, language), attribution=attribution)
             quotes.append(quote)
-        spoken.append((quote, orphaned))
+        spoken.append(quote)
 
     kept = _remove_spans(sentence, removed)
     pieces: list[Piece] = []
@@ -104,20 +113,38 @@ def split_dialogue(sentence: str, language: Language) -> SentenceParts:
     ends = [*(m.start() for m in matches), len(sentence)]
     for index, (start, end) in enumerate(zip(bounds, ends, strict=True)):
         if index:
-            quote, orphaned = spoken[index - 1]
+            quote = spoken[index - 1]
             if quote is not None:
                 pieces.append(Piece(quote.text, quote=quote))
-        else:
-            orphaned = False
         fragment = _tidy(kept[start:end].replace("\0", ""), language)
         if fragment:
-            pieces.append(Piece(fragment, needs_subject=orphaned))
+            pieces.append(Piece(fragment))
     return SentenceParts(
-        narration=_tidy(kept.replace("\0", ""), language),
-        quotes=quotes,
-        narration_needs_subject=needs_subject,
-        pieces=pieces,
+        narration=_tidy(kept.replace("\0", ""), language), quotes=quotes, pieces=pieces
     )
+
+
+def is_bare_tag(clause: str, language: Language, names: Collection[str] = ()) -> bool:
+    """Whether a speech clause is only a speaker and a plain verb of saying.
+
+    `苏梅说` (with 苏梅 in `names`), `说`, `他问道`, `she said`, `said Anna` → True;
+    `林晚秋哭着说`, `Tom smiled and said`, `老张喊道`, `Mara told Tom` → False (they tell more
+    than who speaks: how, or to whom).
+    """
+    rest = clause
+    people = 0
+    for name in sorted(names, key=len, reverse=True):
+        if name:
+            people += rest.count(name)
+            rest = rest.replace(name, " ")
+    verb, pronoun = (
+        (_ZH_BARE_VERB, _ZH_TAG_PRONOUN) if language == "zh" else (_EN_BARE_VERB, _EN_TAG_PRONOUN)
+    )
+    if not verb.search(rest):
+        return False
+    rest = verb.sub(" ", rest)
+    people += len(pronoun.findall(rest))
+    return people <= 1 and not _has_words(pronoun.sub(" ", rest))
 
 
 def _last_break(text: str, breaker: re.Pattern[str]) -> int:
@@ -149,14 +176,26 @@ def _tidy(text: str, language: Language) -> str:
     text = re.sub(r"^[，,：:；;、。.!?！？\s—-]+", "", text)
     if language == "zh":
         text = re.sub(r"([，,：:；;、])+([。！？])", r"\2", text)
-        text = re.sub(r"[，,：:；;、]+$", "。", text)
+        lead_in = is_speech_clause(_last_clause(text, _ZH_CLAUSE_BREAK), language)
+        # `林晚秋哭着说：` leads into her line; other clauses left open end the beat.
+        text = re.sub(r"[，,：:；;、]+$", "：" if lead_in else "。", text)
     else:
         text = re.sub(r"\s+([,.;:!?])", r"\1", text)
         text = re.sub(r"([,;:])+([.!?])", r"\2", text)
-        text = re.sub(r"[,;:]+$", ".", text)
+        lead_in = is_speech_clause(_last_clause(text, _EN_CLAUSE_BREAK), language)
+        text = re.sub(r"[,;:]+$", ":" if lead_in else ".", text)  # `Tom smiled and said:`
+        text = text[:1].upper() + text[1:]  # `she called, and…` after a quote is a beat of its own
     if not _has_words(text):
         return ""
     return text
+
+
+def _last_clause(text: str, breaker: re.Pattern[str]) -> str:
+    """The clause `text` ends with, when it ends open (with a comma or colon), else ""."""
+    if not text or text[-1] not in "，,：:；;、":
+        return ""
+    body = text.rstrip("，,：:；;、 ")
+    return body[_last_break(body + "。", breaker) :] if body else ""
 
 
 def _close_line(text: str, language: Language) -> str:

@@ -186,6 +186,9 @@ async def write_screenplay_llm(
     result = await model.generate(request)
     draft = result.value.model_dump()
     cast = _cast(draft.get("characters") or [], "\n".join(texts), parts, lang)
+    # Again with the names, so `苏梅说：` is a bare tag (the same quotes, in the same order).
+    forms = [form for c in cast.characters for form in c.forms()]
+    parts = [split_dialogue(text, lang, forms) for text in texts]
     speakers = {int(s["quote"]): str(s["speaker"]).strip() for s in draft.get("speakers") or []}
     dialogue_by_line = _attribute(parts, speakers, cast)
     starts = _scene_starts([int(s["start"]) for s in draft["scenes"]], count, len(units))

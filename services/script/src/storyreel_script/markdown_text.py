@@ -20,8 +20,7 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
 _REF_DEF = re.compile(r"^\s*\[[^\]]+\]:\s+\S+.*$")
-_AUTOLINK = re.compile(r"<(?:https?://|mailto:)[^>]+>")
-_BARE_URL = re.compile(r"https?://\S+")
+_AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^>]+)>")
 _HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
 _LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
 _QUOTE_MARK = re.compile(r"^\s*(?:>\s?)+")
@@ -58,12 +57,15 @@ class CleanStory:
 
 
 def clean_inline(text: str) -> str:
-    """Strip inline markup (images, links, emphasis, HTML) and keep the readable words."""
+    """Strip inline markup (images, links, emphasis, HTML) and keep the readable words.
+
+    A link keeps its text; a URL written in the story (bare or `<https://…>`) is part of
+    what the author wrote, so it stays and is read and subtitled like any word.
+    """
     text = _IMAGE.sub("", text)
     text = _LINK.sub(r"\1", text)
     text = _REF_LINK.sub(r"\1", text)
-    text = _AUTOLINK.sub("", text)
-    text = _BARE_URL.sub("", text)
+    text = _AUTOLINK.sub(r"\1", text)
     text = _HTML_TAG.sub("", text)
     text = _UNDERSCORE_EMPHASIS.sub(r"\1", text)
     text = _EMPHASIS.sub("", text)

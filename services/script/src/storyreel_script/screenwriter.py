@@ -28,7 +28,6 @@ from storyreel_core.drama_models import (
     Screenplay,
 )
 from storyreel_core.errors import ValidationFailed
-from storyreel_script import name_lexicon as lex
 from storyreel_script.character_finder import Cast, StoryCharacter, find_cast
 from storyreel_script.dialogue import SentenceParts, split_dialogue
 from storyreel_script.language import detect_language, text_length
@@ -69,7 +68,6 @@ _GENDER_WORDS = {"male": "man", "female": "woman", "unknown": "person"}
 _ZH_ENDS = "。！？；…!?;”」』）)"
 _EN_ENDS = ".!?…\"'”’)"
 _ZH_SUBJECT_PRONOUN = re.compile(r"^(她|他)(?!们)")
-_EN_SUBJECT_WORDS = frozenset({"he", "she", "they", "we", "i", "it", "you"})
 _EN_SUBJECT_PRONOUN = re.compile(r"^(she|he)\b", re.IGNORECASE)
 
 
@@ -116,6 +114,9 @@ def write_screenplay(
     clauses = [q.attribution for p in parts for q in p.quotes if q.attribution]
     cast_text = plain or "\n".join(unit.text for unit in units)
     cast = find_cast(cast_text, clauses, lang)
+    # Again with the names: `苏梅说：` is then known as a bare tag, said by her voice alone.
+    forms = [form for c in cast.characters for form in c.forms()]
+    parts = [split_dialogue(unit.text, lang, forms) for unit in units]
     lines = _attribute(units, parts, cast)
 
     notes: list[str] = []
@@ -203,31 +204,20 @@ def _validate(story: object, scene_count: object, language: object) -> None:
 def _units(parsed: CleanStory, language: Language) -> list[Unit]:
     """Sentences with their section/paragraph positions, in story order.
 
-    A section heading is a beat of its own (a chapter line is read out like any sentence),
-    except the one that already names the drama; a heading-only story is its headings.
+    Every section heading is a beat of its own, read out like any sentence: the one that
+    names the drama too, since the video shows the title only on the thumbnail, and
+    everything the author wrote is heard once.
     """
     units: list[Unit] = []
     paragraph_index = 0
-    title = parsed.title or parsed.first_heading
-    title_spent = False
     for section_index, section in enumerate(parsed.sections):
-        pieces: list[str] = []
         if section.heading:
-            if section.heading == title and not title_spent:
-                title_spent = True
-            else:
-                pieces.append(section.heading)
-        for piece in pieces:
-            units.append(_unit(piece, section_index, paragraph_index, language))
+            units.append(_unit(section.heading, section_index, paragraph_index, language))
             paragraph_index += 1
         for paragraph in section.paragraphs:
             for sentence in split_sentences(paragraph, language):
                 units.append(_unit(sentence, section_index, paragraph_index, language))
             paragraph_index += 1
-    if not units:
-        headings = [s.heading for s in parsed.sections if s.heading] or [parsed.title]
-        for index, heading in enumerate(h for h in headings if h):
-            units.append(_unit(heading, index, index, language))
     return units
 
 
@@ -257,12 +247,9 @@ def _attribute(units: list[Unit], parts: list[SentenceParts], cast: Cast) -> lis
     lines: list[_Line] = []
     for unit, part in zip(units, parts, strict=True):
         line = _Line(unit=unit, mentioned=cast.mentioned_in(unit.text))
-        previous_speaker: StoryCharacter | None = None
         for piece in part.pieces:
             if piece.quote is None:
                 text = piece.text
-                if piece.needs_subject and previous_speaker is not None:
-                    text = _with_subject(text, previous_speaker, cast)
                 mentioned = cast.mentioned_in(text)
                 for character in mentioned:
                     _touch(recent, character)
@@ -282,7 +269,6 @@ def _attribute(units: list[Unit], parts: list[SentenceParts], cast: Cast) -> lis
             line.beats.append((speaker, quote.text))
             speakers.append(speaker)
             _touch(recent, speaker)
-            previous_speaker = speaker
             subject = None
         if not line.beats:
             # Nothing survived quote removal (`他说：“”`): read the sentence itself.
@@ -332,28 +318,6 @@ def _next_turn(
         if candidate is not last:
             return candidate
     return recent[-1] if recent else cast.protagonist
-
-
-def _with_subject(narration: str, speaker: StoryCharacter, cast: Cast) -> str:
-    """Narration that lost its subject to an attribution gets the speaker back.
-
-    `转身冲进黑暗。` after `老张喊道` becomes `老张转身冲进黑暗。`; `stepping out…` after
-    `said Marcus` becomes `Marcus is stepping out…`. A tail with its own subject (`and Tom
-    stopped`, `他转身走了`) keeps it.
-    """
-    if cast.language == "zh":
-        if narration.startswith(lex.ZH_PRONOUNS) or any(
-            narration.startswith(form) for c in cast.characters for form in c.forms()
-        ):
-            return narration
-        return speaker.name + narration
-    rest = re.sub(r"^(and|then|and then|but)\s+", "", narration, flags=re.IGNORECASE)
-    first = rest.split(" ", 1)[0]
-    if first[:1].isupper() or first.lower() in _EN_SUBJECT_WORDS:
-        return rest[:1].upper() + rest[1:]
-    if re.match(r"^[A-Za-z]+ing\b", rest):
-        return f"{speaker.name} is {rest[:1].lower()}{rest[1:]}"  # "stepping out…"
-    return f"{speaker.name} {rest[:1].lower()}{rest[1:]}"
 
 
 class _SceneBuilder:
@@ -534,8 +498,7 @@ def _title(parsed: CleanStory, units: list[Unit], language: Language) -> str:
     if parsed.title or parsed.first_heading:
         return parsed.title or parsed.first_heading
     parts = split_dialogue(units[0].text, language)
-    whole = not any(piece.needs_subject for piece in parts.pieces)
-    first = (parts.narration if whole else "") or _QUOTE_MARKS.sub("", units[0].text)
+    first = parts.narration or _QUOTE_MARKS.sub("", units[0].text)
     phrase = next((p.strip() for p in _TITLE_BREAK.split(first) if p.strip()), first.strip())
     phrase = phrase.strip("“”\"'「」 ")
     if language == "zh":

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import math
 import re
@@ -205,28 +206,81 @@ def _words(text: str) -> list[str]:
     return out
 
 
+# Where a URL or path reads best when cut: right after one of these (`…/long/` | `path/…`).
+_TOKEN_SEPARATORS = frozenset("/.-?&=_:#")
+
+
 def _break_long(word: str, max_width: float, measure: _Measurer) -> list[str]:
     """A word wider than a line, cut between characters into as few pieces as fit, of about
-    equal width (never a stub of two letters on its own line)."""
+    equal width (never a stub of two letters on its own line). A URL or path is cut right
+    after its separators (`/`, `.`, `-`, `?`, `&`, …) where that needs no more pieces, so
+    `…/long/pa` | `th/…` becomes `…/long/` | `path/…`."""
     total = measure.width(word.rstrip())
     count = max(1, math.ceil(total / max_width))
     while True:
-        goal = total / count
-        pieces: list[str] = []
-        piece = ""
-        for ch in word:
-            if piece and (
-                measure.width(piece + ch) > goal * 1.02 or measure.width(piece + ch) > max_width
-            ):
-                pieces.append(piece)
-                piece = ch
-            else:
-                piece += ch
-        if piece:
-            pieces.append(piece)
+        pieces = _pieces(word, total / count, max_width, measure)
         if len(pieces) <= count or count > len(word):
-            return pieces
+            break
         count += 1
+    if any(ch in _TOKEN_SEPARATORS for ch in word[1:-1]):
+        return _separator_pieces(word, len(pieces), max_width, measure) or pieces
+    return pieces
+
+
+def _pieces(word: str, goal: float, max_width: float, measure: _Measurer) -> list[str]:
+    """`word` cut greedily into pieces about `goal` wide (never over `max_width`)."""
+    pieces: list[str] = []
+    piece = ""
+    for ch in word:
+        wider = measure.width(piece + ch)
+        if piece and (wider > goal * 1.02 or wider > max_width):
+            pieces.append(piece)
+            piece = ch
+        else:
+            piece += ch
+    if piece:
+        pieces.append(piece)
+    return pieces
+
+
+def _separator_pieces(
+    word: str, count: int, max_width: float, measure: _Measurer
+) -> list[str] | None:
+    """`word` in as few pieces as fit (at most `count`), with as many of those cuts as
+    possible right after a separator, then as even as possible; pieces under 40 % of the
+    mean width are not
+    allowed (no stubs). None when no such cutting exists. Dynamic programming over the cut
+    positions: O(len(word)²) widths, for the rare token wider than a line."""
+    n = len(word)
+    goal = measure.width(word.rstrip()) / count
+    # best[i][k]: (cuts between letters, squared deviation, previous cut) for word[:i] in k pieces
+    best: list[dict[int, tuple[int, float, int]]] = [{} for _ in range(n + 1)]
+    best[0][0] = (0, 0.0, -1)
+    for i in range(1, n + 1):
+        bad_cut = int(i < n and word[i - 1] not in _TOKEN_SEPARATORS)
+        for j in range(i - 1, -1, -1):
+            width = measure.width(word[j:i].rstrip())
+            if width > max_width:
+                break
+            if width < 0.4 * goal:
+                continue
+            for k, (bad, dev, _) in best[j].items():
+                if k + 1 > count:
+                    continue
+                option = (bad + bad_cut, dev + (width - goal) ** 2, j)
+                if k + 1 not in best[i] or option[:2] < best[i][k + 1][:2]:
+                    best[i][k + 1] = option
+    if not best[n]:
+        return None
+    k = min(best[n], key=lambda pieces: (pieces, *best[n][pieces][:2]))
+    cuts: list[int] = []
+    i = n
+    while i > 0:
+        cuts.append(i)
+        i = best[i][k][2]
+        k -= 1
+    bounds = [0, *reversed(cuts)]
+    return [word[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def _wrap_words(words: Sequence[str], max_width: float, measure: _Measurer) -> list[str]:
