@@ -24,22 +24,19 @@ import base64
 import hashlib
 import io
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+from loopback_app import LoopbackApp
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
-from storyreel_core.testing import free_port
 
 
 @dataclass
@@ -97,7 +94,6 @@ class ImageStandIn:
         self.cancelled: list[str] = []
         self.in_flight = 0
         self.peak_in_flight = 0
-        self.port = free_port()
         app = Starlette(
             routes=[
                 Route("/v1/images/generations", self._generate, methods=["POST"]),
@@ -111,26 +107,18 @@ class ImageStandIn:
                 WebSocketRoute("/ws", self._ws),
             ]
         )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._app = LoopbackApp(app, "image stand-in")
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._app.base_url
 
     def start(self) -> ImageStandIn:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the image stand-in did not start")
-            time.sleep(0.02)
+        self._app.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._app.stop()
 
     # --- OpenAI images ------------------------------------------------------------------
 

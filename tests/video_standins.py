@@ -40,14 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import imageio_ffmpeg
-import uvicorn
+from loopback_app import LoopbackApp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
-
-from storyreel_core.testing import free_port
 
 CLIP_SIZE = (480, 480)
 CLIP_FPS = 12
@@ -136,7 +134,6 @@ class VideoStandIn:
         self.history: dict[str, dict[str, Any]] = {}
         self.sockets: dict[str, WebSocket] = {}
         self.cancelled: list[str] = []
-        self.port = free_port()
         app = Starlette(
             routes=[
                 Route("/v1/videos", self._submit, methods=["POST"]),
@@ -151,26 +148,18 @@ class VideoStandIn:
                 WebSocketRoute("/ws", self._ws),
             ]
         )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._app = LoopbackApp(app, "video stand-in")
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self._app.base_url
 
     def start(self) -> VideoStandIn:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the video stand-in did not start")
-            time.sleep(0.02)
+        self._app.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._app.stop()
 
     def _clip(self, seen: Seen) -> bytes:
         self.requests.append(seen)
