@@ -22,6 +22,7 @@ from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
 from storyreel_gateway.error_handlers import install_error_handlers
 from storyreel_gateway.media_signer import MediaSigner
+from storyreel_gateway.monitoring.alerts import AlertBook
 from storyreel_gateway.realtime.task_feed import TaskFeed, open_task_feed
 from storyreel_gateway.routers import (
     assets,
@@ -29,6 +30,7 @@ from storyreel_gateway.routers import (
     characters,
     dramas,
     media,
+    monitoring,
     pipeline,
     realtime,
     scripts,
@@ -67,6 +69,7 @@ async def build_state(
     tokens = TokenService(docs, secret, settings.access_token_ttl_s, settings.refresh_token_ttl_s)
     await users.ensure_indexes()
     await tokens.ensure_indexes()
+    await AlertBook(docs).ensure_indexes()
     return GatewayState(
         settings=settings,
         docs=docs,
@@ -123,6 +126,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(storyboards.router)
     api.include_router(videos.router)
     api.include_router(realtime.router)
+    api.include_router(monitoring.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import grpc
 
+from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2_grpc,
     script_pb2_grpc,
@@ -35,6 +37,8 @@ class Stubs:
     storyboards: storyboards_pb2_grpc.StoryboardLibraryServiceStub
     videos: videos_pb2_grpc.VideoLibraryServiceStub
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    # Each service's channel by service name, for health checks.
+    by_service: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
     @classmethod
     def connect(cls, settings: Settings) -> Stubs:
@@ -54,6 +58,14 @@ class Stubs:
             storyboards=storyboards_pb2_grpc.StoryboardLibraryServiceStub(storyboard),
             videos=videos_pb2_grpc.VideoLibraryServiceStub(video),
             channels=[script, workflow, tts, asset, storyboard, video],
+            by_service={
+                "script": script,
+                "asset": asset,
+                "storyboard": storyboard,
+                "tts": tts,
+                "video": video,
+                "workflow": workflow,
+            },
         )
 
     async def close(self) -> None:
@@ -72,3 +84,9 @@ class GatewayState:
     stubs: Stubs
     # Task events for WebSocket/SSE clients; None when the gateway runs without a bus.
     feed: TaskFeed | None = None
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def bus(self) -> JetStreamBus | None:
+        """The NATS connection the gateway holds (the feed's), or None without a bus."""
+        return self.feed.bus if self.feed is not None else None

@@ -1,16 +1,19 @@
-"""`/health`, `/ready` and `/api/v1/voices`."""
+"""`/health` (and `/api/v1/health`) and `/api/v1/voices`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from storyreel_core.errors import Code
 from storyreel_core.proto.storyreel.v1 import common_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
+from storyreel_gateway.monitoring.health import health_report
 
 router = APIRouter(tags=["system"])
 voices_router = APIRouter(tags=["audio"], responses=ERROR_RESPONSES)
@@ -23,13 +26,53 @@ class VoiceOut(BaseModel):
     description: str
 
 
+class DependencyOut(BaseModel):
+    status: Literal["up", "down", "off"]
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+class DependenciesOut(BaseModel):
+    document_store: DependencyOut
+    object_store: DependencyOut
+    bus: DependencyOut
+    services: dict[str, DependencyOut]
+
+
 class HealthOut(BaseModel):
-    status: str
+    status: Literal["healthy", "unhealthy"]
+    version: str
+    timestamp: str
+    down: list[str]
+    dependencies: DependenciesOut
 
 
-@router.get("/health", response_model=Envelope[HealthOut])
-async def health() -> dict[str, Any]:
-    return ok({"status": "ok"})
+class UnhealthyOut(BaseModel):
+    code: int
+    message: str
+    error: dict[str, Any]
+    data: HealthOut
+
+
+@router.get(
+    "/health",
+    response_model=Envelope[HealthOut],
+    responses={503: {"model": UnhealthyOut, "description": "a dependency is down"}},
+)
+async def health(state: State) -> Any:
+    """Each dependency probed in parallel (services by `grpc.health.v1` Check, ~2 s deadline):
+    200 when all are up, 503 with the same report (and code 5003) when one is down. A bus
+    that is `off` (no `STORYREEL_NATS_URL`) does not make the gateway unhealthy."""
+    report = await health_report(state)
+    if report["status"] == "healthy":
+        return ok(report)
+    body = {
+        "code": int(Code.UNAVAILABLE),
+        "message": "a dependency is down",
+        "error": {"field": "dependencies", "reason": ", ".join(report["down"]) + " down"},
+        "data": report,
+    }
+    return JSONResponse(body, status_code=503)
 
 
 @voices_router.get("/voices", response_model=Envelope[list[VoiceOut]])

@@ -61,6 +61,13 @@ class Settings(BaseSettings):
     ws_idle_timeout_s: float = 90.0
     realtime_max_lifetime_s: float = 3600.0
     ws_max_subscriptions: int = 100
+    # Monitoring alert rules (GET /monitoring/alerts): a job consumer holding more than
+    # alert_queue_lag messages; more than alert_failure_rate of the tasks finished in the last
+    # alert_window_s failed (once at least alert_min_finished finished); a dependency down.
+    alert_queue_lag: int = Field(default=50, ge=0)
+    alert_failure_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    alert_min_finished: int = Field(default=5, ge=1)
+    alert_window_s: float = Field(default=3600.0, gt=0)
 
     # Services: where the gateway and the workflow reach each one, and the port each listens on.
     grpc_host: str = "127.0.0.1"

@@ -23,6 +23,7 @@ from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_workflow.render_options import RenderInput
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
+TASK_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
 
 def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
@@ -94,3 +95,18 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
     async def RetryTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
         """Run a failed or cancelled task again; a render reuses the stages that finished."""
         return task_to_proto(await self.launcher.retry(request.task_id, caller_id(context)))
+
+    async def CountTasks(
+        self, request: tasks_pb2.CountTasksRequest, context: Ctx
+    ) -> tasks_pb2.TaskCounts:
+        """Tasks of every owner by status, for `/monitoring/metrics` and the alert rules."""
+        docs = self.tasks.docs
+        counts = {s: await docs.count("tasks", {"status": s}) for s in TASK_STATUSES}
+        recent: dict[str, int] = {}
+        if request.finished_since:
+            since = {"$gte": request.finished_since}
+            recent = {
+                s: await docs.count("tasks", {"status": s, "finished_at": since})
+                for s in sorted(TERMINAL)
+            }
+        return tasks_pb2.TaskCounts(by_status=counts, finished_recently=recent)
