@@ -22,6 +22,8 @@ from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
+from storyreel_gateway.conversations.recorder import ConversationRecorder
+from storyreel_gateway.conversations.store import ConversationStore
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.realtime.task_feed import TaskFeed
 
@@ -84,6 +86,8 @@ class GatewayState:
     stubs: Stubs
     # Task events for WebSocket/SSE clients; None when the gateway runs without a bus.
     feed: TaskFeed | None = None
+    conversations: ConversationStore | None = None
+    recorder: ConversationRecorder | None = None
     started_at: float = field(default_factory=time.time)
 
     @property

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel
 
 from storyreel_core.clock import utc_now
@@ -76,8 +77,8 @@ async def snapshot(state: GatewayState) -> dict[str, Any]:
 
 @router.get(
     "/metrics",
-    response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     summary="Prometheus text: this process's metrics and platform-wide task counts",
 )
 async def metrics(state: State) -> Response:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from storyreel_core.errors import AppError, Code, ValidationFailed
@@ -48,6 +48,20 @@ class GenerateIn(BaseModel):
     input_content: str = Field(default="", description="novel text or Markdown, up to 1 MB")
     title: str = Field(default="", max_length=200)
     scene_count: int | None = Field(default=None, ge=1, le=30, description="overrides length")
+    persona_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("persona_id", "personaId"),
+        description="a persona (GET /personas): its style and tone shape the script",
+    )
+    conversation_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("conversation_id", "conversationId"),
+        description="the caller's conversation that gets a message when the task ends",
+    )
 
 
 class GenerateUpload(GenerateIn):

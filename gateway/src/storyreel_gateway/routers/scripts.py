@@ -17,6 +17,7 @@ from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import ExpectedVersion
+from storyreel_gateway.routers.conversations import check_conversation, start_in_conversation
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.routers.script_upload import GenerateIn, GenerateUpload, read_generate_body
 
@@ -170,9 +171,11 @@ async def generate_script(
     """Write a script from a prompt, a novel text or a Markdown document (JSON or an upload).
 
     Answers 202 `{task_id, status, estimated_time}`; `GET /tasks/{task_id}` shows the stored
-    script as `result` once completed.
+    script as `result` once completed. `persona_id` applies a persona (its style and tone,
+    recorded in the script's metadata); `conversation_id` gets a message when the task ends.
     """
     body, source_name = await read_generate_body(request)
+    await check_conversation(state, user["_id"], body.conversation_id)
     rpc = script_pb2.GenerateScriptRequest(
         drama_id=drama_id,
         prompt=body.prompt,
@@ -184,8 +187,12 @@ async def generate_script(
         title=body.title,
         scene_count=body.scene_count or 0,
         source_name=source_name,
+        persona_id=body.persona_id or "",
     )
     ref = await call(state.stubs.script.GenerateScript, rpc, user_id=user["_id"], timeout=30.0)
+    await start_in_conversation(
+        state, user["_id"], body.conversation_id, ref.task_id, "generate_script"
+    )
     return ok({"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time})
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Language
 from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.persona_text import persona_brief, persona_prompt, persona_style
 from storyreel_script import script_rules as rules
 from storyreel_script.screenwriter import MAX_STORY_CHARS, write_screenplay
 from storyreel_script.script_render import render_screenplay
@@ -38,6 +39,9 @@ class GenerateScriptInput(BaseModel):
     source_name: str = Field(default="", max_length=255)
     source_chars: int = 0
     truncated: bool = False
+    # What the script records of its persona (persona_prompt.persona_brief), and its prompt.
+    persona: dict[str, Any] | None = None
+    persona_prompt: str = ""
 
 
 def check_source_size(text: str, field: str) -> None:
@@ -68,8 +72,10 @@ def plan_generation(
     title: str = "",
     scene_count: int = 0,
     source_name: str = "",
+    persona: dict[str, Any] | None = None,
 ) -> GenerateScriptInput:
-    """Validate a generate request and pick the story text the screenwriter gets."""
+    """Validate a generate request and pick the story text the screenwriter gets. A `persona`
+    (document) supplies the style when none is given and is recorded with the script."""
     kind = input_type or "prompt"
     if kind not in rules.INPUT_TYPES:
         raise ValidationFailed(
@@ -93,7 +99,7 @@ def plan_generation(
             "story": fitted,
             "input_type": kind,
             "prompt": prompt[:2000],
-            "style": style.strip(),
+            "style": persona_style(persona, style) if persona else style.strip(),
             "length": length or "medium",
             "scene_count": rules.scene_count_for(length, scene_count),
             "language": language or None,
@@ -101,6 +107,8 @@ def plan_generation(
             "source_name": source_name,
             "source_chars": len(story),
             "truncated": truncated,
+            "persona": persona_brief(persona) if persona else None,
+            "persona_prompt": persona_prompt(persona, language or "en") if persona else "",
         }
     )
 
@@ -144,6 +152,10 @@ class ScriptGenerator:
         }
         if spec.prompt and spec.input_type != "prompt":
             metadata["prompt"] = spec.prompt
+        if spec.persona:
+            metadata["persona"] = spec.persona
+            metadata["tone"] = spec.persona.get("tone", "")
+            metadata["persona_prompt"] = spec.persona_prompt
         if spec.source_name:
             metadata["source_name"] = spec.source_name
         if screenplay.notes:

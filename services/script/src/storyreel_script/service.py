@@ -14,6 +14,7 @@ from storyreel_script import given_names, zh_tokens
 from storyreel_script.drama_store import DramaStore
 from storyreel_script.generate_script_job import ScriptGenerator
 from storyreel_script.grpc_api import ScriptServicer
+from storyreel_script.persona_store import PersonaStore
 from storyreel_script.screenplay_job import run_screenplay
 from storyreel_script.script_api import GENERATE_KIND
 from storyreel_script.script_store import ScriptStore
@@ -28,7 +29,8 @@ def build(platform: Platform) -> ServiceParts:
     async def announce_deleted(owner_id: str, drama_id: str) -> None:
         await announce_drama_deleted(platform.bus, owner_id, drama_id)
 
-    servicer = ScriptServicer(dramas, scripts, platform.launcher, announce_deleted)
+    personas = PersonaStore(platform.docs)
+    servicer = ScriptServicer(dramas, scripts, platform.launcher, announce_deleted, personas)
 
     def register(server: grpc.aio.Server) -> None:
         script_pb2_grpc.add_ScriptServiceServicer_to_server(servicer, server)
@@ -52,5 +54,10 @@ def build(platform: Platform) -> ServiceParts:
             "screenplay": run_screenplay,
             GENERATE_KIND: ScriptGenerator(scripts).run,
         },
-        on_start=[dramas.ensure_indexes, scripts.ensure_indexes, warm_up_jieba],
+        on_start=[
+            dramas.ensure_indexes,
+            scripts.ensure_indexes,
+            personas.ensure_indexes,
+            warm_up_jieba,
+        ],
     )
