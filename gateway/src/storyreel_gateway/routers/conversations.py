@@ -135,6 +135,7 @@ async def get_conversation(
 async def update_conversation(
     conversation_id: ConversationId, body: ConversationUpdate, state: State, user: CurrentUser
 ) -> dict[str, Any]:
+    await store_of(state).get(user["_id"], conversation_id)  # 404 before the body is judged
     if body.title is None and body.is_pinned is None:
         raise AppError("send title or is_pinned", code=Code.VALIDATION, field="body")
     doc = await store_of(state).update(
