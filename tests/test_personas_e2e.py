@@ -56,6 +56,7 @@ def test_bad_personas_are_refused(api: Api) -> None:
         {**SEED_BODY, "keywords": ["k"] * 21},
         {**SEED_BODY, "keywords": ["k" * 41]},
         {**SEED_BODY, "voice": "../etc"},
+        {**SEED_BODY, "voice": "no-such-voice"},
         {**SEED_BODY, "unknown": 1},
     ):
         r = api.post("/personas", json=body)
@@ -66,7 +67,7 @@ def test_bad_personas_are_refused(api: Api) -> None:
 
 
 def test_a_persona_shapes_the_generated_script(api: Api, other_api: Api) -> None:
-    body = {**SEED_BODY, "style": "film noir", "tone": "dark", "voice": "male-en"}
+    body = {**SEED_BODY, "style": "film noir", "tone": "dark", "voice": "male-2"}
     pid = api.post("/personas", json=body).json()["data"]["id"]
     drama_id = new_drama(api)
     story = "Mara walked into the harbour bar. Jon said: 'The ship leaves at dawn.'"
@@ -89,3 +90,20 @@ def test_a_persona_shapes_the_generated_script(api: Api, other_api: Api) -> None
     assert_error(r, 404, 1002)  # another user's persona
     r = other_api.post("/pipeline/render", json={"story": story, "options": {"persona_id": pid}})
     assert_error(r, 404, 1002)
+
+
+def test_a_persona_narrates_the_render(api: Api) -> None:
+    pid = api.post("/personas", json={"name": "Bright", "style": "watercolor", "voice": "female-2"})
+    pid = pid.json()["data"]["id"]
+    options = {
+        "persona_id": pid,
+        "scene_count": 1,
+        "video": {"fps": 8, "resolution": "180x320", "transition": "none"},
+        "music": False,
+    }
+    story = "Mara walked into the harbour bar and ordered tea."
+    result = completed_task(
+        api, api.post("/pipeline/render", json={"story": story, "options": options})
+    )
+    assert result["result"]["voices"]["narrator"] == "female-2"  # the persona's voice narrates
+    assert "watercolor" in " ".join(s["prompt"] for s in result["result"]["shots"])

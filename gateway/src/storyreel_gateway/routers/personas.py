@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from storyreel_core.proto.storyreel.v1 import script_pb2
+from storyreel_core.errors import ValidationFailed
+from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
@@ -106,6 +107,18 @@ def fields_to_proto(values: dict[str, Any]) -> script_pb2.PersonaFields:
     return fields
 
 
+async def check_voice(state: GatewayState, user_id: str, voice: str | None) -> None:
+    """400 (1001, field `voice`) unless `voice` is empty or a voice of `GET /voices`."""
+    if not voice:
+        return
+    msg = await call(state.stubs.tts.ListVoices, common_pb2.Empty(), user_id=user_id)
+    known = sorted(v.id for v in msg.voices)
+    if voice not in known:
+        raise ValidationFailed(
+            f"voice must be one of GET /voices: {', '.join(known)}", field="voice"
+        )
+
+
 async def fetch_persona(state: GatewayState, user_id: str, persona_id: str) -> dict[str, Any]:
     """The caller's persona or a preset as PersonaOut's dict; AppError 404 for anything else."""
     msg = await call(
@@ -145,6 +158,7 @@ async def preset_personas(state: State, user: CurrentUser, paging: Paging) -> di
 
 @router.post("", status_code=201, response_model=Envelope[PersonaOut])
 async def create_persona(body: PersonaIn, state: State, user: CurrentUser) -> dict[str, Any]:
+    await check_voice(state, user["_id"], body.voice)
     request = script_pb2.CreatePersonaRequest(fields=fields_to_proto(body.model_dump()))
     return ok(
         persona_out(await call(state.stubs.script.CreatePersona, request, user_id=user["_id"]))
@@ -162,6 +176,8 @@ async def update_persona(
 ) -> dict[str, Any]:
     """Fields present replace the stored ones (`null` means absent); presets answer 403."""
     values = body.model_dump(include=body.model_fields_set)
+    await fetch_persona(state, user["_id"], persona_id)  # 404 before the body is judged
+    await check_voice(state, user["_id"], body.voice)
     request = script_pb2.UpdatePersonaRequest(id=persona_id, fields=fields_to_proto(values))
     return ok(
         persona_out(await call(state.stubs.script.UpdatePersona, request, user_id=user["_id"]))

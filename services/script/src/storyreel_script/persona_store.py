@@ -87,7 +87,7 @@ PRESETS: tuple[dict[str, Any], ...] = (
         characteristics="对技术充满热情，喜欢深入分析产品特性",
         tone="轻松活泼",
         keywords=["科技", "产品", "创新", "评测"],
-        voice="female-zh",
+        voice="female-1",
     ),
     _preset(
         "storyteller",
@@ -109,7 +109,7 @@ PRESETS: tuple[dict[str, Any], ...] = (
         characteristics="terse, wry, sees the rain before the crime",
         tone="dark",
         keywords=["mystery", "night", "city"],
-        voice="male-en",
+        voice="male-1",
     ),
 )
 _PRESETS_BY_ID = {p["_id"]: p for p in PRESETS}
