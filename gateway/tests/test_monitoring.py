@@ -73,6 +73,8 @@ async def test_health_is_503_with_the_report_when_services_are_down(
         }
         assert all(s["status"] == "down" for s in deps["services"].values())
         assert "services.workflow" in report["down"]
+    live = await client.get("/health/live")  # what the container and k8s probes ask
+    assert live.status_code == 200 and live.json()["data"] == {"status": "alive"}
 
 
 async def test_error_log_is_for_admins_only(

@@ -1,4 +1,4 @@
-"""`/health` (and `/api/v1/health`) and `/api/v1/voices`."""
+"""`/health` and `/health/live` (also under `/api/v1`) and `/api/v1/voices`."""
 
 from __future__ import annotations
 
@@ -73,6 +73,18 @@ async def health(state: State) -> Any:
         "data": report,
     }
     return JSONResponse(body, status_code=503)
+
+
+class LiveOut(BaseModel):
+    status: Literal["alive"]
+
+
+@router.get("/health/live", response_model=Envelope[LiveOut])
+async def live() -> dict[str, Any]:
+    """Liveness: the process serves HTTP. Probes nothing, so a down dependency never makes an
+    orchestrator restart every gateway (container and k8s probes use this; `/health` is the
+    dependency report)."""
+    return ok({"status": "alive"})
 
 
 @voices_router.get("/voices", response_model=Envelope[list[VoiceOut]])
