@@ -201,6 +201,8 @@ def test_another_users_ids_are_404_on_every_endpoint(
         "POST /api/v1/dramas/{drama_id}/characters/{character_id}/upload-image",
         "POST /api/v1/dramas/{drama_id}/assets/upload",
         "POST /api/v1/tasks/{task_id}/cancel",
+        "PUT /api/v1/personas/{persona_id}",
+        "DELETE /api/v1/conversations/{conversation_id}",
     ):
         assert must in swept, must
 
@@ -229,6 +231,8 @@ def snapshot(api: Api, owned: OwnedContent) -> dict[str, Any]:
         f"{base}/characters",
         f"{base}/assets",
         f"{base}/assets/{owned.asset_id}",
+        f"/personas/{owned.persona_id}",
+        f"/conversations/{owned.conversation_id}/messages",  # GET of the thread stamps access
     )
     seen: dict[str, Any] = {}
     for path in paths:

@@ -68,6 +68,11 @@ def is_download(content: dict[str, Any]) -> bool:
     )
 
 
+def is_text(content: dict[str, Any]) -> bool:
+    """A plain-text body (Prometheus metrics), not JSON."""
+    return set(content) == {"text/plain"} and content["text/plain"]["schema"]["type"] == "string"
+
+
 def test_the_document_lists_the_api(doc: dict[str, Any]) -> None:
     ops = operations(doc)
     assert len(ops) >= 40
@@ -107,7 +112,7 @@ def test_every_operation_documents_a_success_body(doc: dict[str, Any]) -> None:
         if not bodies:
             problems.append(f"{label}: no documented success body")
         for status, content in bodies.items():
-            if is_download(content):
+            if is_download(content) or is_text(content):
                 continue
             schema = content.get("application/json", {}).get("schema", {})
             if "$ref" not in schema:

@@ -23,15 +23,21 @@ from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.secrets_file import signing_secret
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
+from storyreel_gateway.conversations.recorder import ConversationRecorder
+from storyreel_gateway.conversations.store import ConversationStore
 from storyreel_gateway.error_handlers import install_error_handlers
 from storyreel_gateway.media_signer import MediaSigner
+from storyreel_gateway.monitoring.alerts import AlertBook
 from storyreel_gateway.realtime.task_feed import TaskFeed, open_task_feed
 from storyreel_gateway.routers import (
     assets,
     auth,
     characters,
+    conversations,
     dramas,
     media,
+    monitoring,
+    personas,
     pipeline,
     providers,
     realtime,
@@ -71,6 +77,10 @@ async def build_state(
     tokens = TokenService(docs, secret, settings.access_token_ttl_s, settings.refresh_token_ttl_s)
     await users.ensure_indexes()
     await tokens.ensure_indexes()
+    await AlertBook(docs).ensure_indexes()
+    conversation_store = ConversationStore(docs)
+    await conversation_store.ensure_indexes()
+    recorder = await ConversationRecorder(conversation_store, feed.bus if feed else None).start()
     return GatewayState(
         settings=settings,
         docs=docs,
@@ -82,6 +92,8 @@ async def build_state(
         stubs=Stubs.connect(settings),
         feed=feed,
         providers=ProviderRegistry.from_settings(settings),
+        conversations=conversation_store,
+        recorder=recorder,
     )
 
 
@@ -99,6 +111,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         gateway = state or await build_state(settings)
         app.state.gateway = gateway
         yield
+        if gateway.recorder is not None:
+            await gateway.recorder.stop()
         if gateway.feed is not None:
             await gateway.feed.close()
         await gateway.stubs.close()
@@ -140,6 +154,9 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(storyboards.router)
     api.include_router(videos.router)
     api.include_router(realtime.router)
+    api.include_router(monitoring.router)
+    api.include_router(personas.router)
+    api.include_router(conversations.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import grpc
 
+from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2_grpc,
     script_pb2_grpc,
@@ -23,6 +25,8 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
+from storyreel_gateway.conversations.recorder import ConversationRecorder
+from storyreel_gateway.conversations.store import ConversationStore
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.realtime.task_feed import TaskFeed
 
@@ -38,6 +42,8 @@ class Stubs:
     storyboards: storyboards_pb2_grpc.StoryboardLibraryServiceStub
     videos: videos_pb2_grpc.VideoLibraryServiceStub
     channels: list[grpc.aio.Channel] = field(default_factory=list)
+    # Each service's channel by service name, for health checks.
+    by_service: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
     @classmethod
     def connect(cls, settings: Settings) -> Stubs:
@@ -57,6 +63,14 @@ class Stubs:
             storyboards=storyboards_pb2_grpc.StoryboardLibraryServiceStub(storyboard),
             videos=videos_pb2_grpc.VideoLibraryServiceStub(video),
             channels=[script, workflow, tts, asset, storyboard, video],
+            by_service={
+                "script": script,
+                "asset": asset,
+                "storyboard": storyboard,
+                "tts": tts,
+                "video": video,
+                "workflow": workflow,
+            },
         )
 
     async def close(self) -> None:
@@ -80,3 +94,11 @@ class GatewayState:
     providers: ProviderRegistry = field(
         default_factory=lambda: ProviderRegistry(load_providers(None))
     )
+    conversations: ConversationStore | None = None
+    recorder: ConversationRecorder | None = None
+    started_at: float = field(default_factory=time.time)
+
+    @property
+    def bus(self) -> JetStreamBus | None:
+        """The NATS connection the gateway holds (the feed's), or None without a bus."""
+        return self.feed.bus if self.feed is not None else None

@@ -9,6 +9,9 @@ camelCase `taskId` of seed 004 is accepted in requests):
   the task's current state, then every change (see `push_messages`);
   `{"type": "unsubscribe", "task_id"}` → `{"type": "unsubscribed", "task_id"}`;
   `{"type": "ping"}` → `{"type": "pong"}`;
+- conversation messages: every socket of a user receives `{"type": "message.new",
+  "conversation_id", "data": {"message_id", "content", "role", "message_type", "created_at"}}`
+  when the system writes a message into one of the user's conversations (no subscribe needed);
 - errors are `{"type": "error", "code", "message"}` frames. A bad or expired token closes the
   socket with 4401, a task id that is not the caller's (or does not exist) with 4404: ids leak
   nothing, as in REST. A malformed frame or an unknown type is an error frame, the socket stays.
@@ -180,7 +183,11 @@ class TaskSocket:
 
     async def send_loop(self) -> str:
         while True:
-            await self.push(await self.listener.next())
+            event = await self.listener.next()
+            if event.get("type") == "message.new":  # a conversation message for this user
+                await self.send(event)
+            else:
+                await self.push(event)
 
 
 @router.websocket("/ws")
@@ -206,6 +213,8 @@ async def task_socket(
         return
     settings = state.settings
     sock = TaskSocket(ws, state, feed, user["_id"])
+    # Every socket of a user receives its conversations' `message.new`, no subscribe needed.
+    feed.attach_user(user["_id"], sock.listener)
     await sock.send(
         {
             "type": "connected",
@@ -232,6 +241,7 @@ async def task_socket(
             task.cancel()
         await asyncio.gather(receiving, sending, return_exceptions=True)
         feed.detach_all(sock.listener)
+        feed.detach_user(user["_id"], sock.listener)
 
 
 # --- Server-Sent Events -----------------------------------------------------------------

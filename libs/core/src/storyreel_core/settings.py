@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     # one user may have pending or running at once (task_launcher.py; 0 = no limit).
     max_render_pixel_frames: int = 1080 * 1920 * 30 * 180
     max_active_tasks_per_user: int = 10
+    # Monitoring alert rules (GET /monitoring/alerts): a job consumer holding more than
+    # alert_queue_lag messages; more than alert_failure_rate of the tasks finished in the last
+    # alert_window_s failed (once at least alert_min_finished finished); a dependency down.
+    alert_queue_lag: int = Field(default=50, ge=0)
+    alert_failure_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    alert_min_finished: int = Field(default=5, ge=1)
+    alert_window_s: float = Field(default=3600.0, gt=0)
 
     # Services: where the gateway and the workflow reach each one, and the port each listens on.
     grpc_host: str = "127.0.0.1"
