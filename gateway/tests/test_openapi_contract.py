@@ -25,6 +25,9 @@ from storyreel_gateway.app import API_PREFIX, create_app
 BODILESS_ACTIONS = {
     ("POST", "/api/v1/tasks/{task_id}/cancel"),
     ("POST", "/api/v1/tasks/{task_id}/retry"),
+    ("POST", "/api/v1/auth/api-users/{api_user_id}/regenerate-key"),
+    ("POST", "/api/v1/auth/api-users/{api_user_id}/disable"),
+    ("POST", "/api/v1/auth/api-users/{api_user_id}/enable"),
 }
 WRITES = ("post", "put", "patch")
 METHODS = ("get", "post", "put", "patch", "delete")

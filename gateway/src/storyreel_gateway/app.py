@@ -19,6 +19,11 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.telemetry.asgi import RequestMetricsMiddleware
 from storyreel_core.telemetry.metrics import metrics_payload
 from storyreel_core.telemetry.tracing import configure_tracing
+from storyreel_gateway.auth.admin_seed import ensure_admin
+from storyreel_gateway.auth.api_keys import KeyHasher, api_key_secret
+from storyreel_gateway.auth.api_quota import ApiQuota
+from storyreel_gateway.auth.api_usage import ApiUsageMiddleware
+from storyreel_gateway.auth.api_user_store import ApiUserStore
 from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.secrets_file import signing_secret
 from storyreel_gateway.auth.tokens import TokenService
@@ -30,6 +35,7 @@ from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.monitoring.alerts import AlertBook
 from storyreel_gateway.realtime.task_feed import TaskFeed, open_task_feed
 from storyreel_gateway.routers import (
+    api_users,
     assets,
     auth,
     characters,
@@ -77,6 +83,9 @@ async def build_state(
     tokens = TokenService(docs, secret, settings.access_token_ttl_s, settings.refresh_token_ttl_s)
     await users.ensure_indexes()
     await tokens.ensure_indexes()
+    await ensure_admin(users, settings)
+    api_user_store = ApiUserStore(docs, KeyHasher(api_key_secret(settings, secret)))
+    await api_user_store.ensure_indexes()
     await AlertBook(docs).ensure_indexes()
     conversation_store = ConversationStore(docs)
     await conversation_store.ensure_indexes()
@@ -90,6 +99,8 @@ async def build_state(
         throttle=LoginThrottle(docs, settings.login_limit_account, settings.login_limit_address),
         signer=MediaSigner(secret, settings.media_url_ttl_s),
         stubs=Stubs.connect(settings),
+        api_users=api_user_store,
+        api_quota=ApiQuota(docs),
         feed=feed,
         providers=ProviderRegistry.from_settings(settings),
         conversations=conversation_store,
@@ -136,11 +147,13 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="/metrics$,/health$", exclude_spans=["receive", "send"]
     )
+    app.add_middleware(ApiUsageMiddleware)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_route("/metrics", metrics, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         auth.router,
+        api_users.router,
         dramas.router,
         tasks.router,
         pipeline.router,

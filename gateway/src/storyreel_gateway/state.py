@@ -22,6 +22,8 @@ from storyreel_core.rpc.clients import open_channel
 from storyreel_core.settings import Settings
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_gateway.auth.api_quota import ApiQuota
+from storyreel_gateway.auth.api_user_store import ApiUserStore
 from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
@@ -88,6 +90,9 @@ class GatewayState:
     throttle: LoginThrottle
     signer: MediaSigner
     stubs: Stubs
+    # API users (seed 003 X-API-Key) and their quotas.
+    api_users: ApiUserStore
+    api_quota: ApiQuota
     # Task events for WebSocket/SSE clients; None when the gateway runs without a bus.
     feed: TaskFeed | None = None
     # The providers file, loaded by the gateway too: it checks and describes, never calls.

@@ -3,7 +3,8 @@
 WebSocket protocol (JSON text frames; seed 004's message types, our snake_case names; the
 camelCase `taskId` of seed 004 is accepted in requests):
 
-- connect with `?token=<access token>` (or an `Authorization: Bearer` header); the server
+- connect with `?token=<access token>` (or an `Authorization: Bearer` header, or an API
+  user's `X-API-Key` header, never a query parameter); the server
   answers `{"type": "connected", "idle_timeout_s", "max_lifetime_s"}`;
 - `{"type": "subscribe", "task_id"}` → `{"type": "subscribed", "task_id"}` followed at once by
   the task's current state, then every change (see `push_messages`);
@@ -39,7 +40,8 @@ from storyreel_core.proto.storyreel.v1 import tasks_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.messages import task_from_proto
 from storyreel_core.task_store import TERMINAL
-from storyreel_gateway.deps import CurrentUser, State, base_url, user_for_token
+from storyreel_gateway.auth.api_user_store import acting_user
+from storyreel_gateway.deps import CurrentUser, State, admit_api_user, base_url, user_for_token
 from storyreel_gateway.envelope import ERROR_RESPONSES
 from storyreel_gateway.realtime.push_messages import TaskOrder, task_message
 from storyreel_gateway.realtime.task_feed import Listener, TaskFeed
@@ -199,10 +201,16 @@ async def task_socket(
     header = ws.headers.get("authorization", "")
     if token is None and header.lower().startswith("bearer "):
         token = header[7:]
+    api_key = ws.headers.get("x-api-key", "")
     try:
-        if not token:
+        if token:
+            user = await user_for_token(state, token)
+        elif api_key:
+            doc = await state.api_users.authenticate(api_key)
+            await admit_api_user(state, doc, ["realtime"])
+            user = acting_user(doc)
+        else:
             raise AppError("authentication required", code=Code.TOKEN_INVALID)
-        user = await user_for_token(state, token)
         feed = require_feed(state)
     except AppError as exc:
         await ws.send_text(

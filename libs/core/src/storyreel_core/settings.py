@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     # and per client address; past any window a login answers 429 with Retry-After.
     login_limit_account: str = "5/minute;30/hour"
     login_limit_address: str = "20/minute;200/hour"
+    # The first admin, created at gateway start-up when missing (auth/admin_seed.py): the
+    # password from admin_password or the file admin_password_file (one of them).
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+    admin_password_file: Path | None = None
+    admin_email: str | None = None
+    # The HMAC key API keys are stored under (auth/api_keys.py): this value, else the file
+    # api_key_secret_file, else (embedded) data/secrets/api_key_secret, else derived from the
+    # JWT secret.
+    api_key_secret: SecretStr | None = None
+    api_key_secret_file: Path | None = None
     grpc_deadline_s: float = 10.0
     # Realtime (WebSocket /api/v1/ws, SSE /api/v1/tasks/{id}/events): a socket with no client
     # message for ws_idle_timeout_s, or open for realtime_max_lifetime_s, is closed after a
