@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from storyreel_gateway.auth.api_user_store import OPERATIONS, api_user_view
 from storyreel_gateway.auth.roles import AdminUser
 from storyreel_gateway.deps import Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
+from storyreel_gateway.fields import ApiUserId
 from storyreel_gateway.json_body import CheckedRoute
 
 router = APIRouter(
@@ -43,7 +44,6 @@ Operation = Literal[
     "monitoring",
 ]
 assert set(get_args(Operation)) == set(OPERATIONS)  # one list, stated twice for OpenAPI
-ApiUserId = Annotated[str, Path(min_length=1, max_length=64)]
 Quota = Annotated[int, Field(ge=1, le=1_000_000_000)]
 _DISPLAY = AliasChoices("display_name", "displayName", "name")
 _DAY = AliasChoices("quota_per_day", "quotaPerDay")
