@@ -61,8 +61,10 @@ async def _socket_hello(platform: PlatformProcess, key: str) -> dict[str, Any]:
 
 def test_api_key_journey(platform: PlatformProcess, api: Api) -> None:
     admin = _admin(platform)
-    # A person's token is not enough to manage API users.
+    # A person's token is not enough to manage API users; the admin reaches the admin routes.
     assert_error(api.get("/auth/api-users"), 403, 1004)
+    assert admin.get("/auth/me").json()["data"]["role"] == "admin"
+    assert admin.get("/monitoring/logs/errors").status_code == 200
     a_id, a_key = _create(admin, {"username": "partner-a", "name": "Partner A"})
     _b_id, b_key = _create(admin, {"username": "partner-b", "quota_per_day": 1000})
     a, b = _client(platform, {"X-API-Key": a_key}), _client(platform, {"X-API-Key": b_key})

@@ -19,6 +19,7 @@ from storyreel_core.bus.nats_server import free_port
 from storyreel_core.settings import Settings
 from storyreel_gateway.app import build_state, create_app
 from storyreel_gateway.auth.admin_seed import AdminConfigError, admin_credentials, ensure_admin
+from storyreel_gateway.auth.api_user_store import OPERATIONS
 from storyreel_gateway.auth.user_store import UserStore
 from storyreel_gateway.state import GatewayState
 
@@ -101,6 +102,7 @@ async def test_admin_login_is_for_admins_only(client: httpx.AsyncClient) -> None
 
 async def test_admin_settings_are_checked_before_anything_starts(tmp_path: Path) -> None:
     assert admin_credentials(Settings()) is None
+    assert admin_credentials(Settings(admin_username="", admin_password="")) is None  # ${VAR:-}
     refused = {
         "weak password": {"admin_username": "boss", "admin_password": "password1"},
         "built from the name": {"admin_username": "boss", "admin_password": "bossboss1"},
@@ -303,4 +305,12 @@ async def test_openapi_documents_auth_me_admin_login_and_the_key_header(
     ):
         assert path in paths
     schemes = spec["components"]["securitySchemes"]
-    assert any(s.get("in") == "header" and s.get("name") == "X-API-Key" for s in schemes.values())
+    key_schemes = [n for n, s in schemes.items() if s.get("name") == "X-API-Key"]
+    assert key_schemes and schemes[key_schemes[0]]["in"] == "header"
+    # Every route a key reaches belongs to an operation `allowed_operations` can name (else a
+    # restricted key could never be granted it); the admin-only API-user routes excepted.
+    for path, item in paths.items():
+        for method, op in item.items():
+            uses_key = any(key_schemes[0] in s for s in op.get("security", []))
+            if uses_key and "api-users" not in op["tags"]:
+                assert set(op["tags"]) & set(OPERATIONS), f"{method} {path}: {op['tags']}"

@@ -48,9 +48,11 @@ class AdminCredentials:
 def admin_credentials(settings: Settings) -> AdminCredentials | None:
     """The configured first admin, None when none is configured; AdminConfigError when the
     settings are incomplete, contradictory, unreadable or the password is refused."""
+    # An empty variable (compose's `${VAR:-}`) counts as unset.
     username = (settings.admin_username or "").strip()
-    has_value = settings.admin_password is not None
-    has_file = settings.admin_password_file is not None
+    value = settings.admin_password.get_secret_value() if settings.admin_password else ""
+    file = settings.admin_password_file
+    has_value, has_file = value != "", file is not None and str(file) not in ("", ".")
     if not username and not (has_value or has_file):
         return None
     if not username:
@@ -61,11 +63,11 @@ def admin_credentials(settings: Settings) -> AdminCredentials | None:
         raise AdminConfigError(
             "set STORYREEL_ADMIN_PASSWORD or STORYREEL_ADMIN_PASSWORD_FILE, not both"
         )
-    if settings.admin_password is not None:
-        password = settings.admin_password.get_secret_value()
-    elif settings.admin_password_file is not None:
+    if has_value:
+        password = value
+    elif has_file and file is not None:
         try:
-            password = settings.admin_password_file.read_text(encoding="utf-8").strip()
+            password = file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise AdminConfigError(
                 f"STORYREEL_ADMIN_PASSWORD_FILE cannot be read: {type(exc).__name__}"

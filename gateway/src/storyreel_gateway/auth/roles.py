@@ -1,8 +1,8 @@
 """Who may use the admin-only routes.
 
-There is no role management yet: a user is an admin when its document says `role: "admin"`
-(nothing sets that field today, so every user is refused). The part of issue 12 that adds
-roles writes the field; routes keep asking `is_admin` / `AdminUser`.
+A user is an admin when its document says `role: "admin"`. The first admin is created from
+configuration (`admin_seed`, `STORYREEL_ADMIN_USERNAME`); registration always makes `user`, and
+an API user (`X-API-Key`) acts with `role: "api_user"`, so both are refused (403, code 1004).
 """
 
 from __future__ import annotations
