@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -124,3 +128,24 @@ def test_api_key_journey(platform: PlatformProcess, api: Api) -> None:
         assert key not in log and key[6:] not in log
     for client in (a, b, admin):
         client.close()
+
+
+def test_a_refused_admin_password_stops_the_start(tmp_path: Path) -> None:
+    """The gateway with a guessable admin password exits at once (status 2), saying why, before
+    it serves or writes anything, and never printing the password. (`storyreel up` makes the
+    same check first thing: `storyreel_cli.embedded.up`.)"""
+    env = {
+        **os.environ,
+        "STORYREEL_DATA_DIR": str(tmp_path),
+        "STORYREEL_ADMIN_USERNAME": "boss",
+        "STORYREEL_ADMIN_PASSWORD": "password123",
+    }
+    gateway = str(Path(sys.executable).parent / "storyreel-gateway")
+    done = subprocess.run(
+        [gateway], env=env, cwd=tmp_path, capture_output=True, timeout=60, check=False
+    )
+    assert done.returncode == 2, done
+    err = done.stderr.decode()
+    assert "storyreel: the admin password is refused" in err, err
+    assert "password123" not in err + done.stdout.decode()
+    assert not list(tmp_path.iterdir())  # no store, no secret, nothing
