@@ -456,7 +456,7 @@ class Cluster:
 
         def healthy() -> bool:
             try:
-                return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+                return httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200
             except httpx.HTTPError:
                 return False
 

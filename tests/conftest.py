@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from e2e_client import Api
+from e2e_client import ADMIN_PASSWORD, ADMIN_USERNAME, Api
 
 from storyreel_cli.platform_process import PlatformProcess
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
-    proc = PlatformProcess(tmp_path_factory.mktemp("platform")).start()
+    # With the first admin configured, as a deployment would have it (tests/test_api_keys_e2e.py).
+    admin = {"STORYREEL_ADMIN_USERNAME": ADMIN_USERNAME, "STORYREEL_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    proc = PlatformProcess(tmp_path_factory.mktemp("platform"), env=admin).start()
     yield proc
     proc.stop()
 

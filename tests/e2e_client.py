@@ -10,6 +10,9 @@ from typing import Any
 import httpx
 from PIL import Image
 
+# The first admin the session's platform is started with (conftest.py `platform`).
+ADMIN_USERNAME, ADMIN_PASSWORD = "e2e-admin", "lantern orchard drifting 17"
+
 
 class Api:
     """A logged-in user of the REST API."""

@@ -19,6 +19,8 @@ class OwnedContent:
     task_id: str
     storyboard_id: str
     video_id: str
+    persona_id: str
+    conversation_id: str
 
     def ids(self) -> dict[str, str]:
         """By the name the API's paths give each id (`{drama_id}`, `{character_id}` …)."""
@@ -32,6 +34,8 @@ class OwnedContent:
             "task_id": self.task_id,
             "storyboard_id": self.storyboard_id,
             "video_id": self.video_id,
+            "persona_id": self.persona_id,
+            "conversation_id": self.conversation_id,
         }
 
 
@@ -92,6 +96,12 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
     r = api.post(f"{base}/scripts/generate", json={"prompt": "小明在茶馆遇见老朋友"})
     assert r.status_code == 202, r.text
     task_id = r.json()["data"]["task_id"]
+    r = api.post("/personas", json={"name": f"{name} narrator", "tone": "warm"})
+    assert r.status_code == 201, r.text
+    persona_id = r.json()["data"]["id"]
+    r = api.post("/conversations", json={"title": f"{name} thread"})
+    assert r.status_code == 201, r.text
+    conversation_id = r.json()["data"]["id"]
     return OwnedContent(
         drama_id,
         script_id,
@@ -102,4 +112,6 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
         task_id,
         storyboard_id,
         video_id,
+        persona_id,
+        conversation_id,
     )

@@ -204,7 +204,7 @@ def test_probes(objs: list[Obj]) -> None:
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             spec = container[probe]
             if name == "gateway":
-                assert spec["httpGet"] == {"path": "/health", "port": "http"}
+                assert spec["httpGet"] == {"path": "/health/live", "port": "http"}
             else:
                 assert spec["grpc"] == {"port": DEFAULT_PORTS[name]}, f"{name} {probe}"
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}

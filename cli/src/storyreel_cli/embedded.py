@@ -22,6 +22,7 @@ from storyreel_core.service_runtime import Builder, RunningService
 from storyreel_core.settings import Settings
 from storyreel_core.telemetry.tracing import configure_tracing
 from storyreel_gateway.app import build_state, create_app
+from storyreel_gateway.auth.admin_seed import check_admin_at_start_up
 from storyreel_script.service import build as build_script
 from storyreel_storyboard.service import build as build_storyboard
 from storyreel_tts.service import build as build_tts
@@ -92,4 +93,5 @@ def up(settings: Settings | None = None) -> None:
     settings = settings or Settings()
     configure_logging(settings.log_level, json=settings.log_json)
     check_at_start_up(settings.providers)
+    check_admin_at_start_up(settings)
     asyncio.run(run_embedded(settings))

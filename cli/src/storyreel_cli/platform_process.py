@@ -46,7 +46,7 @@ class PlatformProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"platform exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health/live", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

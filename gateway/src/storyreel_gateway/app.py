@@ -19,20 +19,32 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.telemetry.asgi import RequestMetricsMiddleware
 from storyreel_core.telemetry.metrics import metrics_payload
 from storyreel_core.telemetry.tracing import configure_tracing
+from storyreel_gateway.auth.admin_seed import ensure_admin
+from storyreel_gateway.auth.api_keys import KeyHasher, api_key_secret
+from storyreel_gateway.auth.api_quota import ApiQuota
+from storyreel_gateway.auth.api_usage import ApiUsageMiddleware
+from storyreel_gateway.auth.api_user_store import ApiUserStore
 from storyreel_gateway.auth.login_throttle import LoginThrottle
 from storyreel_gateway.auth.secrets_file import signing_secret
 from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
+from storyreel_gateway.conversations.recorder import ConversationRecorder
+from storyreel_gateway.conversations.store import ConversationStore
 from storyreel_gateway.error_handlers import install_error_handlers
 from storyreel_gateway.media_signer import MediaSigner
+from storyreel_gateway.monitoring.alerts import AlertBook
 from storyreel_gateway.realtime.task_feed import TaskFeed, open_task_feed
 from storyreel_gateway.routers import (
+    api_users,
     assets,
     auth,
     budget,
     characters,
+    conversations,
     dramas,
     media,
+    monitoring,
+    personas,
     pipeline,
     providers,
     realtime,
@@ -72,6 +84,13 @@ async def build_state(
     tokens = TokenService(docs, secret, settings.access_token_ttl_s, settings.refresh_token_ttl_s)
     await users.ensure_indexes()
     await tokens.ensure_indexes()
+    await ensure_admin(users, settings)
+    api_user_store = ApiUserStore(docs, KeyHasher(api_key_secret(settings, secret)))
+    await api_user_store.ensure_indexes()
+    await AlertBook(docs).ensure_indexes()
+    conversation_store = ConversationStore(docs)
+    await conversation_store.ensure_indexes()
+    recorder = await ConversationRecorder(conversation_store, feed.bus if feed else None).start()
     return GatewayState(
         settings=settings,
         docs=docs,
@@ -81,8 +100,12 @@ async def build_state(
         throttle=LoginThrottle(docs, settings.login_limit_account, settings.login_limit_address),
         signer=MediaSigner(secret, settings.media_url_ttl_s),
         stubs=Stubs.connect(settings),
+        api_users=api_user_store,
+        api_quota=ApiQuota(docs),
         feed=feed,
         providers=ProviderRegistry.from_settings(settings),
+        conversations=conversation_store,
+        recorder=recorder,
     )
 
 
@@ -100,6 +123,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         gateway = state or await build_state(settings)
         app.state.gateway = gateway
         yield
+        if gateway.recorder is not None:
+            await gateway.recorder.stop()
         if gateway.feed is not None:
             await gateway.feed.close()
         await gateway.stubs.close()
@@ -123,12 +148,14 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls="/metrics$,/health$", exclude_spans=["receive", "send"]
     )
+    app.add_middleware(ApiUsageMiddleware)
     app.add_middleware(RequestMetricsMiddleware)
     app.add_route("/metrics", metrics, include_in_schema=False)
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         auth.router,
         budget.router,
+        api_users.router,
         dramas.router,
         tasks.router,
         pipeline.router,
@@ -142,6 +169,9 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(storyboards.router)
     api.include_router(videos.router)
     api.include_router(realtime.router)
+    api.include_router(monitoring.router)
+    api.include_router(personas.router)
+    api.include_router(conversations.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

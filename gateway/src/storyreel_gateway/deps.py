@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from storyreel_core.errors import AppError, Code
+from storyreel_gateway.auth.api_usage import ApiUse, mark_use
+from storyreel_gateway.auth.api_user_store import OPERATIONS, acting_user
 from storyreel_gateway.state import GatewayState
 
 _bearer = HTTPBearer(auto_error=False, description="JWT access token from /auth/login")
+_api_key = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="an API user's key (`sk-sr-…`, seed 003), from POST /auth/api-users",
+)
 
 
 def get_state(request: Request) -> GatewayState:
@@ -23,12 +30,38 @@ State = Annotated[GatewayState, Depends(get_state)]
 
 
 async def current_user(
+    request: Request,
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
 ) -> dict[str, Any]:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise AppError("authentication required", code=Code.TOKEN_INVALID, field="authorization")
-    return await user_for_token(state, credentials.credentials)
+    """The caller: a person by `Authorization: Bearer <JWT>` (tried first when present), or
+    an API user by `X-API-Key`, acting as itself (its own owner scope). AppError 401 (1006)
+    without either or for a bad one; see `admit_api_user` for what a key may be refused."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        return await user_for_token(state, credentials.credentials)
+    if api_key:
+        doc = await state.api_users.authenticate(api_key)
+        mark_use(request.scope, ApiUse(state.api_users, doc["_id"], doc["key_id"]))
+        route = request.scope.get("route")
+        await admit_api_user(state, doc, getattr(route, "tags", None) or [])
+        return acting_user(doc)
+    raise AppError("authentication required", code=Code.TOKEN_INVALID, field="authorization")
+
+
+async def admit_api_user(state: GatewayState, doc: dict[str, Any], tags: list[Any]) -> None:
+    """Let an authenticated API user's request through, or refuse it: 403 (1004) when the
+    route's operation (its OpenAPI tag) is not in `allowed_operations`, 429 (1005) when a
+    quota window is spent (`ApiQuota.charge`)."""
+    allowed = doc.get("allowed_operations")
+    operations = [str(t) for t in tags if str(t) in OPERATIONS]
+    if allowed is not None and not any(op in allowed for op in operations):
+        raise AppError(
+            f"this API key may not use {', '.join(operations) or 'this route'}",
+            code=Code.FORBIDDEN,
+            field="allowed_operations",
+        )
+    await state.api_quota.charge(doc)
 
 
 async def user_for_token(state: GatewayState, token: str) -> dict[str, Any]:

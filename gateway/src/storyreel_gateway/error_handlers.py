@@ -38,12 +38,19 @@ RETRY_AFTER_S = 5
 
 
 def error_response(
-    status: int, code: int, message: str, field: str | None = None, reason: str | None = None
+    status: int,
+    code: int,
+    message: str,
+    field: str | None = None,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
+    """The envelope; `extra` adds keys to `error` beyond field and reason (e.g. the quota a
+    429 ran into)."""
     body = {
         "code": code,
         "message": message,
-        "error": {"field": field, "reason": reason or message},
+        "error": {"field": field, "reason": reason or message, **(extra or {})},
     }
     headers: dict[str, str] = {}
     if status == 401:
@@ -63,8 +70,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
         if exc.http_status >= 500:
             log.warning("gateway.app_error", code=int(exc.code), error=exc.message)
+        extra = getattr(exc, "extra", None)
         response = error_response(
-            exc.http_status, int(exc.code), exc.message, exc.field, exc.reason
+            exc.http_status,
+            int(exc.code),
+            exc.message,
+            exc.field,
+            exc.reason,
+            extra if isinstance(extra, dict) else None,
         )
         retry_after = getattr(exc, "retry_after_s", None)
         if isinstance(retry_after, int):

@@ -73,6 +73,9 @@ VideoId = Annotated[
 TaskId = Annotated[
     str, Path(pattern=id_pattern("task"), max_length=MAX_ID_LENGTH, description=_id_doc("task"))
 ]
+ApiUserId = Annotated[
+    str, Path(pattern=id_pattern("apu"), max_length=MAX_ID_LENGTH, description=_id_doc("apu"))
+]
 
 # --- free-form objects ---------------------------------------------------------------------
 

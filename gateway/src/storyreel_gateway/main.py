@@ -13,6 +13,7 @@ from storyreel_core.providers.config import check_at_start_up
 from storyreel_core.service_runtime import wait_for_signal
 from storyreel_core.settings import Settings
 from storyreel_gateway.app import create_app
+from storyreel_gateway.auth.admin_seed import check_admin_at_start_up
 
 log = get_logger("storyreel.gateway")
 
@@ -52,6 +53,7 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
     check_at_start_up(settings.providers)
+    check_admin_at_start_up(settings)
     asyncio.run(serve(settings))
 
 

@@ -48,6 +48,7 @@ def public_user(doc: dict[str, Any]) -> dict[str, Any]:
         "id": doc["_id"],
         "username": doc["username"],
         "email": doc.get("email"),
+        "role": doc.get("role") or "user",
         "created_at": doc["created_at"],
     }
 
@@ -91,10 +92,13 @@ class UserStore:
                     changes[name] = f"{changes[name]}#{doc['_id']}"
             await self.docs.update(USERS, doc["_id"], changes)
 
-    async def register(self, username: str, email: str, password: str) -> dict[str, Any]:
+    async def register(
+        self, username: str, email: str, password: str, *, role: str = "user"
+    ) -> dict[str, Any]:
         """A new account; ValidationFailed (400) for a malformed name or email or a refused
         password (see `password_policy`), AlreadyExists (409) when the name or the email is
-        taken in any case or Unicode spelling."""
+        taken in any case or Unicode spelling. `role`: "user", or "admin" for the configured
+        first admin (`admin_seed`); registration over HTTP always makes a user."""
         username = unicodedata.normalize("NFKC", username)
         email = unicodedata.normalize("NFKC", email).lower()
         if not _USERNAME.fullmatch(username):
@@ -116,6 +120,7 @@ class UserStore:
             "email": email,
             "email_key": email_key,
             "password_hash": password_hash,
+            "role": role,
             "created_at": utc_now(),
         }
         try:

@@ -11,7 +11,8 @@ record, so a listener keeps only the newest record of each task not yet sent (co
 market-data feeds do). A client that reads slower than a render reports gets fewer progress
 messages, each of them current, instead of a growing backlog of stale ones; the terminal
 record always replaces whatever progress was waiting. Other messages (no `task_id`) keep
-their order in a bounded queue of their own.
+their order in a bounded queue of their own: anything with a `type` (e.g. `message.new`), or
+without a `task_id`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from storyreel_core.logging import get_logger
 log = get_logger("storyreel.gateway.realtime")
 
 TASK_EVENTS = "events.tasks.>"
+# Messages for every socket of one user (conversations' `message.new`): `push.users.<id>`.
+USER_PUSH = "push.users.*"
 QUEUE_SIZE = 256
 
 Event = dict[str, Any]
@@ -46,7 +49,7 @@ class Listener:
     def offer(self, event: Event) -> None:
         self._seq += 1
         task_id = event.get("task_id")
-        if not isinstance(task_id, str):
+        if not isinstance(task_id, str) or "type" in event:  # a message, not a task record
             self._messages.append((self._seq, event))
         elif (waiting := self._latest.get(task_id)) is None:
             self._latest[task_id] = (self._seq, event)
@@ -75,11 +78,32 @@ class TaskFeed:
         self.bus = bus
         self.owns_bus = owns_bus
         self._listeners: dict[str, set[Listener]] = {}
+        self._users: dict[str, set[Listener]] = {}
         self._unsubscribe: Callable[[], Awaitable[None]] | None = None
+        self._unsubscribe_users: Callable[[], Awaitable[None]] | None = None
 
     async def start(self) -> TaskFeed:
         self._unsubscribe = await self.bus.subscribe(TASK_EVENTS, self._dispatch)
+        self._unsubscribe_users = await self.bus.subscribe(USER_PUSH, self._dispatch_user)
         return self
+
+    async def _dispatch_user(self, event: Event) -> None:
+        """`{"user_id", "message"}`: the message goes to every listener of that user."""
+        user_id, message = event.get("user_id"), event.get("message")
+        if not isinstance(user_id, str) or not isinstance(message, dict):
+            return
+        for listener in tuple(self._users.get(user_id, ())):
+            listener.offer(message)
+
+    def attach_user(self, user_id: str, listener: Listener) -> None:
+        self._users.setdefault(user_id, set()).add(listener)
+
+    def detach_user(self, user_id: str, listener: Listener) -> None:
+        listeners = self._users.get(user_id)
+        if listeners is not None:
+            listeners.discard(listener)
+            if not listeners:
+                del self._users[user_id]
 
     async def _dispatch(self, event: Event) -> None:
         task_id = event.get("task_id")
@@ -109,12 +133,14 @@ class TaskFeed:
         return len(self._listeners)
 
     async def close(self) -> None:
-        if self._unsubscribe is not None:
+        for unsubscribe in (self._unsubscribe, self._unsubscribe_users):
+            if unsubscribe is None:
+                continue
             try:
-                await self._unsubscribe()
+                await unsubscribe()
             except Exception as exc:  # the connection may already be gone at shutdown
                 log.info("realtime.unsubscribe_failed", error=repr(exc))
-            self._unsubscribe = None
+        self._unsubscribe = self._unsubscribe_users = None
         if self.owns_bus:
             await self.bus.close()
 

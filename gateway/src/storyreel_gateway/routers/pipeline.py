@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from storyreel_core.drama_models import Transition
 from storyreel_core.errors import ValidationFailed
+from storyreel_core.persona_text import persona_style
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
@@ -19,6 +20,8 @@ from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
 from storyreel_gateway.fields import NOT_BLANK, Seed
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.links import TASK_LINKS
+from storyreel_gateway.routers.conversations import check_conversation, start_in_conversation
+from storyreel_gateway.routers.personas import fetch_persona
 
 router = APIRouter(
     route_class=CheckedRoute, prefix="/pipeline", tags=["pipeline"], responses=ERROR_RESPONSES
@@ -108,6 +111,19 @@ class RenderOptions(BaseModel):
         description="US dollars the provider calls may cost: refused with 400 when the"
         " estimate is higher, stopped when the spend reaches it",
     )
+    persona_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("persona_id", "personaId"),
+        description="a persona: its style and tone when `style` is empty, its voice narrates",
+    )
+    conversation_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("conversation_id", "conversationId"),
+    )
 
 
 class RenderBody(BaseModel):
@@ -119,6 +135,13 @@ class RenderBody(BaseModel):
     )
     style: str = Field(default="", max_length=200, examples=["赛博朋克"])
     options: RenderOptions = Field(default_factory=RenderOptions)
+    conversation_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("conversation_id", "conversationId"),
+        description="the caller's conversation that gets a message when the render ends",
+    )
 
 
 class Accepted(BaseModel):
@@ -153,13 +176,24 @@ async def check_voice(state: Any, user_id: str, provider: str | None, voice: str
     openapi_extra={BODY_LIMIT_KEY: RENDER_BODY},
 )
 async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str, Any]:
+    """`options.persona_id` applies a persona: its style and tone become the style when `style`
+    is empty, and its voice narrates unless `options.voice` names one. `conversation_id` (at
+    the top or in `options`, also `conversationId`) gets a message when the render ends."""
     await check_voice(state, user["_id"], body.options.audio_provider, body.options.voice)
-    budget = effective_budget(body.options.budget, user, state.settings)
-    body.options.budget = budget
+    conversation_id = body.conversation_id or body.options.conversation_id
+    await check_conversation(state, user["_id"], conversation_id)
+    style, options = (
+        body.style,
+        body.options.model_dump(mode="json", exclude={"persona_id", "conversation_id"}),
+    )
+    if body.options.persona_id:
+        persona = await fetch_persona(state, user["_id"], body.options.persona_id)
+        style = persona_style(persona, style)
+        options["voice"] = options.get("voice") or persona["voice"] or None
+    options["budget"] = effective_budget(body.options.budget, user, state.settings)
     request = stages_pb2.RenderRequest(
-        story=body.story,
-        style=body.style,
-        options_json=json.dumps(body.options.model_dump(mode="json"), ensure_ascii=False),
+        story=body.story, style=style, options_json=json.dumps(options, ensure_ascii=False)
     )
     ref = await call(state.stubs.workflow.StartRender, request, user_id=user["_id"])
+    await start_in_conversation(state, user["_id"], conversation_id, ref.task_id, "render")
     return ok({"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time})

@@ -3,12 +3,16 @@
 WebSocket protocol (JSON text frames; seed 004's message types, our snake_case names; the
 camelCase `taskId` of seed 004 is accepted in requests):
 
-- connect with `?token=<access token>` (or an `Authorization: Bearer` header); the server
+- connect with `?token=<access token>` (or an `Authorization: Bearer` header, or an API
+  user's `X-API-Key` header, never a query parameter); the server
   answers `{"type": "connected", "idle_timeout_s", "max_lifetime_s"}`;
 - `{"type": "subscribe", "task_id"}` → `{"type": "subscribed", "task_id"}` followed at once by
   the task's current state, then every change (see `push_messages`);
   `{"type": "unsubscribe", "task_id"}` → `{"type": "unsubscribed", "task_id"}`;
   `{"type": "ping"}` → `{"type": "pong"}`;
+- conversation messages: every socket of a user receives `{"type": "message.new",
+  "conversation_id", "data": {"message_id", "content", "role", "message_type", "created_at"}}`
+  when the system writes a message into one of the user's conversations (no subscribe needed);
 - errors are `{"type": "error", "code", "message"}` frames. A bad or expired token closes the
   socket with 4401, a task id that is not the caller's (or does not exist) with 4404: ids leak
   nothing, as in REST. A malformed frame or an unknown type is an error frame, the socket stays.
@@ -37,7 +41,8 @@ from storyreel_core.proto.storyreel.v1 import tasks_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.messages import task_from_proto
 from storyreel_core.task_store import TERMINAL
-from storyreel_gateway.deps import CurrentUser, State, base_url, user_for_token
+from storyreel_gateway.auth.api_user_store import acting_user
+from storyreel_gateway.deps import CurrentUser, State, admit_api_user, base_url, user_for_token
 from storyreel_gateway.envelope import ERROR_RESPONSES
 from storyreel_gateway.realtime.push_messages import TaskOrder, task_message
 from storyreel_gateway.realtime.task_feed import Listener, TaskFeed
@@ -208,7 +213,11 @@ class TaskSocket:
 
     async def send_loop(self) -> str:
         while True:
-            await self.push(await self.listener.next())
+            event = await self.listener.next()
+            if event.get("type") == "message.new":  # a conversation message for this user
+                await self.send(event)
+            else:
+                await self.push(event)
 
 
 @router.websocket("/ws")
@@ -220,10 +229,16 @@ async def task_socket(
     header = ws.headers.get("authorization", "")
     if token is None and header.lower().startswith("bearer "):
         token = header[7:]
+    api_key = ws.headers.get("x-api-key", "")
     try:
-        if not token:
+        if token:
+            user = await user_for_token(state, token)
+        elif api_key:
+            doc = await state.api_users.authenticate(api_key)
+            await admit_api_user(state, doc, ["realtime"])
+            user = acting_user(doc)
+        else:
             raise AppError("authentication required", code=Code.TOKEN_INVALID)
-        user = await user_for_token(state, token)
         feed = require_feed(state)
     except AppError as exc:
         await ws.send_text(
@@ -234,6 +249,8 @@ async def task_socket(
         return
     settings = state.settings
     sock = TaskSocket(ws, state, feed, user["_id"])
+    # Every socket of a user receives its conversations' `message.new`, no subscribe needed.
+    feed.attach_user(user["_id"], sock.listener)
     await sock.send(
         {
             "type": "connected",
@@ -260,6 +277,7 @@ async def task_socket(
             task.cancel()
         await asyncio.gather(receiving, sending, return_exceptions=True)
         feed.detach_all(sock.listener)
+        feed.detach_user(user["_id"], sock.listener)
 
 
 # --- Server-Sent Events -----------------------------------------------------------------

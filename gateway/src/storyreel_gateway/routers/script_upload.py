@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from storyreel_core.errors import AppError, Code, ValidationFailed
@@ -61,6 +61,20 @@ class GenerateIn(BaseModel):
     )
     budget: float | None = Field(
         default=None, ge=0, description="US dollars the provider calls may cost"
+    )
+    persona_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("persona_id", "personaId"),
+        description="a persona (GET /personas): its style and tone shape the script",
+    )
+    conversation_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        validation_alias=AliasChoices("conversation_id", "conversationId"),
+        description="the caller's conversation that gets a message when the task ends",
     )
 
 

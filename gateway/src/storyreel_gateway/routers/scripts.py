@@ -28,6 +28,7 @@ from storyreel_gateway.fields import (
 )
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.links import SCRIPT_LINKS, TASK_LINKS
+from storyreel_gateway.routers.conversations import check_conversation, start_in_conversation
 from storyreel_gateway.routers.pipeline import Accepted
 from storyreel_gateway.routers.script_upload import (
     MAX_BODY_BYTES,
@@ -222,9 +223,11 @@ async def generate_script(
     """Write a script from a prompt, a novel text or a Markdown document (JSON or an upload).
 
     Answers 202 `{task_id, status, estimated_time}`; `GET /tasks/{task_id}` shows the stored
-    script as `result` once completed.
+    script as `result` once completed. `persona_id` applies a persona (its style and tone,
+    recorded in the script's metadata); `conversation_id` gets a message when the task ends.
     """
     body, source_name = await read_generate_body(request)
+    await check_conversation(state, user["_id"], body.conversation_id)
     rpc = script_pb2.GenerateScriptRequest(
         drama_id=drama_id,
         prompt=body.prompt,
@@ -239,8 +242,12 @@ async def generate_script(
         ai_provider=body.ai_provider or "",
         model=body.model or "",
         budget=effective_budget(body.budget, user, state.settings),
+        persona_id=body.persona_id or "",
     )
     ref = await call(state.stubs.script.GenerateScript, rpc, user_id=user["_id"], timeout=30.0)
+    await start_in_conversation(
+        state, user["_id"], body.conversation_id, ref.task_id, "generate_script"
+    )
     return ok({"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time})
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from storyreel_core.errors import AppError, Code
 from storyreel_core.proto.storyreel.v1 import tasks_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.messages import task_from_proto
@@ -51,6 +52,48 @@ def present(state: GatewayState, msg: tasks_pb2.Task, request: Request) -> dict[
     if view["result"] is not None:
         view["result"] = state.signer.with_urls(view["result"], base_url(request))
     return view
+
+
+class StreamStateOut(BaseModel):
+    name: str
+    messages: int
+    bytes: int
+    first_seq: int
+    last_seq: int
+    consumer_count: int
+
+
+class ConsumerStateOut(BaseModel):
+    name: str
+    filter_subject: str | None = None
+    pending: int
+    ack_pending: int
+    redelivered: int
+    waiting: int
+    delivered_seq: int
+    ack_floor_seq: int
+
+
+class QueueStatusOut(BaseModel):
+    stream: StreamStateOut
+    consumers: list[ConsumerStateOut]
+
+
+# Declared before `/{task_id}` so the literal path is never read as a task id.
+@router.get("/queue/status", response_model=Envelope[QueueStatusOut])
+async def queue_status(state: State, user: CurrentUser) -> dict[str, Any]:
+    """The JetStream JOBS stream and each worker's durable consumer: `pending` (not yet
+    delivered), `ack_pending` (delivered, unacknowledged), `redelivered`. 503 (5003) when the
+    gateway has no bus."""
+    if state.bus is None:
+        raise AppError(
+            "the job queue is not reachable: the gateway has no bus (STORYREEL_NATS_URL)",
+            code=Code.UNAVAILABLE,
+        )
+    try:
+        return ok(await state.bus.queue_status())
+    except Exception as exc:
+        raise AppError(f"the job queue did not answer: {exc}", code=Code.UNAVAILABLE) from exc
 
 
 @router.get("/{task_id}", response_model=Envelope[TaskOut])

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from storyreel_core.telemetry.error_log import capture_errors
+
 
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
@@ -26,6 +28,7 @@ def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            capture_errors,  # GET /monitoring/logs/errors reads what this keeps
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             *renderers,
         ],

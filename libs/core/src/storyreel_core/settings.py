@@ -59,6 +59,17 @@ class Settings(BaseSettings):
     # and per client address; past any window a login answers 429 with Retry-After.
     login_limit_account: str = "5/minute;30/hour"
     login_limit_address: str = "20/minute;200/hour"
+    # The first admin, created at gateway start-up when missing (auth/admin_seed.py): the
+    # password from admin_password or the file admin_password_file (one of them).
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
+    admin_password_file: Path | None = None
+    admin_email: str | None = None
+    # The HMAC key API keys are stored under (auth/api_keys.py): this value, else the file
+    # api_key_secret_file, else (embedded) data/secrets/api_key_secret, else derived from the
+    # JWT secret.
+    api_key_secret: SecretStr | None = None
+    api_key_secret_file: Path | None = None
     grpc_deadline_s: float = 10.0
     # Realtime (WebSocket /api/v1/ws, SSE /api/v1/tasks/{id}/events): a socket with no client
     # message for ws_idle_timeout_s, or open for realtime_max_lifetime_s, is closed after a
@@ -73,6 +84,13 @@ class Settings(BaseSettings):
     # US dollars a request's provider calls may cost when neither the request (`budget`) nor
     # the user (`PUT /users/me/budget`) sets a limit; unset = no limit (default_budget.py).
     default_budget: float | None = Field(default=None, ge=0)
+    # Monitoring alert rules (GET /monitoring/alerts): a job consumer holding more than
+    # alert_queue_lag messages; more than alert_failure_rate of the tasks finished in the last
+    # alert_window_s failed (once at least alert_min_finished finished); a dependency down.
+    alert_queue_lag: int = Field(default=50, ge=0)
+    alert_failure_rate: float = Field(default=0.5, ge=0.0, le=1.0)
+    alert_min_finished: int = Field(default=5, ge=1)
+    alert_window_s: float = Field(default=3600.0, gt=0)
 
     # Services: where the gateway and the workflow reach each one, and the port each listens on.
     grpc_host: str = "127.0.0.1"

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Language
 from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.persona_text import persona_brief, persona_prompt, persona_style
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_script import script_rules as rules
 from storyreel_script import script_writer
@@ -45,6 +46,9 @@ class GenerateScriptInput(BaseModel):
     ai_provider: str = Field(default="", max_length=64)
     model: str = Field(default="", max_length=200)
     budget: float | None = Field(default=None, ge=0)
+    # What the script records of its persona (persona_prompt.persona_brief), and its prompt.
+    persona: dict[str, Any] | None = None
+    persona_prompt: str = ""
 
 
 def check_source_size(text: str, field: str) -> None:
@@ -79,11 +83,13 @@ def plan_generation(
     model: str = "",
     budget: float | None = None,
     providers: ProviderRegistry | None = None,
+    persona: dict[str, Any] | None = None,
 ) -> GenerateScriptInput:
     """Validate a generate request and pick the story text the screenwriter gets.
 
     With `providers`, `ai_provider`/`model` must name a configured text provider and the
-    estimated cost must fit `budget` (ValidationFailed, 400, otherwise).
+    estimated cost must fit `budget` (ValidationFailed, 400, otherwise). A `persona`
+    (document) supplies the style when none is given and is recorded with the script.
     """
     kind = input_type or "prompt"
     if kind not in rules.INPUT_TYPES:
@@ -110,7 +116,7 @@ def plan_generation(
             "story": fitted,
             "input_type": kind,
             "prompt": prompt[:2000],
-            "style": style.strip(),
+            "style": persona_style(persona, style) if persona else style.strip(),
             "length": length or "medium",
             "scene_count": rules.scene_count_for(length, scene_count),
             "language": language or None,
@@ -121,6 +127,8 @@ def plan_generation(
             "ai_provider": ai_provider.strip(),
             "model": model.strip(),
             "budget": budget,
+            "persona": persona_brief(persona) if persona else None,
+            "persona_prompt": persona_prompt(persona, language or "en") if persona else "",
         }
     )
     if providers is not None:
@@ -173,6 +181,10 @@ class ScriptGenerator:
         }
         if spec.prompt and spec.input_type != "prompt":
             metadata["prompt"] = spec.prompt
+        if spec.persona:
+            metadata["persona"] = spec.persona
+            metadata["tone"] = spec.persona.get("tone", "")
+            metadata["persona_prompt"] = spec.persona_prompt
         if spec.source_name:
             metadata["source_name"] = spec.source_name
         if screenplay.notes:

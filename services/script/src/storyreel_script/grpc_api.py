@@ -19,6 +19,8 @@ from storyreel_core.rpc.stage_servicer import parse_input, start_stage
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_script import script_writer
 from storyreel_script.drama_store import DramaStore
+from storyreel_script.persona_api import PersonaMethods
+from storyreel_script.persona_store import PersonaStore
 from storyreel_script.screenplay_job import ScreenplayInput
 from storyreel_script.script_api import ScriptMethods
 from storyreel_script.script_store import ScriptStore
@@ -50,7 +52,7 @@ def drama_to_proto(doc: dict[str, Any]) -> script_pb2.Drama:
     )
 
 
-class ScriptServicer(ScriptMethods, script_pb2_grpc.ScriptServiceServicer):
+class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServiceServicer):
     def __init__(
         self,
         dramas: DramaStore,
@@ -58,7 +60,9 @@ class ScriptServicer(ScriptMethods, script_pb2_grpc.ScriptServiceServicer):
         launcher: TaskLauncher,
         announce_deleted: DramaAnnouncer,
         providers: ProviderRegistry,
+        personas: PersonaStore,
     ) -> None:
+        self.personas = personas
         self.dramas = dramas
         self.scripts = scripts
         self.launcher = launcher

@@ -17,6 +17,7 @@ from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_script import script_rules as rules
 from storyreel_script.generate_script_job import estimated_seconds, plan_generation
+from storyreel_script.persona_store import PersonaStore
 from storyreel_script.script_store import ScriptStore, script_view
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
@@ -72,6 +73,7 @@ def version_to_proto(doc: dict[str, Any]) -> script_pb2.ScriptVersion:
 
 class ScriptMethods:
     scripts: ScriptStore
+    personas: PersonaStore
     launcher: TaskLauncher
     providers: ProviderRegistry
 
@@ -135,6 +137,9 @@ class ScriptMethods:
     ) -> common_pb2.TaskRef:
         owner_id = caller_id(context)
         await self.scripts.dramas.get(owner_id, request.drama_id)  # 404 before any task exists
+        persona = (
+            await self.personas.get(owner_id, request.persona_id) if request.persona_id else None
+        )
         spec = plan_generation(
             drama_id=request.drama_id,
             prompt=request.prompt,
@@ -150,6 +155,7 @@ class ScriptMethods:
             model=request.model,
             budget=request.budget if request.HasField("budget") else None,
             providers=self.providers,
+            persona=persona,
         )
         task = await self.launcher.start(
             service=SERVICE,

@@ -14,6 +14,7 @@ from storyreel_script import given_names, zh_tokens
 from storyreel_script.drama_store import DramaStore
 from storyreel_script.generate_script_job import ScriptGenerator
 from storyreel_script.grpc_api import ScriptServicer
+from storyreel_script.persona_store import PersonaStore
 from storyreel_script.screenplay_job import ScreenplayWriter
 from storyreel_script.script_api import GENERATE_KIND
 from storyreel_script.script_store import ScriptStore
@@ -28,8 +29,9 @@ def build(platform: Platform) -> ServiceParts:
     async def announce_deleted(owner_id: str, drama_id: str) -> None:
         await announce_drama_deleted(platform.bus, owner_id, drama_id)
 
+    personas = PersonaStore(platform.docs)
     servicer = ScriptServicer(
-        dramas, scripts, platform.launcher, announce_deleted, platform.providers
+        dramas, scripts, platform.launcher, announce_deleted, platform.providers, personas
     )
 
     def register(server: grpc.aio.Server) -> None:
@@ -54,5 +56,10 @@ def build(platform: Platform) -> ServiceParts:
             "screenplay": ScreenplayWriter(platform.providers).run,
             GENERATE_KIND: ScriptGenerator(scripts, platform.providers).run,
         },
-        on_start=[dramas.ensure_indexes, scripts.ensure_indexes, warm_up_jieba],
+        on_start=[
+            dramas.ensure_indexes,
+            scripts.ensure_indexes,
+            personas.ensure_indexes,
+            warm_up_jieba,
+        ],
     )

@@ -29,6 +29,7 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 # The most scenes the screenwriter writes when scene_count is not given
 # (storyreel_script.scene_splitter.MAX_DEFAULT_SCENES).
 MAX_DEFAULT_SCENES = 12
+TASK_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
 
 def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
@@ -145,3 +146,18 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
     async def RetryTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
         """Run a failed or cancelled task again; a render reuses the stages that finished."""
         return task_to_proto(await self.launcher.retry(request.task_id, caller_id(context)))
+
+    async def CountTasks(
+        self, request: tasks_pb2.CountTasksRequest, context: Ctx
+    ) -> tasks_pb2.TaskCounts:
+        """Tasks of every owner by status, for `/monitoring/metrics` and the alert rules."""
+        docs = self.tasks.docs
+        counts = {s: await docs.count("tasks", {"status": s}) for s in TASK_STATUSES}
+        recent: dict[str, int] = {}
+        if request.finished_since:
+            since = {"$gte": request.finished_since}
+            recent = {
+                s: await docs.count("tasks", {"status": s, "finished_at": since})
+                for s in sorted(TERMINAL)
+            }
+        return tasks_pb2.TaskCounts(by_status=counts, finished_recently=recent)

@@ -163,6 +163,39 @@ class JetStreamBus:
         info = await self.js.consumer_info(JOBS_STREAM, durable)
         return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
 
+    async def queue_status(self) -> dict[str, Any]:
+        """The JOBS stream and each durable consumer, as plain data:
+        `{"stream": {name, messages, bytes, first_seq, last_seq, consumer_count},
+        "consumers": [{name, filter_subject, pending, ack_pending, redelivered, waiting,
+        delivered_seq, ack_floor_seq}]}` (`pending`: not yet delivered; `ack_pending`:
+        delivered, not acknowledged; `redelivered`: in flight after more than one delivery)."""
+        info = await self.js.stream_info(JOBS_STREAM)
+        consumers = await self.js.consumers_info(JOBS_STREAM)
+        state = info.state
+        return {
+            "stream": {
+                "name": JOBS_STREAM,
+                "messages": int(state.messages or 0),
+                "bytes": int(state.bytes or 0),
+                "first_seq": int(state.first_seq or 0),
+                "last_seq": int(state.last_seq or 0),
+                "consumer_count": int(state.consumer_count or 0),
+            },
+            "consumers": [
+                {
+                    "name": c.name,
+                    "filter_subject": c.config.filter_subject,
+                    "pending": int(c.num_pending or 0),
+                    "ack_pending": int(c.num_ack_pending or 0),
+                    "redelivered": int(c.num_redelivered or 0),
+                    "waiting": int(c.num_waiting or 0),
+                    "delivered_seq": int(c.delivered.stream_seq or 0) if c.delivered else 0,
+                    "ack_floor_seq": int(c.ack_floor.stream_seq or 0) if c.ack_floor else 0,
+                }
+                for c in sorted(consumers, key=lambda c: c.name)
+            ],
+        }
+
     async def pull(self, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
         return await self.js.pull_subscribe_bind(durable=spec.durable, stream=JOBS_STREAM)
 

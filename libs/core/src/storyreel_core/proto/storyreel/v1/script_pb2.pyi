@@ -489,6 +489,7 @@ class GenerateScriptRequest(_message.Message):
     AI_PROVIDER_FIELD_NUMBER: _builtins.int
     MODEL_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
+    PERSONA_ID_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     prompt: _builtins.str
     style: _builtins.str
@@ -504,6 +505,8 @@ class GenerateScriptRequest(_message.Message):
     model: _builtins.str
     budget: _builtins.float
     """US dollars the provider calls may cost; unset = no limit."""
+    persona_id: _builtins.str
+    """A persona (the caller's or a preset): its style and tone shape the screenplay."""
     def __init__(
         self,
         *,
@@ -520,16 +523,267 @@ class GenerateScriptRequest(_message.Message):
         ai_provider: _builtins.str = ...,
         model: _builtins.str = ...,
         budget: _builtins.float | None = ...,
+        persona_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "ai_provider", b"ai_provider", "budget", b"budget", "drama_id", b"drama_id", "input_content", b"input_content", "input_type", b"input_type", "language", b"language", "length", b"length", "model", b"model", "prompt", b"prompt", "scene_count", b"scene_count", "source_name", b"source_name", "style", b"style", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "ai_provider", b"ai_provider", "budget", b"budget", "drama_id", b"drama_id", "input_content", b"input_content", "input_type", b"input_type", "language", b"language", "length", b"length", "model", b"model", "persona_id", b"persona_id", "prompt", b"prompt", "scene_count", b"scene_count", "source_name", b"source_name", "style", b"style", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
     _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
 
 Global___GenerateScriptRequest: _TypeAlias = GenerateScriptRequest  # noqa: Y015
+
+@_typing.final
+class Persona(_message.Message):
+    """A narrator persona (seed 003): who tells the story, in what style and tone, to whom."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    PERSONA_TYPE_FIELD_NUMBER: _builtins.int
+    STYLE_FIELD_NUMBER: _builtins.int
+    TARGET_AUDIENCE_FIELD_NUMBER: _builtins.int
+    CHARACTERISTICS_FIELD_NUMBER: _builtins.int
+    TONE_FIELD_NUMBER: _builtins.int
+    KEYWORDS_FIELD_NUMBER: _builtins.int
+    CUSTOM_PROMPT_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
+    IS_PRESET_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    persona_type: _builtins.str
+    style: _builtins.str
+    target_audience: _builtins.str
+    characteristics: _builtins.str
+    tone: _builtins.str
+    custom_prompt: _builtins.str
+    voice: _builtins.str
+    """A TTS voice id (GET /voices) for the narrator; "" picks by language."""
+    is_preset: _builtins.bool
+    created_at: _builtins.str
+    updated_at: _builtins.str
+    @_builtins.property
+    def keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        persona_type: _builtins.str = ...,
+        style: _builtins.str = ...,
+        target_audience: _builtins.str = ...,
+        characteristics: _builtins.str = ...,
+        tone: _builtins.str = ...,
+        keywords: _abc.Iterable[_builtins.str] | None = ...,
+        custom_prompt: _builtins.str = ...,
+        voice: _builtins.str = ...,
+        is_preset: _builtins.bool = ...,
+        created_at: _builtins.str = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["characteristics", b"characteristics", "created_at", b"created_at", "custom_prompt", b"custom_prompt", "id", b"id", "is_preset", b"is_preset", "keywords", b"keywords", "name", b"name", "persona_type", b"persona_type", "style", b"style", "target_audience", b"target_audience", "tone", b"tone", "updated_at", b"updated_at", "voice", b"voice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Persona: _TypeAlias = Persona  # noqa: Y015
+
+@_typing.final
+class PersonaFields(_message.Message):
+    """The fields a client sets; on update, only those present change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    PERSONA_TYPE_FIELD_NUMBER: _builtins.int
+    STYLE_FIELD_NUMBER: _builtins.int
+    TARGET_AUDIENCE_FIELD_NUMBER: _builtins.int
+    CHARACTERISTICS_FIELD_NUMBER: _builtins.int
+    TONE_FIELD_NUMBER: _builtins.int
+    KEYWORDS_FIELD_NUMBER: _builtins.int
+    KEYWORDS_SET_FIELD_NUMBER: _builtins.int
+    CUSTOM_PROMPT_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    persona_type: _builtins.str
+    style: _builtins.str
+    target_audience: _builtins.str
+    characteristics: _builtins.str
+    tone: _builtins.str
+    keywords_set: _builtins.bool
+    custom_prompt: _builtins.str
+    voice: _builtins.str
+    @_builtins.property
+    def keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str | None = ...,
+        persona_type: _builtins.str | None = ...,
+        style: _builtins.str | None = ...,
+        target_audience: _builtins.str | None = ...,
+        characteristics: _builtins.str | None = ...,
+        tone: _builtins.str | None = ...,
+        keywords: _abc.Iterable[_builtins.str] | None = ...,
+        keywords_set: _builtins.bool = ...,
+        custom_prompt: _builtins.str | None = ...,
+        voice: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_characteristics", b"_characteristics", "_custom_prompt", b"_custom_prompt", "_name", b"_name", "_persona_type", b"_persona_type", "_style", b"_style", "_target_audience", b"_target_audience", "_tone", b"_tone", "_voice", b"_voice", "characteristics", b"characteristics", "custom_prompt", b"custom_prompt", "name", b"name", "persona_type", b"persona_type", "style", b"style", "target_audience", b"target_audience", "tone", b"tone", "voice", b"voice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_characteristics", b"_characteristics", "_custom_prompt", b"_custom_prompt", "_name", b"_name", "_persona_type", b"_persona_type", "_style", b"_style", "_target_audience", b"_target_audience", "_tone", b"_tone", "_voice", b"_voice", "characteristics", b"characteristics", "custom_prompt", b"custom_prompt", "keywords", b"keywords", "keywords_set", b"keywords_set", "name", b"name", "persona_type", b"persona_type", "style", b"style", "target_audience", b"target_audience", "tone", b"tone", "voice", b"voice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__characteristics: _TypeAlias = _typing.Literal["characteristics"]  # noqa: Y015
+    _WhichOneofArgType__characteristics: _TypeAlias = _typing.Literal["_characteristics", b"_characteristics"]  # noqa: Y015
+    _WhichOneofReturnType__custom_prompt: _TypeAlias = _typing.Literal["custom_prompt"]  # noqa: Y015
+    _WhichOneofArgType__custom_prompt: _TypeAlias = _typing.Literal["_custom_prompt", b"_custom_prompt"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    _WhichOneofReturnType__persona_type: _TypeAlias = _typing.Literal["persona_type"]  # noqa: Y015
+    _WhichOneofArgType__persona_type: _TypeAlias = _typing.Literal["_persona_type", b"_persona_type"]  # noqa: Y015
+    _WhichOneofReturnType__style: _TypeAlias = _typing.Literal["style"]  # noqa: Y015
+    _WhichOneofArgType__style: _TypeAlias = _typing.Literal["_style", b"_style"]  # noqa: Y015
+    _WhichOneofReturnType__target_audience: _TypeAlias = _typing.Literal["target_audience"]  # noqa: Y015
+    _WhichOneofArgType__target_audience: _TypeAlias = _typing.Literal["_target_audience", b"_target_audience"]  # noqa: Y015
+    _WhichOneofReturnType__tone: _TypeAlias = _typing.Literal["tone"]  # noqa: Y015
+    _WhichOneofArgType__tone: _TypeAlias = _typing.Literal["_tone", b"_tone"]  # noqa: Y015
+    _WhichOneofReturnType__voice: _TypeAlias = _typing.Literal["voice"]  # noqa: Y015
+    _WhichOneofArgType__voice: _TypeAlias = _typing.Literal["_voice", b"_voice"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__characteristics) -> _WhichOneofReturnType__characteristics | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__custom_prompt) -> _WhichOneofReturnType__custom_prompt | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__persona_type) -> _WhichOneofReturnType__persona_type | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__style) -> _WhichOneofReturnType__style | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__target_audience) -> _WhichOneofReturnType__target_audience | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tone) -> _WhichOneofReturnType__tone | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice) -> _WhichOneofReturnType__voice | None: ...
+
+Global___PersonaFields: _TypeAlias = PersonaFields  # noqa: Y015
+
+@_typing.final
+class CreatePersonaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def fields(self) -> Global___PersonaFields: ...
+    def __init__(
+        self,
+        *,
+        fields: Global___PersonaFields | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatePersonaRequest: _TypeAlias = CreatePersonaRequest  # noqa: Y015
+
+@_typing.final
+class UpdatePersonaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    @_builtins.property
+    def fields(self) -> Global___PersonaFields: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        fields: Global___PersonaFields | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields", "id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdatePersonaRequest: _TypeAlias = UpdatePersonaRequest  # noqa: Y015
+
+@_typing.final
+class GetPersonaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPersonaRequest: _TypeAlias = GetPersonaRequest  # noqa: Y015
+
+@_typing.final
+class ListPersonasRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_FIELD_NUMBER: _builtins.int
+    PER_PAGE_FIELD_NUMBER: _builtins.int
+    PRESETS_ONLY_FIELD_NUMBER: _builtins.int
+    page: _builtins.int
+    per_page: _builtins.int
+    presets_only: _builtins.bool
+    """Only the built-in presets (GET /personas/preset)."""
+    def __init__(
+        self,
+        *,
+        page: _builtins.int = ...,
+        per_page: _builtins.int = ...,
+        presets_only: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page", b"page", "per_page", b"per_page", "presets_only", b"presets_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPersonasRequest: _TypeAlias = ListPersonasRequest  # noqa: Y015
+
+@_typing.final
+class PersonaList(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERSONAS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    @_builtins.property
+    def personas(self) -> _containers.RepeatedCompositeFieldContainer[Global___Persona]: ...
+    def __init__(
+        self,
+        *,
+        personas: _abc.Iterable[Global___Persona] | None = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["personas", b"personas", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PersonaList: _TypeAlias = PersonaList  # noqa: Y015
 
 @_typing.final
 class ScriptVersion(_message.Message):

@@ -105,6 +105,31 @@ class ScriptServiceStub:
                 request_serializer=storyreel_dot_v1_dot_common__pb2.StageRequest.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
                 _registered_method=True)
+        self.CreatePersona = channel.unary_unary(
+                '/storyreel.v1.ScriptService/CreatePersona',
+                request_serializer=storyreel_dot_v1_dot_script__pb2.CreatePersonaRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_script__pb2.Persona.FromString,
+                _registered_method=True)
+        self.GetPersona = channel.unary_unary(
+                '/storyreel.v1.ScriptService/GetPersona',
+                request_serializer=storyreel_dot_v1_dot_script__pb2.GetPersonaRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_script__pb2.Persona.FromString,
+                _registered_method=True)
+        self.ListPersonas = channel.unary_unary(
+                '/storyreel.v1.ScriptService/ListPersonas',
+                request_serializer=storyreel_dot_v1_dot_script__pb2.ListPersonasRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_script__pb2.PersonaList.FromString,
+                _registered_method=True)
+        self.UpdatePersona = channel.unary_unary(
+                '/storyreel.v1.ScriptService/UpdatePersona',
+                request_serializer=storyreel_dot_v1_dot_script__pb2.UpdatePersonaRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_script__pb2.Persona.FromString,
+                _registered_method=True)
+        self.DeletePersona = channel.unary_unary(
+                '/storyreel.v1.ScriptService/DeletePersona',
+                request_serializer=storyreel_dot_v1_dot_script__pb2.GetPersonaRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_common__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class ScriptServiceServicer:
@@ -197,6 +222,37 @@ class ScriptServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreatePersona(self, request, context):
+        """Personas: the caller's own and the built-in presets (read-only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPersona(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPersonas(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdatePersona(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePersona(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScriptServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -269,6 +325,31 @@ def add_ScriptServiceServicer_to_server(servicer, server):
                     servicer.WriteScreenplay,
                     request_deserializer=storyreel_dot_v1_dot_common__pb2.StageRequest.FromString,
                     response_serializer=storyreel_dot_v1_dot_common__pb2.TaskRef.SerializeToString,
+            ),
+            'CreatePersona': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePersona,
+                    request_deserializer=storyreel_dot_v1_dot_script__pb2.CreatePersonaRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_script__pb2.Persona.SerializeToString,
+            ),
+            'GetPersona': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPersona,
+                    request_deserializer=storyreel_dot_v1_dot_script__pb2.GetPersonaRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_script__pb2.Persona.SerializeToString,
+            ),
+            'ListPersonas': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPersonas,
+                    request_deserializer=storyreel_dot_v1_dot_script__pb2.ListPersonasRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_script__pb2.PersonaList.SerializeToString,
+            ),
+            'UpdatePersona': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdatePersona,
+                    request_deserializer=storyreel_dot_v1_dot_script__pb2.UpdatePersonaRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_script__pb2.Persona.SerializeToString,
+            ),
+            'DeletePersona': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePersona,
+                    request_deserializer=storyreel_dot_v1_dot_script__pb2.GetPersonaRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_common__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -649,6 +730,141 @@ class ScriptService:
             '/storyreel.v1.ScriptService/WriteScreenplay',
             storyreel_dot_v1_dot_common__pb2.StageRequest.SerializeToString,
             storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePersona(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.ScriptService/CreatePersona',
+            storyreel_dot_v1_dot_script__pb2.CreatePersonaRequest.SerializeToString,
+            storyreel_dot_v1_dot_script__pb2.Persona.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPersona(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.ScriptService/GetPersona',
+            storyreel_dot_v1_dot_script__pb2.GetPersonaRequest.SerializeToString,
+            storyreel_dot_v1_dot_script__pb2.Persona.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPersonas(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.ScriptService/ListPersonas',
+            storyreel_dot_v1_dot_script__pb2.ListPersonasRequest.SerializeToString,
+            storyreel_dot_v1_dot_script__pb2.PersonaList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdatePersona(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.ScriptService/UpdatePersona',
+            storyreel_dot_v1_dot_script__pb2.UpdatePersonaRequest.SerializeToString,
+            storyreel_dot_v1_dot_script__pb2.Persona.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePersona(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.ScriptService/DeletePersona',
+            storyreel_dot_v1_dot_script__pb2.GetPersonaRequest.SerializeToString,
+            storyreel_dot_v1_dot_common__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,6 +49,12 @@ class ScriptServiceStub:
     RestoreScriptVersion: _grpc.UnaryUnaryMultiCallable[_script_pb2.RestoreScriptVersionRequest, _script_pb2.Script]
     WriteScreenplay: _grpc.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]
     """Stage: story text → Screenplay (task result)."""
+    CreatePersona: _grpc.UnaryUnaryMultiCallable[_script_pb2.CreatePersonaRequest, _script_pb2.Persona]
+    """Personas: the caller's own and the built-in presets (read-only)."""
+    GetPersona: _grpc.UnaryUnaryMultiCallable[_script_pb2.GetPersonaRequest, _script_pb2.Persona]
+    ListPersonas: _grpc.UnaryUnaryMultiCallable[_script_pb2.ListPersonasRequest, _script_pb2.PersonaList]
+    UpdatePersona: _grpc.UnaryUnaryMultiCallable[_script_pb2.UpdatePersonaRequest, _script_pb2.Persona]
+    DeletePersona: _grpc.UnaryUnaryMultiCallable[_script_pb2.GetPersonaRequest, _common_pb2.Empty]
 
 @_typing.type_check_only
 class ScriptServiceAsyncStub(ScriptServiceStub):
@@ -70,6 +76,12 @@ class ScriptServiceAsyncStub(ScriptServiceStub):
     RestoreScriptVersion: _aio.UnaryUnaryMultiCallable[_script_pb2.RestoreScriptVersionRequest, _script_pb2.Script]  # type: ignore[assignment]
     WriteScreenplay: _aio.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
     """Stage: story text → Screenplay (task result)."""
+    CreatePersona: _aio.UnaryUnaryMultiCallable[_script_pb2.CreatePersonaRequest, _script_pb2.Persona]  # type: ignore[assignment]
+    """Personas: the caller's own and the built-in presets (read-only)."""
+    GetPersona: _aio.UnaryUnaryMultiCallable[_script_pb2.GetPersonaRequest, _script_pb2.Persona]  # type: ignore[assignment]
+    ListPersonas: _aio.UnaryUnaryMultiCallable[_script_pb2.ListPersonasRequest, _script_pb2.PersonaList]  # type: ignore[assignment]
+    UpdatePersona: _aio.UnaryUnaryMultiCallable[_script_pb2.UpdatePersonaRequest, _script_pb2.Persona]  # type: ignore[assignment]
+    DeletePersona: _aio.UnaryUnaryMultiCallable[_script_pb2.GetPersonaRequest, _common_pb2.Empty]  # type: ignore[assignment]
 
 class ScriptServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -172,5 +184,41 @@ class ScriptServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
         """Stage: story text → Screenplay (task result)."""
+
+    @_abc_1.abstractmethod
+    def CreatePersona(
+        self,
+        request: _script_pb2.CreatePersonaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_script_pb2.Persona, _abc.Awaitable[_script_pb2.Persona]]:
+        """Personas: the caller's own and the built-in presets (read-only)."""
+
+    @_abc_1.abstractmethod
+    def GetPersona(
+        self,
+        request: _script_pb2.GetPersonaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_script_pb2.Persona, _abc.Awaitable[_script_pb2.Persona]]: ...
+
+    @_abc_1.abstractmethod
+    def ListPersonas(
+        self,
+        request: _script_pb2.ListPersonasRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_script_pb2.PersonaList, _abc.Awaitable[_script_pb2.PersonaList]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdatePersona(
+        self,
+        request: _script_pb2.UpdatePersonaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_script_pb2.Persona, _abc.Awaitable[_script_pb2.Persona]]: ...
+
+    @_abc_1.abstractmethod
+    def DeletePersona(
+        self,
+        request: _script_pb2.GetPersonaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.Empty, _abc.Awaitable[_common_pb2.Empty]]: ...
 
 def add_ScriptServiceServicer_to_server(servicer: ScriptServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

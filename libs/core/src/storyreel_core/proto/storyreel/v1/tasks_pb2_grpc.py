@@ -54,6 +54,11 @@ class TaskServiceStub:
                 request_serializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
                 _registered_method=True)
+        self.CountTasks = channel.unary_unary(
+                '/storyreel.v1.TaskService/CountTasks',
+                request_serializer=storyreel_dot_v1_dot_tasks__pb2.CountTasksRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_tasks__pb2.TaskCounts.FromString,
+                _registered_method=True)
 
 
 class TaskServiceServicer:
@@ -84,6 +89,13 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountTasks(self, request, context):
+        """Monitoring: how many tasks of every owner are in each status (no task content).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaskServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -106,6 +118,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
                     servicer.RetryTask,
                     request_deserializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.FromString,
                     response_serializer=storyreel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
+            ),
+            'CountTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountTasks,
+                    request_deserializer=storyreel_dot_v1_dot_tasks__pb2.CountTasksRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_tasks__pb2.TaskCounts.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -216,6 +233,33 @@ class TaskService:
             '/storyreel.v1.TaskService/RetryTask',
             storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
             storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.TaskService/CountTasks',
+            storyreel_dot_v1_dot_tasks__pb2.CountTasksRequest.SerializeToString,
+            storyreel_dot_v1_dot_tasks__pb2.TaskCounts.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,8 @@ class TaskServiceStub:
     CancelTask: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]
     RetryTask: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]
     """A failed or cancelled task runs again (a render resumes from its unfinished stages)."""
+    CountTasks: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.CountTasksRequest, _tasks_pb2.TaskCounts]
+    """Monitoring: how many tasks of every owner are in each status (no task content)."""
 
 @_typing.type_check_only
 class TaskServiceAsyncStub(TaskServiceStub):
@@ -45,6 +47,8 @@ class TaskServiceAsyncStub(TaskServiceStub):
     CancelTask: _aio.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
     RetryTask: _aio.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
     """A failed or cancelled task runs again (a render resumes from its unfinished stages)."""
+    CountTasks: _aio.UnaryUnaryMultiCallable[_tasks_pb2.CountTasksRequest, _tasks_pb2.TaskCounts]  # type: ignore[assignment]
+    """Monitoring: how many tasks of every owner are in each status (no task content)."""
 
 class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -75,5 +79,13 @@ class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_tasks_pb2.Task, _abc.Awaitable[_tasks_pb2.Task]]:
         """A failed or cancelled task runs again (a render resumes from its unfinished stages)."""
+
+    @_abc_1.abstractmethod
+    def CountTasks(
+        self,
+        request: _tasks_pb2.CountTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tasks_pb2.TaskCounts, _abc.Awaitable[_tasks_pb2.TaskCounts]]:
+        """Monitoring: how many tasks of every owner are in each status (no task content)."""
 
 def add_TaskServiceServicer_to_server(servicer: TaskServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,1 @@
+"""Health of the gateway's dependencies, task metrics, alert rules over them."""
