@@ -10,9 +10,8 @@ A slow listener never slows the feed, and never falls behind: every event is the
 record, so a listener keeps only the newest record of each task not yet sent (conflation, as
 market-data feeds do). A client that reads slower than a render reports gets fewer progress
 messages, each of them current, instead of a growing backlog of stale ones; the terminal
-record always replaces whatever progress was waiting. Other messages (no `task_id`) keep
-their order in a bounded queue of their own: anything with a `type` (e.g. `message.new`), or
-without a `task_id`.
+record always replaces whatever progress was waiting. Other messages (anything with a `type`,
+such as `message.new`, or without a `task_id`) keep their order in a bounded queue of their own.
 """
 
 from __future__ import annotations
@@ -60,6 +59,11 @@ class Listener:
                 self._latest[task_id] = (seq, event)
             self.conflated += 1
         self._ready.set()
+
+    @property
+    def pending(self) -> int:
+        """Records and messages waiting to be sent."""
+        return len(self._latest) + len(self._messages)
 
     async def next(self) -> Event:
         while not (self._latest or self._messages):
