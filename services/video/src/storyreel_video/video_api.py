@@ -19,7 +19,7 @@ from storyreel_core.proto.storyreel.v1 import common_pb2, videos_pb2, videos_pb2
 from storyreel_core.render_cost import check_render_cost
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
-from storyreel_core.rpc.server import caller_id
+from storyreel_core.rpc.server import caller_id, stage_task
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import progress_doc
 from storyreel_video.video_models import (
@@ -135,7 +135,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
 
     async def _start(
         self, owner: str, drama_id: str, kind: str, payload: dict[str, Any], *, total: int,
-        estimate: int, progress: dict[str, Any] | None = None,
+        estimate: int, progress: dict[str, Any] | None = None, context: Ctx | None = None,
     ) -> common_pb2.TaskRef:  # fmt: skip
         task = await self.launcher.start(
             service=SERVICE,
@@ -145,6 +145,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             drama_id=drama_id,
             total=total,
             progress=progress,
+            **(stage_task(context) if context is not None else {}),
         )
         return task_ref(task, estimate)
 
@@ -189,6 +190,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             total=n,
             estimate=2 + 3 * n,
             progress=progress_doc(0, n, processing=0, pending=n),
+            context=context,
         )
 
     async def ListVideos(
@@ -264,6 +266,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             spec.model_dump(mode="json"),
             total=100,
             estimate=max(2, round(seconds / 4)),
+            context=context,
         )
 
     async def RenderFinalCut(
@@ -302,6 +305,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             spec.model_dump(mode="json"),
             total=100,
             estimate=max(3, round(seconds / 3)),
+            context=context,
         )
 
 
