@@ -3,10 +3,7 @@ ends while no workflow process listens still moves its workflow on once one is b
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from typing import Any
 
 from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.bus.job_runner import task_event_subject
@@ -17,20 +14,10 @@ from storyreel_workflow.stage_events import StageEvents
 from storyreel_workflow.workflow_machine import WorkflowMachine
 from storyreel_workflow.workflow_store import WorkflowStore
 
-
-def _machine_tests() -> Any:
-    """The stand-in of the services' start RPCs, from the machine's tests beside this file."""
-    path = Path(__file__).with_name("test_workflow_machine.py")
-    spec = importlib.util.spec_from_file_location("workflow_machine_tests", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from .test_workflow_machine import RESULTS, RecordingStarter
 
 
 async def test_events_missed_while_down_are_delivered_after_a_restart(tmp_path: Path) -> None:
-    starter_module = _machine_tests()
     server = await start_nats(tmp_path)
     docs = await SqliteDocumentStore(tmp_path / "wf.db").connect()
     bus = await JetStreamBus(server.url).connect()
@@ -39,7 +26,7 @@ async def test_events_missed_while_down_are_delivered_after_a_restart(tmp_path: 
         tasks = TaskStore(docs)
         await tasks.ensure_indexes()
         store = WorkflowStore(docs)
-        starter = starter_module.RecordingStarter(tasks)
+        starter = RecordingStarter(tasks)
         machine = WorkflowMachine(store, tasks, starter, bus.publish_event)
         events = StageEvents(bus, machine, first_sweep_s=3600)
         await events.start()
@@ -48,7 +35,7 @@ async def test_events_missed_while_down_are_delivered_after_a_restart(tmp_path: 
         )
         await machine.advance(wf["_id"])
         (script,) = (await store.get(wf["_id"]))["stages"]["script"]["task_ids"]
-        done = await tasks.complete(script, starter_module.RESULTS["script"])
+        done = await tasks.complete(script, RESULTS["script"])
         await bus.publish_event(task_event_subject(script), task_view(done))
 
         async def at(stage: str) -> bool:
@@ -57,7 +44,7 @@ async def test_events_missed_while_down_are_delivered_after_a_restart(tmp_path: 
         await eventually(lambda: at("assets"), timeout=10)
         await events.stop()  # the workflow process goes away…
         for task_id in (await store.get(wf["_id"]))["stages"]["assets"]["task_ids"]:
-            finished = await tasks.complete(task_id, starter_module.RESULTS["assets"])
+            finished = await tasks.complete(task_id, RESULTS["assets"])
             await bus.publish_event(task_event_subject(task_id), task_view(finished))
         await bus.nc.flush()
         assert await at("assets")  # …nobody moved it meanwhile
