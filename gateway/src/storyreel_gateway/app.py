@@ -40,6 +40,7 @@ from storyreel_gateway.routers import (
     system,
     tasks,
     videos,
+    workflow,
 )
 from storyreel_gateway.state import GatewayState, Stubs
 
@@ -140,6 +141,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(storyboards.router)
     api.include_router(videos.router)
     api.include_router(realtime.router)
+    api.include_router(workflow.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

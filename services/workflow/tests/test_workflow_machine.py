@@ -93,9 +93,13 @@ class Rig:
 
         return WorkflowMachine(WorkflowStore(self.docs), self.tasks, self.starter, publish)
 
-    async def create(self) -> str:
+    async def create(self, **preferences: Any) -> str:
         doc = await self.machine.store.create(
-            owner_id=OWNER, name="wf", input_type="prompt", input_content="story", options={}
+            owner_id=OWNER,
+            name="wf",
+            input_type="prompt",
+            input_content="story",
+            options={"preferences": preferences},
         )
         await self.machine.advance(doc["_id"])
         return str(doc["_id"])
@@ -175,6 +179,19 @@ async def test_pause_holds_the_next_stage_and_resume_starts_the_first_unfinished
     assert resumed["status"] == "running" and resumed["current_stage"] == "assets"
     assert len(await rig.stage_tasks(wf, "assets")) == 2
     assert len(rig.starter.created) == 3
+
+
+async def test_a_review_point_pauses_after_its_stage(rig: Rig) -> None:
+    wf = await rig.create(pause_after=["storyboard"])
+    for stage in ("script", "assets", "storyboard"):
+        await rig.finish_stage(wf, stage)
+    doc = await rig.doc(wf)
+    assert doc["status"] == "paused" and doc["stages"]["frames"]["task_ids"] == []
+    rig.starter.boards = ["sb_1", "sb_2", "sb_3"]  # the owner added a shot meanwhile
+    await rig.machine.resume(wf, OWNER)
+    assert len(await rig.stage_tasks(wf, "frames")) == 3
+    await rig.finish_stage(wf, "frames")
+    assert (await rig.doc(wf))["current_stage"] == "audio"  # pauses once, at its point
 
 
 async def test_a_failed_stage_fails_the_workflow_and_retry_runs_from_it(rig: Rig) -> None:

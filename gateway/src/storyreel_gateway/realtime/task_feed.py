@@ -6,6 +6,10 @@ replica sees every task's events, and hands each event to the listeners of that 
 feed knows nothing of owners: a listener is attached only after the route checked, through the
 owner-scoped TaskService, that the caller owns the task.
 
+The same feed carries the workflows' messages (`events.workflows.<id>`, published by the
+workflow service, see `storyreel_workflow.workflow_events`), keyed by `workflow_id`: task ids
+(`task_…`) and workflow ids (`wf_…`) never collide, so one listener map serves both.
+
 A slow listener never slows the feed: each has a bounded queue, and when it is full the oldest
 event is dropped (a later event of the same task carries the newer state anyway).
 """
@@ -22,6 +26,7 @@ from storyreel_core.logging import get_logger
 log = get_logger("storyreel.gateway.realtime")
 
 TASK_EVENTS = "events.tasks.>"
+WORKFLOW_EVENTS = "events.workflows.>"
 QUEUE_SIZE = 256
 
 Event = dict[str, Any]
@@ -49,17 +54,23 @@ class TaskFeed:
         self.bus = bus
         self.owns_bus = owns_bus
         self._listeners: dict[str, set[Listener]] = {}
-        self._unsubscribe: Callable[[], Awaitable[None]] | None = None
+        self._unsubscribe: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> TaskFeed:
-        self._unsubscribe = await self.bus.subscribe(TASK_EVENTS, self._dispatch)
+        self._unsubscribe.append(await self.bus.subscribe(TASK_EVENTS, self._dispatch))
+        self._unsubscribe.append(await self.bus.subscribe(WORKFLOW_EVENTS, self._dispatch_workflow))
         return self
 
     async def _dispatch(self, event: Event) -> None:
-        task_id = event.get("task_id")
-        if not isinstance(task_id, str):
+        self._offer(event.get("task_id"), event)
+
+    async def _dispatch_workflow(self, event: Event) -> None:
+        self._offer(event.get("workflow_id"), event)
+
+    def _offer(self, key: object, event: Event) -> None:
+        if not isinstance(key, str):
             return
-        for listener in tuple(self._listeners.get(task_id, ())):
+        for listener in tuple(self._listeners.get(key, ())):
             listener.offer(event)
 
     def attach(self, task_id: str, listener: Listener) -> None:
@@ -83,12 +94,12 @@ class TaskFeed:
         return len(self._listeners)
 
     async def close(self) -> None:
-        if self._unsubscribe is not None:
+        unsubscribes, self._unsubscribe = self._unsubscribe, []
+        for unsubscribe in unsubscribes:
             try:
-                await self._unsubscribe()
+                await unsubscribe()
             except Exception as exc:  # the connection may already be gone at shutdown
                 log.info("realtime.unsubscribe_failed", error=repr(exc))
-            self._unsubscribe = None
         if self.owns_bus:
             await self.bus.close()
 

@@ -61,3 +61,6 @@ class WorkflowPreferences(BaseModel):
     transition: Transition = "crossfade"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     budget: float | None = Field(default=None, ge=0)
+    # Review points: after each of these stages the workflow pauses itself, so its owner can
+    # look at (and edit through the studio API) what the stage made; resume continues.
+    pause_after: list[Stage] = Field(default_factory=list, max_length=len(STAGES))

@@ -69,6 +69,12 @@ def stage_fraction(record: dict[str, Any], tasks: list[dict[str, Any]]) -> float
     return round(min(1.0, sum(done) / len(done)), 4)
 
 
+def review_points(doc: dict[str, Any]) -> list[str]:
+    """`options.preferences.pause_after`: stages after which the workflow pauses itself."""
+    points = ((doc.get("options") or {}).get("preferences") or {}).get("pause_after") or []
+    return [str(p) for p in points]
+
+
 class WorkflowMachine:
     def __init__(
         self, store: WorkflowStore, tasks: TaskStore, starter: StageStarter, publish: Publish
@@ -123,8 +129,12 @@ class WorkflowMachine:
                     return doc
                 record.update(status="completed", finished_at=utc_now(), reason="")
                 doc["outputs"].update(stage_outputs(stage, record["targets"], tasks))
+                if stage in review_points(doc) and doc["status"] == "running":
+                    doc["status"] = "paused"  # a review point: the owner resumes
                 doc = await self.store.save(doc)
                 await self.events.stage_completed(doc, stage)
+                if doc["status"] == "paused":
+                    await self._publish_progress(doc)
             doc = await self._next(doc)
             if doc["status"] == "paused":
                 return doc
