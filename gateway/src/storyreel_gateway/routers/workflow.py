@@ -189,6 +189,17 @@ def _dict(msg: Any) -> dict[str, Any]:
     return out
 
 
+def whole_numbers(value: Any) -> Any:
+    """Struct numbers are doubles: show 2.0 as 2 again (scene_count, frame_rate, seed)."""
+    if isinstance(value, dict):
+        return {k: whole_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(v) for v in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
 def present(state: GatewayState, msg: workflows_pb2.Workflow, base: str) -> dict[str, Any]:
     view = _dict(msg)
     for name in ("script", "storyboard", "video", "error"):
@@ -203,7 +214,7 @@ def present(state: GatewayState, msg: workflows_pb2.Workflow, base: str) -> dict
     view["options"] = {
         "ai_provider": msg.options.ai_provider or None,
         "model": msg.options.model or None,
-        "preferences": json_format.MessageToDict(msg.options.preferences),
+        "preferences": whole_numbers(json_format.MessageToDict(msg.options.preferences)),
     }
     view["assets"] = state.signer.with_urls(
         [{**a, "image_key": a.get("image_key") or ""} for a in view["assets"]], base
