@@ -19,6 +19,7 @@ class OwnedContent:
     task_id: str
     storyboard_id: str
     video_id: str
+    workflow_id: str
 
     def ids(self) -> dict[str, str]:
         """By the name the API's paths give each id (`{drama_id}`, `{character_id}` …)."""
@@ -32,6 +33,7 @@ class OwnedContent:
             "task_id": self.task_id,
             "storyboard_id": self.storyboard_id,
             "video_id": self.video_id,
+            "workflow_id": self.workflow_id,
         }
 
 
@@ -92,6 +94,15 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
     r = api.post(f"{base}/scripts/generate", json={"prompt": "小明在茶馆遇见老朋友"})
     assert r.status_code == 202, r.text
     task_id = r.json()["data"]["task_id"]
+
+    # A workflow paused at once: at most its script stage runs.
+    workflow = {"name": f"{name} workflow", "input_type": "prompt", "input_content": "小明喝茶。",
+                "options": {"preferences": {"pause_after": ["script"]}}}  # fmt: skip
+    r = api.post("/workflow", json=workflow)
+    assert r.status_code == 202, r.text
+    workflow_id = r.json()["data"]["workflow_id"]
+    r = api.post(f"/workflow/{workflow_id}/pause")
+    assert r.status_code == 200, r.text
     return OwnedContent(
         drama_id,
         script_id,
@@ -102,4 +113,5 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
         task_id,
         storyboard_id,
         video_id,
+        workflow_id,
     )
