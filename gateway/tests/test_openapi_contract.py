@@ -25,6 +25,10 @@ from storyreel_gateway.app import API_PREFIX, create_app
 BODILESS_ACTIONS = {
     ("POST", "/api/v1/tasks/{task_id}/cancel"),
     ("POST", "/api/v1/tasks/{task_id}/retry"),
+    ("POST", "/api/v1/workflow/{workflow_id}/pause"),
+    ("POST", "/api/v1/workflow/{workflow_id}/resume"),
+    ("POST", "/api/v1/workflow/{workflow_id}/cancel"),
+    ("POST", "/api/v1/workflow/{workflow_id}/retry"),
 }
 WRITES = ("post", "put", "patch")
 METHODS = ("get", "post", "put", "patch", "delete")
