@@ -19,7 +19,7 @@ from storyreel_core.proto.storyreel.v1 import common_pb2, videos_pb2, videos_pb2
 from storyreel_core.render_cost import check_render_cost
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
-from storyreel_core.rpc.server import caller_id, stage_task
+from storyreel_core.rpc.server import StageTask, caller_id, stage_task
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import progress_doc
 from storyreel_video.video_models import (
@@ -42,6 +42,7 @@ from storyreel_video.video_store import VideoStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 Model = TypeVar("Model", bound=BaseModel)
+NO_STAGE: StageTask = {"task_id": None, "parent_id": None}
 SERVICE = "video"
 MAX_CLIPS = 100
 MAX_JOIN = 200
@@ -145,7 +146,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             drama_id=drama_id,
             total=total,
             progress=progress,
-            **(stage_task(context) if context is not None else {}),
+            **(stage_task(context) if context is not None else NO_STAGE),
         )
         return task_ref(task, estimate)
 

@@ -8,7 +8,7 @@ server drains.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -69,11 +69,16 @@ def caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
     raise AppError("no caller identity", field=USER_KEY)
 
 
-def stage_task(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str | None]:
+class StageTask(TypedDict):
+    task_id: str | None
+    parent_id: str | None
+
+
+def stage_task(context: grpc.aio.ServicerContext[Any, Any]) -> StageTask:
     """`task_id` and `parent_id` for `TaskLauncher.start` when the caller runs this start as a
     stage of its own work (metadata TASK_KEY/PARENT_KEY), else both None (a task of its own).
     A task id not in the platform's id format is refused (1001)."""
-    found: dict[str, str | None] = {"task_id": None, "parent_id": None}
+    found: StageTask = {"task_id": None, "parent_id": None}
     for key, value in context.invocation_metadata() or ():
         if key == TASK_KEY and isinstance(value, str) and value:
             if not is_id(value, "task"):
