@@ -57,7 +57,7 @@ TERMINAL_MESSAGES = frozenset({"workflow_completed", "workflow_failed"})
 WORKFLOW = "/api/v1/workflow/{workflow_id}"
 
 
-class WorkflowOptionsBody(BaseModel):
+class WorkflowOptionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ai_provider: str | None = Field(
@@ -72,7 +72,7 @@ class WorkflowOptionsBody(BaseModel):
     preferences: WorkflowPreferences = Field(default_factory=WorkflowPreferences)
 
 
-class CreateWorkflowBody(BaseModel):
+class WorkflowIn(BaseModel):
     name: str = Field(
         min_length=1, max_length=MAX_NAME, pattern=NOT_BLANK, examples=["我的视频项目"]
     )
@@ -82,16 +82,16 @@ class CreateWorkflowBody(BaseModel):
     input_content: str = Field(
         min_length=1, max_length=1_000_000, pattern=NOT_BLANK, examples=["一位独行武者穿越废土"]
     )
-    options: WorkflowOptionsBody = Field(default_factory=WorkflowOptionsBody)
+    options: WorkflowOptionsIn = Field(default_factory=WorkflowOptionsIn)
 
 
-class Accepted(BaseModel):
+class WorkflowAccepted(BaseModel):
     workflow_id: str
     status: WorkflowStatus
     created_at: str
 
 
-class StageOut(BaseModel):
+class WorkflowStageOut(BaseModel):
     stage: Stage
     status: Literal["pending", "running", "completed", "failed", "cancelled"]
     progress: float
@@ -102,7 +102,7 @@ class StageOut(BaseModel):
     reason: str = ""
 
 
-class ScriptOut(BaseModel):
+class WorkflowScriptOut(BaseModel):
     id: str
     status: str
     title: str
@@ -110,7 +110,7 @@ class ScriptOut(BaseModel):
     screenplay: str
 
 
-class AssetOut(BaseModel):
+class WorkflowAssetOut(BaseModel):
     id: str
     type: str
     name: str
@@ -120,14 +120,14 @@ class AssetOut(BaseModel):
     image_url: str | None = None
 
 
-class StoryboardOut(BaseModel):
+class WorkflowStoryboardOut(BaseModel):
     status: str
     shots_count: int
     completed_shots: int
     storyboard_ids: list[str]
 
 
-class VideoOut(BaseModel):
+class WorkflowVideoOut(BaseModel):
     id: str
     status: str
     duration: float
@@ -139,7 +139,7 @@ class VideoOut(BaseModel):
     subtitle_url: str | None = None
 
 
-class ErrorOut(BaseModel):
+class WorkflowErrorOut(BaseModel):
     stage: str
     reason: str
     code: int
@@ -154,12 +154,12 @@ class WorkflowOut(BaseModel):
     drama_id: str
     input_type: str
     options: dict[str, Any]
-    stages: list[StageOut]
-    script: ScriptOut | None = None
-    assets: list[AssetOut]
-    storyboard: StoryboardOut | None = None
-    video: VideoOut | None = None
-    error: ErrorOut | None = None
+    stages: list[WorkflowStageOut]
+    script: WorkflowScriptOut | None = None
+    assets: list[WorkflowAssetOut]
+    storyboard: WorkflowStoryboardOut | None = None
+    video: WorkflowVideoOut | None = None
+    error: WorkflowErrorOut | None = None
     retries: int
     created_at: str
     updated_at: str
@@ -173,13 +173,13 @@ class WorkflowListOut(BaseModel):
     page_size: int
 
 
-class ProgressOut(BaseModel):
+class WorkflowProgressOut(BaseModel):
     workflow_id: str
     status: WorkflowStatus
     overall_progress: float
     current_stage: str
     stage_progress: float
-    stages: list[StageOut]
+    stages: list[WorkflowStageOut]
 
 
 def _dict(msg: Any) -> dict[str, Any]:
@@ -248,7 +248,7 @@ async def _get(state: GatewayState, user_id: str, workflow_id: str) -> workflows
 @router.post(
     "",
     status_code=202,
-    response_model=Envelope[Accepted],
+    response_model=Envelope[WorkflowAccepted],
     responses=links(
         202,
         GetWorkflow=link(
@@ -270,9 +270,7 @@ async def _get(state: GatewayState, user_id: str, workflow_id: str) -> workflows
     openapi_extra={BODY_LIMIT_KEY: CREATE_BODY},
     summary="Create a workflow (seed 001 §2.1); its stages start at once",
 )
-async def create_workflow(
-    body: CreateWorkflowBody, state: State, user: CurrentUser
-) -> dict[str, Any]:
+async def create_workflow(body: WorkflowIn, state: State, user: CurrentUser) -> dict[str, Any]:
     prefs = struct_pb2.Struct()
     json_format.ParseDict(body.options.preferences.model_dump(mode="json"), prefs)
     request = workflows_pb2.CreateWorkflowRequest(
@@ -329,7 +327,7 @@ async def get_workflow(
     return ok(present(state, await _get(state, user["_id"], workflow_id), base_url(request)))
 
 
-@router.get("/{workflow_id}/progress", response_model=Envelope[ProgressOut])
+@router.get("/{workflow_id}/progress", response_model=Envelope[WorkflowProgressOut])
 async def workflow_progress(
     workflow_id: WorkflowId, state: State, user: CurrentUser
 ) -> dict[str, Any]:
