@@ -187,6 +187,8 @@ def test_bad_workflow_requests_are_4xx_envelopes(api: Api) -> None:
         ({**good, "options": {"preferences": {"scene_count": 99}}}, "scene_count"),
         ({**good, "options": {"preferences": {"resolution": "huge"}}}, "resolution"),
         ({**good, "options": {"ai_provider": "nobody"}}, "ai_provider"),
+        ({**good, "options": {"preferences": {"$where": 1}}}, "options"),
+        ({**good, "options": {"preferences": {"pause_after": ["lunch"]}}}, "pause_after"),
     ]
     for body, field in cases:
         r = api.post("/workflow", json=body)

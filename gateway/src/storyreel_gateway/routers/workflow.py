@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from google.protobuf import json_format, struct_pb2
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from storyreel_core.errors import AppError, Code
 from storyreel_core.ids import is_id
@@ -32,7 +32,7 @@ from storyreel_core.workflow_models import (
 )
 from storyreel_gateway.deps import CurrentUser, State, base_url, user_for_token
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
-from storyreel_gateway.fields import NOT_BLANK, WorkflowId
+from storyreel_gateway.fields import NOT_BLANK, WorkflowId, check_free_json
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.links import link, links
 from storyreel_gateway.realtime.task_feed import Listener
@@ -70,6 +70,13 @@ class WorkflowOptionsIn(BaseModel):
         default=None, max_length=200, description="one of the provider's text models"
     )
     preferences: WorkflowPreferences = Field(default_factory=WorkflowPreferences)
+
+    @model_validator(mode="after")
+    def storable_extras(self) -> WorkflowOptionsIn:
+        """Keys the workflow does not read are kept as given: bounded like every free-form
+        object (`fields.check_free_json`), so every store can keep them."""
+        check_free_json(self.preferences.model_extra or {}, "options.preferences")
+        return self
 
 
 class WorkflowIn(BaseModel):
