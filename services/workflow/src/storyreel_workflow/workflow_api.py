@@ -16,6 +16,7 @@ from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import workflows_pb2
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.server import caller_id
+from storyreel_core.task_launcher import TaskLauncher, too_many_tasks
 from storyreel_core.workflow_models import (
     INPUT_TYPES,
     MAX_INPUT_BYTES,
@@ -186,6 +187,7 @@ class WorkflowRpcs:
 
     machine: WorkflowMachine
     providers: ProviderRegistry
+    launcher: TaskLauncher
     _background: set[asyncio.Task[Any]]
 
     async def _view(self, doc: dict[str, Any]) -> workflows_pb2.Workflow:
@@ -196,6 +198,7 @@ class WorkflowRpcs:
     ) -> workflows_pb2.Workflow:
         owner = caller_id(context)
         fields = check_create(request, self.providers)
+        await self._admit(owner)
         doc = await self.machine.store.create(owner_id=owner, **fields)
         log.info("workflow.created", workflow_id=doc["_id"], input_type=fields["input_type"])
         # The first stage starts behind the answer (seed 001: 202 with status pending).
@@ -203,6 +206,17 @@ class WorkflowRpcs:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return workflow_message(doc, stored_fractions(doc))
+
+    async def _admit(self, owner: str) -> None:
+        """429 (1005) when the owner already has the most work in flight: its stage tasks are
+        exempt from the per-user limit (admitted work), so the workflows themselves count,
+        up to STORYREEL_MAX_ACTIVE_TASKS_PER_USER pending or running, besides the tasks."""
+        limit = self.launcher.max_active_per_user
+        if limit <= 0:
+            return
+        await self.launcher.admit(owner)
+        if await self.machine.store.running_count(owner) >= limit:
+            raise too_many_tasks(limit)
 
     async def _first_step(self, workflow_id: str) -> None:
         try:

@@ -110,6 +110,12 @@ class WorkflowStore:
         )
         return items, total
 
+    async def running_count(self, owner_id: str) -> int:
+        """The owner's workflows that are pending or running (paused ones hold no work)."""
+        return await self.docs.count(
+            WORKFLOWS, {"owner_id": owner_id, "status": {"$in": ["pending", "running"]}}
+        )
+
     async def unfinished(self, *, limit: int = 200) -> builtins.list[dict[str, Any]]:
         """Workflows a restarted service must look at again (oldest change first)."""
         return await self.docs.find(
