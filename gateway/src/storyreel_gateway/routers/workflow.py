@@ -223,9 +223,10 @@ def present(state: GatewayState, msg: workflows_pb2.Workflow, base: str) -> dict
         "model": msg.options.model or None,
         "preferences": whole_numbers(json_format.MessageToDict(msg.options.preferences)),
     }
-    view["assets"] = state.signer.with_urls(
-        [{**a, "image_key": a.get("image_key") or ""} for a in view["assets"]], base
-    )
+    view["assets"] = [
+        state.signer.with_urls(a, base) if a.get("image_key") else {**a, "image_url": None}
+        for a in view["assets"]
+    ]
     if view["video"] is not None:
         view["video"] = state.signer.with_urls(
             {k: v for k, v in view["video"].items() if v != "" or not k.endswith("key")}, base
