@@ -154,6 +154,7 @@ class WorkflowMachine:
         try:
             if not doc["drama_id"]:
                 doc["drama_id"] = await self.starter.create_drama(doc)
+                doc = await self.store.save(doc)  # kept before anything else can fail
             targets: list[Target] = await self.starter.targets(doc, stage)
         except AppError as exc:
             if exc.code not in PERMANENT:
