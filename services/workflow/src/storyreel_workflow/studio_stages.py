@@ -133,7 +133,11 @@ class StudioStages:
             return [{"id": drama}]
         if stage == "assets":
             return await self._cast(workflow)
-        return [{"id": sb} for sb in await self._storyboard_ids(owner, drama)]
+        boards = await self._boards(owner, drama)
+        if stage == "audio":
+            # A shot with nothing to say keeps its planned length and no voice.
+            boards = [b for b in boards if b.narration.strip() or any(d.text for d in b.dialogue)]
+        return [{"id": b.id} for b in boards]
 
     async def _cast(self, workflow: dict[str, Any]) -> list[Target]:
         """The script's characters as characters of the drama (created when missing, found by
@@ -171,8 +175,9 @@ class StudioStages:
             out.append({"id": found.id, "name": found.name, "description": found.description})
         return out
 
-    async def _storyboard_ids(self, owner: str, drama: str) -> list[str]:
-        ids: list[str] = []
+    async def _boards(self, owner: str, drama: str) -> list[storyboards_pb2.Storyboard]:
+        """The drama's storyboards in play order, as they are now."""
+        boards: list[storyboards_pb2.Storyboard] = []
         page = 1
         while True:
             listed = await self._call(
@@ -180,9 +185,9 @@ class StudioStages:
                 storyboards_pb2.ListStoryboardsRequest(drama_id=drama, page=page, per_page=PAGE),
                 owner,
             )
-            ids.extend(sb.id for sb in listed.storyboards)
-            if len(listed.storyboards) < PAGE or len(ids) >= listed.total:
-                return ids
+            boards.extend(listed.storyboards)
+            if len(listed.storyboards) < PAGE or len(boards) >= listed.total:
+                return boards
             page += 1
 
     async def start(
@@ -272,7 +277,7 @@ class StudioStages:
                 self._videos().GenerateVideos,
                 videos_pb2.GenerateVideosRequest(
                     drama_id=drama,
-                    storyboard_ids=await self._storyboard_ids(owner, drama),
+                    storyboard_ids=[b.id for b in await self._boards(owner, drama)],
                     settings=videos_pb2.ClipSettings(
                         resolution=prefs.resolution,
                         frame_rate=prefs.frame_rate,
