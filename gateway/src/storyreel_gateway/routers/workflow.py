@@ -455,7 +455,9 @@ def snapshot(msg: workflows_pb2.Workflow) -> list[dict[str, Any]]:
     }
     out: list[dict[str, Any]] = [{"type": "progress", "data": data}]
     if msg.status == "completed":
-        video = _dict(msg.video) if msg.HasField("video") else {}
+        video = (
+            {k: v for k, v in _dict(msg.video).items() if v != ""} if msg.HasField("video") else {}
+        )
         done = {"workflow_id": msg.id, "status": "completed", "overall_progress": 1.0,
                 "drama_id": msg.drama_id, "video": video, "updated_at": msg.updated_at}  # fmt: skip
         out.append({"type": "workflow_completed", "data": done})
