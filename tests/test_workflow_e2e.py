@@ -197,3 +197,16 @@ def test_bad_workflow_requests_are_4xx_envelopes(api: Api) -> None:
     assert_error(api.get("/workflow", params={"status": "sleeping"}), 400, 1001)
     r = httpx.post(f"{api.http.base_url}/api/v1/workflow", json=good)
     assert r.status_code == 401
+
+
+async def test_the_workflow_socket_refuses_bad_tokens_and_unknown_ids(api: Api) -> None:
+    for workflow_id, token, code, close in (
+        ("wf_0000", "not-a-token", 1006, 4401),
+        ("wf_0000", api.token, 1002, 4404),
+        ("not-an-id", api.token, 1002, 4404),
+    ):
+        async with connect(ws_url(api, workflow_id, token)) as ws:
+            error = json.loads(await ws.recv())
+            assert error["type"] == "error" and error["code"] == code, error
+            await ws.wait_closed()
+            assert ws.close_code == close
