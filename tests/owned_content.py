@@ -21,6 +21,7 @@ class OwnedContent:
     video_id: str
     persona_id: str
     conversation_id: str
+    workflow_id: str
 
     def ids(self) -> dict[str, str]:
         """By the name the API's paths give each id (`{drama_id}`, `{character_id}` …)."""
@@ -36,6 +37,7 @@ class OwnedContent:
             "video_id": self.video_id,
             "persona_id": self.persona_id,
             "conversation_id": self.conversation_id,
+            "workflow_id": self.workflow_id,
         }
 
 
@@ -102,6 +104,15 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
     r = api.post("/conversations", json={"title": f"{name} thread"})
     assert r.status_code == 201, r.text
     conversation_id = r.json()["data"]["id"]
+
+    # A workflow paused at once: at most its script stage runs.
+    workflow = {"name": f"{name} workflow", "input_type": "prompt", "input_content": "小明喝茶。",
+                "options": {"preferences": {"pause_after": ["script"]}}}  # fmt: skip
+    r = api.post("/workflow", json=workflow)
+    assert r.status_code == 202, r.text
+    workflow_id = r.json()["data"]["workflow_id"]
+    r = api.post(f"/workflow/{workflow_id}/pause")
+    assert r.status_code == 200, r.text
     return OwnedContent(
         drama_id,
         script_id,
@@ -114,4 +125,5 @@ def create_owned_content(api: Api, name: str = "Owned") -> OwnedContent:
         video_id,
         persona_id,
         conversation_id,
+        workflow_id,
     )

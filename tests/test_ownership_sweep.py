@@ -207,11 +207,14 @@ def test_another_users_ids_are_404_on_every_endpoint(
         "POST /api/v1/tasks/{task_id}/cancel",
         "PUT /api/v1/personas/{persona_id}",
         "DELETE /api/v1/conversations/{conversation_id}",
+        "POST /api/v1/workflow/{workflow_id}/cancel",
     ):
         assert must in swept, must
 
     assert snapshot(api, owner_content) == before  # nothing of A's was changed
     assert api.get(f"/tasks/{owner_content.task_id}").status_code == 200
+    workflow = api.get(f"/workflow/{owner_content.workflow_id}").json()["data"]
+    assert workflow["status"] == "paused"  # B's pause/resume/cancel/retry changed nothing
     assert_not_listed(other_api, owner_content)
 
 
@@ -259,3 +262,5 @@ def assert_not_listed(other_api: Api, owned: OwnedContent) -> None:
     assert owned.drama_id not in {d["id"] for d in dramas}
     tasks = other_api.get("/tasks", params={"per_page": 100}).json()["data"]
     assert owned.task_id not in {t["task_id"] for t in tasks}
+    workflows = other_api.get("/workflow", params={"page_size": 100}).json()["data"]
+    assert owned.workflow_id not in {w["id"] for w in workflows["workflows"]}

@@ -78,6 +78,10 @@ def fuzz_user(platform: PlatformProcess) -> Iterator[Api]:
         user.login()
     except AssertionError:
         return
+    for status in ("pending", "running", "paused"):
+        r = user.get("/workflow", params={"status": status, "page_size": 100})
+        for workflow in r.json()["data"]["workflows"]:
+            user.post(f"/workflow/{workflow['id']}/cancel")
     for status in ("pending", "running"):
         r = user.get("/tasks", params={"status": status, "per_page": 100})
         for task in r.json()["data"]:
@@ -139,8 +143,11 @@ def assert_error_envelope(case: Case, status: int, text: str) -> None:
 def cancel_accepted_task(fuzz_user: Api, status: int, body: bytes) -> None:
     if status != 202:
         return
-    task_id = json.loads(body)["data"]["task_id"]
-    r = fuzz_user.post(f"/tasks/{task_id}/cancel")
+    data = json.loads(body)["data"]
+    if "workflow_id" in data:  # POST /workflow: the workflow and its running stage
+        r = fuzz_user.post(f"/workflow/{data['workflow_id']}/cancel")
+    else:
+        r = fuzz_user.post(f"/tasks/{data['task_id']}/cancel")
     assert r.status_code in (200, 409), r.text  # 409: it finished already
 
 

@@ -28,6 +28,10 @@ BODILESS_ACTIONS = {
     ("POST", "/api/v1/auth/api-users/{api_user_id}/regenerate-key"),
     ("POST", "/api/v1/auth/api-users/{api_user_id}/disable"),
     ("POST", "/api/v1/auth/api-users/{api_user_id}/enable"),
+    ("POST", "/api/v1/workflow/{workflow_id}/pause"),
+    ("POST", "/api/v1/workflow/{workflow_id}/resume"),
+    ("POST", "/api/v1/workflow/{workflow_id}/cancel"),
+    ("POST", "/api/v1/workflow/{workflow_id}/retry"),
 }
 WRITES = ("post", "put", "patch")
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -13,6 +13,9 @@ untouched for 6 s — goes through, in order:
   redelivered and completes, reusing the stages that were done (one task per stage).
 - nats-server killed mid-render and restarted on its store: the render ends `completed`, or
   `failed` with a reason.
+- a seed 001 workflow paused while a stage runs and its service SIGKILLed at once: the stage
+  completes from the events its tasks left in the stream, the workflow stays paused, and
+  resumed it completes with every stage run once.
 """
 
 from __future__ import annotations
@@ -210,3 +213,96 @@ def test_a_killed_nats_server_leaves_no_render_running_for_ever(chaos_cluster: C
         for task_id in found:
             task = settled(api, task_id, timeout=60)
             assert task["status"] in TERMINAL, (stage, task)
+
+
+def workflow_now(api: Api, workflow_id: str) -> dict[str, Any] | None:
+    """GET /workflow/{id}, or None while the workflow service restarts (503)."""
+    r = api.get(f"/workflow/{workflow_id}")
+    if r.status_code == 503:
+        return None
+    assert r.status_code == 200, r.text
+    doc: dict[str, Any] = r.json()["data"]
+    return doc
+
+
+def workflow_until(
+    api: Api, workflow_id: str, check: Callable[[dict[str, Any]], bool], timeout: float = 120.0
+) -> dict[str, Any]:
+    """The workflow once `check` holds for it, or once it failed (this cluster's two short
+    deliveries may fail a stage on a loaded machine: then it must say why)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        doc = workflow_now(api, workflow_id)
+        if doc is not None:
+            if check(doc) or doc["status"] == "failed":
+                return doc
+            assert doc["status"] != "cancelled", doc
+        time.sleep(0.3)
+    raise AssertionError(f"workflow {workflow_id}: never got there")
+
+
+def completed_after_retries(api: Api, workflow_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """A failed workflow names its stage and reason, and `retry` runs it on to the end."""
+    for _ in range(3):
+        if doc["status"] != "failed":
+            break
+        assert doc["error"]["stage"] and doc["error"]["reason"], doc
+        assert api.post(f"/workflow/{workflow_id}/retry").status_code == 200
+        doc = workflow_until(api, workflow_id, lambda d: d["status"] == "completed", 180)
+    assert doc["status"] == "completed", doc
+    return doc
+
+
+def test_a_workflow_survives_its_service_killed_while_paused_with_a_stage_running(
+    chaos_cluster: Cluster,
+) -> None:
+    """Seed 001's workflow: its state lives in the store and its consumer of task events is
+    durable. Paused while a stage runs, its service SIGKILLed at once: the stage's tasks end
+    while no workflow process listens, and once the service is back the stage is completed
+    from their events and nothing after it starts (still paused); resumed, it completes with
+    every stage run once. (A stage that this cluster's short deliveries fail instead must
+    give its reason and complete when retried.)"""
+    cluster = chaos_cluster
+    api = Api(cluster.url)
+    body = {
+        "name": "Lighthouse",
+        "input_type": "novel",
+        "input_content": STORY,
+        "options": {"preferences": {"scene_count": 1, "resolution": "180x320",
+                                    "frame_rate": 12, "music": False}},
+    }  # fmt: skip
+    r = api.post("/workflow", json=body)
+    assert r.status_code == 202, r.text
+    workflow_id = r.json()["data"]["workflow_id"]
+    doc = workflow_until(api, workflow_id, lambda d: d["current_stage"] in ("frames", "audio"))
+    if doc["status"] == "failed":
+        completed_after_retries(api, workflow_id, doc)
+        return
+    paused = api.post(f"/workflow/{workflow_id}/pause").json()["data"]
+    assert paused["status"] == "paused", paused
+    service = cluster.services["workflow"]
+    service.kill()
+    cluster.restart(service)
+
+    def held(doc: dict[str, Any]) -> bool:
+        return all(s["status"] != "running" for s in doc["stages"])
+
+    doc = workflow_until(api, workflow_id, held)
+    if doc["status"] == "failed":
+        completed_after_retries(api, workflow_id, doc)
+        return
+    assert doc["status"] == "paused", doc
+    stages = {s["stage"]: s for s in doc["stages"]}
+    assert stages[paused["current_stage"]]["status"] == "completed"
+    after = [s for s in doc["stages"] if s["status"] != "completed"]
+    assert after and all(s["task_ids"] == [] for s in after), doc["stages"]
+
+    assert api.post(f"/workflow/{workflow_id}/resume").status_code == 200
+    doc = workflow_until(api, workflow_id, lambda d: d["status"] == "completed", timeout=180)
+    if doc["status"] == "failed":
+        completed_after_retries(api, workflow_id, doc)
+        return
+    assert doc["video"]["url"], doc
+    assert all(s["attempt"] == 1 for s in doc["stages"]), doc["stages"]
+    ids = [t for s in doc["stages"] for t in s["task_ids"]]
+    assert len(ids) == len(set(ids))

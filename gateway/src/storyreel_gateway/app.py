@@ -53,6 +53,7 @@ from storyreel_gateway.routers import (
     system,
     tasks,
     videos,
+    workflow,
 )
 from storyreel_gateway.state import GatewayState, Stubs
 
@@ -172,6 +173,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(monitoring.router)
     api.include_router(personas.router)
     api.include_router(conversations.router)
+    api.include_router(workflow.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

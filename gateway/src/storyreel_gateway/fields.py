@@ -70,6 +70,9 @@ StoryboardId = Annotated[
 VideoId = Annotated[
     str, Path(pattern=id_pattern("video"), max_length=MAX_ID_LENGTH, description=_id_doc("video"))
 ]
+WorkflowId = Annotated[
+    str, Path(pattern=id_pattern("wf"), max_length=MAX_ID_LENGTH, description=_id_doc("wf"))
+]
 TaskId = Annotated[
     str, Path(pattern=id_pattern("task"), max_length=MAX_ID_LENGTH, description=_id_doc("task"))
 ]

@@ -6,6 +6,10 @@ replica sees every task's events, and hands each event to the listeners of that 
 feed knows nothing of owners: a listener is attached only after the route checked, through the
 owner-scoped TaskService, that the caller owns the task.
 
+The same feed carries the workflows' messages (`events.workflows.<id>`, published by the
+workflow service, see `storyreel_workflow.workflow_events`), keyed by `workflow_id`: task ids
+(`task_…`) and workflow ids (`wf_…`) never collide, so one listener map serves both.
+
 A slow listener never slows the feed, and never falls behind: every event is the task's whole
 record, so a listener keeps only the newest record of each task not yet sent (conflation, as
 market-data feeds do). A client that reads slower than a render reports gets fewer progress
@@ -29,6 +33,7 @@ log = get_logger("storyreel.gateway.realtime")
 TASK_EVENTS = "events.tasks.>"
 # Messages for every socket of one user (conversations' `message.new`): `push.users.<id>`.
 USER_PUSH = "push.users.*"
+WORKFLOW_EVENTS = "events.workflows.>"
 QUEUE_SIZE = 256
 
 Event = dict[str, Any]
@@ -83,12 +88,12 @@ class TaskFeed:
         self.owns_bus = owns_bus
         self._listeners: dict[str, set[Listener]] = {}
         self._users: dict[str, set[Listener]] = {}
-        self._unsubscribe: Callable[[], Awaitable[None]] | None = None
-        self._unsubscribe_users: Callable[[], Awaitable[None]] | None = None
+        self._unsubscribe: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> TaskFeed:
-        self._unsubscribe = await self.bus.subscribe(TASK_EVENTS, self._dispatch)
-        self._unsubscribe_users = await self.bus.subscribe(USER_PUSH, self._dispatch_user)
+        self._unsubscribe.append(await self.bus.subscribe(TASK_EVENTS, self._dispatch))
+        self._unsubscribe.append(await self.bus.subscribe(WORKFLOW_EVENTS, self._dispatch_workflow))
+        self._unsubscribe.append(await self.bus.subscribe(USER_PUSH, self._dispatch_user))
         return self
 
     async def _dispatch_user(self, event: Event) -> None:
@@ -110,10 +115,15 @@ class TaskFeed:
                 del self._users[user_id]
 
     async def _dispatch(self, event: Event) -> None:
-        task_id = event.get("task_id")
-        if not isinstance(task_id, str):
+        self._offer(event.get("task_id"), event)
+
+    async def _dispatch_workflow(self, event: Event) -> None:
+        self._offer(event.get("workflow_id"), event)
+
+    def _offer(self, key: object, event: Event) -> None:
+        if not isinstance(key, str):
             return
-        for listener in tuple(self._listeners.get(task_id, ())):
+        for listener in tuple(self._listeners.get(key, ())):
             listener.offer(event)
 
     def attach(self, task_id: str, listener: Listener) -> None:
@@ -137,14 +147,12 @@ class TaskFeed:
         return len(self._listeners)
 
     async def close(self) -> None:
-        for unsubscribe in (self._unsubscribe, self._unsubscribe_users):
-            if unsubscribe is None:
-                continue
+        unsubscribes, self._unsubscribe = self._unsubscribe, []
+        for unsubscribe in unsubscribes:
             try:
                 await unsubscribe()
             except Exception as exc:  # the connection may already be gone at shutdown
                 log.info("realtime.unsubscribe_failed", error=repr(exc))
-        self._unsubscribe = self._unsubscribe_users = None
         if self.owns_bus:
             await self.bus.close()
 

@@ -45,6 +45,8 @@ class ServiceParts:
     # never holds the slots those jobs need.
     own_consumer: frozenset[str] = frozenset()
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Called when the service stops, before its job runners hand their jobs back.
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Called with (owner_id, drama_id) once per `drama.deleted` event, at least once: each
     # must forget everything the service holds for that drama (documents and media), and do
     # nothing the second time.
@@ -169,6 +171,8 @@ class RunningService:
             await self.reaper.stop()
         if self.drama_events is not None:
             await self.drama_events.stop()
+        for step in self.parts.on_stop:
+            await step()
         # In parallel: each runner hands its in-flight jobs back within the same grace.
         await asyncio.gather(*(runner.stop(grace) for runner in self.runners))
         await self.grpc.stop(grace=min(grace, 5.0))

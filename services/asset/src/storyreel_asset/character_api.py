@@ -17,7 +17,7 @@ from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import assets_pb2, assets_pb2_grpc, common_pb2
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref
-from storyreel_core.rpc.server import caller_id
+from storyreel_core.rpc.server import caller_id, stage_task
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.task_launcher import TaskLauncher
 
@@ -186,6 +186,7 @@ class CharacterServicer(assets_pb2_grpc.CharacterServiceServicer):
             payload=spec.model_dump(mode="json"),
             drama_id=request.drama_id,
             total=spec.count,
+            **stage_task(context),
         )
         return task_ref(task, 2 * spec.count)
 

@@ -13,7 +13,7 @@ import grpc
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref
-from storyreel_core.rpc.server import caller_id
+from storyreel_core.rpc.server import caller_id, stage_task
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_script import script_rules as rules
 from storyreel_script.generate_script_job import estimated_seconds, plan_generation
@@ -164,6 +164,7 @@ class ScriptMethods:
             payload=spec.model_dump(mode="json"),
             drama_id=request.drama_id,
             total=2,
+            **stage_task(context),
         )
         return task_ref(task, estimated_seconds(spec))
 

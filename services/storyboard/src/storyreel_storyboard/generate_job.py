@@ -48,6 +48,8 @@ class GenerateInput(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     image_provider: str = Field(default="", max_length=64)
     image_model: str = Field(default="", max_length=200)
+    # Store the planned shots without frames (image_status pending); see storyboards.proto.
+    plan_only: bool = False
 
 
 def storyboard_id(task_id: str, number: int) -> str:
@@ -167,6 +169,8 @@ class GenerateStoryboardsJob:
                 0, total, "drawing frames", percentage=DRAWING_SHARE * done / max(of, 1)
             )
 
+        if spec.plan_only:
+            return await self._placed(owner, drama, spec, docs)
         shots = [
             shot.model_copy(update={"id": doc["_id"]})
             for shot, doc in zip(board.shots, docs, strict=True)
@@ -209,6 +213,17 @@ class GenerateStoryboardsJob:
                 percentage=DRAWING_SHARE + (100 - DRAWING_SHARE) * (i + 1) / total,
                 current_item={"storyboard_id": doc["_id"], "status": docs[i]["image_status"]},
             )
+        return await self._placed(owner, drama, spec, docs)
+
+    async def _placed(
+        self,
+        owner: str,
+        drama: str,
+        spec: GenerateInput,
+        docs: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Put the new storyboards in the place of the script's earlier ones; the result."""
+        total = len(docs)
         new_ids = [doc["_id"] for doc in docs]
         replaced = await self.store.replace_generated(owner, drama, spec.script_id, new_ids)
         placed = await self.store.many(owner, drama, new_ids)
@@ -217,7 +232,8 @@ class GenerateStoryboardsJob:
             "storyboards": [_summary(doc) for doc in placed],
             "total_count": total,
             "success_count": succeeded,
-            "failed_count": total - succeeded,
+            # A planned-only shot (pending) is neither: its frame is drawn later.
+            "failed_count": sum(1 for doc in placed if doc["image_status"] == "failed"),
             "replaced_count": len(replaced),
             "script_id": spec.script_id,
         }

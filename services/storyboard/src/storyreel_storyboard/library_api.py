@@ -17,7 +17,7 @@ from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import common_pb2, storyboards_pb2, storyboards_pb2_grpc
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref
-from storyreel_core.rpc.server import caller_id
+from storyreel_core.rpc.server import caller_id, stage_task
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_storyboard.audio_job import ShotAudioInput, audio_key, fitted_duration
@@ -120,6 +120,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             seed=request.seed,
             image_provider=request.image_provider,
             image_model=request.image_model,
+            plan_only=request.plan_only,
         )
         self._check_image_provider(spec.image_provider, spec.image_model)
         shots = len(screenplay.scenes) * spec.count_per_scene
@@ -140,6 +141,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             payload=spec.model_dump(mode="json"),
             drama_id=request.drama_id,
             total=shots,
+            **stage_task(context),
         )
         ref = task_ref(task, estimated_seconds(shots))
         ref.scene_count = len(screenplay.scenes)
@@ -177,6 +179,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             payload=spec.model_dump(mode="json"),
             drama_id=request.drama_id,
             total=1,
+            **stage_task(context),
         )
         return task_ref(task, 3)
 
@@ -380,6 +383,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             payload=spec.model_dump(mode="json"),
             drama_id=request.drama_id,
             total=1,
+            **stage_task(context),
         )
         return task_ref(task, 3)
 

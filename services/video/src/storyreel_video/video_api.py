@@ -20,7 +20,7 @@ from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import check_render_cost
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
-from storyreel_core.rpc.server import caller_id
+from storyreel_core.rpc.server import StageTask, caller_id, stage_task
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import progress_doc
 from storyreel_video.video_models import (
@@ -43,6 +43,7 @@ from storyreel_video.video_store import VideoStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 Model = TypeVar("Model", bound=BaseModel)
+NO_STAGE: StageTask = {"task_id": None, "parent_id": None}
 SERVICE = "video"
 MAX_CLIPS = 100
 MAX_JOIN = 200
@@ -145,7 +146,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
 
     async def _start(
         self, owner: str, drama_id: str, kind: str, payload: dict[str, Any], *, total: int,
-        estimate: int, progress: dict[str, Any] | None = None,
+        estimate: int, progress: dict[str, Any] | None = None, context: Ctx | None = None,
     ) -> common_pb2.TaskRef:  # fmt: skip
         task = await self.launcher.start(
             service=SERVICE,
@@ -155,6 +156,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             drama_id=drama_id,
             total=total,
             progress=progress,
+            **(stage_task(context) if context is not None else NO_STAGE),
         )
         return task_ref(task, estimate)
 
@@ -202,6 +204,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             total=n,
             estimate=2 + 3 * n,
             progress=progress_doc(0, n, processing=0, pending=n),
+            context=context,
         )
 
     async def ListVideos(
@@ -277,6 +280,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             spec.model_dump(mode="json"),
             total=100,
             estimate=max(2, round(seconds / 4)),
+            context=context,
         )
 
     async def RenderFinalCut(
@@ -318,6 +322,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             spec.model_dump(mode="json"),
             total=100,
             estimate=max(3, round(seconds / 3)),
+            context=context,
         )
 
 

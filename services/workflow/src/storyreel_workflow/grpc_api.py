@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, TypeAlias
 
@@ -24,6 +25,8 @@ from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_workflow.render_options import RenderInput
+from storyreel_workflow.workflow_api import WorkflowRpcs
+from storyreel_workflow.workflow_machine import WorkflowMachine
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 # The most scenes the screenwriter writes when scene_count is not given
@@ -80,13 +83,22 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
     )
 
 
-class WorkflowServicer(stages_pb2_grpc.WorkflowServiceServicer):
+class WorkflowServicer(WorkflowRpcs, stages_pb2_grpc.WorkflowServiceServicer):
+    """StartRender (seed 002's one-click render) and seed 001's workflows (`WorkflowRpcs`)."""
+
     def __init__(
-        self, launcher: TaskLauncher, providers: ProviderRegistry, *, max_pixel_frames: int = 0
+        self,
+        launcher: TaskLauncher,
+        providers: ProviderRegistry,
+        machine: WorkflowMachine,
+        *,
+        max_pixel_frames: int = 0,
     ) -> None:
         self.launcher = launcher
         self.providers = providers
+        self.machine = machine
         self.max_pixel_frames = max_pixel_frames
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def StartRender(
         self, request: stages_pb2.RenderRequest, context: Ctx

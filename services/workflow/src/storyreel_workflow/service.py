@@ -1,4 +1,4 @@
-"""Assemble the workflow service: the render state machine and the task API."""
+"""Assemble the workflow service: seed 001's workflows, the render state machine, the task API."""
 
 from __future__ import annotations
 
@@ -11,15 +11,26 @@ from storyreel_core.service_runtime import ServiceParts
 from storyreel_core.stage_client import StageClient
 from storyreel_workflow.grpc_api import TaskServicer, WorkflowServicer
 from storyreel_workflow.render_job import RenderJob
+from storyreel_workflow.stage_events import StageEvents
+from storyreel_workflow.studio_stages import StudioStages
+from storyreel_workflow.workflow_machine import WorkflowMachine
+from storyreel_workflow.workflow_store import WorkflowStore
 
 NAME = "workflow"
 
 
 def build(platform: Platform) -> ServiceParts:
-    stages = StageClient(PeerChannels(lambda: platform.settings), platform.tasks, platform.bus)
+    channels = PeerChannels(lambda: platform.settings)
+    stages = StageClient(channels, platform.tasks, platform.bus)
+    workflows = WorkflowStore(platform.docs)
+    machine = WorkflowMachine(
+        workflows, platform.tasks, StudioStages(channels), platform.bus.publish_event
+    )
+    events = StageEvents(platform.bus, machine)
     workflow = WorkflowServicer(
         platform.launcher,
         platform.providers,
+        machine,
         max_pixel_frames=platform.settings.max_render_pixel_frames,
     )
     tasks = TaskServicer(platform.tasks, platform.launcher)
@@ -36,5 +47,7 @@ def build(platform: Platform) -> ServiceParts:
             tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
         ],
         handlers={"render": RenderJob(platform.docs, stages)},
-        on_drama_deleted=[platform.tasks.delete_drama_tasks],
+        on_start=[workflows.ensure_indexes, events.start],
+        on_stop=[events.stop, channels.close],
+        on_drama_deleted=[platform.tasks.delete_drama_tasks, workflows.forget_drama],
     )

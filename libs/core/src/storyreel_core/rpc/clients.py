@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from storyreel_core.rpc.status_map import USER_KEY, from_rpc_error
+from storyreel_core.rpc.status_map import PARENT_KEY, TASK_KEY, USER_KEY, from_rpc_error
 from storyreel_core.telemetry.rpc import client_interceptors
 
 Resp = TypeVar("Resp")
@@ -56,9 +56,19 @@ async def call(
     *,
     user_id: str,
     timeout: float = 10.0,
+    task_id: str = "",
+    parent_id: str = "",
 ) -> Resp:
-    """Call a unary method as `user_id`; gRPC failures come back as AppError."""
+    """Call a unary method as `user_id`; gRPC failures come back as AppError.
+
+    `task_id`/`parent_id` (a start RPC called as a stage of other work) name the task the call
+    creates and its parent, so calling again starts nothing new (see `rpc.server.stage_task`)."""
+    metadata = [(USER_KEY, user_id)]
+    if task_id:
+        metadata.append((TASK_KEY, task_id))
+    if parent_id:
+        metadata.append((PARENT_KEY, parent_id))
     try:
-        return await method(request, metadata=((USER_KEY, user_id),), timeout=timeout)
+        return await method(request, metadata=tuple(metadata), timeout=timeout)
     except grpc.aio.AioRpcError as exc:
         raise from_rpc_error(exc) from exc

@@ -8,15 +8,16 @@ server drains.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from storyreel_core.errors import AppError
+from storyreel_core.ids import is_id
 from storyreel_core.logging import get_logger
-from storyreel_core.rpc.status_map import USER_KEY, to_grpc
+from storyreel_core.rpc.status_map import PARENT_KEY, TASK_KEY, USER_KEY, to_grpc
 from storyreel_core.telemetry.rpc import server_interceptors
 
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
@@ -66,6 +67,26 @@ def caller_id(context: grpc.aio.ServicerContext[Any, Any]) -> str:
         if key == USER_KEY and isinstance(value, str) and value:
             return value
     raise AppError("no caller identity", field=USER_KEY)
+
+
+class StageTask(TypedDict):
+    task_id: str | None
+    parent_id: str | None
+
+
+def stage_task(context: grpc.aio.ServicerContext[Any, Any]) -> StageTask:
+    """`task_id` and `parent_id` for `TaskLauncher.start` when the caller runs this start as a
+    stage of its own work (metadata TASK_KEY/PARENT_KEY), else both None (a task of its own).
+    A task id not in the platform's id format is refused (1001)."""
+    found: StageTask = {"task_id": None, "parent_id": None}
+    for key, value in context.invocation_metadata() or ():
+        if key == TASK_KEY and isinstance(value, str) and value:
+            if not is_id(value, "task"):
+                raise AppError("malformed stage task id", field=TASK_KEY)
+            found["task_id"] = value
+        elif key == PARENT_KEY and isinstance(value, str) and value:
+            found["parent_id"] = value[:100]
+    return found
 
 
 class GrpcServer:

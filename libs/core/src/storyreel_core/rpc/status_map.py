@@ -17,6 +17,12 @@ _TRANSPORT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 CODE_KEY = "x-storyreel-code"
 FIELD_KEY = "x-storyreel-field"
 USER_KEY = "x-storyreel-user"
+# A caller that runs work as stages of its own (the workflow) names the task a start RPC is to
+# create and its parent: the call becomes idempotent (a repeated start finds the same task) and
+# the task counts as part of admitted work (no per-user limit). Trusted from inside the mesh
+# only, like USER_KEY; the gateway never sends them.
+TASK_KEY = "x-storyreel-task-id"
+PARENT_KEY = "x-storyreel-parent-id"
 
 _TO_GRPC: dict[Code, grpc.StatusCode] = {
     Code.VALIDATION: grpc.StatusCode.INVALID_ARGUMENT,

@@ -5,6 +5,7 @@ import warnings
 
 from storyreel_core.proto.storyreel.v1 import common_pb2 as storyreel_dot_v1_dot_common__pb2
 from storyreel_core.proto.storyreel.v1 import stages_pb2 as storyreel_dot_v1_dot_stages__pb2
+from storyreel_core.proto.storyreel.v1 import workflows_pb2 as storyreel_dot_v1_dot_workflows__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -371,6 +372,8 @@ class VideoService:
 
 class WorkflowServiceStub:
     """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
+    Seed 001's workflows (workflows.proto): created 'pending', advanced stage by stage on the
+    completion events of their stage tasks.
     """
 
     def __init__(self, channel):
@@ -384,13 +387,107 @@ class WorkflowServiceStub:
                 request_serializer=storyreel_dot_v1_dot_stages__pb2.RenderRequest.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
                 _registered_method=True)
+        self.CreateWorkflow = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/CreateWorkflow',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.CreateWorkflowRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.GetWorkflow = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/GetWorkflow',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.ListWorkflows = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/ListWorkflows',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.ListWorkflowsRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowList.FromString,
+                _registered_method=True)
+        self.PauseWorkflow = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/PauseWorkflow',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.ResumeWorkflow = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/ResumeWorkflow',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.CancelWorkflow = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/CancelWorkflow',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.RetryWorkflow = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/RetryWorkflow',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+                _registered_method=True)
+        self.GetWorkflowProgress = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/GetWorkflowProgress',
+                request_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowProgress.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
     """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
+    Seed 001's workflows (workflows.proto): created 'pending', advanced stage by stage on the
+    completion events of their stage tasks.
     """
 
     def StartRender(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWorkflow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkflow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkflows(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseWorkflow(self, request, context):
+        """Stop dispatching stages; the running stage finishes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeWorkflow(self, request, context):
+        """Continue from the first unfinished stage.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelWorkflow(self, request, context):
+        """Cancel the running stage's tasks (a running ffmpeg is killed); terminal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryWorkflow(self, request, context):
+        """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkflowProgress(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -404,6 +501,46 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     request_deserializer=storyreel_dot_v1_dot_stages__pb2.RenderRequest.FromString,
                     response_serializer=storyreel_dot_v1_dot_common__pb2.TaskRef.SerializeToString,
             ),
+            'CreateWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWorkflow,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.CreateWorkflowRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.SerializeToString,
+            ),
+            'GetWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkflow,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.SerializeToString,
+            ),
+            'ListWorkflows': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkflows,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.ListWorkflowsRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowList.SerializeToString,
+            ),
+            'PauseWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseWorkflow,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.SerializeToString,
+            ),
+            'ResumeWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeWorkflow,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.SerializeToString,
+            ),
+            'CancelWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelWorkflow,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.SerializeToString,
+            ),
+            'RetryWorkflow': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryWorkflow,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.Workflow.SerializeToString,
+            ),
+            'GetWorkflowProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkflowProgress,
+                    request_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.FromString,
+                    response_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowProgress.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'storyreel.v1.WorkflowService', rpc_method_handlers)
@@ -414,6 +551,8 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class WorkflowService:
     """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
+    Seed 001's workflows (workflows.proto): created 'pending', advanced stage by stage on the
+    completion events of their stage tasks.
     """
 
     @staticmethod
@@ -433,6 +572,222 @@ class WorkflowService:
             '/storyreel.v1.WorkflowService/StartRender',
             storyreel_dot_v1_dot_stages__pb2.RenderRequest.SerializeToString,
             storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/CreateWorkflow',
+            storyreel_dot_v1_dot_workflows__pb2.CreateWorkflowRequest.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/GetWorkflow',
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkflows(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/ListWorkflows',
+            storyreel_dot_v1_dot_workflows__pb2.ListWorkflowsRequest.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/PauseWorkflow',
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/ResumeWorkflow',
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/CancelWorkflow',
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryWorkflow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/RetryWorkflow',
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.Workflow.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkflowProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/GetWorkflowProgress',
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
+            storyreel_dot_v1_dot_workflows__pb2.WorkflowProgress.FromString,
             options,
             channel_credentials,
             insecure,

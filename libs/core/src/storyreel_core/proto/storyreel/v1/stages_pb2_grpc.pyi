@@ -7,6 +7,7 @@ from collections import abc as _abc
 from grpc import aio as _aio
 from storyreel_core.proto.storyreel.v1 import common_pb2 as _common_pb2
 from storyreel_core.proto.storyreel.v1 import stages_pb2 as _stages_pb2
+from storyreel_core.proto.storyreel.v1 import workflows_pb2 as _workflows_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -149,23 +150,56 @@ class VideoServiceServicer(metaclass=_abc_1.ABCMeta):
 def add_VideoServiceServicer_to_server(servicer: VideoServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class WorkflowServiceStub:
-    """The one-click pipeline: story → script → storyboard → frames → audio → final cut."""
+    """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
+    Seed 001's workflows (workflows.proto): created 'pending', advanced stage by stage on the
+    completion events of their stage tasks.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> WorkflowServiceAsyncStub: ...
     StartRender: _grpc.UnaryUnaryMultiCallable[_stages_pb2.RenderRequest, _common_pb2.TaskRef]
+    CreateWorkflow: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.CreateWorkflowRequest, _workflows_pb2.Workflow]
+    GetWorkflow: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]
+    ListWorkflows: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.ListWorkflowsRequest, _workflows_pb2.WorkflowList]
+    PauseWorkflow: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]
+    """Stop dispatching stages; the running stage finishes."""
+    ResumeWorkflow: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]
+    """Continue from the first unfinished stage."""
+    CancelWorkflow: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]
+    """Cancel the running stage's tasks (a running ffmpeg is killed); terminal."""
+    RetryWorkflow: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]
+    """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
+    GetWorkflowProgress: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
-    """The one-click pipeline: story → script → storyboard → frames → audio → final cut."""
+    """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
+    Seed 001's workflows (workflows.proto): created 'pending', advanced stage by stage on the
+    completion events of their stage tasks.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     StartRender: _aio.UnaryUnaryMultiCallable[_stages_pb2.RenderRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
+    CreateWorkflow: _aio.UnaryUnaryMultiCallable[_workflows_pb2.CreateWorkflowRequest, _workflows_pb2.Workflow]  # type: ignore[assignment]
+    GetWorkflow: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]  # type: ignore[assignment]
+    ListWorkflows: _aio.UnaryUnaryMultiCallable[_workflows_pb2.ListWorkflowsRequest, _workflows_pb2.WorkflowList]  # type: ignore[assignment]
+    PauseWorkflow: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]  # type: ignore[assignment]
+    """Stop dispatching stages; the running stage finishes."""
+    ResumeWorkflow: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]  # type: ignore[assignment]
+    """Continue from the first unfinished stage."""
+    CancelWorkflow: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]  # type: ignore[assignment]
+    """Cancel the running stage's tasks (a running ffmpeg is killed); terminal."""
+    RetryWorkflow: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]  # type: ignore[assignment]
+    """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
+    GetWorkflowProgress: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]  # type: ignore[assignment]
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The one-click pipeline: story → script → storyboard → frames → audio → final cut."""
+    """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
+    Seed 001's workflows (workflows.proto): created 'pending', advanced stage by stage on the
+    completion events of their stage tasks.
+    """
 
     @_abc_1.abstractmethod
     def StartRender(
@@ -173,5 +207,65 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _stages_pb2.RenderRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateWorkflow(
+        self,
+        request: _workflows_pb2.CreateWorkflowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.Workflow, _abc.Awaitable[_workflows_pb2.Workflow]]: ...
+
+    @_abc_1.abstractmethod
+    def GetWorkflow(
+        self,
+        request: _workflows_pb2.WorkflowRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.Workflow, _abc.Awaitable[_workflows_pb2.Workflow]]: ...
+
+    @_abc_1.abstractmethod
+    def ListWorkflows(
+        self,
+        request: _workflows_pb2.ListWorkflowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.WorkflowList, _abc.Awaitable[_workflows_pb2.WorkflowList]]: ...
+
+    @_abc_1.abstractmethod
+    def PauseWorkflow(
+        self,
+        request: _workflows_pb2.WorkflowRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.Workflow, _abc.Awaitable[_workflows_pb2.Workflow]]:
+        """Stop dispatching stages; the running stage finishes."""
+
+    @_abc_1.abstractmethod
+    def ResumeWorkflow(
+        self,
+        request: _workflows_pb2.WorkflowRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.Workflow, _abc.Awaitable[_workflows_pb2.Workflow]]:
+        """Continue from the first unfinished stage."""
+
+    @_abc_1.abstractmethod
+    def CancelWorkflow(
+        self,
+        request: _workflows_pb2.WorkflowRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.Workflow, _abc.Awaitable[_workflows_pb2.Workflow]]:
+        """Cancel the running stage's tasks (a running ffmpeg is killed); terminal."""
+
+    @_abc_1.abstractmethod
+    def RetryWorkflow(
+        self,
+        request: _workflows_pb2.WorkflowRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.Workflow, _abc.Awaitable[_workflows_pb2.Workflow]]:
+        """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
+
+    @_abc_1.abstractmethod
+    def GetWorkflowProgress(
+        self,
+        request: _workflows_pb2.WorkflowRef,
+        context: _ServicerContext,
+    ) -> _typing.Union[_workflows_pb2.WorkflowProgress, _abc.Awaitable[_workflows_pb2.WorkflowProgress]]: ...
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

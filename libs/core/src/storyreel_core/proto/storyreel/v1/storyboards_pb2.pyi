@@ -288,6 +288,7 @@ class GenerateStoryboardsRequest(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
     IMAGE_MODEL_FIELD_NUMBER: _builtins.int
+    PLAN_ONLY_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     script_id: _builtins.str
     shot_type: _builtins.str
@@ -302,6 +303,11 @@ class GenerateStoryboardsRequest(_message.Message):
     image_provider: _builtins.str
     """a configured image provider (GET /providers); "" = offline"""
     image_model: _builtins.str
+    plan_only: _builtins.bool
+    """Plan and store the shots only (image_status pending): the frames are drawn later, one
+    regenerate-image per shot, after the shots may have been edited (the workflow's frames
+    stage).
+    """
     def __init__(
         self,
         *,
@@ -314,10 +320,11 @@ class GenerateStoryboardsRequest(_message.Message):
         seed: _builtins.int = ...,
         image_provider: _builtins.str = ...,
         image_model: _builtins.str = ...,
+        plan_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "count_per_scene", b"count_per_scene", "drama_id", b"drama_id", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "script_id", b"script_id", "seed", b"seed", "shot_type", b"shot_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "count_per_scene", b"count_per_scene", "drama_id", b"drama_id", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "plan_only", b"plan_only", "script_id", b"script_id", "seed", b"seed", "shot_type", b"shot_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,66 @@
+"""Seed 001's workflow vocabulary, shared by the gateway (the request's schema) and the workflow
+service (which validates again): the stages in order, the statuses, the input types, and the
+preferences the workflow understands.
+
+A workflow runs the studio's own stages on a drama of its owner, one after the other:
+`script` (GenerateScript) → `assets` (a design sheet per character of the script) →
+`storyboard` (GenerateStoryboards, shots planned only) → `frames` (regenerate-image per shot) →
+`audio` (shot audio per shot) → `video` (a clip per shot) → `final` (the final cut).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storyreel_core.drama_models import Transition
+from storyreel_core.resolutions import RESOLUTION_PATTERN
+
+STAGES: tuple[str, ...] = ("script", "assets", "storyboard", "frames", "audio", "video", "final")
+Stage = Literal["script", "assets", "storyboard", "frames", "audio", "video", "final"]
+WorkflowStatus = Literal["pending", "running", "paused", "completed", "failed", "cancelled"]
+WORKFLOW_STATUSES: tuple[str, ...] = (
+    "pending",
+    "running",
+    "paused",
+    "completed",
+    "failed",
+    "cancelled",
+)
+FINISHED: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
+InputType = Literal["prompt", "novel", "markdown", "file"]
+INPUT_TYPES: tuple[str, ...] = ("prompt", "novel", "markdown", "file")
+MAX_INPUT_BYTES = 1024 * 1024  # the script service's limit for a source text
+MAX_NAME = 100  # the drama it creates carries the name (dramas: 1-100 characters)
+
+
+class WorkflowPreferences(BaseModel):
+    """`options.preferences`: free-form, with these keys understood (others are kept, unused).
+
+    Sizes are vertical like everywhere else ("360p" is 360×640); `scene_count` is the most scenes
+    the story is split into (none invented); `seed` makes the screenplay's shots and the frames
+    repeatable."""
+
+    model_config = ConfigDict(extra="allow")
+
+    style: str = Field(default="", max_length=200)
+    scene_count: int | None = Field(default=None, ge=1, le=30)
+    language: Literal["zh", "en"] | None = None
+    resolution: str = Field(default="720p", max_length=20, pattern=RESOLUTION_PATTERN)
+    frame_rate: int = Field(default=24, ge=1, le=60)
+    aspect_ratio: Literal["9:16", "16:9", "1:1"] = "9:16"
+    shots_per_scene: int = Field(default=1, ge=1, le=6)
+    voice: str = Field(default="", max_length=80)
+    audio_provider: str = Field(default="", max_length=80)
+    speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    image_provider: str = Field(default="", max_length=64)
+    image_model: str = Field(default="", max_length=200)
+    music: bool = True
+    subtitles: bool = True
+    transition: Transition = "crossfade"
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    budget: float | None = Field(default=None, ge=0)
+    # Review points: after each of these stages the workflow pauses itself, so its owner can
+    # look at (and edit through the studio API) what the stage made; resume continues.
+    pause_after: list[Stage] = Field(default_factory=list, max_length=len(STAGES))
