@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from storyreel_core.drama_models import CAMERA_MOVEMENTS, SHOT_TYPES, Character
 from storyreel_core.errors import ValidationFailed
+from storyreel_core.ids import MAX_ID_LENGTH
 from storyreel_core.proto.storyreel.v1 import storyboards_pb2
 
 MIN_DURATION: Final = 0.5
@@ -94,7 +95,7 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
     _text(fields, "description", MAX_TEXT)
     _text(fields, "narration", MAX_TEXT)
     _text(fields, "prompt", MAX_PROMPT)
-    _text(fields, "video_asset_id", MAX_ID)
+    _text(fields, "video_asset_id", MAX_ID_LENGTH)
     if "video_asset_id" in fields:
         fields["video_asset_id"] = fields["video_asset_id"].strip()
     if "shot_type" in fields and fields["shot_type"] not in SHOT_TYPES:
