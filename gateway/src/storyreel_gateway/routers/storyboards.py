@@ -88,7 +88,8 @@ class DialogueLineOut(BaseModel):
 
 
 class StoryboardUpdate(BaseModel):
-    """Fields present replace the stored ones; absent (or null) ones stay."""
+    """Fields present replace the stored ones; absent (or null) ones stay, but a null
+    `video_asset_id` clears it."""
 
     description: str | None = Field(default=None, max_length=5000)
     shot_type: ShotType | None = None
@@ -101,6 +102,12 @@ class StoryboardUpdate(BaseModel):
     duration: float | None = Field(default=None, ge=0.5, le=60, description="seconds")
     camera_movement: CameraMovement | None = None
     prompt: str | None = Field(default=None, max_length=2000)
+    video_asset_id: str | None = Field(
+        default=None,
+        max_length=MAX_ID_LENGTH,
+        description="a video asset of this drama (404 otherwise) the shot plays as its clip,"
+        " conformed to the cut; null or '' clears it (camera motion over the frame again)",
+    )
     version: ExpectedVersion = None
 
 
@@ -195,6 +202,7 @@ class StoryboardOut(BaseModel):
     speed: float
     audio_segments: list[SpeechSegmentOut]
     language: str
+    video_asset_id: str = Field(description="the uploaded video the shot plays; '' for none")
     version: int
     created_at: str
     updated_at: str
@@ -239,6 +247,7 @@ def storyboard_out(
         "speed": msg.speed,
         "audio_segments": json.loads(msg.audio_segments_json or "[]"),
         "language": msg.language,
+        "video_asset_id": msg.video_asset_id,
         "version": msg.version,
         "created_at": msg.created_at,
         "updated_at": msg.updated_at,
@@ -367,7 +376,10 @@ async def update_storyboard(
     state: State,
     user: CurrentUser,
 ) -> dict[str, Any]:
-    """Replace the fields given; with `version`, a stale copy answers 409 (code 1003)."""
+    """Replace the fields given; with `version`, a stale copy answers 409 (code 1003).
+
+    `video_asset_id` names an uploaded video of the drama the final cut and the studio clips
+    play for this shot (any size, fps or codec; conformed to the cut); null clears it."""
     rpc = storyboards_pb2.UpdateStoryboardRequest(
         drama_id=drama_id, storyboard_id=storyboard_id, expected_version=body.version or 0
     )
@@ -375,6 +387,8 @@ async def update_storyboard(
         value = getattr(body, name)
         if value is not None:
             setattr(rpc, name, value)
+    if "video_asset_id" in body.model_fields_set:  # null clears, unlike the other fields
+        rpc.video_asset_id = body.video_asset_id or ""
     if body.composition is not None:
         rpc.composition_json = json.dumps(body.composition, ensure_ascii=False)
     if body.character_ids is not None:

@@ -253,6 +253,8 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
                 changes[name] = getattr(request, name)
         if request.HasField("prompt"):
             changes["prompt"] = request.prompt
+        if request.HasField("video_asset_id"):
+            changes["video_asset_id"] = request.video_asset_id
         if request.HasField("composition_json"):
             changes["composition"] = request.composition_json
         if request.set_character_ids:
@@ -263,6 +265,8 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             ]
         fields = check_changes(changes)
         current = await self.store.get(owner, request.drama_id, request.storyboard_id)
+        if fields.get("video_asset_id"):  # checked before anything is stored
+            await self.peers.require_video_asset(owner, request.drama_id, fields["video_asset_id"])
         if "character_ids" in fields or "dialogue" in fields:
             fields["cast"] = await self._checked_cast(owner, request.drama_id, current, fields)
         doc = await self.store.update(

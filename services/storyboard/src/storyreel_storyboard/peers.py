@@ -1,8 +1,9 @@
 """The services the storyboard service works with, over gRPC and always as the caller.
 
 - script: `GetDrama` (is this drama the caller's? NOT_FOUND otherwise) and `GetScript`;
-- asset: the drama's characters (`CharacterService`) and frames (`AssetService.RenderFrames`,
-  the procedural renderer the asset service owns);
+- asset: the drama's characters (`CharacterService`), frames (`AssetService.RenderFrames`,
+  the procedural renderer the asset service owns) and uploaded videos a shot may play
+  (`AssetLibraryService.GetAsset`);
 - tts: the voice catalogue and speech (`TtsService.Synthesize`).
 
 Stage work is started with a child task id derived from the job's own (so a redelivered job
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from storyreel_core.bus.jetstream import JetStreamBus
+from storyreel_core.errors import NotFound
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
@@ -95,6 +97,21 @@ class Peers:
             )
             found.extend(msg.characters)
         return found
+
+    async def require_video_asset(self, owner_id: str, drama_id: str, asset_id: str) -> None:
+        """NotFound (1002, field `video_asset_id`) unless `asset_id` is a video asset of the
+        owner's drama with a stored file."""
+        try:
+            asset = await call(
+                assets_pb2_grpc.AssetLibraryServiceStub(self.channels.channel("asset")).GetAsset,
+                assets_pb2.AssetRef(drama_id=drama_id, asset_id=asset_id),
+                user_id=owner_id,
+                timeout=self.deadline,
+            )
+        except NotFound as exc:
+            raise NotFound(f"asset {asset_id} not found", field="video_asset_id") from exc
+        if asset.media_type != "video" or not asset.key:
+            raise NotFound(f"asset {asset_id} is not a video of this drama", field="video_asset_id")
 
     # ---- tts ------------------------------------------------------------------------------
 

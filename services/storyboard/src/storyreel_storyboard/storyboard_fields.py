@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from storyreel_core.drama_models import CAMERA_MOVEMENTS, SHOT_TYPES, Character
 from storyreel_core.errors import ValidationFailed
+from storyreel_core.ids import MAX_ID_LENGTH
 from storyreel_core.proto.storyreel.v1 import storyboards_pb2
 
 MIN_DURATION: Final = 0.5
@@ -33,6 +34,7 @@ EDITABLE: Final = (
     "duration",
     "camera_movement",
     "prompt",
+    "video_asset_id",
 )
 # Frame sizes by aspect ratio: the video stage's 720p in each shape.
 FRAME_SIZES: Final[dict[str, tuple[int, int]]] = {
@@ -93,6 +95,9 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
     _text(fields, "description", MAX_TEXT)
     _text(fields, "narration", MAX_TEXT)
     _text(fields, "prompt", MAX_PROMPT)
+    _text(fields, "video_asset_id", MAX_ID_LENGTH)
+    if "video_asset_id" in fields:
+        fields["video_asset_id"] = fields["video_asset_id"].strip()
     if "shot_type" in fields and fields["shot_type"] not in SHOT_TYPES:
         raise ValidationFailed(
             f"shot_type must be one of {', '.join(SHOT_TYPES)}", field="shot_type"
@@ -185,6 +190,7 @@ def storyboard_view(doc: dict[str, Any]) -> dict[str, Any]:
         "audio_source": doc.get("audio_source", ""),
         "voice": doc.get("voice", ""),
         "speed": float(doc.get("speed", 0.0)),
+        "video_asset_id": doc.get("video_asset_id", ""),
         "version": int(doc["version"]),
     }
 
@@ -228,4 +234,5 @@ def storyboard_to_proto(doc: dict[str, Any]) -> storyboards_pb2.Storyboard:
         aspect_ratio=doc.get("aspect_ratio", ""),
         image_width=int(doc.get("image_width", 0)),
         image_height=int(doc.get("image_height", 0)),
+        video_asset_id=doc.get("video_asset_id", ""),
     )

@@ -6,9 +6,11 @@ percentage}` with `current_item {storyboard_id, status}`. A shot that cannot be 
 reported in the result (`failed`) and the others still render; only when every shot fails does
 the task fail, with the first shot's error.
 
-With `video_provider` each shot's motion comes from that video model (`model_motion`; the
-first half of the shot's progress), else camera motion over the still; a shot whose model
-clip failed keeps camera motion and is listed in the result's `motion.fell_back`.
+A shot whose storyboard names an uploaded video plays it (`uploaded_clips`; the result's
+`uploads`). Otherwise, with `video_provider`, its motion comes from that video model
+(`model_motion`; the first half of the shot's progress), else camera motion over the still; a
+shot whose model clip failed keeps camera motion and is listed in the result's
+`motion.fell_back`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from storyreel_video.library_job import LibraryJob
 from storyreel_video.model_motion import Motion, MotionShot, animate, motion_prompt
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
+from storyreel_video.uploaded_clips import play_uploads, uploads_result
 from storyreel_video.video_models import ClipsInput, ShotRef
 from storyreel_video.video_store import MediaFile, clip_slot, drama_prefix
 
@@ -48,6 +51,7 @@ class ClipsJob(LibraryJob):
         ledger = UsageLedger()
         choice, model = self._video_model(spec, ledger)
         fell_back: list[dict[str, Any]] = []
+        uploads: list[Motion] = []
         with self.scratch.for_task(job.task_id) as tmp:
             for index, shot in enumerate(spec.shots):
                 done = len(made) + len(failed)
@@ -66,7 +70,7 @@ class ClipsJob(LibraryJob):
                 await report(0.0)
                 try:
                     doc = await self._render(
-                        job, spec, shot, Path(tmp) / str(index), report, model, fell_back
+                        job, spec, shot, Path(tmp) / str(index), report, model, fell_back, uploads
                     )
                 except (AppError, OSError, ValueError) as exc:
                     log.warning(
@@ -79,10 +83,17 @@ class ClipsJob(LibraryJob):
         if not made and first_error is not None:
             raise first_error
         extra: dict[str, Any] = {}
+        played = Motion(
+            clips=[],
+            keys=[k for u in uploads for k in u.keys],
+            fell_back=[f for u in uploads for f in u.fell_back],
+        )
         if choice is not None:
-            clips = len(made) - sum(1 for f in fell_back if f["shot_id"] in _ids(made))
+            used = sum(1 for k in played.keys if k is not None)  # uploads: no model call
+            clips = len(made) - used - sum(1 for f in fell_back if f["shot_id"] in _ids(made))
             motion = {"provider": choice.provider, "model": choice.model, "clips": clips}
             extra = {"motion": {**motion, "fell_back": fell_back}, **ledger.summary()}
+        extra.update(uploads_result(played))
         return {
             **extra,
             "videos": made,
@@ -118,13 +129,30 @@ class ClipsJob(LibraryJob):
         report: Callable[[float], Awaitable[None]],
         model: VideoModel | None = None,
         fell_back: list[dict[str, Any]] | None = None,
+        uploaded: list[Motion] | None = None,
     ) -> dict[str, Any]:
         cut = cut_shot(
             shot, fallback=spec.duration, keep_planned=False, movement=spec.camera_movement
         )
         (clip,) = await fetch_shot_clips(self.videos.objects, [shot], [cut], scratch)
+        store_prefix = f"{drama_prefix(spec.drama_id)}clips/"
+        uploads = await play_uploads(
+            self.videos.objects,
+            [clip],
+            [shot.video_key],
+            [shot.storyboard_id],
+            width=spec.width,
+            height=spec.height,
+            fps=spec.fps,
+            scratch=scratch / "upload",
+            store_prefix=store_prefix,
+            ffmpeg=self.ffmpeg,
+        )
+        clip = uploads.clips[0]
+        if uploaded is not None:
+            uploaded.append(uploads)
         share = 0.0
-        if model is not None:
+        if model is not None and clip.video_path is None:
             share = MOTION_SHARE
 
             async def motion_progress(_shot: str, fraction: float, _done: int) -> None:
@@ -139,7 +167,7 @@ class ClipsJob(LibraryJob):
                 height=spec.height,
                 fps=spec.fps,
                 scratch=scratch / "motion",
-                store_prefix=f"{drama_prefix(spec.drama_id)}clips/",
+                store_prefix=store_prefix,
                 ffmpeg=self.ffmpeg,
                 on_progress=motion_progress,
             )

@@ -125,6 +125,17 @@ async def conform_clip(
     return out_path
 
 
+async def store_clip(objects: ObjectStore, local: Path, store_prefix: str) -> tuple[str, str]:
+    """Store a conformed clip as `<store_prefix><sha256>.mp4` (once: the same content is the
+    same key) and answer (object key, SHA-256): segment workers fetch it by key, and a
+    segment's cache key hashes the digest."""
+    digest = await asyncio.to_thread(file_sha256, local)
+    key = f"{store_prefix}{digest}.mp4"
+    if await objects.stat(key) is None:
+        await objects.put_file(key, local, "video/mp4")
+    return key, digest
+
+
 async def animate(
     model: VideoModel,
     objects: ObjectStore,
@@ -179,10 +190,7 @@ async def animate(
                     raw, local, width=width, height=height, fps=fps, duration=clip.duration,
                     ffmpeg=ffmpeg,
                 )  # fmt: skip
-            digest = await asyncio.to_thread(file_sha256, local)
-            key = f"{store_prefix}{digest}.mp4"
-            if await objects.stat(key) is None:
-                await objects.put_file(key, local, "video/mp4")
+            key, digest = await store_clip(objects, local, store_prefix)
         except (AppError, RenderFailed, OSError) as exc:
             code = getattr(exc, "code", None)
             reason = str(exc)[:300]

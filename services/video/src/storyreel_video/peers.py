@@ -2,7 +2,8 @@
 
 - script: is the drama the caller's? (`GetDrama` answers NOT_FOUND otherwise)
 - storyboard: the shots to render (`BatchGetStoryboards`, `ListStoryboards`)
-- asset: the object key of an uploaded audio asset used as the music bed (`GetAsset`)
+- asset: the object key of an uploaded audio asset used as the music bed, and of the uploaded
+  video a shot plays (`GetAsset`)
 
 Channels open on first use (`PeerChannels`): the embedded launcher fills in the services'
 ports after every service is built.
@@ -16,6 +17,7 @@ from typing import Any
 
 from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, SpeechSegment
 from storyreel_core.errors import NotFound, ValidationFailed
+from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
@@ -26,6 +28,8 @@ from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.peers import DramaGuard, PeerChannels
 from storyreel_core.settings import Settings
 from storyreel_video.video_models import ShotRef
+
+log = get_logger("storyreel.video.peers")
 
 MAX_SHOTS = 500  # the most storyboards read for "every storyboard of the drama"
 
@@ -60,6 +64,7 @@ def shot_from_proto(msg: storyboards_pb2.Storyboard) -> ShotRef:
         dialogue=[d.text for d in msg.dialogue if d.text.strip()],
         language=msg.language or "zh",
         prompt=". ".join(t.strip() for t in (msg.prompt, msg.description) if t.strip())[:4000],
+        video_asset_id=msg.video_asset_id,
     )
 
 
@@ -74,6 +79,40 @@ class Peers:
         await self._dramas.require(owner_id, drama_id)
 
     async def shots(
+        self, owner_id: str, drama_id: str, storyboard_ids: Sequence[str] | None
+    ) -> list[ShotRef]:
+        return await self._with_uploads(
+            owner_id, drama_id, await self._shots(owner_id, drama_id, storyboard_ids)
+        )
+
+    async def _with_uploads(
+        self, owner_id: str, drama_id: str, shots: list[ShotRef]
+    ) -> list[ShotRef]:
+        """Each shot naming an uploaded video gets its object key; an asset deleted since it
+        was chosen leaves the shot on camera motion (logged), not the whole render refused."""
+        stub = assets_pb2_grpc.AssetLibraryServiceStub(self._channels.channel("asset"))
+        keys: dict[str, str] = {}
+        for asset_id in dict.fromkeys(s.video_asset_id for s in shots if s.video_asset_id):
+            try:
+                asset = await call(
+                    stub.GetAsset,
+                    assets_pb2.AssetRef(drama_id=drama_id, asset_id=asset_id),
+                    user_id=owner_id,
+                    timeout=self._channels.deadline,
+                )
+            except NotFound:
+                log.warning("video.upload.gone", drama_id=drama_id, asset_id=asset_id)
+                continue
+            if asset.media_type == "video" and asset.key:
+                keys[asset_id] = asset.key
+        return [
+            s.model_copy(update={"video_key": keys[s.video_asset_id]})
+            if s.video_asset_id in keys
+            else s
+            for s in shots
+        ]
+
+    async def _shots(
         self, owner_id: str, drama_id: str, storyboard_ids: Sequence[str] | None
     ) -> list[ShotRef]:
         stub = storyboards_pb2_grpc.StoryboardLibraryServiceStub(

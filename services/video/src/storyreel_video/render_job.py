@@ -4,7 +4,9 @@ Everything is the final-cut composer's (`compose_segmented_cut`: camera motion, 
 the voices, ASS subtitles burned in and SRT written, the music bed ducked under the speech,
 loudness to −16 LUFS, H.264 segments stitched with `+faststart`, a thumbnail), the same one the
 pipeline's `final_cut` stage uses; this job only fetches the media, turns the request's options
-into the composer's, and stores the outputs.
+into the composer's, and stores the outputs. A shot's motion is, first found: the video the
+user uploaded for it (`uploaded_clips`), the request's video model's clip (`model_motion`),
+camera motion over its still.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from storyreel_video.model_motion import MotionShot, motion_for_job, motion_prom
 from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
+from storyreel_video.uploaded_clips import merged, play_uploads, uploads_result, without_uploads
 from storyreel_video.video_models import DramaCheck, RenderInput
 from storyreel_video.video_store import MediaFile, VideoStore, drama_prefix
 
@@ -72,28 +75,42 @@ class RenderJob(LibraryJob):
             await ctx.progress(0, 100, "fetching media")
             cuts = [cut_shot(s, fallback=None, keep_planned=True) for s in spec.shots]
             clips = await fetch_shot_clips(self.videos.objects, spec.shots, cuts, scratch / "in")
+            prefix = f"{drama_prefix(spec.drama_id)}clips/"  # with the drama's media
+            uploads = await play_uploads(
+                self.videos.objects,
+                clips,
+                [s.video_key for s in spec.shots],
+                [s.storyboard_id for s in spec.shots],
+                width=spec.width,
+                height=spec.height,
+                fps=spec.fps,
+                scratch=scratch / "uploads",
+                store_prefix=prefix,
+                ffmpeg=self.ffmpeg,
+            )
+            rest = without_uploads(uploads)
             moved = await motion_for_job(
                 ctx,
                 self.providers,
                 self.videos.objects,
-                clips,
+                [uploads.clips[i] for i in rest],
                 [
                     MotionShot(s.storyboard_id, motion_prompt(s.prompt, s.narration, *s.dialogue))
-                    for s in spec.shots
+                    for s in (spec.shots[i] for i in rest)
                 ],
-                video_provider=spec.video_provider,
+                video_provider=spec.video_provider if rest else "",
                 video_model=spec.video_model,
                 budget=None,
                 width=spec.width,
                 height=spec.height,
                 fps=spec.fps,
                 scratch=scratch / "motion",
-                # With the drama's media: deleted with the drama.
-                store_prefix=f"{drama_prefix(spec.drama_id)}clips/",
+                store_prefix=prefix,
                 ffmpeg=self.ffmpeg,
             )
+            shot_clips, motion = merged(uploads, rest, moved)
             rendered = await compose_segmented_cut(
-                moved.clips,
+                shot_clips,
                 [cut.frame_key for cut in cuts],
                 scratch / "out",
                 runner=self.segments,
@@ -113,7 +130,7 @@ class RenderJob(LibraryJob):
                 ffmpeg=self.ffmpeg,
                 on_progress=on_progress,
                 preset=self.preset,
-                motion=moved.keys,
+                motion=motion,
             )
             cut = rendered.cut
             await self.dramas.require(job.owner_id, spec.drama_id)
@@ -145,4 +162,9 @@ class RenderJob(LibraryJob):
                 },
             )
         segments = {"total": rendered.segments.total, "encoded": rendered.segments.encoded}
-        return {**moved.result, "video": video_result(doc), "segments": segments}
+        return {
+            **moved.result,
+            **uploads_result(uploads),
+            "video": video_result(doc),
+            "segments": segments,
+        }

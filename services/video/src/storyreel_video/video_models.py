@@ -85,6 +85,10 @@ class ShotRef(BaseModel):
     dialogue: list[str] = Field(default_factory=list)
     language: str = "zh"
     prompt: str = ""  # the storyboard's image prompt and description: what a video model animates
+    # An uploaded video the shot plays instead of any motion (the asset's object key, read
+    # when the request is accepted); "" for none, or when the asset is gone.
+    video_asset_id: str = ""
+    video_key: str = ""
 
     def seconds(self, *, fallback: float | None, keep_planned: bool) -> float:
         """How long this shot plays.
@@ -119,7 +123,8 @@ class ShotSource(Protocol):
         self, owner_id: str, drama_id: str, storyboard_ids: Sequence[str] | None
     ) -> list[ShotRef]:
         """The given storyboards in the order asked (NotFound naming an unknown one), or with
-        None every storyboard of the drama in position order."""
+        None every storyboard of the drama in position order; a shot naming an uploaded
+        video asset has that asset's object key as `video_key`."""
         ...
 
 

@@ -84,6 +84,7 @@ class Storyboard(_message.Message):
     ASPECT_RATIO_FIELD_NUMBER: _builtins.int
     IMAGE_WIDTH_FIELD_NUMBER: _builtins.int
     IMAGE_HEIGHT_FIELD_NUMBER: _builtins.int
+    VIDEO_ASSET_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     drama_id: _builtins.str
     script_id: _builtins.str
@@ -128,6 +129,10 @@ class Storyboard(_message.Message):
     """The frame's shape: 9:16 (default) | 16:9 | 1:1, and its size in pixels (0 before a frame)."""
     image_width: _builtins.int
     image_height: _builtins.int
+    video_asset_id: _builtins.str
+    """An uploaded video asset of the drama the shot plays instead of camera motion over its
+    frame (conformed to the cut's size, rate and the shot's duration); "" for none.
+    """
     @_builtins.property
     def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -169,10 +174,11 @@ class Storyboard(_message.Message):
         aspect_ratio: _builtins.str = ...,
         image_width: _builtins.int = ...,
         image_height: _builtins.int = ...,
+        video_asset_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments_json", b"audio_segments_json", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments_json", b"audio_segments_json", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "video_asset_id", b"video_asset_id", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -352,6 +358,7 @@ class UpdateStoryboardRequest(_message.Message):
     CAMERA_MOVEMENT_FIELD_NUMBER: _builtins.int
     PROMPT_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    VIDEO_ASSET_ID_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     description: _builtins.str
@@ -364,6 +371,8 @@ class UpdateStoryboardRequest(_message.Message):
     camera_movement: _builtins.str
     prompt: _builtins.str
     expected_version: _builtins.int
+    video_asset_id: _builtins.str
+    """A video asset of this drama (NOT_FOUND otherwise) to play as the shot's clip; "" clears."""
     @_builtins.property
     def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -385,10 +394,11 @@ class UpdateStoryboardRequest(_message.Message):
         camera_movement: _builtins.str | None = ...,
         prompt: _builtins.str | None = ...,
         expected_version: _builtins.int = ...,
+        video_asset_id: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "camera_movement", b"camera_movement", "composition_json", b"composition_json", "description", b"description", "duration", b"duration", "narration", b"narration", "prompt", b"prompt", "shot_type", b"shot_type"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "composition_json", b"composition_json", "description", b"description", "duration", b"duration", "narration", b"narration", "prompt", b"prompt", "shot_type", b"shot_type", "video_asset_id", b"video_asset_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "expected_version", b"expected_version", "narration", b"narration", "prompt", b"prompt", "set_character_ids", b"set_character_ids", "set_dialogue", b"set_dialogue", "shot_type", b"shot_type", "storyboard_id", b"storyboard_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "expected_version", b"expected_version", "narration", b"narration", "prompt", b"prompt", "set_character_ids", b"set_character_ids", "set_dialogue", b"set_dialogue", "shot_type", b"shot_type", "storyboard_id", b"storyboard_id", "video_asset_id", b"video_asset_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__camera_movement: _TypeAlias = _typing.Literal["camera_movement"]  # noqa: Y015
     _WhichOneofArgType__camera_movement: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement"]  # noqa: Y015
@@ -404,6 +414,8 @@ class UpdateStoryboardRequest(_message.Message):
     _WhichOneofArgType__prompt: _TypeAlias = _typing.Literal["_prompt", b"_prompt"]  # noqa: Y015
     _WhichOneofReturnType__shot_type: _TypeAlias = _typing.Literal["shot_type"]  # noqa: Y015
     _WhichOneofArgType__shot_type: _TypeAlias = _typing.Literal["_shot_type", b"_shot_type"]  # noqa: Y015
+    _WhichOneofReturnType__video_asset_id: _TypeAlias = _typing.Literal["video_asset_id"]  # noqa: Y015
+    _WhichOneofArgType__video_asset_id: _TypeAlias = _typing.Literal["_video_asset_id", b"_video_asset_id"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__camera_movement) -> _WhichOneofReturnType__camera_movement | None: ...
     @_typing.overload
@@ -418,6 +430,8 @@ class UpdateStoryboardRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__prompt) -> _WhichOneofReturnType__prompt | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__shot_type) -> _WhichOneofReturnType__shot_type | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__video_asset_id) -> _WhichOneofReturnType__video_asset_id | None: ...
 
 Global___UpdateStoryboardRequest: _TypeAlias = UpdateStoryboardRequest  # noqa: Y015
 
