@@ -51,6 +51,9 @@ from storyreel_cli.platform_process import PlatformProcess
 Case: TypeAlias = schemathesis.Case[Any]
 MAX_EXAMPLES = int(os.environ.get("STORYREEL_FUZZ_EXAMPLES", "8"))
 REQUEST_TIMEOUT_S = 15
+# The suite's per-test limit (pytest-timeout) fits the default 8 examples; a longer local run
+# (`STORYREEL_FUZZ_EXAMPLES=200`: 200 per operation, ~25 min on 2 cores) gets room to finish.
+pytestmark = pytest.mark.timeout(max(600, MAX_EXAMPLES * 30))
 # Issue 8: these rejected most data valid by their own schema. Their documents now state every
 # constraint they enforce, and schema-valid input must be accepted (2xx, or 404/409/429 for
 # state the schema cannot know: an unknown id, a stale set, too many tasks at once).
