@@ -209,7 +209,7 @@ def test_a_frames_budget_below_the_estimate_fails_before_any_call(
 ) -> None:
     """2 character sheets + 2 location sheets + 3 shots at $0.04 = $0.28, checked up front."""
     reg = registry(standin.base_url, tmp_path)
-    with pytest.raises(ValidationFailed, match=r"\$0\.2800 exceeds the budget of \$0\.2500"):
+    with pytest.raises(ValidationFailed, match=r"\$0\.280000 exceeds the budget of \$0\.250000"):
         asyncio.run(run_frames(reg, tmp_path, "oai", board(), budget=0.25))
     assert standin.requests == []
     result, _ = asyncio.run(run_frames(reg, tmp_path, "oai", board(), budget=0.28))

@@ -249,7 +249,7 @@ def test_a_users_default_budget_applies_when_a_request_names_none(
     render = {"story": EN_STORY, "options": {"ai_provider": "priced"}}
     r = ai_api.post("/pipeline/render", json=render)
     assert_error(r, 400, 1001)
-    assert "exceeds the budget of $0.0100" in r.json()["message"]
+    assert "exceeds the budget of $0.010000" in r.json()["message"]
     drama = new_drama(ai_api)
     generate = {"prompt": EN_STORY, "ai_provider": "priced"}
     assert_error(ai_api.post(f"/dramas/{drama}/scripts/generate", json=generate), 400, 1001)
@@ -257,7 +257,7 @@ def test_a_users_default_budget_applies_when_a_request_names_none(
     # The request's own budget wins over the default; null removes the default.
     r = ai_api.post(f"/dramas/{drama}/scripts/generate", json={**generate, "budget": 0.02})
     assert_error(r, 400, 1001)
-    assert "exceeds the budget of $0.0200" in r.json()["message"]
+    assert "exceeds the budget of $0.020000" in r.json()["message"]
     r = ai_api.put("/users/me/budget", json={"default_budget": None})
     assert r.json()["data"]["effective"] is None
 

@@ -96,6 +96,13 @@ def test_inconsistent_files_are_refused() -> None:
         parse_providers(
             GOOD.replace("max_concurrency = 2", "unknown_field = 2"), environ={"CLOUD_KEY": "k"}
         )
+    # A built-in name taken by another type would silently replace the offline default.
+    for name in ("offline", "piper", "espeak"):
+        entry = f'[[provider]]\nname = "{name}"\ntype = "openai"\nbase_url = "http://h/v1"\n'
+        with pytest.raises(ProvidersFileError, match=f"name '{name}' is the built-in"):
+            parse_providers(entry + 'text_model = "m"\n', environ={})
+    with pytest.raises(ProvidersFileError, match="http:// or https://"):
+        parse_providers(GOOD.replace("http://", "ftp://", 1), environ={"CLOUD_KEY": "k"})
 
 
 def test_unknown_provider_or_model_is_a_400_naming_the_configured_ones() -> None:

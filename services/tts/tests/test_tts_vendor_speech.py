@@ -346,7 +346,7 @@ async def test_a_speech_budget_below_the_estimate_fails_before_any_call(
     before = len(Vendor.calls)
     with pytest.raises(ValidationFailed) as caught:
         await job(Job("task_budget", "speech", "u", payload, 1), NoProgress())
-    assert caught.value.field == "budget" and "$0.6000" in caught.value.message
+    assert caught.value.field == "budget" and "$0.600000" in caught.value.message
     assert len(Vendor.calls) == before
     payload["budget"] = 0.6  # the estimate exactly: allowed, and spent
     result = await job(Job("task_budget2", "speech", "u", payload, 1), NoProgress())

@@ -110,6 +110,20 @@ def test_english_narrator_is_piper_and_male_characters_may_be_too() -> None:
     assert all(v.engine == "espeak" for v in cast.values())
 
 
+def test_piper_alone_casts_only_piper_voices_with_women_raised_apart_from_the_men() -> None:
+    """The `piper` provider has no eSpeak: every voice is joe, a woman's raised into the
+    female band, and a story it cannot speak is refused before any line is synthesised."""
+    cast = cast_voices([HERO, HEROINE, STRANGER], "en", espeak=False)
+    assert all(v.engine == "piper" for v in cast.values())
+    assert len({v.id for v in cast.values()}) == 4
+    assert cast[HEROINE.id].hz > 140 > cast[HERO.id].hz
+    assert cast[NARRATOR].hz < 125
+    with pytest.raises(ValidationFailed, match="English only"):
+        cast_voices([HERO], "zh", espeak=False)
+    with pytest.raises(ValidationFailed, match="eSpeak voice"):
+        cast_voices([HERO], "en", narrator="female-2", espeak=False)
+
+
 def test_list_voices_describes_the_catalogue() -> None:
     voices = list_voices()
     ids = [v["id"] for v in voices]

@@ -45,6 +45,7 @@ OPERATIONS = (
     "personas",
     "conversations",
     "monitoring",
+    "workflow",
 )
 _CAS_ATTEMPTS = 50
 

@@ -42,6 +42,7 @@ Operation = Literal[
     "personas",
     "conversations",
     "monitoring",
+    "workflow",
 ]
 assert set(get_args(Operation)) == set(OPERATIONS)  # one list, stated twice for OpenAPI
 Quota = Annotated[int, Field(ge=1, le=1_000_000_000)]

@@ -12,6 +12,10 @@ from storyreel_core.telemetry.error_log import capture_errors
 
 def configure_logging(level: str = "INFO", *, json: bool = False) -> None:
     logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    # httpx logs every request's full URL at INFO: a provider's base URL (and whatever a
+    # studio put in it) must not reach the log, so its request lines stay below INFO.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # Plain tracebacks, never rich's default with every frame's locals: that dump runs to tens of
     # thousands of lines for one error, stalls the event loop (in embedded mode the whole
     # platform) for seconds, and writes request bodies and secrets into the log.

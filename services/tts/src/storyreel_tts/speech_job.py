@@ -57,7 +57,11 @@ async def cast_for(
     if backend.casting(provider) == "engine":
         engines = getattr(model, "engines", ("piper", "espeak"))
         cast = cast_voices(
-            board.characters, board.language, narrator=spec.voice, piper="piper" in engines
+            board.characters,
+            board.language,
+            narrator=spec.voice,
+            piper="piper" in engines,
+            espeak="espeak" in engines,
         )
         return {who: voice.id for who, voice in cast.items()}
     voices = await model.voices()

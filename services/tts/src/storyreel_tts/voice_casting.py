@@ -100,6 +100,9 @@ ESPEAK_PITCH_HZ: dict[Language, dict[str, tuple[int, ...]]] = {
 PIPER_VOICE = "joe"
 PIPER_HZ = 84.0
 PIPER_SHIFTS_ST: tuple[float, ...] = (-3.5, 2.5, 4.5)  # 2 semitones apart, below ~125 Hz
+# Piper alone (the `piper` provider, no eSpeak): its one voice is a man's, so women are joe
+# raised into the female band (about 150-190 Hz): audibly raised, but apart from every man.
+PIPER_FEMALE_SHIFTS_ST: tuple[float, ...] = (10.0, 12.0, 14.0)
 
 
 def espeak_hz(language: Language, variant: str, pitch: int) -> float:
@@ -367,14 +370,19 @@ def character_gender(character: Character) -> Literal["male", "female"]:
 
 
 def _candidates(
-    gender: Literal["male", "female"], language: Language, digest: int, piper: bool = True
+    gender: Literal["male", "female"],
+    language: Language,
+    digest: int,
+    piper: bool = True,
+    espeak: bool = True,
 ) -> list[Voice]:
     """Every voice the character could take, its hashed preference first."""
     rate = RATE_BASE - RATE_SPREAD + (digest >> 32) % (2 * RATE_SPREAD + 1)
     voice_range = RANGE_MIN + (digest >> 48) % RANGE_SPAN
     options: list[Voice] = []
-    if gender == "male" and language == "en" and piper:
-        for shift in PIPER_SHIFTS_ST:
+    shifts = PIPER_SHIFTS_ST if gender == "male" or espeak else PIPER_FEMALE_SHIFTS_ST
+    if language == "en" and piper and (gender == "male" or not espeak):
+        for shift in shifts:
             options.append(
                 Voice(
                     id=f"{PIPER_VOICE}/st{shift:+.1f}",
@@ -389,6 +397,8 @@ def _candidates(
                     hz=PIPER_HZ * 2 ** (shift / 12),
                 )
             )
+    if not espeak:
+        return options
     pool = FEMALE_TIMBRES if gender == "female" else MALE_TIMBRES
     # Women stay above and men below the band where the two overlap (about 125-135 Hz).
     pitches = ESPEAK_PITCHES[1:] if gender == "female" else ESPEAK_PITCHES[:-1]
@@ -418,12 +428,16 @@ def _candidates(
 
 
 def _character_voice(
-    character: Character, language: Language, taken: list[Voice], piper: bool = True
+    character: Character,
+    language: Language,
+    taken: list[Voice],
+    piper: bool = True,
+    espeak: bool = True,
 ) -> Voice:
     """The first candidate that keeps the cast apart, relaxing the gap in three passes; a
     cast with more characters of one gender than voices shares its preferred one."""
     digest = _digest(character.id)
-    options = _candidates(character_gender(character), language, digest, piper)
+    options = _candidates(character_gender(character), language, digest, piper, espeak)
     taken_ids = {v.id for v in taken}
     for gap in (MIN_GAP_ST, FALLBACK_GAP_ST, 0.0):
         for voice in options:
@@ -442,15 +456,28 @@ def cast_voices(
     *,
     narrator: str | None = None,
     piper: bool = True,
+    espeak: bool = True,
 ) -> dict[str, Voice]:
     """Voices for a story: key "narrator" plus one per character id.
 
     Characters are cast in id order so the result never depends on the caller's order; a
     repeated id is cast once. `piper=False` casts eSpeak voices only (the `espeak`
-    provider). Raises `ValidationFailed` for an unknown narrator voice or a character with
-    the reserved id "narrator".
+    provider); `espeak=False` Piper voices only (the `piper` provider: English, women raised
+    by `PIPER_FEMALE_SHIFTS_ST`). Raises `ValidationFailed` for an unknown narrator voice, a
+    character with the reserved id "narrator", or a language Piper alone cannot speak.
     """
+    if not espeak and language != "en":
+        raise ValidationFailed(
+            f"the piper provider speaks English only, not {language!r}; use the offline"
+            " provider (Piper and eSpeak NG)",
+            field="audio_provider",
+        )
     cast: dict[str, Voice] = {NARRATOR: narrator_voice(language, narrator, piper=piper)}
+    if not espeak and cast[NARRATOR].engine != "piper":
+        raise ValidationFailed(
+            f"voice {narrator!r} is an eSpeak voice; the piper provider has joe and narrator-en",
+            field="voice",
+        )
     taken = [cast[NARRATOR]]
     unique = {c.id: c for c in characters}
     for character_id in sorted(unique):
@@ -458,7 +485,7 @@ def cast_voices(
             raise ValidationFailed(
                 f"character id {NARRATOR!r} is reserved for narration", field="characters"
             )
-        voice = _character_voice(unique[character_id], language, taken, piper)
+        voice = _character_voice(unique[character_id], language, taken, piper, espeak)
         cast[character_id] = voice
         taken.append(voice)
     return cast

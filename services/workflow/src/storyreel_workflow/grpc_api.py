@@ -17,7 +17,7 @@ from storyreel_core.proto.storyreel.v1 import (
     tasks_pb2,
     tasks_pb2_grpc,
 )
-from storyreel_core.providers.costs import check_budget, estimate_screenplay
+from storyreel_core.providers.costs import check_budget, estimate_screenplay, estimate_speech
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import ESTIMATED_SHOT_SECONDS, check_render_cost
 from storyreel_core.rpc.messages import task_ref, task_to_proto
@@ -54,7 +54,7 @@ def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
 
 def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
     """An unknown `options.ai_provider`/`options.model` or an estimate above
-    `options.budget` is refused (400) before any task or provider call."""
+    `options.budget` (screenplay and speech) is refused (400) before any task or provider call."""
     opts = spec.options
     choice = providers.resolve(
         "text",
@@ -63,10 +63,16 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
         field="options.ai_provider",
         model_field="options.model",
     )
+    estimate = 0.0
     if not choice.offline:
         prices = providers.providers[choice.provider].config.prices
         estimate = estimate_screenplay(prices, spec.story, opts.scene_count)
-        check_budget(opts.budget, estimate, field="options.budget")
+    # Every sentence of the story is spoken once, so its length bounds what speech will cost
+    # (the built-in engines are free: no prices), and a render that cannot afford its voices
+    # is refused now, not after its screenplay and frames were paid for.
+    speech_prices = providers.prices((opts.audio_provider or "").strip() or "offline")
+    estimate += estimate_speech(speech_prices, len(spec.story))
+    check_budget(opts.budget, estimate, field="options.budget")
     providers.resolve(
         "image",
         opts.image_provider,

@@ -167,6 +167,7 @@ def render_result(done: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "generator": done["script"].get("generator", {"provider": "offline", "model": ""}),
         "usage": spent["usage"],
         "cost": spent["cost"],
+        "provider_calls": spent["provider_calls"],
         "language": board["language"],
         "characters": board["characters"],
         "voices": done["speech"].get("voices", {}),

@@ -65,6 +65,7 @@ TEMPLATE_KINDS: frozenset[str] = frozenset({"text_to_image", "image_reference", 
 # Types that cannot work without a key (a local OpenAI-compatible server often needs none).
 KEY_REQUIRED: frozenset[str] = frozenset({"elevenlabs"})
 OFFLINE: Final = "offline"
+RESERVED_NAMES: Final = frozenset({OFFLINE, "piper", "espeak"})
 OFFLINE_MODEL = "rule-based"
 MODEL_FIELDS: dict[Modality, str] = {m: f"{m}_model" for m in MODALITIES}
 
@@ -187,6 +188,15 @@ class ProviderConfig(BaseModel):
                 raise ValueError(f"type {self.type!r} serves no {modality}; remove {key}")
             if any(not m.strip() for m in models):
                 raise ValueError(f"{key} has an empty model name")
+        # The built-in names keep their meaning: requests without a provider use `offline`, and
+        # the speech service's in-process engines answer to `piper` and `espeak`.
+        if self.name in RESERVED_NAMES and self.type != self.name:
+            raise ValueError(
+                f"name {self.name!r} is the built-in {self.name} provider's; only type"
+                f" {self.name!r} may use it (choose another name)"
+            )
+        if self.base_url is not None and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must be an http:// or https:// URL")
         if self.type == "openai" and not self.base_url:
             raise ValueError("type 'openai' needs base_url (https://api.openai.com/v1 for OpenAI)")
         if self.type == "comfyui" and not self.base_url:

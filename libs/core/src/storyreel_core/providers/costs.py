@@ -76,7 +76,7 @@ def check_budget(budget: float | None, estimate: float, field: str = "budget") -
     """Refuse a request whose estimate exceeds its budget (400, 1001), before any call."""
     if budget is not None and estimate > budget:
         raise ValidationFailed(
-            f"estimated cost ${estimate:.4f} exceeds the budget of ${budget:.4f}", field=field
+            f"estimated cost ${estimate:.6f} exceeds the budget of ${budget:.6f}", field=field
         )
 
 

@@ -208,7 +208,9 @@ class ProviderError(AppError):
     retryable = False
 
     def __init__(self, message: str, *, provider: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message, field="provider", reason=message)
+        # Permanent for the job: the call layer already retried (and fell back) as the provider
+        # allows; redelivering the job would repeat every paid attempt up to max_deliver times.
+        super().__init__(message, field="provider", reason=message, permanent=True)
         self.provider = provider
         self.retry_after_s = retry_after_s
 
