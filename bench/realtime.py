@@ -1,10 +1,17 @@
 """Realtime latency: from a task's progress event to WebSocket clients, with 200 connected.
 
-A running embedded platform (started here) renders a short story while 200 WebSocket clients
-of one user are connected and subscribed to the render's task. For every message a client
-receives, the latency is its arrival time minus the `updated_at` of the task record it carries
-(the worker writes the record, then publishes it; the gateway fans it out). Both clocks are
-this machine's. Prints the count, p50, p99 and max, and p99 as a ratio of the 100 ms target.
+A running platform (started here) renders a short story while 200 WebSocket clients of one
+user are connected and subscribed to the render's task. For every message a client receives,
+the latency is its arrival time minus the `updated_at` of the task record it carries (the
+worker writes the record, then publishes it; the gateway fans it out). Both clocks are this
+machine's. Prints the count, p50, p99 and max, and p99 as a ratio of the 100 ms target, for:
+
+- `embedded` (`storyreel up`): the gateway and every service in one process, so the gateway's
+  event loop shares one interpreter (and its GIL) with the frames, speech and cut stages;
+- `distributed` (`tests/cluster.py`): the gateway, each service, nats-server, MongoDB (nx-27017)
+  and SeaweedFS S3 as their own processes, as the Kubernetes deployment runs them.
+
+    .venv/bin/python bench/realtime.py [--deployment embedded|distributed|both] [--clients 200]
 """
 
 from __future__ import annotations
@@ -101,25 +108,55 @@ async def measure(url: str, token: str, clients: int) -> list[float]:
         return [ms for a in arrivals for ms in latencies_ms(task_id, a)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=200)
-    args = parser.parse_args()
+def run_against(url: str, clients: int) -> list[float]:
+    with httpx.Client(base_url=url, timeout=30) as http:
+        token = token_for(http)
+    return asyncio.run(measure(url, token, clients))
+
+
+def embedded(clients: int) -> list[float]:
     with tempfile.TemporaryDirectory(prefix="storyreel-rt-bench-") as tmp:
         proc = PlatformProcess(Path(tmp)).start()
         try:
-            with httpx.Client(base_url=proc.url, timeout=30) as http:
-                token = token_for(http)
-            latencies = asyncio.run(measure(proc.url, token, args.clients))
+            return run_against(proc.url, clients)
         finally:
             proc.stop()
+
+
+def distributed(clients: int) -> list[float]:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from cluster import Cluster
+
+    with (
+        tempfile.TemporaryDirectory(prefix="storyreel-rt-bench-") as tmp,
+        Cluster(Path(tmp) / "cluster") as cluster,
+    ):
+        return run_against(cluster.url, clients)
+
+
+def report(deployment: str, clients: int, latencies: list[float]) -> None:
     if not latencies:
-        sys.exit("no progress message arrived")
+        sys.exit(f"{deployment}: no progress message arrived")
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
-    print(f"clients: {args.clients}, messages received: {len(ordered)}")
-    print(f"latency ms: p50 {statistics.median(ordered):.1f}, p99 {p99:.1f}, max {ordered[-1]:.1f}")
-    print(f"p99 / {TARGET_MS:.0f} ms target: {p99 / TARGET_MS:.2f} (target <= 1)")
+    print(f"{deployment}: clients {clients}, messages received {len(ordered)}")
+    print(
+        f"{deployment}: latency ms p50 {statistics.median(ordered):.1f}, p99 {p99:.1f},"
+        f" max {ordered[-1]:.1f}; p99 / {TARGET_MS:.0f} ms target = {p99 / TARGET_MS:.2f}"
+        " (target <= 1)",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--deployment", choices=("embedded", "distributed", "both"), default="both")
+    args = parser.parse_args()
+    runs = {"embedded": embedded, "distributed": distributed}
+    for name, run in runs.items():
+        if args.deployment in (name, "both"):
+            report(name, args.clients, run(args.clients))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from storyreel_video.ffmpeg_runner import resolve_ffmpeg
+from storyreel_video.ffmpeg_runner import lower_priority, resolve_ffmpeg
 from storyreel_video.yuv import YuvFrame, frame_bytes
 
 
@@ -60,6 +60,7 @@ class ClipFrames:
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        lower_priority(self._proc.pid)
         self._index = -1
 
     def _read(self) -> YuvFrame | None:
