@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # US dollars a request's provider calls may cost when neither the request (`budget`) nor
     # the user (`PUT /users/me/budget`) sets a limit; unset = no limit (default_budget.py).
     default_budget: float | None = Field(default=None, ge=0)
+    # CPU niceness of every ffmpeg the video service starts (0 = the service's own). Checked
+    # here at start-up; `storyreel_video.ffmpeg_runner.lower_priority` applies it per process.
+    ffmpeg_nice: int = Field(default=10, ge=0, le=19)
     # Monitoring alert rules (GET /monitoring/alerts): a job consumer holding more than
     # alert_queue_lag messages; more than alert_failure_rate of the tasks finished in the last
     # alert_window_s failed (once at least alert_min_finished finished); a dependency down.

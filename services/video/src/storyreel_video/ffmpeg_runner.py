@@ -53,7 +53,7 @@ def lower_priority(pid: int) -> None:
     encode at equal priority put ~200 ms on the p99 of realtime pushes). Raising niceness is
     always permitted, so this needs no privilege; it does not slow an encode on an idle box.
     """
-    try:
+    try:  # the variable of `Settings.ffmpeg_nice`, validated (0-19) when the service starts
         nice = int(os.environ.get("STORYREEL_FFMPEG_NICE", "10"))
     except ValueError:
         nice = 10
