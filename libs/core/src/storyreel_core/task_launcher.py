@@ -14,6 +14,7 @@ re-attached ones (`task_id` given) are never refused: they are part of work alre
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from storyreel_core.bus.jetstream import JetStreamBus
@@ -36,6 +37,7 @@ def too_many_tasks(limit: int) -> AppError:
 
 
 RETRYABLE = frozenset({"failed", "cancelled"})
+RETRY_CLAIM_ATTEMPTS = 10  # reads and claims of one retry before it answers 409
 
 
 class TaskLauncher:
@@ -103,24 +105,31 @@ class TaskLauncher:
         way). The job resumes from what the task kept (a render reuses its finished stages).
         NotFound for another owner's task; 409 (1003) for a task that is not failed/cancelled
         or is being retried by another request at the same moment."""
-        doc = await self.tasks.get(task_id, owner_id)
-        if doc["status"] not in RETRYABLE:
-            raise AlreadyExists(
-                f"task {task_id} is {doc['status']}: only a failed or cancelled task is retried",
-                field="task_id",
+        # A cancelled task's own job may still be writing its last record (its stage tasks
+        # being cancelled): read again and claim again, rather than tell the client to retry.
+        for _ in range(RETRY_CLAIM_ATTEMPTS):
+            doc = await self.tasks.get(task_id, owner_id)
+            if doc["status"] not in RETRYABLE:
+                raise AlreadyExists(
+                    f"task {task_id} is {doc['status']}: only a failed or cancelled task is"
+                    " retried",
+                    field="task_id",
+                )
+            count = int(doc.get("retries") or 0) + 1
+            claimed = await self.tasks.settle(
+                doc,
+                status="pending",
+                current_step="queued",
+                current_item=None,
+                error=None,
+                result=None,
+                finished_at=None,
+                retries=count,
             )
-        count = int(doc.get("retries") or 0) + 1
-        claimed = await self.tasks.settle(
-            doc,
-            status="pending",
-            current_step="queued",
-            current_item=None,
-            error=None,
-            result=None,
-            finished_at=None,
-            retries=count,
-        )
-        if claimed is None:
+            if claimed is not None:
+                break
+            await asyncio.sleep(0.05)
+        else:
             raise AlreadyExists(f"task {task_id} changed meanwhile; try again", field="task_id")
         body = {
             "task_id": task_id,
