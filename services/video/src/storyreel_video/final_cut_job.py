@@ -164,6 +164,7 @@ class FinalCutJob:
                     "total": rendered.segments.total,
                     "encoded": rendered.segments.encoded,
                 },
+                "soundtrack": rendered.soundtrack,
             }
             for field, path in files.items():
                 name, content_type = OUTPUTS[field]

@@ -167,4 +167,5 @@ class RenderJob(LibraryJob):
             **uploads_result(uploads),
             "video": video_result(doc),
             "segments": segments,
+            "soundtrack": rendered.soundtrack,
         }
