@@ -11,6 +11,7 @@ import ipaddress
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -21,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
 class _Handler(BaseHTTPRequestHandler):
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
         type(self).seen.append(self.path)
