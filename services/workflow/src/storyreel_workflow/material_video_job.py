@@ -209,6 +209,7 @@ class _Run:
         self.spec = spec
         self.state = state
         self.lock = asyncio.Lock()
+        self.report_lock = asyncio.Lock()
         self.done_weight = 0.0
         self.phase = ""
         self.phase_parts: dict[str, float] = {}
@@ -245,6 +246,11 @@ class _Run:
             )
 
     async def _report(self) -> None:
+        # Children report side by side; the task record takes one write at a time.
+        async with self.report_lock:
+            await self._write_progress()
+
+    async def _write_progress(self) -> None:
         parts = self.phase_parts.values()
         share = sum(parts) / len(self.phase_parts) if self.phase_parts else 0.0
         percent = self.done_weight + WEIGHTS.get(self.phase, 0.0) * share
