@@ -234,15 +234,3 @@ def test_refusals_fetch_nothing(api: Api, loopback: int) -> None:
     assert r.status_code == 200, r.text
     assert_error(api.get(f"/tasks/{task_id}"), 404, 1002)
     assert_error(api.delete(f"/tasks/{task_id}"), 404, 1002)
-
-
-def test_unsupported_type_is_415() -> None:
-    from storyreel_core.errors import AppError
-    from storyreel_gateway.routers.video_tasks import media_kind
-
-    assert media_kind(png())[0] == "image"
-    assert media_kind(b"# title\n\ntext")[0] == "markdown"
-    for data in (b"RIFF\x24\x00\x00\x00WAVEfmt ", b"%PDF-1.4\n", b"\x00\x01\x02binary"):
-        with pytest.raises(AppError) as info:
-            media_kind(data)
-        assert info.value.http_status == 415

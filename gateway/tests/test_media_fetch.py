@@ -17,6 +17,7 @@ import pytest
 
 from storyreel_core.errors import AppError
 from storyreel_gateway.media_fetch import MediaFetcher, UnsafeUrl, is_public
+from storyreel_gateway.routers.video_tasks import media_kind
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -131,3 +132,12 @@ async def test_size_limit(server: str) -> None:
     with pytest.raises(AppError) as info:
         await fetcher(max_bytes=1000).fetch(f"{server}/big")
     assert info.value.http_status == 413
+
+
+def test_media_is_typed_by_content_and_the_rest_is_415() -> None:
+    assert media_kind(PNG)[0] == "image"
+    assert media_kind(b"# title\n\ntext")[0] == "markdown"
+    for data in (b"RIFF\x24\x00\x00\x00WAVEfmt ", b"%PDF-1.4\n", b"\x00\x01\x02binary", b""):
+        with pytest.raises(AppError) as info:
+            media_kind(data)
+        assert info.value.http_status == 415
