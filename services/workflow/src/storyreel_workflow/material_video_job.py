@@ -143,6 +143,21 @@ def variant(index: int, board_ids: list[str], seed: str) -> dict[str, Any]:
     }
 
 
+async def together(*steps: Awaitable[Any]) -> None:
+    """Run side by side; the first failure cancels the others (no child left waiting on its
+    own) and is raised as itself, so the task records its code."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for step in steps:
+                group.create_task(_awaited(step))
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
+
+
+async def _awaited(step: Awaitable[Any]) -> Any:
+    return await step
+
+
 class MaterialVideoJob:
     def __init__(
         self,
@@ -375,7 +390,7 @@ class _Run:
         image_boards = {b for b, m in placed.items() if m["kind"] == "image"}
         to_draw = [b for b in boards if b.id not in image_boards]
         await self._enter("frames", [f"frame:{b.id}" for b in to_draw] or ["none"])
-        await asyncio.gather(
+        await together(
             *(
                 self._child(
                     f"frame:{b.id}",
@@ -393,7 +408,7 @@ class _Run:
 
         speaking = [b for b in boards if b.narration.strip() or any(d.text for d in b.dialogue)]
         await self._enter("audio", [f"audio:{b.id}" for b in speaking] or ["none"])
-        await asyncio.gather(
+        await together(
             *(
                 self._child(
                     f"audio:{b.id}",
