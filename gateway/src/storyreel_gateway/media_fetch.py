@@ -44,6 +44,7 @@ from storyreel_core.logging import get_logger
 log = get_logger("storyreel.gateway.media_fetch")
 
 MAX_REDIRECTS = 5
+RESOLVE_TIMEOUT_S = 10.0
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -120,9 +121,10 @@ class AddressPolicy:
             found = [literal]
         else:
             try:
-                found = [ipaddress.ip_address(a.split("%", 1)[0]) for a in
-                         await self.resolver(name, port)]  # fmt: skip
-            except (OSError, ValueError) as exc:
+                async with asyncio.timeout(RESOLVE_TIMEOUT_S):
+                    answers = await self.resolver(name, port)
+                found = [ipaddress.ip_address(a.split("%", 1)[0]) for a in answers]
+            except (OSError, ValueError, TimeoutError) as exc:
                 raise refused(host, "the host name does not resolve") from exc
         if not found:
             raise refused(host, "the host name does not resolve")
