@@ -177,6 +177,13 @@ def test_materials_become_videos_that_show_them(
         for name, colour in (("red image", RED), ("blue image", BLUE), ("green clip", GREEN)):
             assert shows(colours, colour), (n, name, sorted(set(colours))[:40])
 
+    # The studio route the job used: an image asset becomes a frame, a video asset is no frame.
+    drama, by_index = status["drama_id"], {m["index"]: m for m in status["materials"]}
+    shot = f"/dramas/{drama}/storyboards/{by_index[1]['storyboard_ids'][0]}"
+    assert_error(api.put(shot, json={"image_asset_id": by_index[3]["asset_id"]}), 404, 1002)
+    r = api.put(shot, json={"image_asset_id": by_index[2]["asset_id"]})
+    assert r.status_code == 200 and r.json()["data"]["image_status"] == "completed", r.text
+
     stats = api.get("/tasks/stats").json()["data"]
     assert stats["completed_tasks"] >= 1 and 0 < stats["success_rate"] <= 100
 
