@@ -52,6 +52,7 @@ from storyreel_gateway.routers import (
     storyboards,
     system,
     tasks,
+    video_tasks,
     videos,
     workflow,
 )
@@ -158,6 +159,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         budget.router,
         api_users.router,
         dramas.router,
+        # Before tasks.router: its literal paths must not be read as `/tasks/{task_id}`.
+        video_tasks.router,
         tasks.router,
         pipeline.router,
         system.voices_router,

@@ -15,6 +15,7 @@ from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import TaskId
 from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.routers.video_tasks import forget_video_task
 from storyreel_gateway.state import GatewayState
 
 router = APIRouter(
@@ -153,3 +154,22 @@ async def retry_task(
         user_id=user["_id"],
     )
     return ok(present(state, msg, request))
+
+
+class DeletedTaskOut(BaseModel):
+    message: str
+    task_id: str
+
+
+@router.delete("/{task_id}", response_model=Envelope[DeletedTaskOut])
+async def delete_task(task_id: TaskId, state: State, user: CurrentUser) -> dict[str, Any]:
+    """Cancel the task when it is unfinished (its stage tasks too, a running ffmpeg is killed),
+    then delete it, its stage tasks and what was staged for it (seed 003's materials); what it
+    made in a drama stays there. 404 (1002) for another user's task."""
+    await call(
+        state.stubs.tasks.DeleteTask,
+        tasks_pb2.GetTaskRequest(task_id=task_id),
+        user_id=user["_id"],
+    )
+    await forget_video_task(state, task_id, user["_id"])
+    return ok({"message": "task deleted", "task_id": task_id})
