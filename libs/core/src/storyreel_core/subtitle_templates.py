@@ -10,6 +10,7 @@ this module only says which exist and what they take.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from storyreel_core.errors import ValidationFailed
 
@@ -94,7 +95,12 @@ TEMPLATES: tuple[SubtitleTemplate, ...] = (
         _COMMON,
     ),
 )
+TemplateId = Literal[
+    "classic", "karaoke", "karaoke_sweep", "pop_in", "bounce", "typewriter", "boxed", "fade_slide"
+]
+"""A template id as an API field type: a wrong one is a 400 naming them all."""
 TEMPLATE_IDS: tuple[str, ...] = tuple(t.id for t in TEMPLATES)
+assert get_args(TemplateId) == TEMPLATE_IDS, "TemplateId must list TEMPLATES' ids"
 BY_ID: dict[str, SubtitleTemplate] = {t.id: t for t in TEMPLATES}
 
 

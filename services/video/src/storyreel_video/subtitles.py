@@ -211,6 +211,12 @@ def _words(text: str) -> list[str]:
     return out
 
 
+def split_words(text: str) -> list[str]:
+    """The words a line breaks between and a karaoke template times: jieba's words for
+    Chinese, space-separated words otherwise, punctuation kept with its word."""
+    return _words(_clean(text))
+
+
 # Where a URL or path reads best when cut: right after one of these (`…/long/` | `path/…`).
 _TOKEN_SEPARATORS = frozenset("/.-?&=_:#")
 

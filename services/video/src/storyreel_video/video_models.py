@@ -183,6 +183,8 @@ class SubtitleSpec(BaseModel):
     outline_color: tuple[int, int, int] = (0, 0, 0)
     outline: float | None = Field(default=None, ge=0, le=20)
     position: SubtitlePosition = "bottom"
+    # A dynamic subtitle template (`storyreel_core.subtitle_templates`), checked by the API.
+    template: str = Field(default="classic", max_length=40)
 
 
 class MusicSpec(BaseModel):
