@@ -10,6 +10,7 @@ checked in tests/test_dynamic_subtitles_e2e.py (frames of a burned video).
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def test_pop_in_scales_up_then_settles(tmp_path: Path) -> None:
 def test_bounce_is_contiguous_flights_that_rest_at_the_margin(tmp_path: Path) -> None:
     events = ass_for(tmp_path, "bounce", [Cue(1, 3, "Boing")]).events
     assert len(events) == 5
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert before.end == after.start
     moves = [
         tuple(map(int, re.search(r"\\move\(([-\d,]+)\)", e.text)[1].split(","))) for e in events
