@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_core.subtitle_templates import TemplateId
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import run_ffmpeg
 from storyreel_video.fonts import has_cjk
@@ -32,6 +34,7 @@ from storyreel_video.subtitles import Cue, SubtitleStyle, split_words, write_sub
 
 KIND = "dynamic_subtitles"
 MAX_CUES = 5000
+MAX_SECONDS = 24 * 3600  # no video we burn is longer than a day
 RGB = tuple[int, int, int]
 
 
@@ -48,7 +51,7 @@ class DynamicSubtitlesInput(BaseModel):
     source: dict[str, str]  # what the caller named: {"asset_id", "drama_id"} | {"task_id"} | …
     lines: list[TimedLine] = Field(default_factory=list, max_length=MAX_CUES)
     srt_key: str = ""  # the source's own SRT, read when `lines` is empty
-    template: str
+    template: TemplateId
     font_size: int | None = Field(default=None, ge=8, le=200)
     color: RGB = (255, 255, 255)
     highlight_color: RGB = (255, 212, 0)
@@ -63,14 +66,21 @@ def parse_srt(text: str, field: str = "srt") -> list[TimedLine]:
     starts. Markup players read (`<i>`, `{\\an8}`) is kept as text, as the writer escapes it."""
     try:
         subs = list(srt.parse(text.replace("\r\n", "\n").strip() + "\n"))
-    except (srt.SRTParseError, ValueError) as exc:
+    except (srt.SRTParseError, ValueError, OverflowError) as exc:  # e.g. 99999999999:00:00
         raise ValidationFailed(f"{field} is not valid SRT: {exc}"[:300], field=field) from exc
     lines: list[TimedLine] = []
     for sub in subs:
-        content = " ".join(sub.content.split())
+        # Control characters (NUL, ESC …) are nothing a viewer reads.
+        content = " ".join(
+            "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in sub.content).split()
+        )
         if not content:
             continue
         start, end = sub.start.total_seconds(), sub.end.total_seconds()
+        if start < 0 or end > MAX_SECONDS:
+            raise ValidationFailed(
+                f"{field}: cue {sub.index} is outside 0-{MAX_SECONDS} s", field=field
+            )
         if end <= start:
             raise ValidationFailed(
                 f"{field}: cue {sub.index} ends ({sub.end}) before it starts ({sub.start})",

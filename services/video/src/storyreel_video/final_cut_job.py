@@ -19,6 +19,7 @@ from storyreel_core.drama_models import CameraMovement, FigureBox, SpeechSegment
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_core.subtitle_templates import TemplateId
 from storyreel_video.job_progress import percent_reporter
 from storyreel_video.model_motion import MotionShot, motion_for_job, motion_prompt
 from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
@@ -52,7 +53,7 @@ class FinalCutInput(BaseModel):
     video_model: str = Field(default="", max_length=200)
     budget: float | None = Field(default=None, ge=0)
     # A dynamic subtitle template (`storyreel_core.subtitle_templates`); "classic" = none.
-    subtitle_template: str = Field(default="classic", max_length=40)
+    subtitle_template: TemplateId = "classic"
 
 
 OUTPUTS = {
