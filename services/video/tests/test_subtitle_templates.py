@@ -14,12 +14,19 @@ import itertools
 import re
 from pathlib import Path
 
+import av
+import numpy as np
 import pysubs2
 import pytest
+from PIL import Image
 
+from storyreel_core.drama_models import SpeechSegment
 from storyreel_core.errors import ValidationFailed
+from storyreel_core.stores.folder_store import FolderObjectStore
 from storyreel_core.subtitle_templates import TEMPLATE_IDS, check_template
 from storyreel_video.dynamic_subtitles import parse_srt
+from storyreel_video.segmented_cut import LocalSegments, compose_segmented_cut
+from storyreel_video.specs import ClipSpec
 from storyreel_video.subtitles import Cue, SubtitleStyle, write_subtitles
 
 W, H = 360, 640
@@ -159,3 +166,38 @@ def test_parse_srt_reads_cues_and_refuses_bad_input() -> None:
         with pytest.raises(ValidationFailed) as err:
             parse_srt(bad)
         assert err.value.field == "srt"
+
+
+async def test_the_final_cut_burns_a_template_timed_by_the_speech(tmp_path: Path) -> None:
+    """The segmented final cut (the pipeline's and the studio's) with `karaoke`: the speech
+    segment's words light up in turn in the burned frames (the highlight spreads with time)."""
+    w, h, fps = 240, 426, 12
+    still = tmp_path / "grey.png"
+    Image.new("RGB", (w, h), (80, 80, 80)).save(still)
+    objects = FolderObjectStore(tmp_path / "objects")
+    await objects.put_file("frames/0.png", still, "image/png")
+    segment = SpeechSegment(speaker="narrator", text="red green blue", start=0.4, end=1.6)
+    cut = await compose_segmented_cut(
+        [ClipSpec(still, 2.0, "static", None, [segment])],
+        ["frames/0.png"],
+        tmp_path / "out",
+        runner=LocalSegments(objects),
+        owner_id="user_1",
+        parent_id=None,
+        width=w,
+        height=h,
+        fps=fps,
+        music=False,
+        subtitle_style=SubtitleStyle(template="karaoke"),
+    )
+    assert "{\\k" in cut.cut.ass_path.read_text()
+    counts = {}
+    with av.open(str(cut.cut.video_path)) as container:
+        for frame in container.decode(video=0):
+            rgb = frame.to_ndarray(format="rgb24").astype(np.int16)
+            r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+            counts[round(float(frame.time or 0) * fps)] = int(
+                ((r > 180) & (g > 150) & (b < 110)).sum()
+            )
+    before, first, last = counts[2], counts[7], counts[18]  # 0.17 s, 0.58 s, 1.5 s
+    assert before == 0 and 0 < first < last
