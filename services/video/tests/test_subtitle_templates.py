@@ -27,6 +27,7 @@ from storyreel_core.subtitle_templates import TEMPLATE_IDS, check_template
 from storyreel_video.dynamic_subtitles import parse_srt
 from storyreel_video.segmented_cut import LocalSegments, compose_segmented_cut
 from storyreel_video.specs import ClipSpec
+from storyreel_video.subtitle_previews import COMMITTED, PreviewCache, render_preview
 from storyreel_video.subtitles import Cue, SubtitleStyle, write_subtitles
 
 W, H = 360, 640
@@ -201,3 +202,24 @@ async def test_the_final_cut_burns_a_template_timed_by_the_speech(tmp_path: Path
             )
     before, first, last = counts[2], counts[7], counts[18]  # 0.17 s, 0.58 s, 1.5 s
     assert before == 0 and 0 < first < last
+
+
+def _yellow_pixels(path: Path) -> int:
+    rgb = np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+    return int(((rgb[..., 0] > 180) & (rgb[..., 1] > 150) & (rgb[..., 2] < 110)).sum())
+
+
+async def test_previews_are_committed_drawn_by_libass_and_cached(tmp_path: Path) -> None:
+    for template in TEMPLATE_IDS:
+        with Image.open(COMMITTED / f"{template}.png") as image:
+            assert image.size == (360, 640), template
+    # What `python -m storyreel_video.subtitle_previews` draws: karaoke half lit.
+    drawn = await render_preview("karaoke", tmp_path / "karaoke.png")
+    assert _yellow_pixels(drawn) > 50 and _yellow_pixels(COMMITTED / "karaoke.png") > 50
+    assert _yellow_pixels(COMMITTED / "classic.png") == 0
+    objects = FolderObjectStore(tmp_path / "objects")
+    keys = await PreviewCache(objects).keys()
+    assert list(keys) == list(TEMPLATE_IDS)
+    for template, key in keys.items():
+        assert key.startswith(f"cache/subtitle-previews/{template}-")
+        assert await objects.get_bytes(key) == (COMMITTED / f"{template}.png").read_bytes()

@@ -1,16 +1,22 @@
 """A preview image per dynamic subtitle template, drawn by the same ffmpeg + libass that burns.
 
 Each preview is one 360x640 frame of a sample line written with the template
-(`write_subtitles`), taken at a moment that shows the effect (mid-karaoke, mid-typing, after a
-pop settles), as PNG. They are rendered on first request and cached in the object store under
-`cache/subtitle-previews/<template>-<hash>.png`, the hash covering the ASS text and the ffmpeg
-build, so a changed template or ffmpeg draws a new one and every replica shares the cache.
+(`write_subtitles`), taken at a moment that shows the effect (mid-karaoke, mid-typing, a pop
+or a bounce in flight), as PNG. They are drawn at build time and committed beside this module
+(`previews/<template>.png`, ~15 KB each; `python -m storyreel_video.subtitle_previews`
+draws them again after a template changes), because drawing them on request would make the
+first `GET /dynamic-subtitles/templates` wait ~10 s for fonts, jieba and eight ffmpeg runs.
+The service copies each into the object store under
+`cache/subtitle-previews/<template>-<sha256 of the PNG>.png` (so a new drawing gets a new key
+and every replica shares them); a template without a committed preview is drawn on first
+request instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,19 +25,19 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.subtitle_templates import TEMPLATE_IDS
 from storyreel_video.ffmpeg_runner import run_ffmpeg
 from storyreel_video.segment_job import link_fonts
-from storyreel_video.segments import encoder_version
 from storyreel_video.subtitles import Cue, SubtitleStyle, write_subtitles
 
 log = get_logger(__name__)
 
 WIDTH, HEIGHT = 360, 640
-SAMPLE = Cue(0.0, 3.0, "Every word lights up the moment it is spoken")
+SAMPLE = Cue(0.0, 2.0, "Every word lights up")
 PREFIX = "cache/subtitle-previews/"
+COMMITTED = Path(__file__).parent / "previews"
 # When to look: karaoke and typewriter halfway through the line, the rest once settled.
 _AT = {
-    "karaoke": 1.4,
-    "karaoke_sweep": 1.3,
-    "typewriter": 1.6,
+    "karaoke": 1.0,
+    "karaoke_sweep": 0.9,
+    "typewriter": 1.1,
     "pop_in": 0.1,
     "bounce": 0.12,
     "fade_slide": 0.12,
@@ -71,17 +77,18 @@ async def render_preview(template: str, out_path: Path, *, ffmpeg: str | None = 
     return out_path
 
 
-async def preview_key(template: str, *, ffmpeg: str | None = None) -> str:
-    """The object key of `template`'s preview for this build (see the module docstring)."""
+async def _png(template: str, ffmpeg: str | None) -> bytes:
+    committed = COMMITTED / f"{template}.png"
+    if committed.is_file():
+        return await asyncio.to_thread(committed.read_bytes)
     with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
-        ass, _ = await asyncio.to_thread(_write_ass, template, Path(tmp))
-    build = await asyncio.to_thread(encoder_version, ffmpeg)
-    digest = hashlib.sha256(f"{ass}\n{build}\n{_AT.get(template)}".encode()).hexdigest()[:16]
-    return f"{PREFIX}{template}-{digest}.png"
+        png = await render_preview(template, Path(tmp) / "preview.png", ffmpeg=ffmpeg)
+        log.info("video.subtitle_preview.rendered", template=template)
+        return await asyncio.to_thread(png.read_bytes)
 
 
 class PreviewCache:
-    """Preview keys by template, each rendered once into the object store and then reused."""
+    """Preview keys by template, each copied (or drawn) into the object store once."""
 
     def __init__(self, objects: ObjectStore, *, ffmpeg: str | None = None) -> None:
         self.objects = objects
@@ -90,18 +97,24 @@ class PreviewCache:
         self._lock = asyncio.Lock()
 
     async def keys(self) -> dict[str, str]:
-        """{template id: object key of its PNG} for every template, rendering the missing."""
-        async with self._lock:  # two first requests render once
+        """{template id: object key of its PNG} for every template."""
+        async with self._lock:  # two first requests store once
             for template in TEMPLATE_IDS:
                 if template in self._keys:
                     continue
-                key = await preview_key(template, ffmpeg=self.ffmpeg)
+                data = await _png(template, self.ffmpeg)
+                key = f"{PREFIX}{template}-{hashlib.sha256(data).hexdigest()[:16]}.png"
                 if await self.objects.stat(key) is None:
-                    with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
-                        png = await render_preview(
-                            template, Path(tmp) / "preview.png", ffmpeg=self.ffmpeg
-                        )
-                        await self.objects.put_file(key, png, "image/png")
-                    log.info("video.subtitle_preview.rendered", template=template, key=key)
+                    await self.objects.put_bytes(key, data, "image/png")
                 self._keys[template] = key
         return dict(self._keys)
+
+
+async def _draw_all(folder: Path) -> None:
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    for template in TEMPLATE_IDS:
+        await render_preview(template, folder / f"{template}.png")
+
+
+if __name__ == "__main__":  # draw the committed previews again
+    asyncio.run(_draw_all(Path(sys.argv[1]) if len(sys.argv) > 1 else COMMITTED))
