@@ -21,11 +21,17 @@ from storyreel_core.rpc.clients import call
 from storyreel_core.subtitle_templates import TEMPLATES, TemplateId
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.links import TASK_LINKS
 
 router = APIRouter(
-    prefix="/dynamic-subtitles", tags=["dynamic subtitles"], responses=ERROR_RESPONSES
+    route_class=CheckedRoute,
+    prefix="/dynamic-subtitles",
+    tags=["dynamic subtitles"],
+    responses=ERROR_RESPONSES,
 )
+# A 500,000-character SRT, JSON-escaped (\\uXXXX is six bytes), and the rest.
+PROCESS_BODY = 4 * 1024 * 1024
 
 Colour = Annotated[
     str,
@@ -97,7 +103,7 @@ class ProcessIn(BaseModel):
     drama_id: Id | None = None
     srt: str | None = Field(
         default=None,
-        max_length=1_000_000,
+        max_length=500_000,
         description="SRT text; default: the video's own subtitles (a task's or drama video's)",
     )
     options: LookIn = Field(default_factory=LookIn)
@@ -149,7 +155,13 @@ async def get_config(state: State, user: CurrentUser) -> dict[str, Any]:
     )
 
 
-@router.post("/process", status_code=202, response_model=Envelope[Accepted], responses=TASK_LINKS)
+@router.post(
+    "/process",
+    status_code=202,
+    response_model=Envelope[Accepted],
+    responses=TASK_LINKS,
+    openapi_extra={BODY_LIMIT_KEY: PROCESS_BODY},
+)
 async def process(body: ProcessIn, state: State, user: CurrentUser) -> dict[str, Any]:
     """Burn `srt` (or the video's own subtitles) onto one video with `template`: a task whose
     result holds `video_url` (the new MP4), `original_video_url`, `subtitle_url`, `ass_url`

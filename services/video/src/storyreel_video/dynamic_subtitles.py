@@ -49,8 +49,9 @@ class TimedLine(BaseModel):
 class DynamicSubtitlesInput(BaseModel):
     video_key: str
     source: dict[str, str]  # what the caller named: {"asset_id", "drama_id"} | {"task_id"} | …
-    lines: list[TimedLine] = Field(default_factory=list, max_length=MAX_CUES)
-    srt_key: str = ""  # the source's own SRT, read when `lines` is empty
+    # The SRT: the one the request sent (stored by `subtitle_api`: a job message stays small)
+    # or the source's own.
+    srt_key: str
     template: TemplateId
     font_size: int | None = Field(default=None, ge=8, le=200)
     color: RGB = (255, 255, 255)
@@ -129,12 +130,8 @@ class DynamicSubtitlesJob:
             work = Path(tmp)
             await ctx.progress(0, 100, "fetching video")
             source = await self.objects.download(spec.video_key, work / "source.mp4")
-            lines = spec.lines
-            if not lines and spec.srt_key:
-                text = (await self.objects.get_bytes(spec.srt_key)).decode("utf-8", "replace")
-                lines = parse_srt(text, "srt")
-            if not lines:
-                raise ValidationFailed("no subtitles to draw: send srt", field="srt")
+            text = (await self.objects.get_bytes(spec.srt_key)).decode("utf-8", "replace")
+            lines = parse_srt(text, "srt")
             width, height, duration = await asyncio.to_thread(probe_video, source)
             if width % 2 or height % 2:  # yuv420p needs even sides: round down a pixel
                 width, height = width - width % 2, height - height % 2

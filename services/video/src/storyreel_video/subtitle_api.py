@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import subprocess
 from typing import Any, TypeAlias
 
@@ -34,7 +35,7 @@ from storyreel_video.video_models import parse_colour
 from storyreel_video.video_store import VideoStore
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
-MAX_SRT_CHARS = 1_000_000
+MAX_SRT_CHARS = 500_000
 
 
 @functools.lru_cache(maxsize=4)
@@ -178,12 +179,16 @@ class DynamicSubtitleServicer(subtitles_pb2_grpc.DynamicSubtitleServiceServicer)
             raise ValidationFailed(
                 "srt is required: this video has no subtitles of its own", field="srt"
             )
+        if lines:
+            # Kept by content, as the job's input: the job message carries only its key.
+            data = request.srt.encode("utf-8")
+            srt_key = f"cache/srt/{owner}/{hashlib.sha256(data).hexdigest()}.srt"
+            await self.videos.objects.put_bytes(srt_key, data, "application/x-subrip")
         spec = DynamicSubtitlesInput.model_validate(
             {
                 "video_key": key,
                 "source": source,
-                "lines": [line.model_dump() for line in lines],
-                "srt_key": "" if lines else srt_key,
+                "srt_key": srt_key,
                 "template": template,
                 **look,
             }
