@@ -97,7 +97,8 @@ def parse_srt(text: str, field: str = "srt") -> list[TimedLine]:
 
 def probe_video(path: Path) -> tuple[int, int, float]:
     """(width, height, duration in seconds) of a video file, read by imageio-ffmpeg. Raises
-    `ValidationFailed` when it holds no video stream ffmpeg can decode."""
+    `ValidationFailed` when it holds no video stream ffmpeg can decode. Sides are as ffmpeg
+    draws the frames: imageio-ffmpeg swaps them for a video stored turned by 90°."""
     frames = imageio_ffmpeg.read_frames(str(path), bits_per_pixel=24)
     try:
         meta: dict[str, Any] = next(frames)
