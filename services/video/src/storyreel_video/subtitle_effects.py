@@ -55,9 +55,8 @@ class EffectEvent:
     text: str
 
 
-def ass_colour(rgb: tuple[int, int, int], alpha: int = 0) -> str:
-    """An inline ASS colour `&HBBGGRR&` (alpha via `\\alpha`, not here)."""
-    del alpha
+def ass_colour(rgb: tuple[int, int, int]) -> str:
+    """An inline ASS colour `&HBBGGRR&` (opacity is `\\alpha`'s, not part of it)."""
     return f"&H{rgb[2]:02X}{rgb[1]:02X}{rgb[0]:02X}&"
 
 
