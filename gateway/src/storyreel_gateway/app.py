@@ -42,6 +42,7 @@ from storyreel_gateway.routers import (
     characters,
     conversations,
     dramas,
+    dynamic_subtitles,
     media,
     monitoring,
     personas,
@@ -177,6 +178,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(personas.router)
     api.include_router(conversations.router)
     api.include_router(workflow.router)
+    api.include_router(dynamic_subtitles.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)
