@@ -54,6 +54,7 @@ from storyreel_gateway.routers import (
     tasks,
     videos,
     workflow,
+    workflow_stages,
 )
 from storyreel_gateway.state import GatewayState, Stubs
 
@@ -173,6 +174,9 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(monitoring.router)
     api.include_router(personas.router)
     api.include_router(conversations.router)
+    # Before workflow.router: `/workflow/script` and the other stage paths are never read as
+    # a workflow id.
+    api.include_router(workflow_stages.router)
     api.include_router(workflow.router)
     app.include_router(api)
     app.include_router(media.router)
