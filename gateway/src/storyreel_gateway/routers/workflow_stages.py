@@ -53,7 +53,7 @@ from storyreel_gateway.script_files import CONTENT_TYPES, MAX_DOCX_BYTES, read_s
 from storyreel_gateway.stage_runs import StageRuns
 from storyreel_gateway.state import GatewayState
 from storyreel_gateway.storyboard_grid import compose_grid, crop_cells, parse_layout
-from storyreel_gateway.uploads import receive_form, staged_upload, upload_schema
+from storyreel_gateway.uploads import UPLOAD, receive_form, staged_upload, upload_schema
 
 router = APIRouter(
     route_class=CheckedRoute,
@@ -706,7 +706,10 @@ async def _read_body(request: Request, model: type[BaseModel], limit: int = 64 *
 def _file_id_from(url: str) -> str:
     """The wfile_ id inside a file_url this gateway gave out (`/media/workflow-inputs/<owner>/
     <file id>/…`)."""
-    parts = unquote(urlparse(url).path).split("/")
+    try:
+        parts = unquote(urlparse(url).path).split("/")
+    except ValueError:  # not a URL at all (urlparse refuses a malformed netloc)
+        parts = []
     if "media" in parts:
         rest = parts[parts.index("media") + 1 :]
         if len(rest) >= 3 and rest[0] == "workflow-inputs" and is_id(rest[2], "wfile"):
@@ -802,12 +805,12 @@ async def create_script(body: ScriptStageIn, state: State, user: CurrentUser) ->
     return _accepted(ref, run_id, drama, [ref.task_id])
 
 
-@router.get("/script/{script_run_id}", response_model=Envelope[ScriptStageOut])
-async def get_script(script_run_id: ScriptRunId, state: State, user: CurrentUser) -> dict[str, Any]:
+@router.get("/script/{wscript_id}", response_model=Envelope[ScriptStageOut])
+async def get_script(wscript_id: ScriptRunId, state: State, user: CurrentUser) -> dict[str, Any]:
     """The script as written (seed 001 §3.2): `screenplay` (its text), `storyboard_script` (its
     scenes as a shooting script), `scenes`; the script's current version once completed."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "script", script_run_id)
+    run = await _runs(state).get(uid, "script", wscript_id)
     task = await _run_task(state, uid, run)
     view: dict[str, Any] = {
         "id": run["_id"],
@@ -1341,15 +1344,15 @@ def _shot_view(
     }
 
 
-@router.get("/storyboard/{board_run_id}", response_model=Envelope[BoardOut])
+@router.get("/storyboard/{wboard_id}", response_model=Envelope[BoardOut])
 async def get_storyboard(
-    board_run_id: BoardRunId, request: Request, state: State, user: CurrentUser
+    wboard_id: BoardRunId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """The shots (seed 001 §5.2) with `image_url`, `cropped_image_url` (auto_crop: the shot's
     cell of the grid), and `grid_image_url`; `status` completed once the frames and the grid
     exist, processing while a task runs."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "storyboard", board_run_id)
+    run = await _runs(state).get(uid, "storyboard", wboard_id)
     shots, statuses = await _board_shots(state, uid, run)
     status = _overall(statuses)
     if status == "completed" and shots:
@@ -1376,18 +1379,18 @@ async def get_storyboard(
 
 
 @router.put(
-    "/storyboard/{board_run_id}/shots/{shot_id}",
+    "/storyboard/{wboard_id}/shots/{shot_id}",
     response_model=Envelope[ShotEdited],
     summary="Edit one shot's prompt (seed 001 §5.3)",
 )
 async def edit_shot(
-    board_run_id: BoardRunId, shot_id: ShotPathId, body: ShotEditIn, state: State, user: CurrentUser
+    wboard_id: BoardRunId, shot_id: ShotPathId, body: ShotEditIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """`prompt` replaces the shot's prompt; `replacements` `character`, `scene`, `action` are
     added to it, `shot_type` sets the shot type. The shot then waits for
     `POST …/regenerate` (`status: pending_regeneration`)."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "storyboard", board_run_id)
+    run = await _runs(state).get(uid, "storyboard", wboard_id)
     await _board_shots(state, uid, run)
     if shot_id not in (run.get("shot_ids") or []):
         raise NotFound(f"shot {shot_id} not found", field="shot_id")
@@ -1429,21 +1432,21 @@ async def edit_shot(
 
 
 @router.post(
-    "/storyboard/{board_run_id}/regenerate",
+    "/storyboard/{wboard_id}/regenerate",
     status_code=202,
     response_model=Envelope[StageAccepted],
     responses=TASK_LINKS,
     summary="Redraw shots' frames (seed 001 §5.4); the grid follows",
 )
 async def regenerate_storyboard(
-    board_run_id: BoardRunId, state: State, user: CurrentUser, body: BoardRegenerateIn | None = None
+    wboard_id: BoardRunId, state: State, user: CurrentUser, body: BoardRegenerateIn | None = None
 ) -> dict[str, Any]:
     """A `regenerate-image` task per shot in `shot_ids` (default: the shots edited since the
     last regenerate, else all) from its stored prompt; `task_id` is the first, `task_ids` all.
     The next `GET` composes the grid (and crops) again from the new frames."""
     uid = user["_id"]
     body = body or BoardRegenerateIn()
-    run = await _runs(state).get(uid, "storyboard", board_run_id)
+    run = await _runs(state).get(uid, "storyboard", wboard_id)
     shots, statuses = await _board_shots(state, uid, run)
     if statuses[0] != "completed":
         raise AppError("the storyboard is not completed yet", code=Code.EXISTS, field="id")
@@ -1626,14 +1629,14 @@ def _clips(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {v["storyboard_id"]: v for v in result.get("videos") or [] if v.get("storyboard_id")}
 
 
-@router.get("/animatic/{animatic_run_id}", response_model=Envelope[AnimaticOut])
+@router.get("/animatic/{wanim_id}", response_model=Envelope[AnimaticOut])
 async def get_animatic(
-    animatic_run_id: AnimaticRunId, request: Request, state: State, user: CurrentUser
+    wanim_id: AnimaticRunId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Per shot (seed 001 §6.2): its preview clip (`video_url`, voice included), its speech
     (`audio_url`), `start_time` and `duration` on the animatic's timeline; `total_duration`."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "animatic", animatic_run_id)
+    run = await _runs(state).get(uid, "animatic", wanim_id)
     try:
         await _advance_animatic(state, uid, run)
     except AppError as exc:
@@ -1710,25 +1713,25 @@ _AUDIO_BODY = {
 
 
 @router.post(
-    "/animatic/{animatic_run_id}/audio",
+    "/animatic/{wanim_id}/audio",
     status_code=202,
     response_model=Envelope[ShotAudioOut],
     responses={
         201: {"model": Envelope[ShotAudioOut], "description": "the uploaded audio"},
         **TASK_LINKS,
     },
-    openapi_extra={"requestBody": _AUDIO_BODY, BODY_LIMIT_KEY: 64 * 1024 * 1024},
+    openapi_extra={"requestBody": _AUDIO_BODY, BODY_LIMIT_KEY: UPLOAD},
     summary="Speak or upload one shot's audio (seed 001 §6.3)",
 )
 async def animatic_audio(
-    animatic_run_id: AnimaticRunId, request: Request, state: State, user: CurrentUser
+    wanim_id: AnimaticRunId, request: Request, state: State, user: CurrentUser
 ) -> Any:
     """JSON `{text, shot_id, options{provider, voice_id, speed}}` → 202 with the speech task
     (the shot's storyboard audio, as `POST /dramas/{id}/storyboards/{sid}/audio`); multipart
     `file` + `shot_id` (WAV/MP3/OGG/M4A by content, 415 otherwise) → 201 `{shot_id, audio_url,
     duration}`. Run `POST /workflow/video` to cut clips with it."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "animatic", animatic_run_id)
+    run = await _runs(state).get(uid, "animatic", wanim_id)
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
         async with staged_upload(
@@ -1892,14 +1895,14 @@ def _segments(
     return out
 
 
-@router.get("/video/{video_run_id}/progress", response_model=Envelope[VideoProgressOut])
+@router.get("/video/{wvideo_id}/progress", response_model=Envelope[VideoProgressOut])
 async def video_progress(
-    video_run_id: VideoRunId, request: Request, state: State, user: CurrentUser
+    wvideo_id: VideoRunId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Seed 001 §7.2: `progress` 0–1, `total_segments`, `completed_segments`, a segment per
     shot (its clip's `video_url` once the task has stored it)."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "video", video_run_id)
+    run = await _runs(state).get(uid, "video", wvideo_id)
     task = await _run_task(state, uid, run)
     segments = _segments(state, run, task, base_url(request))
     done = sum(1 for s in segments if s["status"] == "completed")
@@ -1916,13 +1919,13 @@ async def video_progress(
     )
 
 
-@router.get("/video/{video_run_id}", response_model=Envelope[VideoStageOut])
+@router.get("/video/{wvideo_id}", response_model=Envelope[VideoStageOut])
 async def get_video(
-    video_run_id: VideoRunId, request: Request, state: State, user: CurrentUser
+    wvideo_id: VideoRunId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Seed 001 §7.3: each shot's clip (`video_url`, `duration`, `status`)."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "video", video_run_id)
+    run = await _runs(state).get(uid, "video", wvideo_id)
     task = await _run_task(state, uid, run)
     return ok(
         {
@@ -2017,7 +2020,10 @@ async def create_edit(body: EditStageIn, state: State, user: CurrentUser) -> dic
 
 def _asset_from_media_url(url: str) -> str:
     """The asset id inside a signed media URL of an asset (`/media/dramas/<d>/assets/<id>/…`)."""
-    parts = unquote(urlparse(url).path).split("/")
+    try:
+        parts = unquote(urlparse(url).path).split("/")
+    except ValueError:  # not a URL at all
+        parts = []
     for i, part in enumerate(parts[:-1]):
         if part == "assets" and is_id(parts[i + 1], "asset"):
             return parts[i + 1]
@@ -2027,21 +2033,21 @@ def _asset_from_media_url(url: str) -> str:
 
 
 @router.post(
-    "/edit/{edit_run_id}/music",
+    "/edit/{wedit_id}/music",
     status_code=202,
     response_model=Envelope[MusicAccepted],
     responses=TASK_LINKS,
     summary="Render the cut again with background music (seed 001 §8.2)",
 )
 async def edit_music(
-    edit_run_id: EditRunId, body: MusicIn, state: State, user: CurrentUser
+    wedit_id: EditRunId, body: MusicIn, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """`music_asset_id` (or `music_url`, a signed media URL of it): an audio asset of the drama
     (`POST /dramas/{id}/assets/upload`); neither = the built-in bed. `volume` 0–1 against the
     voices, `fade_in`/`fade_out` seconds. A new render task; `GET /workflow/edit/{id}` shows
     the newest."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "edit", edit_run_id)
+    run = await _runs(state).get(uid, "edit", wedit_id)
     asset_id = body.music_asset_id or (
         _asset_from_media_url(body.music_url) if body.music_url else ""
     )
@@ -2065,14 +2071,14 @@ async def edit_music(
     return ok({"edit_id": run["_id"], "task_id": task_id, "status": "processing"})
 
 
-@router.get("/edit/{edit_run_id}", response_model=Envelope[EditOut])
+@router.get("/edit/{wedit_id}", response_model=Envelope[EditOut])
 async def get_edit(
-    edit_run_id: EditRunId, request: Request, state: State, user: CurrentUser
+    wedit_id: EditRunId, request: Request, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Seed 001 §8.3: the newest render's `final_video_url` (subtitles burned in),
     `subtitle_url` (SRT), `thumbnail_url`, `duration`, and the music it used."""
     uid = user["_id"]
-    run = await _runs(state).get(uid, "edit", edit_run_id)
+    run = await _runs(state).get(uid, "edit", wedit_id)
     task = await _run_task(state, uid, run)
     video = (_result(task).get("video") or {}) if task.status == "completed" else {}
     base = base_url(request)
