@@ -46,14 +46,14 @@ from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
 from storyreel_gateway.fields import NOT_BLANK, Seed
-from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute, read_json
+from storyreel_gateway.json_body import BODY_LIMIT_KEY, UPLOAD, CheckedRoute, read_json
 from storyreel_gateway.links import TASK_LINKS
 from storyreel_gateway.routers.script_upload import MAX_BODY_BYTES, MAX_TEXT_BYTES
 from storyreel_gateway.script_files import CONTENT_TYPES, MAX_DOCX_BYTES, read_story_file
 from storyreel_gateway.stage_runs import StageRuns
 from storyreel_gateway.state import GatewayState
 from storyreel_gateway.storyboard_grid import compose_grid, crop_cells, parse_layout
-from storyreel_gateway.uploads import UPLOAD, receive_form, staged_upload, upload_schema
+from storyreel_gateway.uploads import receive_form, staged_upload, upload_schema
 
 router = APIRouter(
     route_class=CheckedRoute,
@@ -1694,10 +1694,30 @@ async def get_animatic(
     )
 
 
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its nested models written in place: a request body given
+    through `openapi_extra` has no `$defs` of its own in the OpenAPI document."""
+    schema = model.model_json_schema()
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def expand(node: Any) -> Any:
+        if isinstance(node, list):
+            return [expand(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return expand(defs[ref.removeprefix("#/$defs/")])
+        return {k: expand(v) for k, v in node.items()}
+
+    out: dict[str, Any] = expand(schema)
+    return out
+
+
 _AUDIO_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": AnimaticAudioIn.model_json_schema()},
+        "application/json": {"schema": inline_schema(AnimaticAudioIn)},
         "multipart/form-data": {
             "schema": {
                 "type": "object",
