@@ -56,6 +56,7 @@ from storyreel_gateway.routers import (
     video_tasks,
     videos,
     workflow,
+    workflow_stages,
 )
 from storyreel_gateway.state import GatewayState, Stubs
 
@@ -177,6 +178,9 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(monitoring.router)
     api.include_router(personas.router)
     api.include_router(conversations.router)
+    # Before workflow.router: `/workflow/script` and the other stage paths are never read as
+    # a workflow id.
+    api.include_router(workflow_stages.router)
     api.include_router(workflow.router)
     api.include_router(dynamic_subtitles.router)
     app.include_router(api)
