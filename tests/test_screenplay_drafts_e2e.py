@@ -34,6 +34,7 @@ def wait_draft(api: Api, screenplay_id: str, status: str, timeout: float = 90) -
 
 def test_seed_004_draft_edit_confirm_render(api: Api, other_api: Api) -> None:
     cid = api.post("/conversations", json={"title": "雪地冒险"}).json()["data"]["id"]
+    preset = api.get("/personas/preset").json()["data"][0]["id"]
     # Seed 004's POST /tasks body; the user image is a base64 character reference.
     body = {
         "type": "screenplay",
@@ -43,6 +44,7 @@ def test_seed_004_draft_edit_confirm_render(api: Api, other_api: Api) -> None:
             "userImages": [base64.b64encode(png((64, 64))).decode()],
             "sceneCount": 2,
             "characterCount": 2,
+            "personaId": preset,
         },
     }
     r = api.post("/tasks", json=body)

@@ -64,6 +64,14 @@ class DraftParams(BaseModel):
         default="", validation_alias=alias("ai_provider", "aiProvider")
     )
     model: ModelName = ""
+    persona_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        validation_alias=alias("persona_id", "personaId"),
+        description="a persona: its style and tone when `style` is empty, and its whole prompt"
+        " for an LLM screenwriter",
+    )
 
 
 class DraftIn(DraftParams):

@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from storyreel_core.errors import ValidationFailed
+from storyreel_core.errors import AppError, NotFound, ValidationFailed
 from storyreel_core.staged_files import sniff, unsupported
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
@@ -47,7 +47,11 @@ def image_size(data: bytes) -> tuple[str, int, int]:
             if width * height > MAX_PIXELS:
                 raise unsupported(f"{width}x{height} is over {MAX_PIXELS} pixels")
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except AppError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise unsupported("the image cannot be read") from exc
+    except Exception as exc:  # Pillow's decoders raise many kinds on a damaged file
         raise unsupported("the image cannot be read") from exc
     return found[1], width, height
 
@@ -228,7 +232,12 @@ class Media:
         """The item with its task's outcome recorded once the task has finished."""
         if doc.get("status") in TERMINAL or not doc.get("task_id"):
             return doc
-        task = await stages.read_task(self.state, doc["owner_id"], doc["task_id"])
+        try:
+            task = await stages.read_task(self.state, doc["owner_id"], doc["task_id"])
+        except NotFound:  # the task was deleted before it made the file
+            return await self.documents.update_media(
+                doc["_id"], {"status": "failed", "error": {"reason": "its task was deleted"}}
+            )
         if task["status"] not in TERMINAL:
             return {**doc, "status": task["status"], "progress": task["progress"]}
         changes: dict[str, Any] = {"status": task["status"]}

@@ -27,7 +27,7 @@ import json
 import re
 from typing import Any
 
-from storyreel_core.errors import AlreadyExists, AppError, Code, VersionConflict
+from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, VersionConflict
 from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboards_pb2
@@ -170,11 +170,18 @@ class Screenplays:
             draft = moved
         return draft
 
+    async def _task(self, draft: dict[str, Any], task_id: str) -> dict[str, Any]:
+        """The task's view; a deleted task reads as failed (the draft cannot move on)."""
+        try:
+            return await stages.read_task(self.state, draft["owner_id"], task_id)
+        except NotFound:
+            return {"task_id": task_id, "status": "failed", "error": {"reason": "deleted"}}
+
     async def _step(self, draft: dict[str, Any]) -> dict[str, Any] | None:
         owner = draft["owner_id"]
         version = draft["version"]
         if draft["status"] == "generating" and not draft.get("sheets_task_id"):
-            task = await stages.read_task(self.state, owner, draft["screenplay_task_id"])
+            task = await self._task(draft, draft["screenplay_task_id"])
             if task["status"] not in TERMINAL:
                 return None
             if task["status"] != "completed":
@@ -221,7 +228,7 @@ class Screenplays:
                 expected_version=version,
             )
         if draft["status"] == "generating":
-            task = await stages.read_task(self.state, owner, draft["sheets_task_id"])
+            task = await self._task(draft, draft["sheets_task_id"])
             if task["status"] not in TERMINAL:
                 return None
             if task["status"] != "completed":
@@ -245,7 +252,7 @@ class Screenplays:
             )
             return ready
         if draft["status"] == "confirmed":
-            task = await stages.read_task(self.state, owner, draft["storyboard_task_id"])
+            task = await self._task(draft, draft["storyboard_task_id"])
             if task["status"] not in TERMINAL:
                 return None
             if task["status"] != "completed":
