@@ -32,6 +32,9 @@ INDEXES = {
 }
 SeedType = Literal["screenplay", "image", "video"]
 SEED_TYPES: tuple[SeedType, ...] = ("screenplay", "image", "video")
+# The later tasks of a draft (its sheets, its storyboards): linked to it so their events move
+# it on, never listed as seed 004 tasks of their own.
+DRAFT_STAGE = "screenplay.stage"
 MediaKind = Literal["image", "video"]
 MEDIA_PREFIX: dict[MediaKind, str] = {"image": "img", "video": "vid"}
 
@@ -105,8 +108,9 @@ class DraftDocuments:
     # --- typed tasks ----------------------------------------------------------------------
 
     async def link_task(
-        self, owner_id: str, task_id: str, seed_type: SeedType, **made: str
+        self, owner_id: str, task_id: str, seed_type: str, **made: str
     ) -> dict[str, Any]:
+        """Record what a task makes: `seed_type` is a SeedType, or DRAFT_STAGE."""
         doc = {
             "_id": task_id,
             "owner_id": owner_id,

@@ -34,7 +34,7 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboard
 from storyreel_core.rpc.clients import call
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
-from storyreel_gateway.drafts.documents import DraftDocuments
+from storyreel_gateway.drafts.documents import DRAFT_STAGE, DraftDocuments
 from storyreel_gateway.state import GatewayState
 
 log = get_logger("storyreel.gateway.screenplays")
@@ -213,7 +213,7 @@ class Screenplays:
             )
             with contextlib.suppress(AlreadyExists):
                 await self.documents.link_task(
-                    owner, sheets, "screenplay", screenplay_id=draft["_id"]
+                    owner, sheets, DRAFT_STAGE, screenplay_id=draft["_id"]
                 )
             return await self.documents.update_draft(
                 draft["_id"],
@@ -238,19 +238,19 @@ class Screenplays:
                 for s in (task.get("result") or {}).get("characters", [])
             }
             characters = [{**c, "sheet_key": keys.get(c["id"])} for c in draft["characters"]]
-            ready = await self.documents.update_draft(
+            # The message first: whoever reads the draft as `draft` finds it written.
+            await self._tell(
+                {**draft, "status": "draft"},
+                "ready",
+                f"Screenplay draft **{draft['title'] or draft['_id']}** is ready:"
+                f" {len(draft['scenes'])} scenes, {len(characters)} characters. Review, edit"
+                " and confirm it.",
+            )
+            return await self.documents.update_draft(
                 draft["_id"],
                 {"status": "draft", "characters": characters},
                 expected_version=version,
             )
-            await self._tell(
-                ready,
-                "ready",
-                f"Screenplay draft **{ready['title'] or ready['_id']}** is ready:"
-                f" {len(ready['scenes'])} scenes, {len(characters)} characters. Review, edit"
-                " and confirm it.",
-            )
-            return ready
         if draft["status"] == "confirmed":
             task = await self._task(draft, draft["storyboard_task_id"])
             if task["status"] not in TERMINAL:
@@ -264,14 +264,15 @@ class Screenplays:
 
     async def _fail(self, draft: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
         error = task.get("error") or {"reason": f"the task was {task['status']}"}
-        failed = await self.documents.update_draft(
+        reason = error.get("reason") if isinstance(error, dict) else None
+        await self._tell(
+            {**draft, "status": "failed"}, "failed", f"Screenplay {draft['_id']} failed: {reason}"
+        )
+        return await self.documents.update_draft(
             draft["_id"],
             {"status": "failed", "error": {**error, "task_id": task["task_id"]}},
             expected_version=draft["version"],
         )
-        reason = error.get("reason") if isinstance(error, dict) else None
-        await self._tell(failed, "failed", f"Screenplay {draft['_id']} failed: {reason}")
-        return failed
 
     async def _tell(self, draft: dict[str, Any], what: str, content: str) -> None:
         """The draft's message in its conversation (once), pushed to the owner's sockets."""
@@ -331,7 +332,7 @@ class Screenplays:
         )
         with contextlib.suppress(AlreadyExists):
             await self.documents.link_task(
-                owner, ref.task_id, "screenplay", screenplay_id=draft["_id"]
+                owner, ref.task_id, DRAFT_STAGE, screenplay_id=draft["_id"]
             )
         confirmed = await self.documents.update_draft(
             draft["_id"],
