@@ -34,7 +34,7 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboard
 from storyreel_core.rpc.clients import call
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
-from storyreel_gateway.drafts.documents import DRAFT_STAGE, DraftDocuments
+from storyreel_gateway.drafts.documents import DRAFT_STAGE, DRAFTS, DraftDocuments
 from storyreel_gateway.state import GatewayState
 
 log = get_logger("storyreel.gateway.screenplays")
@@ -153,7 +153,7 @@ class Screenplays:
         link = await self.documents.task_link(task_id)
         if link is None or not link.get("screenplay_id"):
             return
-        draft = await self.documents.docs.get("screenplay_drafts", link["screenplay_id"])
+        draft = await self.documents.docs.get(DRAFTS, link["screenplay_id"])
         if draft is not None:
             await self.advance(draft)
 
@@ -162,8 +162,8 @@ class Screenplays:
         for _ in range(4):  # each pass makes at most one step; a conflict reads again
             try:
                 moved = await self._step(draft)
-            except VersionConflict:
-                moved = await self.documents.draft(draft["owner_id"], draft["_id"])
+            except VersionConflict:  # another reader moved it: go on from what it wrote
+                draft = await self.documents.draft(draft["owner_id"], draft["_id"])
                 continue
             if moved is None:
                 return draft
