@@ -116,7 +116,10 @@ def test_seed_004_draft_edit_confirm_render(api: Api, other_api: Api) -> None:
     assert confirmed["status"] in ("confirmed", "completed") and confirmed["drama_id"]
     assert_error(api.post(f"/screenplays/{sid}/confirm", json={}), 409, 1003)
     assert_error(api.put(f"/screenplays/{sid}", json={"title": "late"}), 409, 1003)
-    wait_draft(api, sid, "completed")
+    completed = wait_draft(api, sid, "completed")
+    for scene in completed["scenes"]:  # each scene shows its storyboard's frame
+        assert scene["status"] == "completed", scene
+        assert download(api, scene["image_url"]).startswith(b"\x89PNG")
     drama = confirmed["drama_id"]
     script = api.get(f"/dramas/{drama}/scripts/{confirmed['script_id']}").json()["data"]
     assert script["title"] == "Storm Light" and script["metadata"]["feedback"] == "more wind"

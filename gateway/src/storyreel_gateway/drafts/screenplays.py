@@ -27,7 +27,7 @@ import json
 import re
 from typing import Any
 
-from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, VersionConflict
+from storyreel_core.errors import AlreadyExists, AppError, Code, VersionConflict
 from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboards_pb2
@@ -174,7 +174,9 @@ class Screenplays:
         """The task's view; a deleted task reads as failed (the draft cannot move on)."""
         try:
             return await stages.read_task(self.state, draft["owner_id"], task_id)
-        except NotFound:
+        except AppError as exc:
+            if exc.code != Code.NOT_FOUND:
+                raise
             return {"task_id": task_id, "status": "failed", "error": {"reason": "deleted"}}
 
     async def _step(self, draft: dict[str, Any]) -> dict[str, Any] | None:

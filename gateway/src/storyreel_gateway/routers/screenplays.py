@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH, id_pattern
+from storyreel_core.proto.storyreel.v1 import storyboards_pb2
+from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.drafts.bodies import DRAFT_BODY, ConfirmIn, DraftIn, DraftUpdate
 from storyreel_gateway.drafts.documents import DraftDocuments
@@ -41,6 +43,7 @@ class SceneOut(BaseModel):
     image_prompt: str
     video_prompt: str
     status: str
+    image_url: str | None = None
 
 
 class CharacterSheetOut(BaseModel):
@@ -70,8 +73,12 @@ class ScreenplayOut(BaseModel):
     updated_at: str
 
 
-def screenplay_view(state: GatewayState, doc: dict[str, Any], base: str) -> dict[str, Any]:
-    scene_status = "completed" if doc["status"] == "completed" else "pending"
+def screenplay_view(
+    state: GatewayState, doc: dict[str, Any], base: str, frames: dict[int, str] | None = None
+) -> dict[str, Any]:
+    """The draft in our names; `frames` (scene number → the key of its first storyboard's
+    frame, once confirmed) gives each scene its `image_url`."""
+    frames = frames or {}
     return {
         "id": doc["_id"],
         "task_id": doc["screenplay_task_id"],
@@ -86,7 +93,12 @@ def screenplay_view(state: GatewayState, doc: dict[str, Any], base: str) -> dict
                 "narration": s["narration"],
                 "image_prompt": s["image_prompt"],
                 "video_prompt": s["video_prompt"],
-                "status": scene_status,
+                "status": "completed" if s["scene_id"] in frames else "pending",
+                "image_url": (
+                    state.signer.sign(frames[s["scene_id"]], base)
+                    if s["scene_id"] in frames
+                    else None
+                ),
             }
             for s in doc.get("scenes") or []
         ],
@@ -114,6 +126,32 @@ def screenplay_view(state: GatewayState, doc: dict[str, Any], base: str) -> dict
     }
 
 
+async def scene_frames(state: GatewayState, draft: dict[str, Any]) -> dict[int, str]:
+    """Scene number → frame key of the confirmed drama's first storyboard of that scene."""
+    if draft["status"] != "completed" or not draft.get("drama_id"):
+        return {}
+    try:
+        boards = await call(
+            state.stubs.storyboards.ListStoryboards,
+            storyboards_pb2.ListStoryboardsRequest(
+                drama_id=draft["drama_id"],
+                script_id=draft.get("script_id", ""),
+                page=1,
+                per_page=100,
+            ),
+            user_id=draft["owner_id"],
+        )
+    except AppError as exc:  # the drama was deleted since
+        if exc.code != Code.NOT_FOUND:
+            raise
+        return {}
+    frames: dict[int, str] = {}
+    for board in boards.storyboards:
+        if board.image_key and board.scene_number not in frames:
+            frames[board.scene_number] = board.image_key
+    return frames
+
+
 def _service(state: GatewayState) -> Screenplays:
     return Screenplays(state, DraftDocuments(state.docs))
 
@@ -139,7 +177,8 @@ async def get_screenplay(
 ) -> dict[str, Any]:
     service = _service(state)
     draft = await service.advance(await service.documents.draft(user["_id"], screenplay_id))
-    return ok(screenplay_view(state, draft, base_url(request)))
+    frames = await scene_frames(state, draft)
+    return ok(screenplay_view(state, draft, base_url(request), frames))
 
 
 def _apply(draft: dict[str, Any], body: DraftUpdate) -> dict[str, Any]:
