@@ -246,13 +246,27 @@ class MongoDocumentStore:
         *,
         expected_version: int | None = None,
     ) -> Document:
-        """`$set` of the changed fields; without `expected_version`, retried across lost races."""
+        """`$set` of the changed fields. Without `expected_version` it is one atomic update
+        ($set + $inc of the version): last writer wins and no writer ever loses a race (the
+        document returned is read just after, so it may hold a later writer's fields too);
+        with it, a compare-and-swap on the version."""
         col = self._col(collection)
         fields = {k: v for k, v in changes.items() if k not in ("_id", "version")}
         for key in fields:
             if not _TOP_LEVEL.match(key):
                 raise ValidationFailed(f"invalid field name {key!r}", field=key)
         values = _normalise(fields)
+        if expected_version is None:
+            try:
+                result = await col.update_one(
+                    {"_id": doc_id}, {"$set": values, "$inc": {"version": 1}}
+                )
+            except DuplicateKeyError as exc:
+                raise AlreadyExists(f"{collection} already has such a document") from exc
+            doc = await col.find_one({"_id": doc_id}) if result.matched_count else None
+            if doc is None:
+                raise NotFound(f"{collection} {doc_id} not found")
+            return dict(doc)
         for _attempt in range(_RETRIES):
             current = await col.find_one({"_id": doc_id})
             if current is None:

@@ -215,28 +215,33 @@ class SqliteDocumentStore:
     ) -> Document:
         table = await self._ensure_table(collection)
         async with self._write_lock:
-            current = await self.get(collection, doc["_id"])
-            if current is None:
-                raise NotFound(f"{collection} {doc['_id']} not found")
-            version = int(current["version"])
-            if expected_version is not None and expected_version != version:
-                raise VersionConflict(
-                    f"{collection} {doc['_id']} changed (version {version}, "
-                    f"yours {expected_version})",
-                    field="version",
-                )
-            stored = {**doc, "version": version + 1}
-            try:
-                cur = await self.db.execute(
-                    f"UPDATE {table} SET version = ?, doc = ? WHERE id = ? AND version = ?",
-                    (version + 1, _dumps(stored), doc["_id"], version),
-                )
-                await self.db.commit()
-            except sqlite3.IntegrityError as exc:
-                await self.db.rollback()
-                raise AlreadyExists(f"{collection} already has such a document") from exc
-            if cur.rowcount != 1:
-                raise VersionConflict(f"{collection} {doc['_id']} changed meanwhile")
+            return await self._replace_locked(table, collection, doc, expected_version)
+
+    async def _replace_locked(
+        self, table: str, collection: str, doc: Document, expected_version: int | None
+    ) -> Document:
+        """`replace` for a caller holding `_write_lock`."""
+        current = await self.get(collection, doc["_id"])
+        if current is None:
+            raise NotFound(f"{collection} {doc['_id']} not found")
+        version = int(current["version"])
+        if expected_version is not None and expected_version != version:
+            raise VersionConflict(
+                f"{collection} {doc['_id']} changed (version {version}, yours {expected_version})",
+                field="version",
+            )
+        stored = {**doc, "version": version + 1}
+        try:
+            cur = await self.db.execute(
+                f"UPDATE {table} SET version = ?, doc = ? WHERE id = ? AND version = ?",
+                (version + 1, _dumps(stored), doc["_id"], version),
+            )
+            await self.db.commit()
+        except sqlite3.IntegrityError as exc:
+            await self.db.rollback()
+            raise AlreadyExists(f"{collection} already has such a document") from exc
+        if cur.rowcount != 1:
+            raise VersionConflict(f"{collection} {doc['_id']} changed meanwhile")
         return stored
 
     async def update(
@@ -247,18 +252,25 @@ class SqliteDocumentStore:
         *,
         expected_version: int | None = None,
     ) -> Document:
-        """Without `expected_version` this is last-writer-wins, retried across lost races."""
+        """Without `expected_version` this is last-writer-wins. The read and the write happen
+        under the store's write lock, so the writers of this process never race each other
+        (under load, a read-then-compare-and-swap loop could lose every round to the writers
+        of a busy task record); another process writing the same file is still caught by the
+        version in the UPDATE and retried."""
+        table = await self._ensure_table(collection)
         for _attempt in range(5):
-            current = await self.get(collection, doc_id)
-            if current is None:
-                raise NotFound(f"{collection} {doc_id} not found")
-            version = int(current["version"]) if expected_version is None else expected_version
-            merged = {**current, **changes, "_id": doc_id}
-            try:
-                return await self.replace(collection, merged, expected_version=version)
-            except VersionConflict:
-                if expected_version is not None:
-                    raise
+            async with self._write_lock:
+                current = await self.get(collection, doc_id)
+                if current is None:
+                    raise NotFound(f"{collection} {doc_id} not found")
+                version = int(current["version"]) if expected_version is None else expected_version
+                merged = {**current, **changes, "_id": doc_id}
+                try:
+                    return await self._replace_locked(table, collection, merged, version)
+                except VersionConflict:
+                    if expected_version is not None:
+                        raise
+            await asyncio.sleep(0.01)
         raise VersionConflict(f"{collection} {doc_id} kept changing; try again")
 
     async def delete(self, collection: str, doc_id: str) -> bool:
