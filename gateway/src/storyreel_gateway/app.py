@@ -46,6 +46,7 @@ from storyreel_gateway.routers import (
     monitoring,
     personas,
     pipeline,
+    pipeline_stages,
     providers,
     realtime,
     scripts,
@@ -160,6 +161,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         dramas.router,
         tasks.router,
         pipeline.router,
+        pipeline_stages.router,
         system.voices_router,
         providers.router,
     ):

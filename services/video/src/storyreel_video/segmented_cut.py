@@ -254,6 +254,8 @@ def plan_segments(
 class SegmentedCut:
     cut: FinalCut
     segments: SegmentCounts
+    keys: tuple[str, ...] = ()  # each segment's object key, in play order
+    frame_counts: tuple[int, ...] = ()  # and its frames
 
 
 async def compose_segmented_cut(
@@ -442,4 +444,9 @@ async def compose_segmented_cut(
         duration=duration,
         subtitle_cues=subs.count,
     )
-    return SegmentedCut(cut=cut, segments=counts)
+    return SegmentedCut(
+        cut=cut,
+        segments=counts,
+        keys=tuple(spec.key for spec in specs),
+        frame_counts=tuple(spec.frame_count for spec in specs),
+    )

@@ -12,6 +12,7 @@ from storyreel_core.stage_client import StageClient
 from storyreel_workflow.grpc_api import TaskServicer, WorkflowServicer
 from storyreel_workflow.render_job import RenderJob
 from storyreel_workflow.stage_events import StageEvents
+from storyreel_workflow.stage_tasks import KINDS, StageTaskJob
 from storyreel_workflow.studio_stages import StudioStages
 from storyreel_workflow.workflow_machine import WorkflowMachine
 from storyreel_workflow.workflow_store import WorkflowStore
@@ -46,7 +47,11 @@ def build(platform: Platform) -> ServiceParts:
             stages_pb2.DESCRIPTOR.services_by_name["WorkflowService"].full_name,
             tasks_pb2.DESCRIPTOR.services_by_name["TaskService"].full_name,
         ],
-        handlers={"render": RenderJob(platform.docs, stages)},
+        handlers={
+            "render": RenderJob(platform.docs, stages),
+            # Seed 002's stage endpoints: pipeline_storyboard, _frames, _clips, _narration.
+            **{f"pipeline_{kind}": StageTaskJob(platform.docs, stages) for kind in KINDS},
+        },
         on_start=[workflows.ensure_indexes, events.start],
         on_stop=[events.stop, channels.close],
         on_drama_deleted=[platform.tasks.delete_drama_tasks, workflows.forget_drama],
