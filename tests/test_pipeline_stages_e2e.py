@@ -2,11 +2,13 @@
 `/narration`, with the seed's bodies (a short story, small sizes), through the gateway, the
 workflow service and the stage services of the embedded platform. Every result's media is
 downloaded through its signed URL and opened as what it claims to be (PIL, PyAV, libsndfile).
+The CLI's live progress: a render followed over the WebSocket, and polling when it is not there.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,13 @@ import av
 import soundfile
 from e2e_client import Api, assert_error, completed_task, download
 from PIL import Image
+from typer.testing import CliRunner
+
+from storyreel_cli.client import StoryReelClient
+from storyreel_cli.live_progress import follow
+from storyreel_cli.main import app
+from storyreel_cli.platform_process import PlatformProcess
+from storyreel_core.bus.nats_server import free_port
 
 STORY = "一位独行武者穿越废土城市寻找真相。他在茶馆遇见老板娘苏梅。"
 SEED_SCENE = {
@@ -101,8 +110,8 @@ def test_storyboard_frames_clips_with_the_seed_bodies(api: Api, tmp_path: Path) 
 
 
 def test_narration_speaks_each_scene_in_a_known_voice(api: Api) -> None:
-    body = {"lines": [{"scene_id": "s1", "text": SEED_SCENE["narration"]}], "voice": "cosyvoice-mini",
-            "speed": 1.0, "format": "wav"}  # fmt: skip
+    line = {"scene_id": "s1", "text": SEED_SCENE["narration"]}
+    body = {"lines": [line], "voice": "cosyvoice-mini", "speed": 1.0, "format": "wav"}
     r = api.post("/pipeline/narration", json=body)
     assert_error(r, 400, 1001)
     assert r.json()["error"]["field"] == "voice" and "narrator-zh" in r.json()["message"]
@@ -156,3 +165,43 @@ def test_stage_endpoints_refuse_bad_input_at_the_edge(api: Api, other_api: Api) 
     }
     refused("/pipeline/clips", mixed)
     refused("/pipeline/clips", {"frames": [{"scene_id": "s1", "frame": theirs, "duration": 0}]})
+
+
+RENDER_STEPS = ["writing screenplay", "planning storyboard", "drawing frames, speaking lines",
+                "composing video"]  # fmt: skip
+
+
+def test_cli_render_shows_progress_pushed_over_the_websocket(
+    api: Api, platform: PlatformProcess, tmp_path: Path
+) -> None:
+    story = tmp_path / "story.txt"
+    story.write_text("The lighthouse keeper saw a ship in the storm.", encoding="utf-8")
+    out = tmp_path / "drama.mp4"
+    args = ["render", str(story), "-o", str(out), "--scenes", "1", "--resolution", "64x112",
+            "--fps", "6", "--no-music", "--url", platform.url]  # fmt: skip
+    result = CliRunner().invoke(app, args, env={"STORYREEL_TOKEN": api.token, "COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "polling" not in result.output, result.output
+    pushed = re.search(r"progress: pushed over WebSocket \((\d+) updates\)", result.output)
+    assert pushed and int(pushed[1]) >= 2, result.output
+    # The stages it was told about, in the order the render runs them: at least the last two.
+    steps = [s for s in re.findall(r"^step (.+)$", result.output, re.M) if s in RENDER_STEPS]
+    assert steps == sorted(steps, key=RENDER_STEPS.index), steps
+    assert len(steps) >= 2 and steps[-1] == "composing video", result.output
+    assert out.stat().st_size > 0 and out.with_suffix(".srt").exists()
+
+
+def test_cli_progress_falls_back_to_polling_when_the_socket_is_unreachable(
+    api: Api, platform: PlatformProcess
+) -> None:
+    task_id = storyboard(api)["task_id"]
+    notices: list[str] = []
+    seen: list[dict[str, Any]] = []
+    dead = f"ws://127.0.0.1:{free_port()}/api/v1/ws?token={api.token}"
+    with StoryReelClient(platform.url, token=api.token) as client:
+        task, how = follow(client, task_id, seen.append, notice=notices.append, url=dead)
+        assert (how, task["status"]) == ("polling", "completed")
+        assert "polling instead" in notices[0] and seen[-1]["status"] == "completed"
+        # The same task over the live socket: its terminal state, then the record.
+        task, how = follow(client, task_id, seen.append, notice=notices.append)
+        assert (how, task["status"], len(notices)) == ("websocket", "completed", 1)
