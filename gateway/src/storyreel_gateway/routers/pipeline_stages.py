@@ -38,7 +38,7 @@ router = APIRouter(
 MAX_SCENES = 30
 SCENE_ID = r"^[A-Za-z0-9_-]{1,64}$"
 # How long POST /pipeline/storyboard waits for its storyboard before answering 202 without it.
-STORYBOARD_WAIT_S = 3.0
+STORYBOARD_WAIT_S = 2.0
 POLL_S = 0.1
 SceneIdField = Field(pattern=SCENE_ID, max_length=64, examples=["s1"])
 
