@@ -107,6 +107,8 @@ def test_storyboard_frames_clips_with_the_seed_bodies(api: Api, tmp_path: Path) 
     joined = tmp_path / "joined.mp4"
     joined.write_bytes(download(api, result["video_url"]))
     assert clip_stream(joined)[1:] == (64, 96, 21)
+    with av.open(str(joined)) as container:
+        assert container.streams.audio  # the cut's (silent) soundtrack
 
 
 def test_narration_speaks_each_scene_in_a_known_voice(api: Api) -> None:

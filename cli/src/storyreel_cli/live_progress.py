@@ -90,7 +90,9 @@ def watch_pushed(
                     return str(kind)
             raise LiveUnavailable(f"no end of task {task_id} within {timeout:g} s")
     except (OSError, TimeoutError, WebSocketException, ValueError) as exc:
-        raise LiveUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        # An invalid-URI error quotes the URL: the token in it must not reach the terminal.
+        reason = str(exc).replace(url, "<socket URL>")
+        raise LiveUnavailable(f"{type(exc).__name__}: {reason}") from exc
 
 
 def follow(
