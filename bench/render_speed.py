@@ -8,8 +8,9 @@
    and the same speech the platform produced.
 
 Prints the three times and two ratios; the targets are platform ≤ 1.3× raw x264 and MoviePy
-≥ 10× the platform. The final cut renders as segments (`storyreel_video.segmented_cut`); each
-render here draws new stills (another image seed), so none of its segments is cached.
+≥ 10× the platform. The final cut renders as segments (`storyreel_video.segmented_cut`) with a
+soundtrack cached by content; each render here draws new stills (another image seed) and
+speaks at another speed, so none of its segments and not its soundtrack is cached.
 Run with `make bench` (it needs no running platform: it starts its own).
 """
 
@@ -141,10 +142,21 @@ def main() -> int:
             }
             # The median of a few renders on one running platform (the first one cold), and
             # of as many raw encodes: one run of either varies by ±0.4 s on a busy 2-core box.
-            # Each render draws its stills with another seed: new pictures, so every segment
-            # is encoded (none comes from the segment cache of the render before).
+            # Each render draws its stills with another seed and speaks 1 % faster than the
+            # one before: new pictures and new sound, so every segment is encoded and the
+            # soundtrack mixed (nothing comes from the caches of the render before).
             renders = [
-                render(http, {**body, "options": {**body["options"], "image": {"seed": 1000 + n}}})
+                render(
+                    http,
+                    {
+                        **body,
+                        "options": {
+                            **body["options"],
+                            "image": {"seed": 1000 + n},
+                            "speed": round(1.0 + 0.01 * n, 2),
+                        },
+                    },
+                )
                 for n in range(max(1, args.runs))
             ]
             task_id, task = renders[-1][1], renders[-1][2]
@@ -158,7 +170,8 @@ def main() -> int:
                 f"platform   {platform_s:7.2f} s  ({len(durations)} shots, "
                 f"{result['duration']:.2f} s of video, {frames} frames; "
                 f"runs: {' '.join(f'{seconds:.2f}' for seconds, _, _ in renders)}; "
-                f"segments encoded per run: {' '.join(encoded)})"
+                f"segments encoded per run: {' '.join(encoded)}; "
+                f"soundtrack per run: {' '.join(str(c.get('soundtrack')) for c in cuts)})"
             )
 
             raws = [

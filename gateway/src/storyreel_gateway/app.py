@@ -30,6 +30,8 @@ from storyreel_gateway.auth.tokens import TokenService
 from storyreel_gateway.auth.user_store import UserStore
 from storyreel_gateway.conversations.recorder import ConversationRecorder
 from storyreel_gateway.conversations.store import ConversationStore
+from storyreel_gateway.drafts.documents import DraftDocuments
+from storyreel_gateway.drafts.screenplays import Screenplays
 from storyreel_gateway.error_handlers import install_error_handlers
 from storyreel_gateway.media_signer import MediaSigner
 from storyreel_gateway.monitoring.alerts import AlertBook
@@ -42,19 +44,24 @@ from storyreel_gateway.routers import (
     characters,
     conversations,
     dramas,
+    dynamic_subtitles,
     media,
+    media_generation,
     monitoring,
     personas,
     pipeline,
     pipeline_stages,
     providers,
     realtime,
+    screenplays,
     scripts,
     storyboards,
     system,
     tasks,
+    video_tasks,
     videos,
     workflow,
+    workflow_stages,
 )
 from storyreel_gateway.state import GatewayState, Stubs
 
@@ -93,7 +100,9 @@ async def build_state(
     conversation_store = ConversationStore(docs)
     await conversation_store.ensure_indexes()
     recorder = await ConversationRecorder(conversation_store, feed.bus if feed else None).start()
-    return GatewayState(
+    draft_documents = DraftDocuments(docs)
+    await draft_documents.ensure_indexes()
+    gateway = GatewayState(
         settings=settings,
         docs=docs,
         objects=objects,
@@ -109,6 +118,9 @@ async def build_state(
         conversations=conversation_store,
         recorder=recorder,
     )
+    # Screenplay drafts move on when their stage tasks finish (seed 004).
+    recorder.on_finished.append(Screenplays(gateway, draft_documents).on_task_event)
+    return gateway
 
 
 async def metrics(_request: Request) -> Response:
@@ -159,6 +171,8 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         budget.router,
         api_users.router,
         dramas.router,
+        # Before tasks.router: its literal paths must not be read as `/tasks/{task_id}`.
+        video_tasks.router,
         tasks.router,
         pipeline.router,
         pipeline_stages.router,
@@ -175,7 +189,13 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     api.include_router(monitoring.router)
     api.include_router(personas.router)
     api.include_router(conversations.router)
+    # Before workflow.router: `/workflow/script` and the other stage paths are never read as
+    # a workflow id.
+    api.include_router(workflow_stages.router)
     api.include_router(workflow.router)
+    api.include_router(dynamic_subtitles.router)
+    api.include_router(screenplays.router)
+    api.include_router(media_generation.router)
     app.include_router(api)
     app.include_router(media.router)
     app.include_router(system.router)

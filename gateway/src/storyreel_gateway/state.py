@@ -13,6 +13,7 @@ from storyreel_core.proto.storyreel.v1 import (
     script_pb2_grpc,
     stages_pb2_grpc,
     storyboards_pb2_grpc,
+    subtitles_pb2_grpc,
     tasks_pb2_grpc,
     videos_pb2_grpc,
 )
@@ -43,6 +44,7 @@ class Stubs:
     assets: assets_pb2_grpc.AssetLibraryServiceStub
     storyboards: storyboards_pb2_grpc.StoryboardLibraryServiceStub
     videos: videos_pb2_grpc.VideoLibraryServiceStub
+    subtitles: subtitles_pb2_grpc.DynamicSubtitleServiceStub
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     # Each service's channel by service name, for health checks.
     by_service: dict[str, grpc.aio.Channel] = field(default_factory=dict)
@@ -64,6 +66,7 @@ class Stubs:
             assets=assets_pb2_grpc.AssetLibraryServiceStub(asset),
             storyboards=storyboards_pb2_grpc.StoryboardLibraryServiceStub(storyboard),
             videos=videos_pb2_grpc.VideoLibraryServiceStub(video),
+            subtitles=subtitles_pb2_grpc.DynamicSubtitleServiceStub(video),
             channels=[script, workflow, tts, asset, storyboard, video],
             by_service={
                 "script": script,

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from storyreel_core.persona_text import persona_prompt
 from storyreel_core.providers.ports import SchemaT, TextRequest, TextResult, Usage
-from storyreel_script.llm_screenwriter import write_screenplay_llm
+from storyreel_script.llm_screenwriter import build_system, write_screenplay_llm
 
 STORY = (
     "Mara kept the lighthouse on the edge of the grey sea. One stormy night a small boat "
@@ -153,3 +154,25 @@ async def test_lines_keep_the_texts_order_of_narration_and_quotes() -> None:
     question = heard.index(("小禾", "你要去救人吗？"))
     nod = next(i for i, (who, text) in enumerate(heard) if "点了点头" in text)
     assert heard[nod][0] == "narrator" and question < nod, heard
+
+
+async def test_a_persona_reaches_the_system_and_user_prompts() -> None:
+    """A persona's style, tone and custom prompt are sent to the model in the system turn,
+    after the screenwriter's contract; without one the system turn is the contract alone."""
+    persona = {
+        "name": "Night narrator",
+        "style": "film noir",
+        "tone": "wry and hushed",
+        "custom_prompt": "Keep every title under four words.",
+    }
+    model = ScriptedModel(_draft(), _draft())
+    text = persona_prompt(persona, "en")
+    await write_screenplay_llm(model, STORY, scene_count=2, persona_prompt=text)
+    await write_screenplay_llm(model, STORY, scene_count=2)
+    with_persona, without = model.requests
+    assert "Style: film noir" in with_persona.system
+    assert "Tone: wry and hushed" in with_persona.system
+    assert with_persona.system.endswith("Keep every title under four words.")
+    assert with_persona.system.startswith(build_system("en"))
+    assert without.system == build_system("en") and "wry" not in without.system
+    assert with_persona.prompt == without.prompt  # the story turn is the same

@@ -173,10 +173,11 @@ async def test_cache_reencodes_only_the_segments_an_edit_touches(
     runner = LocalSegments(objects)
     clips = clips_for(stills, voices, seconds)
     first = await render(clips, keys, runner, tmp_path / "a")
-    assert first.segments.encoded == 4
+    assert first.segments.encoded == 4 and first.soundtrack == "mixed"
 
     again = await render(clips, keys, runner, tmp_path / "b")
     assert again.segments == SegmentCounts(total=4, encoded=0)
+    assert again.soundtrack == "reused"
     assert frames_of(again.cut.video_path)[-1].shape == (H, W)
 
     # A new still for shot 2 (a regenerated image under the same key): segments 1 (its
@@ -186,7 +187,7 @@ async def test_cache_reencodes_only_the_segments_an_edit_touches(
     await objects.put_file(keys[2], new_still, "image/png")
     clips[2] = ClipSpec(new_still, 1.0, clips[2].camera_movement, voices[2], clips[2].segments)
     edited = await render(clips, keys, runner, tmp_path / "c")
-    assert edited.segments.encoded == 2
+    assert edited.segments.encoded == 2 and edited.soundtrack == "reused"  # same sound
     assert [s.shots[0].frame_key for s in runner.encoded] == [keys[1], keys[2]]
 
     # Another camera move for shot 0: only segment 0 (nothing transitions into shot 0).
@@ -206,3 +207,14 @@ async def test_cache_reencodes_only_the_segments_an_edit_touches(
     assert subbed.segments.encoded == 2
     assert [s.shots[0].frame_key for s in runner.encoded] == [keys[2], keys[3]]
     assert subbed.cut.duration == pytest.approx(first.cut.duration)
+    assert subbed.soundtrack == "reused"
+
+    # Another voice for shot 1 changes the sound (mixed again) and no picture.
+    runner.encoded.clear()
+    clips[1] = ClipSpec(
+        clips[1].image_path, 1.0, clips[1].camera_movement, voices[3], clips[1].segments
+    )
+    revoiced = await render(clips, keys, runner, tmp_path / "f")
+    assert revoiced.segments.encoded == 0 and revoiced.soundtrack == "mixed"
+    with av.open(str(revoiced.cut.video_path)) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"

@@ -447,10 +447,15 @@ async def test_render_job_makes_the_final_cut_with_music_and_subtitles(env: Env)
     doc = await env.videos.get(OWNER, DRAMA, video["id"])
     assert doc["kind"] == "final" and doc["source_ids"] == ["sb_1", "sb_2"]
     assert doc["music"]["asset_id"] == "asset_1" and "key" not in doc["music"]
-    # The segments are cached with the drama's media (and go when the drama goes).
+    # The segments and the soundtrack are cached with the drama's media (and go when the
+    # drama goes).
+    soundtracks = [k for k in media_keys(env) if "/soundtrack-" in k]
+    assert len(soundtracks) == 1 and soundtracks[0].endswith(".m4a")
+    assert soundtracks[0].startswith(f"dramas/{DRAMA}/videos/segments/")
     assert media_keys(env) == sorted(
         [video[k] for k in ("key", "thumbnail_key", "subtitle_key", "ass_key")]
         + [s.key for s in segments.encoded]
+        + soundtracks
     )
     assert all(s.key.startswith(f"dramas/{DRAMA}/videos/segments/") for s in segments.encoded)
 

@@ -44,6 +44,8 @@ OPERATIONS = (
     "providers",
     "personas",
     "conversations",
+    "screenplays",
+    "media",
     "monitoring",
     "workflow",
 )

@@ -15,6 +15,7 @@ A new message is published on `push.users.<owner id>` (core NATS, not stored); e
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from storyreel_core.bus.domain_events import DomainEventConsumer
@@ -54,6 +55,8 @@ class ConversationRecorder:
         self.store = store
         self.bus = bus
         self._consumer: DomainEventConsumer | None = None
+        # Other work moved on by a finished task (screenplay drafts), on the same consumer.
+        self.on_finished: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
 
     async def start(self) -> ConversationRecorder:
         if self.bus is not None:
@@ -67,6 +70,13 @@ class ConversationRecorder:
     async def on_task_event(self, view: dict[str, Any]) -> None:
         if view.get("status") in TERMINAL:
             await self.record(view)
+            for follow in self.on_finished:
+                try:
+                    await follow(view)
+                except Exception as exc:  # what it moves on is also moved on when read
+                    log.warning(
+                        "conversations.follow_failed", task_id=view.get("task_id"), error=str(exc)
+                    )
 
     async def record(self, view: dict[str, Any]) -> None:
         """Write the task's message (if it reports to a conversation) and push it once."""
@@ -78,6 +88,10 @@ class ConversationRecorder:
             conversation_id=message["conversation_id"],
             task_id=view.get("task_id"),
         )
+        await self.push(message)
+
+    async def push(self, message: dict[str, Any]) -> None:
+        """Publish a stored message to its owner's sockets (`message.new`); best effort."""
         if self.bus is not None:
             try:
                 payload = {"user_id": message["owner_id"], "message": message_new(message)}

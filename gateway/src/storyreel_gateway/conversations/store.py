@@ -77,6 +77,8 @@ def task_message_text(view: dict[str, Any]) -> tuple[str, str]:
                 made.append(f"script **{result['title']}** ({result.get('scene_count', 0)} scenes)")
             if result.get("video_key") or result.get("video"):
                 made.append("the video is ready")
+            elif result.get("frames"):
+                made.append("the image is ready")
         detail = "; ".join(made) or "done"
         return "task.completed", f"{kind} task {view.get('task_id')} completed: {detail}."
     error = view.get("error") or {}
@@ -196,25 +198,42 @@ class ConversationStore:
         link = await self.docs.get(TASK_LINKS, task_id)
         if link is None:
             return None
+        kind, content = task_message_text(view)
+        return await self.append(
+            link["owner_id"],
+            link["conversation_id"],
+            message_id=f"msg_{task_id}_{view.get('status')}",
+            kind=kind,
+            content=content,
+            metadata={"task_id": task_id, "kind": view.get("kind"), "status": view.get("status")},
+        )
+
+    async def append(
+        self,
+        owner_id: str,
+        conversation_id: str,
+        *,
+        message_id: str,
+        kind: str,
+        content: str,
+        metadata: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """Write a system message once (`message_id` decides: a second write is None), and
+        update the conversation's count and preview; None when the conversation is gone."""
         conversation = await self.docs.find_one(
-            CONVERSATIONS, {"_id": link["conversation_id"], "owner_id": link["owner_id"]}
+            CONVERSATIONS, {"_id": conversation_id, "owner_id": owner_id}
         )
         if conversation is None:
             return None
-        kind, content = task_message_text(view)
         now = utc_now()
         doc = {
-            "_id": f"msg_{task_id}_{view.get('status')}",
+            "_id": message_id,
             "conversation_id": conversation["_id"],
-            "owner_id": link["owner_id"],
+            "owner_id": owner_id,
             "role": "system",
             "type": kind,
             "content": content,
-            "metadata": {
-                "task_id": task_id,
-                "kind": view.get("kind"),
-                "status": view.get("status"),
-            },
+            "metadata": metadata,
             "created_at": now,
         }
         try:

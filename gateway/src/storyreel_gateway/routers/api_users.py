@@ -41,6 +41,8 @@ Operation = Literal[
     "providers",
     "personas",
     "conversations",
+    "screenplays",
+    "media",
     "monitoring",
     "workflow",
 ]

@@ -14,6 +14,7 @@ from storyreel_core.persona_text import persona_style
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
+from storyreel_core.subtitle_templates import TemplateId
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -123,6 +124,11 @@ class RenderOptions(BaseModel):
         min_length=1,
         max_length=64,
         validation_alias=AliasChoices("conversation_id", "conversationId"),
+    )
+    subtitle_template: TemplateId | None = Field(
+        default=None,
+        description="a dynamic subtitle template of GET /dynamic-subtitles/templates for the"
+        " burned-in subtitles; unset = classic",
     )
 
 

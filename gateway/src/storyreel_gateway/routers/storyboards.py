@@ -108,6 +108,13 @@ class StoryboardUpdate(BaseModel):
         description="a video asset of this drama (404 otherwise) the shot plays as its clip,"
         " conformed to the cut; null or '' clears it (camera motion over the frame again)",
     )
+    image_asset_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="an image asset of this drama (404 otherwise) that becomes the shot's"
+        " frame, as if drawn for it (copied; the renderers cover-fit any size)",
+    )
     version: ExpectedVersion = None
 
 
@@ -379,7 +386,8 @@ async def update_storyboard(
     """Replace the fields given; with `version`, a stale copy answers 409 (code 1003).
 
     `video_asset_id` names an uploaded video of the drama the final cut and the studio clips
-    play for this shot (any size, fps or codec; conformed to the cut); null clears it."""
+    play for this shot (any size, fps or codec; conformed to the cut); null clears it.
+    `image_asset_id` makes an uploaded image of the drama the shot's frame."""
     rpc = storyboards_pb2.UpdateStoryboardRequest(
         drama_id=drama_id, storyboard_id=storyboard_id, expected_version=body.version or 0
     )
@@ -389,6 +397,8 @@ async def update_storyboard(
             setattr(rpc, name, value)
     if "video_asset_id" in body.model_fields_set:  # null clears, unlike the other fields
         rpc.video_asset_id = body.video_asset_id or ""
+    if body.image_asset_id is not None:
+        rpc.image_asset_id = body.image_asset_id
     if body.composition is not None:
         rpc.composition_json = json.dumps(body.composition, ensure_ascii=False)
     if body.character_ids is not None:

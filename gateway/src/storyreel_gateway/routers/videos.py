@@ -19,6 +19,7 @@ from storyreel_core.errors import NotFound
 from storyreel_core.proto.storyreel.v1 import videos_pb2
 from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
+from storyreel_core.subtitle_templates import TemplateId
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import (
     ERROR_RESPONSES,
@@ -174,6 +175,11 @@ class RenderIn(BaseModel):
     )
     video_model: str | None = Field(
         default=None, max_length=200, description="one of the provider's video models"
+    )
+    subtitle_template: TemplateId | None = Field(
+        default=None,
+        description="a dynamic subtitle template of GET /dynamic-subtitles/templates for the"
+        " burned-in subtitles (karaoke, pop_in, …); unset = classic",
     )
 
 
@@ -399,6 +405,7 @@ async def render_final_cut(
             transition=body.transition,
             video_provider=body.video_provider or "",
             video_model=body.video_model or "",
+            subtitle_template=body.subtitle_template or "",
         ),
         user_id=user["_id"],
     )

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     refresh_token_ttl_s: int = 30 * 86400
     media_url_ttl_s: int = 3600
     max_upload_bytes: int = 50 * 1024 * 1024
+    # Seed 003's media_urls: the whole fetch of one URL (redirects included) may take this
+    # long; comma-separated CIDRs let through the SSRF guard (tests against loopback only).
+    media_fetch_timeout_s: float = 30.0
+    media_fetch_allow_networks: str = ""
     # Login throttling (`limits` strings, ";"-separated windows): attempts per account named
     # and per client address; past any window a login answers 429 with Retry-After.
     login_limit_account: str = "5/minute;30/hour"

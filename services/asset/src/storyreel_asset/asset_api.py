@@ -23,6 +23,7 @@ from storyreel_asset.upload_check import MEDIA_TYPES
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import assets_pb2, assets_pb2_grpc, common_pb2
+from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.scratch import ScratchSpace
@@ -66,7 +67,9 @@ class AssetLibraryServicer(assets_pb2_grpc.AssetLibraryServiceServicer):
         *,
         max_upload_bytes: int,
         scratch: ScratchSpace | None = None,
+        providers: ProviderRegistry | None = None,
     ) -> None:
+        self.providers = providers
         self.assets = assets
         self.dramas = dramas
         self.launcher = launcher
@@ -187,11 +190,26 @@ class AssetLibraryServicer(assets_pb2_grpc.AssetLibraryServiceServicer):
                 style=request.style,
                 seed=request.seed,
                 tags=list(request.tags),
+                image_provider=request.image_provider,
+                image_model=request.image_model,
+                asset_id=request.asset_id,
             )
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first.get("loc", ())) or "items"
             raise ValidationFailed(f"{field}: {first.get('msg')}", field=field) from exc
+        if spec.asset_id:  # redraw in place: one item, a design asset of this drama
+            if len(spec.items) != 1:
+                raise ValidationFailed("redraw one item at a time", field="items")
+            await self.assets.get(owner, request.drama_id, spec.asset_id)
+        if self.providers is not None:  # 400 naming the configured ones, before any task
+            self.providers.resolve(
+                "image",
+                spec.image_provider,
+                spec.image_model,
+                field="image_provider",
+                model_field="image_model",
+            )
         task = await self.launcher.start(
             service="asset",
             kind="designs",

@@ -44,7 +44,12 @@ def build(platform: Platform) -> ServiceParts:
         providers=platform.providers,
     )
     library_api = AssetLibraryServicer(
-        assets, dramas, platform.launcher, max_upload_bytes=limit, scratch=scratch
+        assets,
+        dramas,
+        platform.launcher,
+        max_upload_bytes=limit,
+        scratch=scratch,
+        providers=platform.providers,
     )
 
     def register(server: grpc.aio.Server) -> None:
@@ -70,7 +75,7 @@ def build(platform: Platform) -> ServiceParts:
         handlers={
             "frames": FramesJob(platform.objects, providers=platform.providers),
             "character_images": CharacterImagesJob(characters, platform.providers),
-            "designs": DesignJob(assets),
+            "designs": DesignJob(assets, platform.providers),
         },
         on_start=[ensure_indexes, scratch.clear_at_start],
         on_drama_deleted=[content.delete_drama_content],

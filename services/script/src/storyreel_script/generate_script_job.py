@@ -165,6 +165,7 @@ class ScriptGenerator:
             seed=0,
             language=spec.language,
             budget=spec.budget,
+            persona_prompt=spec.persona_prompt,
         )
         screenplay = written.screenplay
         await ctx.progress(1, 2, "saving script")

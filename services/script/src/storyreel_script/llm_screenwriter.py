@@ -139,6 +139,15 @@ def build_prompt(
     return f"Style: {style or 'any'}\nScenes: {scene_count}\nStory:\n{lines}\nQuotes:\n{quoted}"
 
 
+def build_system(language: Language, persona: str = "") -> str:
+    """The system turn: the screenwriter's contract, then the persona's instructions (style,
+    tone, audience, custom prompt: `storyreel_core.persona_text.persona_prompt`). The persona
+    shapes the voice of titles and descriptions; the contract still keeps every sentence."""
+    if not persona.strip():
+        return SYSTEM[language]
+    return f"{SYSTEM[language]}\n\n{persona.strip()}"
+
+
 class ScreenplayRefused(AppError):
     """The model's answer could not be turned into a screenplay that keeps the story."""
 
@@ -154,6 +163,7 @@ async def write_screenplay_llm(
     seed: int = 0,
     language: Language | None = None,
     temperature: float = 0.2,
+    persona_prompt: str = "",
 ) -> Screenplay:
     """Write the Screenplay of `story` with `model` (see the module doc for the contract).
 
@@ -178,7 +188,7 @@ async def write_screenplay_llm(
     request = TextRequest(
         prompt=build_prompt(texts, quotes, count, style, lang),
         schema=schema,
-        system=SYSTEM[lang],
+        system=build_system(lang, persona_prompt),
         temperature=temperature,
         max_output_tokens=output_token_budget(count, len(units), len(quotes)),
         seed=seed,

@@ -26,6 +26,8 @@ class ScreenplayInput(BaseModel):
     ai_provider: str = Field(default="", max_length=64)
     model: str = Field(default="", max_length=200)
     budget: float | None = Field(default=None, ge=0)
+    # A persona's instructions for an LLM screenwriter (persona_text.persona_prompt).
+    persona_prompt: str = Field(default="", max_length=4000)
 
 
 class ScreenplayWriter:
@@ -47,5 +49,6 @@ class ScreenplayWriter:
             seed=spec.seed,
             language=spec.language,
             budget=spec.budget,
+            persona_prompt=spec.persona_prompt,
         )
         return {"screenplay": written.screenplay.model_dump(mode="json"), **written.report()}

@@ -67,8 +67,12 @@ async def write(
     seed: int,
     language: Language | None,
     budget: float | None = None,
+    persona_prompt: str = "",
 ) -> Written:
-    """Write the screenplay with `choice`'s screenwriter; provider errors propagate."""
+    """Write the screenplay with `choice`'s screenwriter; provider errors propagate.
+
+    `persona_prompt` (`storyreel_core.persona_text.persona_prompt`) goes into the LLM
+    screenwriter's prompts; the offline screenwriter gets the persona through `style`."""
     ledger = UsageLedger(budget=budget)
     if choice.offline:
         # jieba and the rules are CPU work: keep them off the event loop.
@@ -84,7 +88,13 @@ async def write(
     model = registry.text_model(choice, ledger)
     try:
         screenplay = await write_screenplay_llm(
-            model, story, scene_count=scene_count, style=style, seed=seed, language=language
+            model,
+            story,
+            scene_count=scene_count,
+            style=style,
+            seed=seed,
+            language=language,
+            persona_prompt=persona_prompt,
         )
     except (ProviderError, ScreenplayRefused) as exc:
         # A refusal and a spent budget are the caller's to see; any other failure falls back

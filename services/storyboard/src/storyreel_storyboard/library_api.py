@@ -22,6 +22,7 @@ from storyreel_core.scratch import ScratchSpace
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_storyboard.audio_job import ShotAudioInput, audio_key, fitted_duration
 from storyreel_storyboard.audio_upload import take_staged_audio
+from storyreel_storyboard.frames import frame_keys
 from storyreel_storyboard.generate_job import (
     MAX_SHOTS,
     GenerateInput,
@@ -46,6 +47,7 @@ from storyreel_storyboard.storyboard_store import MAX_PER_DRAMA, StoryboardStore
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 SERVICE = "storyboard"
 MAX_PER_PAGE = 100
+MAX_ASSET_ID = 80
 DEFAULT_PER_PAGE = 20
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 
@@ -269,6 +271,8 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             await self.peers.require_video_asset(owner, request.drama_id, fields["video_asset_id"])
         if "character_ids" in fields or "dialogue" in fields:
             fields["cast"] = await self._checked_cast(owner, request.drama_id, current, fields)
+        if request.HasField("image_asset_id"):
+            fields.update(await self._uploaded_frame(owner, request, current))
         doc = await self.store.update(
             owner,
             request.drama_id,
@@ -278,6 +282,40 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             checked=True,
         )
         return storyboard_to_proto(doc)
+
+    async def _uploaded_frame(
+        self,
+        owner: str,
+        request: storyboards_pb2.UpdateStoryboardRequest,
+        current: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The frame fields for `image_asset_id`: the image asset's file copied to the shot's own
+        frame keys (a later regenerate-image deletes a shot's old frame, never the asset's file),
+        status completed, its pixel size. The renderers cover-fit any size to the video's."""
+        asset_id = request.image_asset_id.strip()
+        if not asset_id or len(asset_id) > MAX_ASSET_ID:
+            raise ValidationFailed(
+                "image_asset_id must name an image asset", field="image_asset_id"
+            )
+        asset = await self.peers.image_asset(owner, request.drama_id, asset_id)
+        objects = self.store.objects
+        image_key, thumbnail_key = frame_keys(
+            request.drama_id, request.storyboard_id, new_id("task")
+        )
+        data = await objects.get_bytes(asset.key)
+        await objects.put_bytes(image_key, data, asset.content_type or "image/png")
+        thumb = await objects.get_bytes(asset.thumbnail_key) if asset.thumbnail_key else data
+        await objects.put_bytes(thumbnail_key, thumb, "image/jpeg")
+        for key in (current.get("image_key"), current.get("thumbnail_key")):
+            if key:
+                await objects.delete(key)
+        return {
+            "image_key": image_key,
+            "thumbnail_key": thumbnail_key,
+            "image_status": "completed",
+            "image_width": int(asset.width),
+            "image_height": int(asset.height),
+        }
 
     async def DeleteStoryboard(
         self, request: storyboards_pb2.StoryboardRef, context: Ctx

@@ -113,6 +113,25 @@ class Peers:
         if asset.media_type != "video" or not asset.key:
             raise NotFound(f"asset {asset_id} is not a video of this drama", field="video_asset_id")
 
+    async def image_asset(self, owner_id: str, drama_id: str, asset_id: str) -> assets_pb2.Asset:
+        """The image asset `asset_id` of the owner's drama; NotFound (1002, field
+        `image_asset_id`) for another drama's or user's asset, a non-image or one without a
+        stored file."""
+        try:
+            asset: assets_pb2.Asset = await call(
+                assets_pb2_grpc.AssetLibraryServiceStub(self.channels.channel("asset")).GetAsset,
+                assets_pb2.AssetRef(drama_id=drama_id, asset_id=asset_id),
+                user_id=owner_id,
+                timeout=self.deadline,
+            )
+        except NotFound as exc:
+            raise NotFound(f"asset {asset_id} not found", field="image_asset_id") from exc
+        if asset.media_type != "image" or not asset.key:
+            raise NotFound(
+                f"asset {asset_id} is not an image of this drama", field="image_asset_id"
+            )
+        return asset
+
     # ---- tts ------------------------------------------------------------------------------
 
     async def voice_ids(self, owner_id: str, provider: str = "") -> set[str]:

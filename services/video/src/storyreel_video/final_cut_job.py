@@ -19,10 +19,12 @@ from storyreel_core.drama_models import CameraMovement, FigureBox, SpeechSegment
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_core.subtitle_templates import TemplateId
 from storyreel_video.job_progress import percent_reporter
 from storyreel_video.model_motion import MotionShot, motion_for_job, motion_prompt
 from storyreel_video.segmented_cut import SegmentRunner, compose_segmented_cut
 from storyreel_video.specs import ClipSpec
+from storyreel_video.subtitles import SubtitleStyle
 
 
 class CutShot(BaseModel):
@@ -52,6 +54,8 @@ class FinalCutInput(BaseModel):
     video_provider: str = Field(default="", max_length=64)
     video_model: str = Field(default="", max_length=200)
     budget: float | None = Field(default=None, ge=0)
+    # A dynamic subtitle template (`storyreel_core.subtitle_templates`); "classic" = none.
+    subtitle_template: TemplateId = "classic"
 
 
 OUTPUTS = {
@@ -144,6 +148,7 @@ class FinalCutJob:
                 transition_duration=spec.transition_duration,
                 music=spec.music,
                 language=spec.language,
+                subtitle_style=SubtitleStyle(template=spec.subtitle_template),
                 title=spec.title,
                 ffmpeg=self.ffmpeg,
                 on_progress=on_progress,
@@ -171,6 +176,7 @@ class FinalCutJob:
                     "keys": list(rendered.keys),
                     "frame_counts": list(rendered.frame_counts),
                 },
+                "soundtrack": rendered.soundtrack,
             }
             for field, path in files.items():
                 name, content_type = OUTPUTS[field]

@@ -38,3 +38,23 @@ def upsample_linear(values: npt.ArrayLike, factor: int, n: int, *, offset: int =
     out[head : head + body.shape[0]] = body
     out[head + body.shape[0] :] = v[-1]
     return out
+
+
+def upsample_window(
+    values: npt.ArrayLike, factor: int, lo: int, hi: int, *, offset: int = 0
+) -> Curve:
+    """Samples `lo:hi` of `upsample_linear(values, factor, n, offset=offset)` for any n ≥ hi,
+    computed from the few known points around the window only (for curves too long to hold:
+    a streamed soundtrack asks for one chunk at a time)."""
+    v = np.asarray(values, dtype=np.float32)
+    if not 0 <= lo <= hi:
+        raise ValueError("need 0 ≤ lo ≤ hi")
+    if v.shape[0] == 0:
+        return np.zeros((hi - lo, *v.shape[1:]), dtype=np.float32)
+    # The last known point at or before lo (or the first), and one past the first at or after hi.
+    k0 = min(v.shape[0] - 1, max(0, (lo - offset) // factor))
+    k1 = min(v.shape[0], max(k0 + 1, -(-(hi - offset) // factor) + 1))
+    base = offset + k0 * factor
+    if base <= lo:
+        return upsample_linear(v[k0:k1], factor, hi - base)[lo - base :]
+    return upsample_linear(v[:k1], factor, hi - lo, offset=base - lo)

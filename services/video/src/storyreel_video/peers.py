@@ -162,5 +162,23 @@ class Peers:
         key: str = asset.key
         return key
 
+    async def video_key(self, owner_id: str, drama_id: str, asset_id: str) -> str:
+        """The object key of an uploaded video asset of the caller's drama; another user's
+        or an unknown asset is NOT_FOUND, an asset that is not a video 400."""
+        stub = assets_pb2_grpc.AssetLibraryServiceStub(self._channels.channel("asset"))
+        asset = await call(
+            stub.GetAsset,
+            assets_pb2.AssetRef(drama_id=drama_id, asset_id=asset_id),
+            user_id=owner_id,
+            timeout=self._channels.deadline,
+        )
+        if asset.media_type != "video" or not asset.key:
+            raise ValidationFailed(
+                f"asset {asset_id} is {asset.media_type or 'not a file'}, not a video",
+                field="video_asset_id",
+            )
+        key: str = asset.key
+        return key
+
     async def close(self) -> None:
         await self._channels.close()

@@ -37,6 +37,7 @@ def subtitle_style(spec: RenderInput) -> SubtitleStyle:
         outline_color=subs.outline_color,
         outline=subs.outline,
         position=subs.position,
+        template=subs.template,
     )
 
 
@@ -167,4 +168,5 @@ class RenderJob(LibraryJob):
             **uploads_result(uploads),
             "video": video_result(doc),
             "segments": segments,
+            "soundtrack": rendered.soundtrack,
         }

@@ -4,9 +4,10 @@ Both the pipeline's `final_cut` stage and the studio's `render` job compose thro
 `compose_segmented_cut`: plan one segment per shot, look each up in the object store by its
 content key, start a `segment` task for each one missing (a task id keyed by that content, so
 two cuts needing the same segment share one encode), and meanwhile write the subtitles, mix the
-soundtrack once for the whole cut and draw the thumbnail. When every segment is there, the
-stitch joins them by stream copy and muxes the soundtrack. A second render of an unchanged cut
-encodes nothing; after a one-shot edit it encodes the one or two segments drawing that shot.
+soundtrack once for the whole cut (or reuse it) and draw the thumbnail. When every segment is
+there, the stitch joins them and the soundtrack by stream copy. A second render of an unchanged cut
+encodes nothing; after a one-shot edit it encodes the one or two segments drawing that shot,
+and the soundtrack (cached by content too, `soundtrack_cache`) only if the sound changed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_core.task_watch import wait_for_task
-from storyreel_video.audio_mix import MusicBed, write_soundtrack
+from storyreel_video.audio_mix import MusicBed
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import ProgressCallback
 from storyreel_video.final_cut import save_thumbnail, voice_placements
@@ -46,6 +47,7 @@ from storyreel_video.segments import (
     stitch,
     window_ass,
 )
+from storyreel_video.soundtrack_cache import cached_soundtrack
 from storyreel_video.specs import ClipSpec, FinalCut
 from storyreel_video.subtitles import SubtitleStyle, cues_from_segments, write_subtitles
 from storyreel_video.timeline import Timeline, effective_transition
@@ -256,6 +258,12 @@ class SegmentedCut:
     segments: SegmentCounts
     keys: tuple[str, ...] = ()  # each segment's object key, in play order
     frame_counts: tuple[int, ...] = ()  # and its frames
+    soundtrack_reused: bool = False  # the mixed, encoded soundtrack came from the cache
+
+    @property
+    def soundtrack(self) -> str:
+        """ "reused" or "mixed", for task results."""
+        return "reused" if self.soundtrack_reused else "mixed"
 
 
 async def compose_segmented_cut(
@@ -344,36 +352,41 @@ async def compose_segmented_cut(
         hashes = await asyncio.gather(
             *(asyncio.to_thread(file_sha256, c.image_path) for c in clips)
         )
+        prefix = cache_prefix or f"cache/segments/{owner_id}/"
+        encoder = await asyncio.to_thread(encoder_version, ffmpeg)
         specs = plan_segments(
             clips,
             frame_keys,
             hashes,
             timeline,
-            cache_prefix=cache_prefix or f"cache/segments/{owner_id}/",
+            cache_prefix=prefix,
             width=width,
             height=height,
             transition=transition,
             preset=preset,
             subtitles=burned,
             font_path=str(subs.font.path) if subs.font.path else "",
-            encoder=await asyncio.to_thread(encoder_version, ffmpeg),
+            encoder=encoder,
             motion=motion,
         )
 
         async def segment_done(count: int) -> None:
             await report((1.0 - STITCH_SHARE) * count / len(specs))
 
-        # The soundtrack and the thumbnail are made here while the workers encode.
+        # The soundtrack (mixed and encoded once per content) and the thumbnail are made here
+        # while the workers encode.
         voices = voice_placements(clips, timeline)
         sound = asyncio.ensure_future(
-            write_soundtrack(
+            cached_soundtrack(
+                runner.objects,
                 voices,
                 timeline.total,
-                workdir / "soundtrack.wav",
                 music=music,
+                bed=music_bed,
+                prefix=prefix,
+                encoder=encoder,
                 workdir=workdir,
                 ffmpeg=ffmpeg,
-                bed=music_bed,
             )
         )
         thumb = asyncio.ensure_future(
@@ -395,7 +408,7 @@ async def compose_segmented_cut(
                 on_done=segment_done,
                 drama_id=drama_id,  # deleted with the drama's other tasks
             )
-            soundtrack = await sound
+            soundtrack, soundtrack_reused = await sound
             await thumb
         finally:
             # Neither may outlive the scratch folder (a thread cannot be interrupted).
@@ -435,6 +448,7 @@ async def compose_segmented_cut(
         cues=subs.count,
         segments=counts.total,
         encoded=counts.encoded,
+        soundtrack_reused=soundtrack_reused,
     )
     cut = FinalCut(
         video_path=finals["video"],
@@ -447,6 +461,7 @@ async def compose_segmented_cut(
     return SegmentedCut(
         cut=cut,
         segments=counts,
+        soundtrack_reused=soundtrack_reused,
         keys=tuple(spec.key for spec in specs),
         frame_counts=tuple(spec.frame_count for spec in specs),
     )

@@ -43,7 +43,6 @@ SEGMENT_FORMAT = 1
 """Bumped whenever how a segment is drawn or encoded changes: old cache entries then miss."""
 
 CRF = 23  # x264's default, as the single-pass encode (final_cut.CRF)
-AUDIO_BITRATE = "160k"
 
 
 class SegmentShot(BaseModel):
@@ -302,17 +301,16 @@ async def stitch(
     ffmpeg: str | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Path:
-    """Join encoded segments (`frame_counts[i]` frames each, at `fps`) with stream copy (no
-    re-encode) and mux the soundtrack as AAC, `+faststart`; `duration` (seconds) scales
-    progress. Raises `RenderFailed`."""
+    """Join encoded segments (`frame_counts[i]` frames each, at `fps`) and the soundtrack
+    (AAC, `soundtrack_cache`) with stream copy — nothing is encoded — into one MP4 with
+    `+faststart`; `duration` (seconds) scales progress. Raises `RenderFailed`."""
     listing = workdir / "segments.ffconcat"
     listing.write_text(concat_list(segments, frame_counts, fps), encoding="utf-8")
     args = [
         "-f", "concat", "-safe", "0", "-i", str(listing),
         "-i", str(soundtrack),
         "-map", "0:v", "-map", "1:a",
-        "-c:v", "copy",
-        "-c:a", "aac", "-aac_coder", "fast", "-b:a", AUDIO_BITRATE, "-ar", "48000", "-ac", "2",
+        "-c:v", "copy", "-c:a", "copy",
         "-movflags", "+faststart", "-f", "mp4", "-y", str(out_path),
     ]  # fmt: skip
     await run_ffmpeg(args, ffmpeg=ffmpeg, duration=duration, on_progress=on_progress, cwd=workdir)

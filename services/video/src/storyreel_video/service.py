@@ -8,6 +8,8 @@ from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import (
     stages_pb2,
     stages_pb2_grpc,
+    subtitles_pb2,
+    subtitles_pb2_grpc,
     videos_pb2,
     videos_pb2_grpc,
 )
@@ -15,12 +17,16 @@ from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
 from storyreel_video.clips_job import ClipsJob
 from storyreel_video.concat_job import ConcatJob
+from storyreel_video.dynamic_subtitles import KIND as DYNAMIC_SUBTITLES
+from storyreel_video.dynamic_subtitles import DynamicSubtitlesJob
 from storyreel_video.final_cut_job import FinalCutJob
 from storyreel_video.grpc_api import VideoServicer
 from storyreel_video.peers import Peers
 from storyreel_video.render_job import RenderJob
 from storyreel_video.segment_job import SegmentJob
 from storyreel_video.segmented_cut import SEGMENT_KIND, SegmentFarm
+from storyreel_video.subtitle_api import DynamicSubtitleServicer
+from storyreel_video.subtitle_previews import PreviewCache
 from storyreel_video.video_api import VideoLibraryServicer
 from storyreel_video.video_store import VideoStore
 
@@ -48,9 +54,19 @@ def build(platform: Platform) -> ServiceParts:
     # Final cuts render as segments, each a job any video worker (this one included) takes.
     farm = SegmentFarm(platform.objects, platform.launcher, platform.bus, platform.tasks)
 
+    subtitles = DynamicSubtitleServicer(
+        videos,
+        peers,
+        platform.tasks,
+        platform.launcher,
+        PreviewCache(platform.objects, ffmpeg=ffmpeg),
+        ffmpeg=ffmpeg,
+    )
+
     def register(server: grpc.aio.Server) -> None:
         stages_pb2_grpc.add_VideoServiceServicer_to_server(stage, server)
         videos_pb2_grpc.add_VideoLibraryServiceServicer_to_server(library, server)
+        subtitles_pb2_grpc.add_DynamicSubtitleServiceServicer_to_server(subtitles, server)
 
     return ServiceParts(
         name=NAME,
@@ -58,6 +74,7 @@ def build(platform: Platform) -> ServiceParts:
         service_names=[
             stages_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name,
             videos_pb2.DESCRIPTOR.services_by_name["VideoLibraryService"].full_name,
+            subtitles_pb2.DESCRIPTOR.services_by_name["DynamicSubtitleService"].full_name,
         ],
         handlers={
             "final_cut": FinalCutJob(
@@ -85,6 +102,9 @@ def build(platform: Platform) -> ServiceParts:
                 preset=preset,
                 scratch=scratch,
                 providers=platform.providers,
+            ),
+            DYNAMIC_SUBTITLES: DynamicSubtitlesJob(
+                platform.objects, ffmpeg=ffmpeg, preset=preset, scratch=scratch
             ),
             SEGMENT_KIND: SegmentJob(platform.objects, ffmpeg=ffmpeg, scratch=scratch),
         },

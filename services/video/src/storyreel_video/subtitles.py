@@ -52,6 +52,7 @@ from storyreel_video.fonts import (
     readable,
     wants_traditional,
 )
+from storyreel_video.subtitle_effects import EffectEvent, Token, ass_colour, effect_events
 
 _ALIGNMENT = {
     "bottom": pysubs2.Alignment.BOTTOM_CENTER,
@@ -91,6 +92,10 @@ class SubtitleStyle:
     position: Literal["bottom", "middle", "top"] = "bottom"
     top_margin: float = 0.1  # fraction of height, for position="top"; clears the status bar
     safe_bottom: float = 0.04  # lowest a cue may move to avoid a face, fraction of height
+    # A dynamic subtitle template (`storyreel_core.subtitle_templates`); "classic" = none.
+    template: str = "classic"
+    highlight_color: tuple[int, int, int] = (255, 212, 0)  # karaoke templates
+    box_color: tuple[int, int, int] = (0, 0, 0)  # the boxed template
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,12 @@ def _words(text: str) -> list[str]:
         else:
             out.append(pending_open)
     return out
+
+
+def split_words(text: str) -> list[str]:
+    """The words a line breaks between and a karaoke template times: jieba's words for
+    Chinese, space-separated words otherwise, punctuation kept with its word."""
+    return _words(_clean(text))
 
 
 # Where a URL or path reads best when cut: right after one of these (`…/long/` | `path/…`).
@@ -589,6 +600,57 @@ def _srt_safe(line: str) -> str:
     return re.sub(r"(<(?=[/a-zA-Z])|\{(?=\\))", "\\1\u200b", line)
 
 
+def _escaped(text: str, breaker: str) -> str:
+    """`escape_ass` for a piece an override block may follow: a trailing backslash would turn
+    the block's `{` into a literal brace, so it gets the breaker (or becomes ＼)."""
+    out = escape_ass(text, breaker)
+    if out.endswith("\\") and not out.endswith(("\\{", "\\}")):
+        out = out[:-1] + "\uff3c" if breaker == "\uff3c" else out + breaker
+    return out
+
+
+def _tokens(line: str, breaker: str) -> list[Token]:
+    """A laid-out line as the words a template times (escaped), with their spoken weights."""
+    return [
+        Token(
+            _escaped(word, breaker),
+            spoken_weight(word),
+            tuple((_escaped(ch, breaker), spoken_weight(ch)) for ch in word),
+        )
+        for word in _words(line)
+    ]
+
+
+def _events(
+    cue: PlacedCue,
+    start: int,
+    end: int,
+    style: SubtitleStyle,
+    breaker: str,
+    width: int,
+    height: int,
+) -> list[EffectEvent]:
+    """The ASS events of one laid-out cue: the plain text for the classic look (unchanged, so
+    segments rendered before templates keep their keys), else the template's effect."""
+    if style.template == "classic":
+        return [EffectEvent(start, end, "\\N".join(escape_ass(ln, breaker) for ln in cue.lines))]
+    events = effect_events(
+        style.template,
+        [_tokens(line, breaker) for line in cue.lines],
+        start_ms=start,
+        end_ms=end,
+        margin_v=cue.margin_v,
+        position=style.position,
+        width=width,
+        height=height,
+    )
+    if style.template.startswith("karaoke"):
+        # Sung (primary) = the highlight, not yet sung (secondary) = the text colour.
+        colours = f"{{\\1c{ass_colour(style.highlight_color)}\\2c{ass_colour(style.color)}}}"
+        events = [EffectEvent(e.start, e.end, colours + e.text) for e in events]
+    return events
+
+
 def write_subtitles(
     cues: Sequence[Cue],
     *,
@@ -651,17 +713,21 @@ def write_subtitles(
     covered = coverage(font.path, font.index) if font.path is not None else frozenset()
     breaker = "\u2060" if 0x2060 in covered or not covered else "\uff3c"
     subtitles: list[srt.Subtitle] = []
+    if style.template == "boxed":
+        boxed.outlinecolor = _color(style.box_color, 64)
+        boxed.outline = max(outline, size * 0.25)
     for index, cue in enumerate(placed, start=1):
         start, end = round(cue.start * 1000), round(cue.end * 1000)
-        ass.events.append(
-            pysubs2.SSAEvent(
-                start=start,
-                end=end,
-                text="\\N".join(escape_ass(line, breaker) for line in cue.lines),
-                style=_BOX_STYLE if cue.boxed else "Default",
-                marginv=cue.margin_v,
+        for event in _events(cue, start, end, style, breaker, width, height):
+            ass.events.append(
+                pysubs2.SSAEvent(
+                    start=event.start,
+                    end=event.end,
+                    text=event.text,
+                    style=_BOX_STYLE if cue.boxed or style.template == "boxed" else "Default",
+                    marginv=cue.margin_v,
+                )
             )
-        )
         subtitles.append(
             srt.Subtitle(
                 index,

@@ -21,6 +21,7 @@ from storyreel_core.render_cost import check_render_cost
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import StageTask, caller_id, stage_task
+from storyreel_core.subtitle_templates import check_template
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import progress_doc
 from storyreel_video.video_models import (
@@ -292,6 +293,9 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
         )
         width, height = parse_resolution(request.resolution or DEFAULT_RESOLUTION, "resolution")
         subtitles = _subtitles(request.subtitles) if request.HasField("subtitles") else None
+        template = check_template(request.subtitle_template)
+        if template is not None:
+            subtitles = (subtitles or SubtitleSpec()).model_copy(update={"template": template})
         music = _music(request.music) if request.HasField("music") else MusicSpec()
         self._check_video_provider(request.video_provider, request.video_model)
         shots = await self.shot_source.shots(owner, request.drama_id, ids)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, SpeechSegment, Transition
 from storyreel_core.errors import ValidationFailed
+from storyreel_core.subtitle_templates import TemplateId
 
 VideoKind = Literal["clip", "concat", "final"]
 VIDEO_KINDS: tuple[VideoKind, ...] = ("clip", "concat", "final")
@@ -183,6 +184,8 @@ class SubtitleSpec(BaseModel):
     outline_color: tuple[int, int, int] = (0, 0, 0)
     outline: float | None = Field(default=None, ge=0, le=20)
     position: SubtitlePosition = "bottom"
+    # A dynamic subtitle template (`storyreel_core.subtitle_templates`), checked by the API.
+    template: TemplateId = "classic"
 
 
 class MusicSpec(BaseModel):

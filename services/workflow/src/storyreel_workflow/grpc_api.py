@@ -9,7 +9,7 @@ from typing import Any, TypeAlias
 import grpc
 from pydantic import ValidationError
 
-from storyreel_core.errors import ValidationFailed
+from storyreel_core.errors import AlreadyExists, ValidationFailed
 from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
     stages_pb2,
@@ -22,10 +22,13 @@ from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import ESTIMATED_SHOT_SECONDS, check_render_cost
 from storyreel_core.rpc.messages import task_ref, task_to_proto
 from storyreel_core.rpc.server import caller_id
+from storyreel_core.stores.document_store import DocumentStore
+from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_workflow.render_options import RenderInput
 from storyreel_workflow.stage_task_api import StageTaskRpcs
+from storyreel_workflow.task_delete import delete_task_tree
 from storyreel_workflow.workflow_api import WorkflowRpcs
 from storyreel_workflow.workflow_machine import WorkflowMachine
 
@@ -134,9 +137,18 @@ class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServ
 
 
 class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
-    def __init__(self, tasks: TaskStore, launcher: TaskLauncher) -> None:
+    def __init__(
+        self,
+        tasks: TaskStore,
+        launcher: TaskLauncher,
+        docs: DocumentStore | None = None,
+        objects: ObjectStore | None = None,
+    ) -> None:
         self.tasks = tasks
         self.launcher = launcher
+        # Where jobs keep their resumable state and materials, for DeleteTask.
+        self.docs = docs
+        self.objects = objects
 
     async def GetTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
         return task_to_proto(await self.tasks.get(request.task_id, caller_id(context)))
@@ -154,13 +166,29 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         return tasks_pb2.TaskList(tasks=[task_to_proto(t) for t in items], total=total)
 
     async def CancelTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
-        """Cancel the task and every unfinished task it started; workers notice and stop."""
+        """Cancel the task and every unfinished task it started; workers notice and stop.
+        A task already cancelled is a 409 (1003); a completed or failed one is answered as is."""
         owner = caller_id(context)
-        doc = await self.tasks.cancel(request.task_id, owner)
-        children = await self.tasks.docs.find("tasks", {"parent_id": request.task_id})
+        if (await self.tasks.get(request.task_id, owner))["status"] == "cancelled":
+            raise AlreadyExists(f"task {request.task_id} is already cancelled", field="task_id")
+        return task_to_proto(await self._cancel_tree(request.task_id, owner))
+
+    async def _cancel_tree(self, task_id: str, owner: str) -> dict[str, Any]:
+        doc = await self.tasks.cancel(task_id, owner)
+        children = await self.tasks.docs.find("tasks", {"parent_id": task_id})
         for child in children:
             if child["status"] not in TERMINAL:
                 await self.tasks.cancel(child["_id"], owner)
+        return doc
+
+    async def DeleteTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:
+        """Cancel the task and its children when unfinished, then forget them: the task
+        records, the job's resumable state and the materials staged for it (`materials/<owner>/`
+        keys of its payload). What it made in a drama (scripts, shots, videos) stays there.
+        NotFound (1002) for another owner's task."""
+        owner = caller_id(context)
+        doc = await self._cancel_tree(request.task_id, owner)
+        await delete_task_tree(self.tasks, self.docs, self.objects, doc, owner)
         return task_to_proto(doc)
 
     async def RetryTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:

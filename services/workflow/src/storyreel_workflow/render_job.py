@@ -150,6 +150,7 @@ def final_cut_input(spec: RenderInput, done: dict[str, dict[str, Any]]) -> dict[
         "video_provider": spec.options.video_provider or "",
         "video_model": spec.options.video_model or "",
         "budget": stage_budget("final_cut", spec, done),  # what the earlier stages left
+        "subtitle_template": spec.options.subtitle_template or "classic",
     }
 
 

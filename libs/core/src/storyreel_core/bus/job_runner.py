@@ -265,7 +265,12 @@ class JobRunner:
                     return
 
     async def _after_cancel(self, msg: Msg, job: Job, bound: Any) -> None:
-        task = await self.tasks.get(job.task_id)
+        try:
+            task = await self.tasks.get(job.task_id)
+        except AppError:  # DELETE /tasks/{id}: cancelled, then deleted while the job stopped
+            bound.info("jobs.deleted")
+            await msg.ack()
+            return
         if task["status"] == "cancelled":
             bound.info("jobs.cancelled")
             record_task_status(msg.subject, "cancelled")

@@ -641,10 +641,18 @@ class GenerateAssetsRequest(_message.Message):
     STYLE_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
+    IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
+    IMAGE_MODEL_FIELD_NUMBER: _builtins.int
+    ASSET_ID_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     script_id: _builtins.str
     style: _builtins.str
     seed: _builtins.int
+    image_provider: _builtins.str
+    """a configured image provider (GET /providers); "" = offline"""
+    image_model: _builtins.str
+    asset_id: _builtins.str
+    """Redraw this design asset of the drama in place (one item; its id and keys stay)."""
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___DesignItem]: ...
     @_builtins.property
@@ -658,10 +666,13 @@ class GenerateAssetsRequest(_message.Message):
         style: _builtins.str = ...,
         seed: _builtins.int = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
+        image_provider: _builtins.str = ...,
+        image_model: _builtins.str = ...,
+        asset_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "items", b"items", "script_id", b"script_id", "seed", b"seed", "style", b"style", "tags", b"tags"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset_id", b"asset_id", "drama_id", b"drama_id", "image_model", b"image_model", "image_provider", b"image_provider", "items", b"items", "script_id", b"script_id", "seed", b"seed", "style", b"style", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

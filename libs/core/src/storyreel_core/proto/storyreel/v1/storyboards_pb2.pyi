@@ -359,6 +359,7 @@ class UpdateStoryboardRequest(_message.Message):
     PROMPT_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
     VIDEO_ASSET_ID_FIELD_NUMBER: _builtins.int
+    IMAGE_ASSET_ID_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     description: _builtins.str
@@ -373,6 +374,10 @@ class UpdateStoryboardRequest(_message.Message):
     expected_version: _builtins.int
     video_asset_id: _builtins.str
     """A video asset of this drama (NOT_FOUND otherwise) to play as the shot's clip; "" clears."""
+    image_asset_id: _builtins.str
+    """An image asset of this drama (NOT_FOUND otherwise) that becomes the shot's frame, as if
+    drawn for it (image_status completed); the asset's file is shared, not copied.
+    """
     @_builtins.property
     def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -395,10 +400,11 @@ class UpdateStoryboardRequest(_message.Message):
         prompt: _builtins.str | None = ...,
         expected_version: _builtins.int = ...,
         video_asset_id: _builtins.str | None = ...,
+        image_asset_id: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "composition_json", b"composition_json", "description", b"description", "duration", b"duration", "narration", b"narration", "prompt", b"prompt", "shot_type", b"shot_type", "video_asset_id", b"video_asset_id"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_image_asset_id", b"_image_asset_id", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "composition_json", b"composition_json", "description", b"description", "duration", b"duration", "image_asset_id", b"image_asset_id", "narration", b"narration", "prompt", b"prompt", "shot_type", b"shot_type", "video_asset_id", b"video_asset_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "expected_version", b"expected_version", "narration", b"narration", "prompt", b"prompt", "set_character_ids", b"set_character_ids", "set_dialogue", b"set_dialogue", "shot_type", b"shot_type", "storyboard_id", b"storyboard_id", "video_asset_id", b"video_asset_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_image_asset_id", b"_image_asset_id", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "expected_version", b"expected_version", "image_asset_id", b"image_asset_id", "narration", b"narration", "prompt", b"prompt", "set_character_ids", b"set_character_ids", "set_dialogue", b"set_dialogue", "shot_type", b"shot_type", "storyboard_id", b"storyboard_id", "video_asset_id", b"video_asset_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__camera_movement: _TypeAlias = _typing.Literal["camera_movement"]  # noqa: Y015
     _WhichOneofArgType__camera_movement: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement"]  # noqa: Y015
@@ -408,6 +414,8 @@ class UpdateStoryboardRequest(_message.Message):
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     _WhichOneofReturnType__duration: _TypeAlias = _typing.Literal["duration"]  # noqa: Y015
     _WhichOneofArgType__duration: _TypeAlias = _typing.Literal["_duration", b"_duration"]  # noqa: Y015
+    _WhichOneofReturnType__image_asset_id: _TypeAlias = _typing.Literal["image_asset_id"]  # noqa: Y015
+    _WhichOneofArgType__image_asset_id: _TypeAlias = _typing.Literal["_image_asset_id", b"_image_asset_id"]  # noqa: Y015
     _WhichOneofReturnType__narration: _TypeAlias = _typing.Literal["narration"]  # noqa: Y015
     _WhichOneofArgType__narration: _TypeAlias = _typing.Literal["_narration", b"_narration"]  # noqa: Y015
     _WhichOneofReturnType__prompt: _TypeAlias = _typing.Literal["prompt"]  # noqa: Y015
@@ -424,6 +432,8 @@ class UpdateStoryboardRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__duration) -> _WhichOneofReturnType__duration | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__image_asset_id) -> _WhichOneofReturnType__image_asset_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__narration) -> _WhichOneofReturnType__narration | None: ...
     @_typing.overload

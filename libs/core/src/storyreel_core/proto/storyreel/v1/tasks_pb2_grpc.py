@@ -54,6 +54,11 @@ class TaskServiceStub:
                 request_serializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
                 _registered_method=True)
+        self.DeleteTask = channel.unary_unary(
+                '/storyreel.v1.TaskService/DeleteTask',
+                request_serializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
+                _registered_method=True)
         self.CountTasks = channel.unary_unary(
                 '/storyreel.v1.TaskService/CountTasks',
                 request_serializer=storyreel_dot_v1_dot_tasks__pb2.CountTasksRequest.SerializeToString,
@@ -89,6 +94,14 @@ class TaskServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteTask(self, request, context):
+        """Cancel the task (and the tasks it started) when it is unfinished, then forget it and
+        them; answers the task as it was last. NOT_FOUND for another owner's task.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CountTasks(self, request, context):
         """Monitoring: how many tasks of every owner are in each status (no task content).
         """
@@ -116,6 +129,11 @@ def add_TaskServiceServicer_to_server(servicer, server):
             ),
             'RetryTask': grpc.unary_unary_rpc_method_handler(
                     servicer.RetryTask,
+                    request_deserializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
+            ),
+            'DeleteTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTask,
                     request_deserializer=storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.FromString,
                     response_serializer=storyreel_dot_v1_dot_tasks__pb2.Task.SerializeToString,
             ),
@@ -231,6 +249,33 @@ class TaskService:
             request,
             target,
             '/storyreel.v1.TaskService/RetryTask',
+            storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
+            storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.TaskService/DeleteTask',
             storyreel_dot_v1_dot_tasks__pb2.GetTaskRequest.SerializeToString,
             storyreel_dot_v1_dot_tasks__pb2.Task.FromString,
             options,

@@ -36,6 +36,10 @@ class TaskServiceStub:
     CancelTask: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]
     RetryTask: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]
     """A failed or cancelled task runs again (a render resumes from its unfinished stages)."""
+    DeleteTask: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]
+    """Cancel the task (and the tasks it started) when it is unfinished, then forget it and
+    them; answers the task as it was last. NOT_FOUND for another owner's task.
+    """
     CountTasks: _grpc.UnaryUnaryMultiCallable[_tasks_pb2.CountTasksRequest, _tasks_pb2.TaskCounts]
     """Monitoring: how many tasks of every owner are in each status (no task content)."""
 
@@ -47,6 +51,10 @@ class TaskServiceAsyncStub(TaskServiceStub):
     CancelTask: _aio.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
     RetryTask: _aio.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
     """A failed or cancelled task runs again (a render resumes from its unfinished stages)."""
+    DeleteTask: _aio.UnaryUnaryMultiCallable[_tasks_pb2.GetTaskRequest, _tasks_pb2.Task]  # type: ignore[assignment]
+    """Cancel the task (and the tasks it started) when it is unfinished, then forget it and
+    them; answers the task as it was last. NOT_FOUND for another owner's task.
+    """
     CountTasks: _aio.UnaryUnaryMultiCallable[_tasks_pb2.CountTasksRequest, _tasks_pb2.TaskCounts]  # type: ignore[assignment]
     """Monitoring: how many tasks of every owner are in each status (no task content)."""
 
@@ -79,6 +87,16 @@ class TaskServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_tasks_pb2.Task, _abc.Awaitable[_tasks_pb2.Task]]:
         """A failed or cancelled task runs again (a render resumes from its unfinished stages)."""
+
+    @_abc_1.abstractmethod
+    def DeleteTask(
+        self,
+        request: _tasks_pb2.GetTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_tasks_pb2.Task, _abc.Awaitable[_tasks_pb2.Task]]:
+        """Cancel the task (and the tasks it started) when it is unfinished, then forget it and
+        them; answers the task as it was last. NOT_FOUND for another owner's task.
+        """
 
     @_abc_1.abstractmethod
     def CountTasks(

@@ -422,6 +422,7 @@ class RenderFinalCutRequest(_message.Message):
     TRANSITION_FIELD_NUMBER: _builtins.int
     VIDEO_PROVIDER_FIELD_NUMBER: _builtins.int
     VIDEO_MODEL_FIELD_NUMBER: _builtins.int
+    SUBTITLE_TEMPLATE_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     resolution: _builtins.str
     frame_rate: _builtins.int
@@ -432,6 +433,8 @@ class RenderFinalCutRequest(_message.Message):
     over the stills. A shot whose clip fails keeps camera motion (result `motion.fell_back`).
     """
     video_model: _builtins.str
+    subtitle_template: _builtins.str
+    """A dynamic subtitle template (storyreel_core.subtitle_templates); "" = classic."""
     @_builtins.property
     def storyboard_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """empty = every storyboard of the drama, in order"""
@@ -452,10 +455,11 @@ class RenderFinalCutRequest(_message.Message):
         transition: _builtins.str = ...,
         video_provider: _builtins.str = ...,
         video_model: _builtins.str = ...,
+        subtitle_template: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["music", b"music", "subtitles", b"subtitles"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "frame_rate", b"frame_rate", "music", b"music", "resolution", b"resolution", "storyboard_ids", b"storyboard_ids", "subtitles", b"subtitles", "transition", b"transition", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "frame_rate", b"frame_rate", "music", b"music", "resolution", b"resolution", "storyboard_ids", b"storyboard_ids", "subtitle_template", b"subtitle_template", "subtitles", b"subtitles", "transition", b"transition", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
