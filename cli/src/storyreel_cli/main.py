@@ -20,6 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from storyreel_cli import credentials
 from storyreel_cli.client import ApiError, StoryReelClient, Unreachable
+from storyreel_cli.live_progress import follow
 
 app = typer.Typer(
     help="StoryReel: story in, vertical short drama out.",
@@ -258,6 +259,8 @@ def render(
 
 
 def _follow(client: StoryReelClient, task_id: str) -> dict[str, Any]:
+    """Show the task's progress as it is pushed over the WebSocket (polling when that fails):
+    a bar, and a `step …` line on stderr each time the stage changes."""
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -266,15 +269,25 @@ def _follow(client: StoryReelClient, task_id: str) -> dict[str, Any]:
         console=console,
     ) as bar:
         row = bar.add_task("queued", total=100)
+        steps: list[str] = []
+        updates = 0
 
         def show(task: dict[str, Any]) -> None:
-            bar.update(
-                row,
-                completed=task["progress"]["percentage"],
-                description=task.get("current_step") or task["status"],
-            )
+            nonlocal updates
+            updates += 1
+            step = task.get("current_step") or task["status"]
+            bar.update(row, completed=task["progress"]["percentage"], description=step)
+            if not steps or steps[-1] != step:
+                steps.append(step)
+                bar.console.print(f"step {step}", highlight=False)
 
-        return client.wait(task_id, show)
+        def notice(message: str) -> None:
+            bar.console.print(f"[yellow]{message}[/]", highlight=False)
+
+        task, how = follow(client, task_id, show, notice=notice)
+    how = "pushed over WebSocket" if how == "websocket" else "polled"
+    console.print(f"progress: {how} ({updates} updates)", highlight=False)
+    return task
 
 
 def main() -> None:

@@ -50,6 +50,7 @@ from storyreel_gateway.routers import (
     monitoring,
     personas,
     pipeline,
+    pipeline_stages,
     providers,
     realtime,
     screenplays,
@@ -174,6 +175,7 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         video_tasks.router,
         tasks.router,
         pipeline.router,
+        pipeline_stages.router,
         system.voices_router,
         providers.router,
     ):

@@ -44,6 +44,8 @@ class FinalCutInput(BaseModel):
     height: int = Field(default=1280, ge=64, le=4096)
     fps: int = Field(default=24, ge=1, le=60)
     transition: Transition = "crossfade"
+    # Seconds two neighbouring shots overlap (capped by the shortest shot, `timeline`).
+    transition_duration: float = Field(default=0.5, ge=0, le=5)
     music: bool = True
     language: str = "en"
     title: str = ""  # set on the thumbnail (at most three lines are drawn)
@@ -143,6 +145,7 @@ class FinalCutJob:
                 height=spec.height,
                 fps=spec.fps,
                 transition=spec.transition,
+                transition_duration=spec.transition_duration,
                 music=spec.music,
                 language=spec.language,
                 subtitle_style=SubtitleStyle(template=spec.subtitle_template),
@@ -168,6 +171,10 @@ class FinalCutJob:
                 "segments": {
                     "total": rendered.segments.total,
                     "encoded": rendered.segments.encoded,
+                    # Segment i: shot i with its motion, through the transition into shot
+                    # i+1 (video only); POST /pipeline/clips hands them out as the clips.
+                    "keys": list(rendered.keys),
+                    "frame_counts": list(rendered.frame_counts),
                 },
                 "soundtrack": rendered.soundtrack,
             }

@@ -256,6 +256,8 @@ def plan_segments(
 class SegmentedCut:
     cut: FinalCut
     segments: SegmentCounts
+    keys: tuple[str, ...] = ()  # each segment's object key, in play order
+    frame_counts: tuple[int, ...] = ()  # and its frames
     soundtrack_reused: bool = False  # the mixed, encoded soundtrack came from the cache
 
     @property
@@ -456,4 +458,10 @@ async def compose_segmented_cut(
         duration=duration,
         subtitle_cues=subs.count,
     )
-    return SegmentedCut(cut=cut, segments=counts, soundtrack_reused=soundtrack_reused)
+    return SegmentedCut(
+        cut=cut,
+        segments=counts,
+        soundtrack_reused=soundtrack_reused,
+        keys=tuple(spec.key for spec in specs),
+        frame_counts=tuple(spec.frame_count for spec in specs),
+    )

@@ -27,6 +27,7 @@ from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_workflow.render_options import RenderInput
+from storyreel_workflow.stage_task_api import StageTaskRpcs
 from storyreel_workflow.task_delete import delete_task_tree
 from storyreel_workflow.workflow_api import WorkflowRpcs
 from storyreel_workflow.workflow_machine import WorkflowMachine
@@ -92,8 +93,9 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
     )
 
 
-class WorkflowServicer(WorkflowRpcs, stages_pb2_grpc.WorkflowServiceServicer):
-    """StartRender (seed 002's one-click render) and seed 001's workflows (`WorkflowRpcs`)."""
+class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServiceServicer):
+    """StartRender (seed 002's one-click render), its stage endpoints (`StageTaskRpcs`) and
+    seed 001's workflows (`WorkflowRpcs`)."""
 
     def __init__(
         self,

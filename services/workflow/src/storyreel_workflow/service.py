@@ -22,6 +22,7 @@ from storyreel_workflow.material_video_api import MaterialVideoServicer
 from storyreel_workflow.material_video_job import MaterialVideoJob
 from storyreel_workflow.render_job import RenderJob
 from storyreel_workflow.stage_events import StageEvents
+from storyreel_workflow.stage_tasks import KINDS, StageTaskJob
 from storyreel_workflow.studio_stages import StudioStages
 from storyreel_workflow.workflow_machine import WorkflowMachine
 from storyreel_workflow.workflow_store import WorkflowStore
@@ -64,6 +65,8 @@ def build(platform: Platform) -> ServiceParts:
             MATERIAL_VIDEO: MaterialVideoJob(
                 platform.docs, platform.objects, platform.tasks, channels, stages.wait
             ),
+            # Seed 002's stage endpoints: pipeline_storyboard, _frames, _clips, _narration.
+            **{f"pipeline_{kind}": StageTaskJob(platform.docs, stages) for kind in KINDS},
         },
         on_start=[workflows.ensure_indexes, events.start],
         on_stop=[events.stop, channels.close],

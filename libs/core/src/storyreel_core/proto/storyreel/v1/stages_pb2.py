@@ -26,7 +26,7 @@ from storyreel_core.proto.storyreel.v1 import common_pb2 as storyreel_dot_v1_dot
 from storyreel_core.proto.storyreel.v1 import workflows_pb2 as storyreel_dot_v1_dot_workflows__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/stages.proto\x12\x0cstoryreel.v1\x1a\x19storyreel/v1/common.proto\x1a\x1cstoryreel/v1/workflows.proto\"\\\n\x05Voice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0e\n\x06gender\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\"C\n\tVoiceList\x12#\n\x06voices\x18\x01 \x03(\x0b\x32\x13.storyreel.v1.Voice\x12\x11\n\tproviders\x18\x02 \x03(\t\"%\n\x11ListVoicesRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\"C\n\rRenderRequest\x12\r\n\x05story\x18\x01 \x01(\t\x12\r\n\x05style\x18\x02 \x01(\t\x12\x14\n\x0coptions_json\x18\x03 \x01(\t2S\n\x11StoryboardService\x12>\n\tPlanShots\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef2Q\n\x0c\x41ssetService\x12\x41\n\x0cRenderFrames\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef2\x95\x01\n\nTtsService\x12?\n\nSynthesize\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef\x12\x46\n\nListVoices\x12\x1f.storyreel.v1.ListVoicesRequest\x1a\x17.storyreel.v1.VoiceList2T\n\x0cVideoService\x12\x44\n\x0f\x43omposeFinalCut\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef2\x9a\x05\n\x0fWorkflowService\x12\x41\n\x0bStartRender\x12\x1b.storyreel.v1.RenderRequest\x1a\x15.storyreel.v1.TaskRef\x12M\n\x0e\x43reateWorkflow\x12#.storyreel.v1.CreateWorkflowRequest\x1a\x16.storyreel.v1.Workflow\x12@\n\x0bGetWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12O\n\rListWorkflows\x12\".storyreel.v1.ListWorkflowsRequest\x1a\x1a.storyreel.v1.WorkflowList\x12\x42\n\rPauseWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12\x43\n\x0eResumeWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12\x43\n\x0e\x43\x61ncelWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12\x42\n\rRetryWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12P\n\x13GetWorkflowProgress\x12\x19.storyreel.v1.WorkflowRef\x1a\x1e.storyreel.v1.WorkflowProgressb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/stages.proto\x12\x0cstoryreel.v1\x1a\x19storyreel/v1/common.proto\x1a\x1cstoryreel/v1/workflows.proto\"\\\n\x05Voice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12\x0e\n\x06gender\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\"C\n\tVoiceList\x12#\n\x06voices\x18\x01 \x03(\x0b\x32\x13.storyreel.v1.Voice\x12\x11\n\tproviders\x18\x02 \x03(\t\"%\n\x11ListVoicesRequest\x12\x10\n\x08provider\x18\x01 \x01(\t\"4\n\x10StageTaskRequest\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\ninput_json\x18\x02 \x01(\t\"C\n\rRenderRequest\x12\r\n\x05story\x18\x01 \x01(\t\x12\r\n\x05style\x18\x02 \x01(\t\x12\x14\n\x0coptions_json\x18\x03 \x01(\t2S\n\x11StoryboardService\x12>\n\tPlanShots\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef2Q\n\x0c\x41ssetService\x12\x41\n\x0cRenderFrames\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef2\x95\x01\n\nTtsService\x12?\n\nSynthesize\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef\x12\x46\n\nListVoices\x12\x1f.storyreel.v1.ListVoicesRequest\x1a\x17.storyreel.v1.VoiceList2T\n\x0cVideoService\x12\x44\n\x0f\x43omposeFinalCut\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef2\xe3\x05\n\x0fWorkflowService\x12\x41\n\x0bStartRender\x12\x1b.storyreel.v1.RenderRequest\x1a\x15.storyreel.v1.TaskRef\x12M\n\x0e\x43reateWorkflow\x12#.storyreel.v1.CreateWorkflowRequest\x1a\x16.storyreel.v1.Workflow\x12@\n\x0bGetWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12O\n\rListWorkflows\x12\".storyreel.v1.ListWorkflowsRequest\x1a\x1a.storyreel.v1.WorkflowList\x12\x42\n\rPauseWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12\x43\n\x0eResumeWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12\x43\n\x0e\x43\x61ncelWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12\x42\n\rRetryWorkflow\x12\x19.storyreel.v1.WorkflowRef\x1a\x16.storyreel.v1.Workflow\x12P\n\x13GetWorkflowProgress\x12\x19.storyreel.v1.WorkflowRef\x1a\x1e.storyreel.v1.WorkflowProgress\x12G\n\x0eStartStageTask\x12\x1e.storyreel.v1.StageTaskRequest\x1a\x15.storyreel.v1.TaskRefb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,16 +39,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VOICELIST']._serialized_end=261
   _globals['_LISTVOICESREQUEST']._serialized_start=263
   _globals['_LISTVOICESREQUEST']._serialized_end=300
-  _globals['_RENDERREQUEST']._serialized_start=302
-  _globals['_RENDERREQUEST']._serialized_end=369
-  _globals['_STORYBOARDSERVICE']._serialized_start=371
-  _globals['_STORYBOARDSERVICE']._serialized_end=454
-  _globals['_ASSETSERVICE']._serialized_start=456
-  _globals['_ASSETSERVICE']._serialized_end=537
-  _globals['_TTSSERVICE']._serialized_start=540
-  _globals['_TTSSERVICE']._serialized_end=689
-  _globals['_VIDEOSERVICE']._serialized_start=691
-  _globals['_VIDEOSERVICE']._serialized_end=775
-  _globals['_WORKFLOWSERVICE']._serialized_start=778
-  _globals['_WORKFLOWSERVICE']._serialized_end=1444
+  _globals['_STAGETASKREQUEST']._serialized_start=302
+  _globals['_STAGETASKREQUEST']._serialized_end=354
+  _globals['_RENDERREQUEST']._serialized_start=356
+  _globals['_RENDERREQUEST']._serialized_end=423
+  _globals['_STORYBOARDSERVICE']._serialized_start=425
+  _globals['_STORYBOARDSERVICE']._serialized_end=508
+  _globals['_ASSETSERVICE']._serialized_start=510
+  _globals['_ASSETSERVICE']._serialized_end=591
+  _globals['_TTSSERVICE']._serialized_start=594
+  _globals['_TTSSERVICE']._serialized_end=743
+  _globals['_VIDEOSERVICE']._serialized_start=745
+  _globals['_VIDEOSERVICE']._serialized_end=829
+  _globals['_WORKFLOWSERVICE']._serialized_start=832
+  _globals['_WORKFLOWSERVICE']._serialized_end=1571
 # @@protoc_insertion_point(module_scope)

@@ -97,6 +97,35 @@ class ListVoicesRequest(_message.Message):
 Global___ListVoicesRequest: _TypeAlias = ListVoicesRequest  # noqa: Y015
 
 @_typing.final
+class StageTaskRequest(_message.Message):
+    """Seed 002's stage endpoints (POST /pipeline/storyboard, /frames, /clips, /narration): one
+    stage of the render — or script then storyboard — run as a task of its own, over the same
+    stage tasks a render starts. `input_json` is the stage's request, validated by the gateway
+    and again here.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    INPUT_JSON_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """storyboard | frames | clips | narration"""
+    input_json: _builtins.str
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        input_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_json", b"input_json", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StageTaskRequest: _TypeAlias = StageTaskRequest  # noqa: Y015
+
+@_typing.final
 class RenderRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

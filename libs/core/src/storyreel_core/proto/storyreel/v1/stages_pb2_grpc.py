@@ -427,6 +427,11 @@ class WorkflowServiceStub:
                 request_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowProgress.FromString,
                 _registered_method=True)
+        self.StartStageTask = channel.unary_unary(
+                '/storyreel.v1.WorkflowService/StartStageTask',
+                request_serializer=storyreel_dot_v1_dot_stages__pb2.StageTaskRequest.SerializeToString,
+                response_deserializer=storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
+                _registered_method=True)
 
 
 class WorkflowServiceServicer:
@@ -493,6 +498,13 @@ class WorkflowServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartStageTask(self, request, context):
+        """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkflowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -540,6 +552,11 @@ def add_WorkflowServiceServicer_to_server(servicer, server):
                     servicer.GetWorkflowProgress,
                     request_deserializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.FromString,
                     response_serializer=storyreel_dot_v1_dot_workflows__pb2.WorkflowProgress.SerializeToString,
+            ),
+            'StartStageTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartStageTask,
+                    request_deserializer=storyreel_dot_v1_dot_stages__pb2.StageTaskRequest.FromString,
+                    response_serializer=storyreel_dot_v1_dot_common__pb2.TaskRef.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -788,6 +805,33 @@ class WorkflowService:
             '/storyreel.v1.WorkflowService/GetWorkflowProgress',
             storyreel_dot_v1_dot_workflows__pb2.WorkflowRef.SerializeToString,
             storyreel_dot_v1_dot_workflows__pb2.WorkflowProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartStageTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/storyreel.v1.WorkflowService/StartStageTask',
+            storyreel_dot_v1_dot_stages__pb2.StageTaskRequest.SerializeToString,
+            storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
             options,
             channel_credentials,
             insecure,

@@ -172,6 +172,8 @@ class WorkflowServiceStub:
     RetryWorkflow: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]
     """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
     GetWorkflowProgress: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]
+    StartStageTask: _grpc.UnaryUnaryMultiCallable[_stages_pb2.StageTaskRequest, _common_pb2.TaskRef]
+    """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -194,6 +196,8 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     RetryWorkflow: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.Workflow]  # type: ignore[assignment]
     """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
     GetWorkflowProgress: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]  # type: ignore[assignment]
+    StartStageTask: _aio.UnaryUnaryMultiCallable[_stages_pb2.StageTaskRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
+    """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
@@ -267,5 +271,13 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _workflows_pb2.WorkflowRef,
         context: _ServicerContext,
     ) -> _typing.Union[_workflows_pb2.WorkflowProgress, _abc.Awaitable[_workflows_pb2.WorkflowProgress]]: ...
+
+    @_abc_1.abstractmethod
+    def StartStageTask(
+        self,
+        request: _stages_pb2.StageTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
+        """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
