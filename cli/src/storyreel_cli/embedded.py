@@ -16,6 +16,7 @@ import uvicorn
 from storyreel_asset.service import build as build_asset
 from storyreel_core.bus.nats_server import BundledNatsServer
 from storyreel_core.logging import configure_logging, get_logger
+from storyreel_core.malloc_arenas import limit_malloc_arenas
 from storyreel_core.platform import open_platform
 from storyreel_core.providers.config import check_at_start_up
 from storyreel_core.service_runtime import Builder, RunningService
@@ -94,4 +95,5 @@ def up(settings: Settings | None = None) -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     check_at_start_up(settings.providers)
     check_admin_at_start_up(settings)
+    limit_malloc_arenas()  # before the worker threads start
     asyncio.run(run_embedded(settings))

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from storyreel_core.logging import configure_logging, get_logger
+from storyreel_core.malloc_arenas import limit_malloc_arenas
 from storyreel_core.providers.config import check_at_start_up
 from storyreel_core.service_runtime import wait_for_signal
 from storyreel_core.settings import Settings
@@ -54,6 +55,7 @@ def main() -> None:
     configure_logging(settings.log_level, json=settings.log_json)
     check_at_start_up(settings.providers)
     check_admin_at_start_up(settings)
+    limit_malloc_arenas()  # before the worker threads start
     asyncio.run(serve(settings))
 
 

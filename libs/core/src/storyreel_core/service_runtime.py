@@ -19,6 +19,7 @@ from storyreel_core.bus.job_runner import Handler, JobRunner, job_subject
 from storyreel_core.bus.nats_server import BundledNatsServer
 from storyreel_core.cancellation import raise_if_cancelling
 from storyreel_core.logging import configure_logging, get_logger
+from storyreel_core.malloc_arenas import limit_malloc_arenas
 from storyreel_core.platform import Platform, open_platform
 from storyreel_core.providers.config import check_at_start_up
 from storyreel_core.rpc.server import GrpcServer, Registrar
@@ -219,4 +220,5 @@ async def serve(name: str, build: Builder, settings: Settings | None = None) -> 
 
 
 def run(name: str, build: Builder) -> None:
+    limit_malloc_arenas()  # before the worker threads start
     asyncio.run(serve(name, build))
