@@ -49,6 +49,7 @@ from storyreel_asset.texture import (
 from storyreel_core.drama_models import Character, FigureBox, Shot
 
 __all__ = [
+    "CHARACTER_SHEET_SIZE",
     "CharacterLook",
     "FrameRender",
     "character_look",
@@ -65,6 +66,9 @@ MAX_SIDE = 4096
 WORKING_MAX_SIDE = 640
 
 BoolImage = npt.NDArray[np.bool_]
+# A character sheet's size where nothing else sets it: 3:2, so each of its three views (front,
+# side, back) gets a 1:2 panel, about a standing figure's shape.
+CHARACTER_SHEET_SIZE = (768, 512)
 
 
 @dataclass(frozen=True)
