@@ -261,7 +261,11 @@ def draw_figure(
             _draw_face(draw, b, look, light, hair)
             _draw_front_hair(draw, b, look, hair)
         else:
+            if look.accessory == "satchel":  # its strap runs under hair that falls on the back
+                _draw_accessory(draw, h, look, accent, light, shoulder, view)
             _draw_hair_from_behind(draw, b, look, hair)
+            if look.accessory == "satchel":
+                return
     _draw_accessory(draw, h, look, accent, light, shoulder, view)
 
 
