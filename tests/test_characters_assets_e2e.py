@@ -81,7 +81,7 @@ def test_generate_and_upload_images_and_batches(api: Api, platform: PlatformProc
     assert len(images) == 2
     for image in images:
         sheet = Image.open(io.BytesIO(download(api, image["url"])))
-        assert sheet.size == (512, 683) and sheet.format == "PNG"
+        assert sheet.size == (768, 512) and sheet.format == "PNG"  # front, side, back
         thumb = Image.open(io.BytesIO(download(api, image["thumbnail_url"])))
         assert thumb.format == "JPEG" and thumb.width == 128
     mei = api.get(f"{base}/{mei['id']}").json()["data"]

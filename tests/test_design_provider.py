@@ -54,6 +54,9 @@ def test_designs_come_from_the_image_model_and_redraw_in_place(tmp_path: Path) -
         assert result["generator"]["provider"] == "oai"
         prompts = [r.prompt for r in standin.requests]
         assert "林风" in prompts[0] and "青锋剑" in prompts[1] and "茶馆" in prompts[2]
+        # A character's design is its sheet: a turnaround of the same figure.
+        assert all(f"{view} view" in prompts[0] for view in ("front", "side", "back"))
+        assert "turnaround" not in prompts[1] + prompts[2]
         for item, doc in zip(ITEMS, stored, strict=True):
             assert doc is not None and doc["kind"] == item["kind"]
             assert (doc["width"], doc["height"]) == SIZES[item["kind"]]

@@ -6,10 +6,12 @@ user's ids are 404 and bad bodies a 4xx envelope."""
 from __future__ import annotations
 
 import base64
+import io
 import time
 from typing import Any
 
 from e2e_client import Api, assert_error, completed_task, download, png, wait_task
+from PIL import Image
 
 # Two sentences, two scenes: the offline screenwriter splits a story and never pads it.
 PROMPT = (
@@ -66,7 +68,10 @@ def test_seed_004_draft_edit_confirm_render(api: Api, other_api: Api) -> None:
     assert all(s["narration"] and s["image_prompt"] and s["video_prompt"] for s in draft["scenes"])
     sheets = {c["name"]: c for c in draft["character_sheets"]}
     assert set(sheets) == {"Mara", "Tom"}
-    assert download(api, sheets["Mara"]["combined_view_url"]).startswith(b"\x89PNG")
+    combined = download(api, sheets["Mara"]["combined_view_url"])
+    assert combined.startswith(b"\x89PNG")
+    # The combined view is a turnaround: front, side and back side by side, 3:2.
+    assert Image.open(io.BytesIO(combined)).size == (540, 360)
     # The conversation got the draft-ready message.
     messages = api.get(f"/conversations/{cid}/messages").json()["data"]
     ready = [m for m in messages if m["type"] == "screenplay"]

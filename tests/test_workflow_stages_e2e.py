@@ -76,7 +76,7 @@ def test_every_stage_by_hand(api: Api, other_api: Api) -> None:
     people = api.get("/workflow/assets", params={"drama_id": drama, "type": "character"})
     hero = people.json()["data"]["assets"][0]
     assert {a["type"] for a in people.json()["data"]["assets"]} == {"character"}
-    assert image(download(api, hero["design_image_url"])).size == (512, 683)
+    assert image(download(api, hero["design_image_url"])).size == (768, 512)
     r = api.post(
         f"/workflow/assets/{hero['id']}/upload",
         files={"file": ("ref.png", png((64, 64), (200, 40, 40)), "image/png")},

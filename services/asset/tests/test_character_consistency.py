@@ -150,19 +150,19 @@ def test_character_occupies_the_same_colours_inside_its_mask_in_two_shots() -> N
 
 
 def test_character_sheet_matches_the_frames() -> None:
-    sheet = render_character_sheet(LIN, style="realistic", width=384, height=512)
-    assert sheet.size == (384, 512)
+    sheet = render_character_sheet(LIN, style="realistic", width=576, height=384)
+    assert sheet.size == (576, 384)
     assert sheet.mode == "RGB"
     assert pixels_near(sheet, lit_top(character_look(LIN))) > 1000
-    again = render_character_sheet(LIN, style="realistic", width=384, height=512)
+    again = render_character_sheet(LIN, style="realistic", width=576, height=384)
     assert sheet.tobytes() == again.tobytes()
-    other = render_character_sheet(CHEN, style="realistic", width=384, height=512)
+    other = render_character_sheet(CHEN, style="realistic", width=576, height=384)
     assert sheet.tobytes() != other.tobytes()
 
 
 def test_character_sheet_is_a_plain_backdrop_around_the_figure() -> None:
     sheet = np.asarray(
-        render_character_sheet(CHEN, style="温馨", width=300, height=400), dtype=np.float64
+        render_character_sheet(CHEN, style="温馨", width=600, height=400), dtype=np.float64
     )
     # Corners are backdrop only: no scenery edges, just a soft gradient and grain.
     corner = sheet[:60, :60]

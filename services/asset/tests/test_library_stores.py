@@ -112,7 +112,7 @@ async def test_generated_images_become_the_default_and_delete_removes_media(
     assert [i["id"] for i in result["images"]] == ["img_abc_0", "img_abc_1"]
     for image in result["images"]:
         data = await stores.objects.get_bytes(image["key"])
-        assert Image.open(io.BytesIO(data)).size == (512, 683)
+        assert Image.open(io.BytesIO(data)).size == (768, 512)  # front, side, back
         thumb = Image.open(io.BytesIO(await stores.objects.get_bytes(image["thumbnail_key"])))
         assert thumb.format == "JPEG" and thumb.width == 128
     # A redelivered job rewrites the same images, it does not add more.
@@ -199,7 +199,7 @@ async def test_design_job_and_drama_content_deletion(stores: Stores) -> None:
         Image.open(io.BytesIO(await stores.objects.get_bytes(a["key"]))).size
         for a in result["assets"]
     ]
-    assert sizes == [(512, 512), (768, 512), (512, 683)]
+    assert sizes == [(512, 512), (768, 512), (768, 512)]
     await job(Job("task_d1", "designs", OWNER, payload, 2), FakeContext())  # type: ignore[arg-type]
     _, total = await stores.assets.list_page(OWNER, DRAMA, page=1, per_page=10, tags=["design"])
     assert total == 3

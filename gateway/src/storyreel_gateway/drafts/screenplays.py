@@ -5,8 +5,9 @@ A draft moves through `generating` → `draft` → `confirmed` → `completed` (
 1. `start`: the script service's `screenplay` stage writes the screenplay from the prompt.
 2. `advance`, when that task has completed: the draft takes its scenes (narration, image and
    video prompt) and characters (at most `character_count`), and the asset service's `frames`
-   stage draws one reference sheet per character (its task id derives from the draft's, so a
-   second advance finds it instead of starting another); the user's images are the sheets'
+   stage draws one character sheet per character, its combined view (front, side and back
+   of the same figure in one image; its task id derives from the draft's, so a second
+   advance finds it instead of starting another); the user's images are the sheets'
    references for a model-backed image provider.
 3. `advance`, when the sheets are drawn: status `draft`, and a `screenplay` message goes to
    the draft's conversation (id `msg_<draft id>_ready`, written once).
@@ -39,7 +40,9 @@ from storyreel_gateway.state import GatewayState
 
 log = get_logger("storyreel.gateway.screenplays")
 
-SHEET_WIDTH = 540  # the frames stage draws a sheet half the frame's shorter side wide
+# The frame size the sheets stage is given: it draws each character sheet 360 tall (2/3 of
+# the shorter side) and 540 wide (3:2, a panel per view).
+SHEET_WIDTH = 540
 SHEET_HEIGHT = 960
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s*")
 

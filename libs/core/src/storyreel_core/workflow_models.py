@@ -3,7 +3,7 @@ service (which validates again): the stages in order, the statuses, the input ty
 preferences the workflow understands.
 
 A workflow runs the studio's own stages on a drama of its owner, one after the other:
-`script` (GenerateScript) → `assets` (a design sheet per character of the script) →
+`script` (GenerateScript) → `assets` (a character sheet per character of the script) →
 `storyboard` (GenerateStoryboards, shots planned only) → `frames` (regenerate-image per shot) →
 `audio` (shot audio per shot) → `video` (a clip per shot) → `final` (the final cut).
 """

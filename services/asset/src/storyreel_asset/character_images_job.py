@@ -1,4 +1,5 @@
-"""The `character_images` job: reference sheets of a stored character, with thumbnails.
+"""The `character_images` job: character sheets of a stored character (front, side and back
+views of them in one image), with thumbnails.
 
 With `image_provider` set the sheets come from that image model (through the call layer:
 limits, retries, cache, usage and cost in the task result), drawn with the character's own
@@ -19,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_asset.character_store import CharacterStore, media_prefix
 from storyreel_asset.model_frames import ModelFrames, fit
-from storyreel_asset.procedural_renderer import render_character_sheet
+from storyreel_asset.procedural_renderer import CHARACTER_SHEET_SIZE, render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail, png_bytes
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.clock import utc_now
@@ -27,8 +28,7 @@ from storyreel_core.drama_models import Character, Gender
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.providers.usage import UsageLedger
 
-SHEET_WIDTH = 512
-SHEET_HEIGHT = 683
+SHEET_WIDTH, SHEET_HEIGHT = CHARACTER_SHEET_SIZE  # a turnaround: front, side and back
 
 
 class CharacterImagesInput(BaseModel):

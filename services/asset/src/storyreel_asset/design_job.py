@@ -7,7 +7,8 @@ redraws that asset in place (same id and keys).
 
 With `image_provider` set the designs come from that image model (through the call layer, as
 the character sheets: limits, retries, usage and cost in the task result): a character as its
-reference sheet, a prop or a scene from its name and description; else the procedural renderer.
+character sheet (front, side and back views), a prop or a scene from its name and
+description; else the procedural renderer.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from pydantic import BaseModel, Field
 
 from storyreel_asset.asset_store import AssetStore, media_prefix
 from storyreel_asset.model_frames import ModelFrames, fit
-from storyreel_asset.procedural_renderer import render_character_sheet, render_design
+from storyreel_asset.procedural_renderer import (
+    CHARACTER_SHEET_SIZE,
+    render_character_sheet,
+    render_design,
+)
 from storyreel_asset.staged_upload import jpeg_thumbnail, png_bytes
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Character
@@ -29,7 +34,7 @@ from storyreel_core.providers.usage import UsageLedger
 
 DesignKind = Literal["character", "prop", "scene"]
 SIZES: dict[str, tuple[int, int]] = {
-    "character": (512, 683),
+    "character": CHARACTER_SHEET_SIZE,  # the character sheet: front, side and back views
     "prop": (512, 512),
     "scene": (768, 512),
 }

@@ -1,4 +1,6 @@
-"""The `frames` job: one still per storyboard shot plus a reference sheet per character.
+"""The `frames` job: one still per storyboard shot plus a character sheet per character (its
+front, side and back views in one image: the reference a model provider conditions on when
+the character has no stored default image).
 
 Keys are derived from the task and the shot, so a redelivered job overwrites its own frames.
 Callers that keep frames of their own (the storyboard service) may skip the character sheets
@@ -51,6 +53,13 @@ class FramesInput(BaseModel):
     num_steps: int | None = Field(default=None, ge=1, le=100)
     cfg_scale: float | None = Field(default=None, ge=0, le=30)
     budget: float | None = Field(default=None, ge=0)
+
+
+def sheet_size(width: int, height: int) -> tuple[int, int]:
+    """A character sheet's size for frames of `width`x`height`: half the frame's shorter side
+    (at least 256) times 4/3 tall, and 3:2 wide for its three views (front, side, back)."""
+    tall = max(256, min(width, height) // 2) * 4 // 3
+    return tall * 3 // 2, tall
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -121,14 +130,14 @@ class FramesJob:
         return frame
 
     async def _sheet(self, task_id: str, spec: FramesInput, character: Character) -> dict[str, Any]:
-        """A character's reference sheet, about half the frame's shorter side wide."""
-        side = max(256, min(spec.width, spec.height) // 2)
+        """A character's sheet (front, side and back views), sized by `sheet_size`."""
+        width, height = sheet_size(spec.width, spec.height)
         image = await asyncio.to_thread(
             render_character_sheet,
             character,
             style=spec.style or spec.storyboard.style,
-            width=side,
-            height=side * 4 // 3,
+            width=width,
+            height=height,
             seed=spec.seed,
         )
         key = f"renders/{task_id}/characters/{character.id}.png"
@@ -196,7 +205,7 @@ class FramesJob:
         location. Fills `references`; returns the stored sheets and the location sheets."""
         board = spec.storyboard
         style = spec.style or board.style
-        side = max(256, min(spec.width, spec.height) // 2)
+        sheet_w, sheet_h = sheet_size(spec.width, spec.height)
         sheets: list[dict[str, Any]] = []
 
         async def character(_: int, c: Character) -> None:
@@ -205,9 +214,7 @@ class FramesJob:
             if data is None:
                 # The character's own seed, not the request's: a sheet stays the same when
                 # one shot is regenerated with a new seed.
-                data = await drawer.character_sheet(
-                    c, style=style, width=side, height=side * 4 // 3
-                )
+                data = await drawer.character_sheet(c, style=style, width=sheet_w, height=sheet_h)
                 references[c.id] = data
             key = f"renders/{task_id}/characters/{c.id}.png"
             await self.objects.put_bytes(key, data, "image/png")

@@ -2,8 +2,9 @@
 
 Consistency, in the order the frames job calls it:
 
-1. Reference sheets first: each character without a stored default image gets a sheet from
-   the model (its description, its own seed), and each location of the board an empty
+1. Reference sheets first: each character without a stored default image gets a character
+   sheet from the model (a turnaround: front, side and back views; its description, its own
+   seed), and each location of the board an empty
    establishing view. A stored default image (an upload, an earlier sheet) is used as is.
 2. Every shot's request carries, as `references`, the sheets of the characters in the shot
    (with each character's seed) and of the shot's location, and the seed of its first
@@ -58,6 +59,26 @@ def _joined(*parts: str) -> str:
     return ". ".join(p.strip().rstrip(".") for p in parts if p and p.strip())
 
 
+# What a character sheet shows, in the words image models are trained on ("character
+# turnaround", "model sheet"): the same figure three times, so the sheet is a reference for
+# every angle a shot may need.
+SHEET_VIEWS = (
+    "character turnaround sheet, front view, side view and back view of the same character "
+    "side by side, full body, neutral standing pose, same outfit and proportions in every "
+    "view, plain light background, consistent design"
+)
+
+
+def sheet_prompt(character: Character, style: str) -> str:
+    """The prompt of `character`'s sheet: the style, who they are, then `SHEET_VIEWS`."""
+    return _joined(
+        style,
+        f"Character sheet of {character.name}",
+        character.description,
+        SHEET_VIEWS,
+    )
+
+
 @dataclass
 class ModelFrames:
     """A `FrameProvider` (and sheet maker) over an `ImageModel` (managed by the call layer)."""
@@ -71,15 +92,11 @@ class ModelFrames:
     async def character_sheet(
         self, character: Character, *, style: str, width: int, height: int, seed: int = 0
     ) -> bytes:
-        """A full-body reference sheet of `character`, plain background: PNG/JPEG bytes.
+        """The character sheet of `character`: a turnaround, its front, side and back views
+        side by side, full body, plain background (PNG/JPEG bytes; see `sheet_prompt`).
 
         `seed` offsets the character's own seed (another take); 0 = the character's sheet."""
-        prompt = _joined(
-            style,
-            f"Character reference sheet of {character.name}",
-            character.description,
-            "full body, front view, neutral pose, plain light background, consistent design",
-        )
+        prompt = sheet_prompt(character, style)
         result = await self.model.generate(
             ImageRequest(
                 prompt=prompt,

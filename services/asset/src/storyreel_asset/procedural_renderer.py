@@ -26,7 +26,7 @@ from storyreel_asset.composition import (
     layout_for,
     place_figures,
 )
-from storyreel_asset.figure import draw_figure, feet_y
+from storyreel_asset.figure import VIEWS, draw_figure, feet_y
 from storyreel_asset.palette import Palette, mix, palette_for, time_of_day
 from storyreel_asset.prop_shapes import LARGE_PROPS, draw_prop, prop_shape, props_in_text
 from storyreel_asset.scenery import location_kind
@@ -49,6 +49,7 @@ from storyreel_asset.texture import (
 from storyreel_core.drama_models import Character, FigureBox, Shot
 
 __all__ = [
+    "CHARACTER_SHEET_SIZE",
     "CharacterLook",
     "FrameRender",
     "character_look",
@@ -65,6 +66,9 @@ MAX_SIDE = 4096
 WORKING_MAX_SIDE = 640
 
 BoolImage = npt.NDArray[np.bool_]
+# A character sheet's size where nothing else sets it: 3:2, so each of its three views (front,
+# side, back) gets a 1:2 panel, about a standing figure's shape.
+CHARACTER_SHEET_SIZE = (768, 512)
 
 
 @dataclass(frozen=True)
@@ -386,10 +390,17 @@ def render_frame(
 def render_character_sheet(
     character: Character, *, style: str, width: int, height: int, seed: int = 0
 ) -> Image.Image:
-    """A full-body front view on a plain studio backdrop, for reference and review.
+    """A character sheet: the turnaround of one character, full body, on a plain studio
+    backdrop; three evenly spaced panels, left to right the front, side (profile, facing
+    right) and back views (`VIEWS`), each a third of `width`.
 
     Drawn by the same figure routine and daylight key as frames, so the sheet matches how the
-    character appears in shots. No name is written: the image is a visual reference only.
+    character appears in shots; the three figures share height, proportions and colours. No
+    name is written: the image is a visual reference only. The grain is seeded by the
+    character's id and `seed`, so the same inputs give the same pixels. A 3:2 landscape size
+    (768x512) gives each view a 1:2 panel.
+
+    Raises ValueError when a side is outside MIN_SIDE..MAX_SIDE.
     """
     _check_size(width, height)
     palette = palette_for(style, "day")
@@ -399,24 +410,35 @@ def render_character_sheet(
     bottom = colour_vector(mix(palette.wall, palette.ground_far, 0.5))
     t = np.linspace(0.0, 1.0, work_h, dtype=np.float32)[None, :, None]
     pixels: FloatImage = np.repeat(top + (bottom - top) * t, work_w, axis=2)
-    spot = radial_glow(work_w, work_h, (work_w / 2, work_h * 0.4), 0.45 * max(work_w, work_h))
-    pixels += spot * np.float32(40.0)
+    panel_w = work_w / len(VIEWS)
+    for i in range(len(VIEWS)):
+        spot = radial_glow(
+            work_w, work_h, ((i + 0.5) * panel_w, work_h * 0.4), 0.45 * max(panel_w, work_h)
+        )
+        pixels += spot * np.float32(40.0 / len(VIEWS))
 
     look = character_look(character)
-    figure_px = min(work_h * 0.82, 0.8 * work_w / 0.3)  # fit the shoulders and hands too
+    # One size for all three, fitting the front view's shoulders and hands in a panel.
+    figure_px = min(work_h * 0.82, 0.8 * panel_w / 0.3)
     head_top = work_h * 0.09
-    place = Placement(index=0, centre_x=work_w / 2, head_top_y=head_top, height_px=figure_px)
+    places = [
+        Placement(index=i, centre_x=(i + 0.5) * panel_w, head_top_y=head_top, height_px=figure_px)
+        for i in range(len(VIEWS))
+    ]
     layout = layout_for("wide")
-    _shadows(pixels, [place], layout, size)
+    _shadows(pixels, places, layout, size)
     layer = Image.new("RGBA", size, (0, 0, 0, 0))
-    draw_figure(
-        ImageDraw.Draw(layer),
-        look,
-        centre_x=place.centre_x,
-        head_top=head_top,
-        size=figure_px,
-        light=palette.key_light,
-    )
+    draw = ImageDraw.Draw(layer)
+    for view, place in zip(VIEWS, places, strict=True):
+        draw_figure(
+            draw,
+            look,
+            centre_x=place.centre_x,
+            head_top=head_top,
+            size=figure_px,
+            light=palette.key_light,
+            view=view,
+        )
     _composite(pixels, layer, palette, size)
     pixels = grade(pixels, palette) * vignette(work_w, work_h, palette.vignette * 0.6)
     add_grain(pixels, palette.grain * 0.6, stable_rng(seed, character.id, "sheet"))
