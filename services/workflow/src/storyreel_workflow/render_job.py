@@ -80,6 +80,7 @@ def stage_input(stage: str, spec: RenderInput, done: dict[str, dict[str, Any]]) 
             "ai_provider": opts.ai_provider or "",
             "model": opts.model or "",
             "budget": stage_budget(stage, spec, done),
+            "persona_prompt": opts.persona_prompt,
         }
     if stage == "storyboard":
         return {
