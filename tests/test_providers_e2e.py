@@ -541,12 +541,17 @@ def test_a_render_with_image_and_video_providers_moves_with_the_providers_clips(
     result = wait_done(ai_api, task_id, timeout=300)["result"]
     shots = result["shots"]
     clips = video_standin.requests[before:]
-    assert result["motion"] == {
-        "provider": "motion",
-        "model": "seedance-1-pro",
-        "clips": len(shots),
-        "fell_back": [],
-    }
+    motion = result["motion"]
+    assert (motion["provider"], motion["model"], motion["clips"]) == (
+        "motion",
+        "seedance-1-pro",
+        len(shots),
+    )
+    assert motion["providers_used"] == [
+        {"provider": "motion", "model": "seedance-1-pro", "clips": len(shots)}
+    ]
+    assert motion["kept_camera_motion"] == motion["fell_back"] == []
+    assert motion["failed_attempts"] == []
     assert len(clips) == len(shots) and result["usage"]["seconds"] > 0
     # Each clip request carried its shot's frame: one of the image provider's pictures.
     drawn = [
