@@ -378,8 +378,10 @@ def parse_providers(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends in "(at line L, column C)".
-        at = re.search(r"at line (\d+)", str(exc))
-        raise ProvidersFileError(_problem(path, int(at.group(1)) if at else 1, str(exc))) from None
+        found = re.search(r"at line (\d+)", str(exc))
+        raise ProvidersFileError(
+            _problem(path, int(found.group(1)) if found else 1, str(exc))
+        ) from None
     try:
         parsed = ProvidersFile.model_validate(data)
     except ValidationError as exc:
