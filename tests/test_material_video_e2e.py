@@ -180,7 +180,11 @@ def test_materials_become_videos_that_show_them(
     # The studio route the job used: an image asset becomes a frame, a video asset is no frame.
     drama, by_index = status["drama_id"], {m["index"]: m for m in status["materials"]}
     shot = f"/dramas/{drama}/storyboards/{by_index[1]['storyboard_ids'][0]}"
-    assert_error(api.put(shot, json={"image_asset_id": by_index[3]["asset_id"]}), 404, 1002)
+    r = api.put(shot, json={"image_asset_id": by_index[3]["asset_id"]})
+    assert_error(r, 404, 1002)
+    r = api.put(shot, json={"image_asset_id": "asset_nope"})
+    assert_error(r, 404, 1002)
+    assert r.json()["error"]["field"] == "image_asset_id", r.text
     r = api.put(shot, json={"image_asset_id": by_index[2]["asset_id"]})
     assert r.status_code == 200 and r.json()["data"]["image_status"] == "completed", r.text
 

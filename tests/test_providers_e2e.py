@@ -541,12 +541,17 @@ def test_a_render_with_image_and_video_providers_moves_with_the_providers_clips(
     result = wait_done(ai_api, task_id, timeout=300)["result"]
     shots = result["shots"]
     clips = video_standin.requests[before:]
-    assert result["motion"] == {
-        "provider": "motion",
-        "model": "seedance-1-pro",
-        "clips": len(shots),
-        "fell_back": [],
-    }
+    motion = result["motion"]
+    assert (motion["provider"], motion["model"], motion["clips"]) == (
+        "motion",
+        "seedance-1-pro",
+        len(shots),
+    )
+    assert motion["providers_used"] == [
+        {"provider": "motion", "model": "seedance-1-pro", "clips": len(shots)}
+    ]
+    assert motion["kept_camera_motion"] == motion["fell_back"] == []
+    assert motion["failed_attempts"] == []
     assert len(clips) == len(shots) and result["usage"]["seconds"] > 0
     # Each clip request carried its shot's frame: one of the image provider's pictures.
     drawn = [
@@ -594,6 +599,9 @@ def test_studio_clips_and_final_cut_with_a_video_provider_and_a_fallback(
     motion = result["motion"]
     assert (motion["provider"], motion["clips"]) == ("motion", 1)
     assert [(f["shot_id"], f["code"]) for f in motion["fell_back"]] == [(boards[1], 2004)]
+    assert motion["kept_camera_motion"] == motion["fell_back"]
+    assert [(c["shot_id"], c["provider"]) for c in motion["shot_clips"]] == [(boards[0], "motion")]
+    assert [(a["shot_id"], a["code"]) for a in motion["failed_attempts"]] == [(boards[1], 2004)]
     clip = video_standin.requests[first]
     videos = {v["storyboard_id"]: v for v in result["videos"]}
     moving = download(videos[boards[0]]["url"], tmp_path / "a.mp4")
@@ -607,4 +615,5 @@ def test_studio_clips_and_final_cut_with_a_video_provider_and_a_fallback(
     body |= {"video_provider": "motion", "music": {"enabled": False}}
     result = _completed(ai_api, ai_api.post(f"/dramas/{drama}/videos/render", json=body))["result"]
     assert result["motion"]["clips"] == 2 and result["motion"]["fell_back"] == []
+    assert sum(p["clips"] for p in result["motion"]["providers_used"]) == 2
     assert result["video"]["width"] == 360

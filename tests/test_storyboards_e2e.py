@@ -239,6 +239,7 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
         api, api.post(f"{path}/regenerate-image", json={"seed": 11, "fix_face": True})
     )
     fresh = task["result"]["storyboard"]
+    assert task["result"]["seed"] == 11  # the asked seed; render_seed mixes in prompt and style
     new = download(api, fresh["image_url"])
     assert new != old
     old_pixels = Image.open(io.BytesIO(old)).convert("L").resize((90, 160))
@@ -250,8 +251,20 @@ def test_generate_edit_reorder_link_and_regenerate(api: Api, platform: PlatformP
     task = completed_task(
         api, api.post(f"{path}/regenerate-image", json={"prompt": "a lighthouse"})
     )
-    assert download(api, task["result"]["storyboard"]["image_url"]) != new
+    lighthouse = download(api, task["result"]["storyboard"]["image_url"])
+    assert lighthouse != new
     assert api.get(path).json()["data"]["prompt"] == "a lighthouse"
+    # No seed asked: the result names the one drawn, and sending it draws the same picture.
+    drawn = task["result"]["seed"]
+    assert drawn > 0 and drawn != 11
+    body = {"prompt": "a lighthouse", "seed": drawn}
+    task = completed_task(api, api.post(f"{path}/regenerate-image", json=body))
+    assert task["result"]["seed"] == drawn
+    redrawn = download(api, task["result"]["storyboard"]["image_url"])
+    first_pixels = Image.open(io.BytesIO(lighthouse)).convert("L").resize((90, 160))
+    again_pixels = Image.open(io.BytesIO(redrawn)).convert("L").resize((90, 160))
+    pairs = zip(first_pixels.getdata(), again_pixels.getdata(), strict=True)
+    assert sum(abs(a - b) for a, b in pairs) / (90 * 160) < 1  # the same picture
 
     # Generating again from the script replaces its storyboards, in their place.
     task = completed_task(api, api.post(f"{base}/generate", json={"script_id": script}))

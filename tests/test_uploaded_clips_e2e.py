@@ -105,7 +105,9 @@ def test_an_uploaded_video_plays_as_its_shot(
     elsewhere = new_drama(other_api, "Not yours")
     foreign = upload(other_api, elsewhere, "theirs.mp4", upload_mp4(GREEN), "video")
     for wrong in (foreign, picture, "asset_nope"):
-        assert_error(api.put(shot, json={"video_asset_id": wrong}), 404, 1002)
+        r = api.put(shot, json={"video_asset_id": wrong})
+        assert_error(r, 404, 1002)
+        assert r.json()["error"]["field"] == "video_asset_id", r.text
     assert api.get(shot).json()["data"]["video_asset_id"] == ""
     r = api.put(shot, json={"video_asset_id": red})
     assert r.status_code == 200, r.text

@@ -378,3 +378,51 @@ def test_clips_over_the_budget_keep_camera_motion_without_a_call(
     fell = outcome.result["motion"]["fell_back"]
     assert [(f["shot_id"], f["code"]) for f in fell] == [("s1", 2003), ("s2", 2003)]
     assert "exceeds the budget" in fell[0]["reason"]
+
+
+def test_a_fallback_clip_names_the_provider_that_made_it_and_the_failed_attempts(
+    tmp_path: Path,
+) -> None:
+    """Issue 10: every kling submit answers 500 (2 attempts each), its fallback comfy makes
+    both clips; the motion result says so per shot and lists the four failed calls."""
+    server = _failing("submit", lambda n: Behaviour(500))
+    try:
+        text = providers_file(server.base_url, attempts=2).replace(
+            'api_key_env = "KLING_TEST_KEY"\n',
+            'api_key_env = "KLING_TEST_KEY"\nfallback = ["comfy"]\n',
+        )
+        reg = ProviderRegistry(
+            parse_providers(text, environ={"KLING_TEST_KEY": "sk-t"}),
+            FolderObjectStore(tmp_path / "cache"),
+        )
+        path = tmp_path / "still.png"
+        path.write_bytes(still((30, 200, 30)))
+        clips = [ClipSpec(image_path=path, duration=1.0), ClipSpec(image_path=path, duration=0.5)]
+        model = reg.video_model(reg.resolve("video", "kling"), UsageLedger())
+        motion = asyncio.run(
+            animate(
+                model, FolderObjectStore(tmp_path / "objects"), clips,
+                [MotionShot("s1", "a"), MotionShot("s2", "b")], width=W, height=H, fps=FPS,
+                scratch=tmp_path / "motion", store_prefix="cache/clips/u1/",
+            )
+        )  # fmt: skip
+        result = motion.result("kling", "kling-v2")
+        comfy = "ltx-video-2b-v0.9.5.safetensors"
+        assert result["provider"] == "kling" and result["clips"] == 2
+        assert [(c["shot_id"], c["provider"], c["model"]) for c in result["shot_clips"]] == [
+            ("s1", "comfy", comfy),
+            ("s2", "comfy", comfy),
+        ]
+        assert result["providers_used"] == [{"provider": "comfy", "model": comfy, "clips": 2}]
+        failed = [(a["shot_id"], a["provider"], a["attempt"]) for a in result["failed_attempts"]]
+        assert failed == [
+            ("s1", "kling", 1),
+            ("s1", "kling", 2),
+            ("s2", "kling", 1),
+            ("s2", "kling", 2),
+        ]
+        assert all("500" in a["reason"] for a in result["failed_attempts"])
+        assert result["kept_camera_motion"] == [] and result["fell_back"] == []
+        assert server.calls["submit"] == 4 and server.calls["comfyui"] >= 2
+    finally:
+        server.stop()

@@ -137,6 +137,16 @@ def test_login_keeps_the_token_private_and_render_saves_srt_and_thumbnail(
     target = tmp_path / "out" / "drama.mp4"
     args = ["render", "-", "--url", url, "-o", str(target), "--scenes", "1"]
     args += ["--resolution", "360p", "--fps", "12", "--no-music"]
+    # The provider choices reach /pipeline/render: an unknown one is the gateway's 400 naming
+    # the configured providers, before any task.
+    for flag in ("--video-provider", "--image-provider", "--audio-provider"):
+        refused = runner.invoke(app, [*args, flag, "nope"], input=story)
+        assert refused.exit_code == 1 and "nope" in refused.output, refused.output
+        assert "offline" in refused.output and "task " not in refused.output, refused.output
+    refused = runner.invoke(app, [*args, "--voice", "no-such-voice"], input=story)
+    assert refused.exit_code == 1 and "no-such-voice" in refused.output, refused.output
+    args += ["--video-provider", "offline", "--image-provider", "offline"]
+    args += ["--audio-provider", "offline", "--voice", "narrator-zh"]
     rendered = runner.invoke(app, args, input=story)
     assert rendered.exit_code == 0, rendered.output
     assert rendered.output.splitlines()[0].startswith("task task_")

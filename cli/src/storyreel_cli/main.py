@@ -201,7 +201,9 @@ def _signed_in(client: StoryReelClient, base: str) -> None:
 
 @app.command(
     epilog="Example: storyreel render story.md -o drama.mp4 --scenes 6 --resolution 1080p; "
-    "cat story.txt | storyreel render - -o drama.mp4"
+    "cat story.txt | storyreel render - -o drama.mp4; "
+    "storyreel render story.txt --video-provider seedance --audio-provider elevenlabs"
+    " --voice 21m00Tcm4TlvDq8ikWAM"
 )
 def render(
     story: Annotated[str, typer.Argument(help="a UTF-8 text or Markdown file, or - for stdin")],
@@ -217,6 +219,25 @@ def render(
         str | None, typer.Option(help="a text provider of GET /providers for the screenplay")
     ] = None,
     model: Annotated[str | None, typer.Option(help="one of that provider's text models")] = None,
+    image_provider: Annotated[
+        str | None, typer.Option(help="an image provider of GET /providers for the frames")
+    ] = None,
+    image_model: Annotated[
+        str | None, typer.Option(help="one of that provider's image models")
+    ] = None,
+    video_provider: Annotated[
+        str | None,
+        typer.Option(help="a video provider of GET /providers for each shot's motion"),
+    ] = None,
+    video_model: Annotated[
+        str | None, typer.Option(help="one of that provider's video models")
+    ] = None,
+    audio_provider: Annotated[
+        str | None, typer.Option(help="a speech provider of GET /providers for the voices")
+    ] = None,
+    voice: Annotated[
+        str | None, typer.Option(help="the narrator's voice id from GET /voices")
+    ] = None,
     url: UrlOption = None,
 ) -> None:
     """Render STORY through the gateway; saves the MP4, its SRT and thumbnail side by side
@@ -236,6 +257,15 @@ def render(
                 options["ai_provider"] = ai_provider
             if model:
                 options["model"] = model
+            chosen = {
+                "image_provider": image_provider,
+                "image_model": image_model,
+                "video_provider": video_provider,
+                "video_model": video_model,
+                "audio_provider": audio_provider,
+                "voice": voice,
+            }
+            options.update({name: value for name, value in chosen.items() if value})
             task_id = client.render(text, style, **options)
             out.print(f"task {task_id}", highlight=False)
             task = _follow(client, task_id)

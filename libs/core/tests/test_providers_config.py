@@ -65,6 +65,41 @@ def test_a_missing_key_variable_stops_start_up_naming_it_and_the_line() -> None:
     assert "p.toml:5" in message  # the api_key_env line of the first table
 
 
+@pytest.mark.parametrize("content", [None, "", "  \n", b"\xff\xfe"])
+def test_a_key_file_that_is_missing_empty_or_unreadable_is_named_as_such(
+    tmp_path: Path, content: str | bytes | None
+) -> None:
+    secret = tmp_path / "key"
+    if isinstance(content, bytes):
+        secret.write_bytes(content)
+    elif content is not None:
+        secret.write_text(content)
+    with pytest.raises(ProvidersFileError) as caught:
+        parse_providers(GOOD, path="p.toml", environ={"CLOUD_KEY_FILE": str(secret)})
+    message = str(caught.value)
+    assert message.startswith("invalid providers file p.toml:5 ([[provider]] #1, api_key_env): ")
+    assert f"CLOUD_KEY_FILE names {secret}" in message and "not set" not in message
+    expected = {None: "does not exist", "": "is empty", "  \n": "is empty"}
+    assert expected.get(content, "cannot be read") in message  # type: ignore[call-overload]
+
+
+def test_every_file_error_has_one_format_with_path_and_line() -> None:
+    key = {"CLOUD_KEY": "k"}
+    cases = {
+        # the fallback line of the entry that names it
+        GOOD.replace('["local"]', '["nope"]'): "p.toml:9 ([[provider]] #1, fallback): ",
+        GOOD.replace("max_concurrency = 2", "max_concurrency = 0"): (
+            "p.toml:7 ([[provider]] #1, max_concurrency): "
+        ),
+        GOOD.replace('"local"\ntype', '"cloud"\ntype'): "p.toml:13 ([[provider]] #2, name): ",
+        GOOD.replace('text_model = "smollm2"', 'text_model = "smollm2'): "p.toml:16: ",
+    }
+    for text, where in cases.items():
+        with pytest.raises(ProvidersFileError) as caught:
+            parse_providers(text, path="p.toml", environ=key)
+        assert str(caught.value).startswith("invalid providers file " + where), caught.value
+
+
 def test_a_toml_syntax_error_names_the_line() -> None:
     broken = GOOD.replace('text_model = "smollm2"', 'text_model = "smollm2')
     with pytest.raises(ProvidersFileError, match=r"line 16"):

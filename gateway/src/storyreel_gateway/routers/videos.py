@@ -170,7 +170,7 @@ class RenderIn(BaseModel):
         max_length=64,
         description="a video provider of GET /providers for each shot's motion; unset ="
         " camera motion over the stills. A shot whose clip fails keeps camera motion and the"
-        " result's `motion.fell_back` names it",
+        " result's `motion.kept_camera_motion` names it",
         examples=["offline"],
     )
     video_model: str | None = Field(

@@ -1,8 +1,10 @@
 """The `storyboard_image` job: draw one storyboard's frame again, with a new seed or prompt.
 
-The seed the frame is drawn with mixes the asked seed (or, when none is asked, the task id, so
-every regeneration differs from the last) with the prompt and the style: a different seed or a
-different prompt always gives a different picture, the same three always the same one. The new
+The seed the frame is drawn with (`render_seed`) mixes the asked seed (or, when none is asked,
+one drawn from the task id, so every regeneration differs from the last) with the prompt and
+the style: a different seed or a different prompt always gives a different picture, the same
+three always the same one. The result's `seed` is the seed to send again for this picture
+(the asked one, or the one drawn for it), `render_seed` the mixed value the renderer used. The new
 frame replaces the old one, whose media objects are deleted once the storyboard points at the
 new ones.
 
@@ -43,10 +45,21 @@ class RegenerateInput(BaseModel):
     image_model: str = Field(default="", max_length=200)
 
 
-def render_seed(seed: int, task_id: str, prompt: str, style: str) -> int:
-    base = str(seed) if seed else task_id
-    digest = hashlib.sha256(f"{base}\n{prompt}\n{style}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+def _seed_of(text: str) -> int:
+    """31 bits of the SHA-256 of `text`, never 0 (0 means "none asked")."""
+    return (int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") & 0x7FFFFFFF) or 1
+
+
+def asked_seed(seed: int, task_id: str) -> int:
+    """The request's seed, else one drawn from the task id (a new picture each time, which the
+    result reports so that sending it again redraws this picture)."""
+    return seed or _seed_of(task_id)
+
+
+def render_seed(seed: int, prompt: str, style: str) -> int:
+    """The seed the frame is drawn with: the asked seed (`asked_seed`) mixed with the prompt
+    and style, so a new prompt with the same seed still gives a new picture."""
+    return _seed_of(f"{seed}\n{prompt}\n{style}")
 
 
 async def drama_cast(
@@ -77,7 +90,8 @@ class RegenerateImageJob:
         doc = await self.store.get(owner, drama, spec.storyboard_id)
         prompt = spec.prompt or doc.get("prompt", "")
         style = spec.image_style or doc.get("image_style", "")
-        seed = render_seed(spec.seed, job.task_id, prompt, style)
+        asked = asked_seed(spec.seed, job.task_id)
+        seed = render_seed(asked, prompt, style)
         characters, references = await drama_cast(self.peers, owner, drama, doc)
 
         async def drawn(done: int, of: int) -> None:
@@ -108,7 +122,7 @@ class RegenerateImageJob:
                 **current,
                 "prompt": prompt,
                 "image_style": style,
-                "image_seed": seed,
+                "image_seed": asked,
                 "fix_face": spec.fix_face,
                 "image_key": frame.image_key,
                 "thumbnail_key": frame.thumbnail_key,
@@ -122,4 +136,9 @@ class RegenerateImageJob:
             if key and key not in (frame.image_key, frame.thumbnail_key):
                 await self.store.objects.delete(key)
         await ctx.progress(1, 1, "done")
-        return {"storyboard": storyboard_view(after), "seed": seed, "fix_face": spec.fix_face}
+        return {
+            "storyboard": storyboard_view(after),
+            "seed": asked,
+            "render_seed": seed,
+            "fix_face": spec.fix_face,
+        }

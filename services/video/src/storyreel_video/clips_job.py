@@ -10,7 +10,8 @@ A shot whose storyboard names an uploaded video plays it (`uploaded_clips`; the 
 `uploads`). Otherwise, with `video_provider`, its motion comes from that video model
 (`model_motion`; the first half of the shot's progress), else camera motion over the still; a
 shot whose model clip failed keeps camera motion and is listed in the result's
-`motion.fell_back`.
+`motion.kept_camera_motion`; `motion.shot_clips` names who made each clip
+(`model_motion.motion_result`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ from storyreel_core.providers.registry import ModelChoice
 from storyreel_core.providers.usage import UsageLedger
 from storyreel_video.final_cut import render_clip, save_thumbnail
 from storyreel_video.library_job import LibraryJob
-from storyreel_video.model_motion import Motion, MotionShot, animate, motion_prompt
+from storyreel_video.model_motion import (
+    Motion,
+    MotionShot,
+    animate,
+    motion_prompt,
+    motion_result,
+)
 from storyreel_video.shot_clips import cut_shot, fetch_shot_clips, video_result
 from storyreel_video.subtitles import SubtitleStyle
 from storyreel_video.uploaded_clips import play_uploads, uploads_result
@@ -50,7 +57,7 @@ class ClipsJob(LibraryJob):
         first_error: BaseException | None = None
         ledger = UsageLedger()
         choice, model = self._video_model(spec, ledger)
-        fell_back: list[dict[str, Any]] = []
+        animated: list[Motion] = []
         uploads: list[Motion] = []
         with self.scratch.for_task(job.task_id) as tmp:
             for index, shot in enumerate(spec.shots):
@@ -70,7 +77,7 @@ class ClipsJob(LibraryJob):
                 await report(0.0)
                 try:
                     doc = await self._render(
-                        job, spec, shot, Path(tmp) / str(index), report, model, fell_back, uploads
+                        job, spec, shot, Path(tmp) / str(index), report, model, animated, uploads
                     )
                 except (AppError, OSError, ValueError) as exc:
                     log.warning(
@@ -89,10 +96,12 @@ class ClipsJob(LibraryJob):
             fell_back=[f for u in uploads for f in u.fell_back],
         )
         if choice is not None:
-            used = sum(1 for k in played.keys if k is not None)  # uploads: no model call
-            clips = len(made) - used - sum(1 for f in fell_back if f["shot_id"] in _ids(made))
-            motion = {"provider": choice.provider, "model": choice.model, "clips": clips}
-            extra = {"motion": {**motion, "fell_back": fell_back}, **ledger.summary()}
+            kept = [f for m in animated for f in m.fell_back]
+            attempts = [a for m in animated for a in m.failed_attempts]
+            # A shot whose clip was made but whose render failed later is in `failed`.
+            shot_clips = [c for m in animated for c in m.made if c["shot_id"] in _ids(made)]
+            motion = motion_result(choice.provider, choice.model, shot_clips, kept, attempts)
+            extra = {"motion": motion, **ledger.summary()}
         extra.update(uploads_result(played))
         return {
             **extra,
@@ -128,7 +137,7 @@ class ClipsJob(LibraryJob):
         scratch: Path,
         report: Callable[[float], Awaitable[None]],
         model: VideoModel | None = None,
-        fell_back: list[dict[str, Any]] | None = None,
+        animated: list[Motion] | None = None,
         uploaded: list[Motion] | None = None,
     ) -> dict[str, Any]:
         cut = cut_shot(
@@ -172,8 +181,8 @@ class ClipsJob(LibraryJob):
                 on_progress=motion_progress,
             )
             clip = moved.clips[0]
-            if fell_back is not None:
-                fell_back.extend(moved.fell_back)
+            if animated is not None:
+                animated.append(moved)
         last = 0.0
 
         async def on_progress(fraction: float) -> None:

@@ -14,7 +14,9 @@ For every shot, side by side (the provider's limiter bounds the calls):
 
 A shot whose clip fails (the provider's error after its retries and fallbacks, a refusal, the
 provider's `timeout_s`, a file ffmpeg cannot read) keeps camera motion over its still, and
-`Motion.fell_back` says which and why: the task result reports it under `motion`.
+`Motion.kept_camera_motion` says which and why. `Motion.made` names who made each clip (the
+asked provider or one of its fallbacks) and `Motion.failed_attempts` every provider call that
+failed on the way: the task result reports them under `motion` (`motion_result`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from storyreel_core.bus.job_runner import JobContext
 from storyreel_core.bus.serial_progress import SerialProgress
 from storyreel_core.errors import AppError, Code
 from storyreel_core.logging import get_logger
-from storyreel_core.providers.ports import VideoModel, VideoRequest
+from storyreel_core.providers.ports import FailedAttempt, VideoModel, VideoRequest
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.providers.usage import UsageLedger
 from storyreel_core.stores.object_store import ObjectStore
@@ -58,21 +60,57 @@ class MotionShot:
 @dataclass
 class Motion:
     """The shots after animation: `clips` (video_path set where the model's clip is used),
-    `keys[i]` the stored clip of shot i as (object key, SHA-256) or None, and the shots that
-    fell back to camera motion with the reason."""
+    `keys[i]` the stored clip of shot i as (object key, SHA-256) or None, the shots that
+    kept camera motion with the reason (`fell_back`: `{shot_id, code, reason}`), who made
+    each clip (`made`: `{shot_id, provider, model, cached}`) and the provider calls that failed
+    (`failed_attempts`: `{shot_id, provider, model, attempt, code, reason}`)."""
 
     clips: list[ClipSpec]
     keys: list[tuple[str, str] | None]
     fell_back: list[dict[str, Any]] = field(default_factory=list)
+    made: list[dict[str, Any]] = field(default_factory=list)
+    failed_attempts: list[dict[str, Any]] = field(default_factory=list)
 
     def result(self, provider: str, model: str) -> dict[str, Any]:
-        """The `motion` entry of a task result."""
-        return {
-            "provider": provider,
-            "model": model,
-            "clips": sum(1 for k in self.keys if k is not None),
-            "fell_back": self.fell_back,
-        }
+        """The `motion` entry of a task result (`motion_result`)."""
+        return motion_result(provider, model, self.made, self.fell_back, self.failed_attempts)
+
+
+def motion_result(
+    provider: str,
+    model: str,
+    made: Sequence[dict[str, Any]],
+    kept_camera_motion: Sequence[dict[str, Any]],
+    failed_attempts: Sequence[dict[str, Any]],
+) -> dict[str, Any]:
+    """The `motion` entry of a task result:
+
+    `provider`/`model` the ones asked; `clips` how many shots play a model's clip;
+    `shot_clips[{shot_id, provider, model, cached}]` who made each of them (a fallback
+    when the asked provider failed); `providers_used[{provider, model, clips}]` the summary;
+    `failed_attempts[{shot_id, provider, model, attempt, code, reason}]` every provider call
+    that failed (retries and fallbacks included, whether the shot got a clip in the end or not);
+    `kept_camera_motion[{shot_id, code, reason}]` the shots left on camera motion over their
+    still, and `fell_back`, the same list under its older name (kept for clients that read it;
+    it never meant "a fallback provider was used")."""
+    used: dict[tuple[str, str], int] = {}
+    for m in made:
+        used[(m["provider"], m["model"])] = used.get((m["provider"], m["model"]), 0) + 1
+    kept = list(kept_camera_motion)
+    return {
+        "provider": provider,
+        "model": model,
+        "clips": len(made),
+        "shot_clips": list(made),
+        "providers_used": [{"provider": p, "model": m, "clips": n} for (p, m), n in used.items()],
+        "failed_attempts": list(failed_attempts),
+        "kept_camera_motion": kept,
+        "fell_back": kept,
+    }
+
+
+def _attempts(shot_id: str, attempts: Sequence[FailedAttempt]) -> list[dict[str, Any]]:
+    return [{"shot_id": shot_id, **dataclasses.asdict(a)} for a in attempts]
 
 
 def motion_prompt(*parts: str) -> str:
@@ -160,6 +198,8 @@ async def animate(
     out_clips = list(clips)
     keys: list[tuple[str, str] | None] = [None] * len(clips)
     fell_back: list[dict[str, Any]] = []
+    made: list[dict[str, Any]] = []
+    failed_attempts: list[dict[str, Any]] = []
     done = 0
 
     async def one(i: int, clip: ClipSpec, shot: MotionShot) -> None:
@@ -182,6 +222,7 @@ async def animate(
                 ),
                 progress,
             )
+            failed_attempts.extend(_attempts(shot.shot_id, answer.failed_attempts))
             raw = scratch / f"{i:04d}.source"
             await asyncio.to_thread(raw.write_bytes, answer.mp4)
             local = scratch / f"{i:04d}.mp4"
@@ -194,6 +235,7 @@ async def animate(
         except (AppError, RenderFailed, OSError) as exc:
             code = getattr(exc, "code", None)
             reason = str(exc)[:300]
+            failed_attempts.extend(_attempts(shot.shot_id, getattr(exc, "failed_attempts", ())))
             log.warning("video.motion.fell_back", shot_id=shot.shot_id, error=reason)
             fell_back.append(
                 {"shot_id": shot.shot_id, "code": int(code) if code else None, "reason": reason}
@@ -201,6 +243,15 @@ async def animate(
         else:
             out_clips[i] = dataclasses.replace(clip, video_path=local)
             keys[i] = (key, digest)
+            usage = answer.usage
+            made.append(
+                {
+                    "shot_id": shot.shot_id,
+                    "provider": usage.provider or model.provider,
+                    "model": usage.model or model.model,
+                    "cached": usage.cached,
+                }
+            )
         finally:
             done += 1
             if on_progress is not None:
@@ -208,14 +259,15 @@ async def animate(
 
     await asyncio.gather(*(one(i, c, s) for i, (c, s) in enumerate(zip(clips, shots, strict=True))))
     order = {s.shot_id: n for n, s in enumerate(shots)}
-    fell_back.sort(key=lambda f: order.get(f["shot_id"], 0))
+    for listing in (fell_back, made, failed_attempts):
+        listing.sort(key=lambda f: order.get(f["shot_id"], 0))  # stable: attempts keep order
     log.info(
         "video.motion.done",
         shots=len(clips),
         clips=sum(1 for k in keys if k is not None),
         fell_back=len(fell_back),
     )
-    return Motion(clips=out_clips, keys=keys, fell_back=fell_back)
+    return Motion(out_clips, keys, fell_back, made, failed_attempts)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from storyreel_core.providers.config import Provider
 from storyreel_core.providers.costs import cost_of
 from storyreel_core.providers.ports import (
     ContentRefused,
+    FailedAttempt,
     ImageModel,
     ImageRequest,
     ImageResult,
@@ -139,12 +140,15 @@ async def managed_call(
     codec: _Codec[R],
     ledger: UsageLedger,
     cache: ResultCache | None,
+    failures: list[FailedAttempt] | None = None,
 ) -> R:
     """Run one call through the cache, retries, limits and fallbacks; record its usage.
 
     `params` is every input that decides the answer (it forms the cache key with the first
-    target's provider and model). Raises the last target's `ProviderError`, `ContentRefused`
-    at once, or `BudgetExceeded` once the ledger's spend reached its budget.
+    target's provider and model). Each call that raised a `ProviderError` (every retry of
+    every target) is appended to `failures` when given. Raises the last target's
+    `ProviderError`, `ContentRefused` at once, or `BudgetExceeded` once the ledger's spend
+    reached its budget.
     """
     first = targets[0]
     key = cache_key(
@@ -169,7 +173,7 @@ async def managed_call(
                 error=str(last)[:300],
             )
         try:
-            result = await _call_target(target, modality, invoke, codec, ledger)
+            result = await _call_target(target, modality, invoke, codec, ledger, failures)
         except ContentRefused:
             raise
         except ProviderError as exc:
@@ -189,13 +193,26 @@ async def _call_target(
     invoke: Callable[[M], Awaitable[R]],
     codec: _Codec[R],
     ledger: UsageLedger,
+    failures: list[FailedAttempt] | None = None,
 ) -> R:
     config = target.provider.config
+    tried = 0
 
     async def attempt() -> R:
+        nonlocal tried
         ledger.check_budget()
         started = time.perf_counter()
-        result = await target.limiter.run(lambda: invoke(target.model))
+        tried += 1
+        try:
+            result = await target.limiter.run(lambda: invoke(target.model))
+        except ProviderError as exc:
+            if failures is not None:
+                failures.append(
+                    FailedAttempt(
+                        config.name, target.model_name, tried, int(exc.code), str(exc)[:300]
+                    )
+                )
+            raise
         latency = time.perf_counter() - started
         usage = codec.usage(result)
         usage = replace(
@@ -262,6 +279,7 @@ class _Managed(Generic[M]):
         params: dict[str, Any],
         invoke: Callable[[M], Awaitable[R]],
         codec: _Codec[R],
+        failures: list[FailedAttempt] | None = None,
     ) -> R:
         return await managed_call(
             modality=modality,
@@ -271,6 +289,7 @@ class _Managed(Generic[M]):
             codec=codec,
             ledger=self.ledger,
             cache=self.cache,
+            failures=failures,
         )
 
 
@@ -458,7 +477,11 @@ def video_params(request: VideoRequest) -> dict[str, Any]:
 
 class ManagedVideoModel(_Managed[VideoModel]):
     """A `VideoModel` that runs every clip through the call layer: the same request twice
-    (a rerender, a redelivered job) is answered from the cache without a second job."""
+    (a rerender, a redelivered job) is answered from the cache without a second job.
+
+    The answer's `usage.provider`/`model` name the target that made the clip, and its
+    `failed_attempts` the calls that failed first; a `ProviderError` raised after every target
+    failed carries them as `failed_attempts` too (the video service reports them per shot)."""
 
     async def generate(
         self, request: VideoRequest, on_progress: Progress | None = None
@@ -466,4 +489,12 @@ class ManagedVideoModel(_Managed[VideoModel]):
         async def invoke(model: VideoModel) -> VideoResult:
             return await model.generate(request, on_progress)
 
-        return await self._call("video", video_params(request), invoke, _VideoCodec())
+        failures: list[FailedAttempt] = []
+        try:
+            result = await self._call(
+                "video", video_params(request), invoke, _VideoCodec(), failures
+            )
+        except ProviderError as exc:
+            exc.failed_attempts = tuple(failures)
+            raise
+        return replace(result, failed_attempts=tuple(failures))

@@ -232,6 +232,15 @@ class ProviderConfig(BaseModel):
         return [m for m in MODALITIES if self.models(m)]
 
 
+class _EntryProblem(ValueError):
+    """A file-level check that belongs to one entry's field: the message gets its line."""
+
+    def __init__(self, message: str, *, index: int, key: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.key = key
+
+
 class ProvidersFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -240,17 +249,20 @@ class ProvidersFile(BaseModel):
     @model_validator(mode="after")
     def _names(self) -> ProvidersFile:
         seen: set[str] = set()
-        for p in self.providers:
+        for index, p in enumerate(self.providers):
             if p.name in seen:
-                raise ValueError(f"provider name {p.name!r} is used twice")
+                message = f"provider name {p.name!r} is used twice"
+                raise _EntryProblem(message, index=index, key="name")
             seen.add(p.name)
         by_name = {p.name: p for p in self.providers}
-        for p in self.providers:
+        for index, p in enumerate(self.providers):
             for other in p.fallback:
                 if other == p.name:
-                    raise ValueError(f"provider {p.name!r} lists itself as its fallback")
+                    message = f"provider {p.name!r} lists itself as its fallback"
+                    raise _EntryProblem(message, index=index, key="fallback")
                 if other not in by_name and other != OFFLINE:
-                    raise ValueError(f"provider {p.name!r}: fallback {other!r} is not configured")
+                    message = f"provider {p.name!r}: fallback {other!r} is not configured"
+                    raise _EntryProblem(message, index=index, key="fallback")
         return self
 
 
@@ -288,37 +300,68 @@ def _field_line(text: str, start: int, key: str) -> int:
     return start
 
 
-def _describe(exc: ValidationError, text: str, path: Path) -> str:
+def _where(path: Path, line: int, detail: str = "") -> str:
+    """How every providers-file message places a problem: `path:line` (the line 1-based),
+    then what in the file, e.g. `p.toml:7 ([[provider]] #1, max_concurrency)`."""
+    return f"{path}:{line}" + (f" ({detail})" if detail else "")
+
+
+def _problem(path: Path, line: int, message: str, detail: str = "") -> str:
+    """The one format of a providers-file error: `invalid providers file <path>:<line>
+    ([[provider]] #<n>, <field>): <message>`."""
+    return f"invalid providers file {_where(path, line, detail)}: {message}"
+
+
+def _entry_where(text: str, path: Path, index: int, key: str) -> str:
     tables = _table_lines(text)
+    start = tables[index] if index < len(tables) else 1
+    line = _field_line(text, start, key) if key else start
+    return _where(path, line, f"[[provider]] #{index + 1}{', ' + key if key else ''}")
+
+
+def _describe(exc: ValidationError, text: str, path: Path) -> str:
     problems: list[str] = []
     for err in exc.errors():
         loc = list(err["loc"])
-        where = f"{path}"
-        if len(loc) >= 2 and loc[0] == "provider" and isinstance(loc[1], int):
-            index = loc[1]
-            start = tables[index] if index < len(tables) else 1
-            key = str(loc[2]) if len(loc) > 2 else ""
-            line = _field_line(text, start, key) if key else start
-            where = f"{path}:{line} ([[provider]] #{index + 1}{', ' + key if key else ''})"
-        elif loc:
-            where = f"{path} ({'.'.join(str(p) for p in loc)})"
-        problems.append(f"{where}: {err['msg']}")
-    return "invalid providers file: " + "; ".join(problems)
+        cause = (err.get("ctx") or {}).get("error")
+        message = str(cause) if isinstance(cause, _EntryProblem) else err["msg"]
+        if isinstance(cause, _EntryProblem):
+            where = _entry_where(text, path, cause.index, cause.key)
+        elif len(loc) >= 2 and loc[0] == "provider" and isinstance(loc[1], int):
+            where = _entry_where(text, path, loc[1], str(loc[2]) if len(loc) > 2 else "")
+        else:
+            where = _where(path, 1, ".".join(str(p) for p in loc))
+        problems.append(f"{where}: {message}")
+    return "invalid providers file " + "; ".join(problems)
+
+
+class KeyUnavailable(Exception):
+    """`$VARIABLE_FILE` is set but names no readable, non-empty file; the message names the
+    variable and the file, never a key."""
 
 
 def read_key(variable: str, environ: dict[str, str] | None = None) -> str | None:
-    """The key in `$VARIABLE`, else the content of the file named by `$VARIABLE_FILE`."""
+    """The key in `$VARIABLE`, else the content of the file named by `$VARIABLE_FILE`; None
+    when neither is set. Raises `KeyUnavailable` when `$VARIABLE_FILE` is set but its file is
+    missing, unreadable or empty (a secret that failed to mount must not read as "not set")."""
     env = os.environ if environ is None else environ
     value = env.get(variable)
-    if value:
+    if value and value.strip():
         return value.strip()
-    file_name = env.get(f"{variable}_FILE")
-    if file_name:
-        try:
-            return Path(file_name).read_text(encoding="utf-8").strip() or None
-        except OSError:
-            return None
-    return None
+    name = f"{variable}_FILE"
+    file_name = env.get(name)
+    if not file_name:
+        return None
+    try:
+        content = Path(file_name).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise KeyUnavailable(f"{name} names {file_name}, which does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise KeyUnavailable(f"{name} names {file_name}, which cannot be read ({why})") from None
+    if not content:
+        raise KeyUnavailable(f"{name} names {file_name}, which is empty")
+    return content
 
 
 def parse_providers(
@@ -335,7 +378,10 @@ def parse_providers(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message ends in "(at line L, column C)".
-        raise ProvidersFileError(f"invalid providers file {path}: {exc}") from None
+        found = re.search(r"at line (\d+)", str(exc))
+        raise ProvidersFileError(
+            _problem(path, int(found.group(1)) if found else 1, str(exc))
+        ) from None
     try:
         parsed = ProvidersFile.model_validate(data)
     except ValidationError as exc:
@@ -346,14 +392,16 @@ def parse_providers(
         line = tables[index] if index < len(tables) else 0
         key: SecretStr | None = None
         if config.api_key_env:
-            value = read_key(config.api_key_env, environ)
+            at = _field_line(text, line, "api_key_env") if line else 0
+            detail = f"[[provider]] #{index + 1}, api_key_env"
+            reads = f"provider {config.name!r} reads its key from {config.api_key_env}"
+            try:
+                value = read_key(config.api_key_env, environ)
+            except KeyUnavailable as exc:
+                raise ProvidersFileError(_problem(path, at, f"{reads}: {exc}", detail)) from None
             if value is None:
-                at = _field_line(text, line, "api_key_env") if line else 0
-                raise ProvidersFileError(
-                    f"invalid providers file {path}:{at}: provider {config.name!r} reads its key"
-                    f" from {config.api_key_env}, which is not set"
-                    f" (nor {config.api_key_env}_FILE)"
-                )
+                unset = f"{reads}, which is not set (nor {config.api_key_env}_FILE)"
+                raise ProvidersFileError(_problem(path, at, unset, detail))
             key = SecretStr(value)
         providers.append(Provider(config=config, api_key=key, line=line))
     if not any(p.name == OFFLINE for p in providers):

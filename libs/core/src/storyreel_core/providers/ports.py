@@ -178,9 +178,25 @@ class VideoRequest:
 
 
 @dataclass(frozen=True)
+class FailedAttempt:
+    """One call to one provider that raised: which `attempt` (1-based, per provider) of
+    `provider`/`model`, the business `code` and the provider's `reason` (never a key)."""
+
+    provider: str
+    model: str
+    attempt: int
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class VideoResult:
+    """`usage.provider`/`usage.model` name who made the clip (a fallback when the asked
+    provider failed); `failed_attempts` the calls that failed before it, in order."""
+
     mp4: bytes
     usage: Usage
+    failed_attempts: tuple[FailedAttempt, ...] = ()
 
 
 @runtime_checkable
@@ -206,6 +222,8 @@ class ProviderError(AppError):
 
     code = Code.AI_ERROR
     retryable = False
+    # Set by the call layer on the error it finally raises: every failed call of the request.
+    failed_attempts: tuple[FailedAttempt, ...] = ()
 
     def __init__(self, message: str, *, provider: str, retry_after_s: float | None = None) -> None:
         # Permanent for the job: the call layer already retried (and fell back) as the provider
