@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from storyreel_asset.character_store import CharacterStore, media_prefix
-from storyreel_asset.model_frames import ModelFrames, fit
+from storyreel_asset.model_frames import ModelFrames, fit, model_drawer
 from storyreel_asset.procedural_renderer import CHARACTER_SHEET_SIZE, render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail, png_bytes
 from storyreel_core.bus.job_runner import Job, JobContext
@@ -67,18 +67,7 @@ class CharacterImagesJob:
         self.providers = providers
 
     def _drawer(self, spec: CharacterImagesInput, ledger: UsageLedger) -> ModelFrames | None:
-        if self.providers is None:
-            return None
-        choice = self.providers.resolve(
-            "image",
-            spec.image_provider,
-            spec.image_model,
-            field="image_provider",
-            model_field="image_model",
-        )
-        if choice.offline:
-            return None
-        return ModelFrames(self.providers.image_model(choice, ledger))
+        return model_drawer(self.providers, spec.image_provider, spec.image_model, ledger)
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = CharacterImagesInput.model_validate(job.payload)

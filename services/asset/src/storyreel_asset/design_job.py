@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from storyreel_asset.asset_store import AssetStore, media_prefix
-from storyreel_asset.model_frames import ModelFrames, fit
+from storyreel_asset.model_frames import ModelFrames, fit, model_drawer
 from storyreel_asset.procedural_renderer import (
     CHARACTER_SHEET_SIZE,
     render_character_sheet,
@@ -119,18 +119,7 @@ class DesignJob:
         self.providers = providers
 
     def _drawer(self, spec: DesignInput, ledger: UsageLedger) -> ModelFrames | None:
-        if self.providers is None:
-            return None
-        choice = self.providers.resolve(
-            "image",
-            spec.image_provider,
-            spec.image_model,
-            field="image_provider",
-            model_field="image_model",
-        )
-        if choice.offline:
-            return None
-        return ModelFrames(self.providers.image_model(choice, ledger))
+        return model_drawer(self.providers, spec.image_provider, spec.image_model, ledger)
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = DesignInput.model_validate(job.payload)

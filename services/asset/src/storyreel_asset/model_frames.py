@@ -31,6 +31,8 @@ from storyreel_asset.frame_provider import DrawnFrame, FrameRequest
 from storyreel_asset.stable_hash import stable_seed
 from storyreel_core.drama_models import Character, Shot
 from storyreel_core.providers.ports import ImageModel, ImageRequest, ReferenceImage
+from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.providers.usage import UsageLedger
 
 SEED_RANGE = 2**31  # every image API takes a non-negative 32-bit seed
 DEFAULT_NEGATIVE = "blurry, deformed, extra limbs, text, watermark"
@@ -184,3 +186,19 @@ class ModelFrames:
         result = await self.model.generate(self.shot_request(request), progress)
         image = await asyncio.to_thread(fit, result.images[0], request.width, request.height)
         return DrawnFrame(image)
+
+
+def model_drawer(
+    providers: ProviderRegistry | None, provider: str, model: str, ledger: UsageLedger
+) -> ModelFrames | None:
+    """The drawer for a request's `image_provider`/`image_model` through the call layer, or
+    None for the procedural renderer (no registry, or the offline provider). Raises
+    `ValidationFailed` naming the configured ones for an unknown provider or model."""
+    if providers is None:
+        return None
+    choice = providers.resolve(
+        "image", provider, model, field="image_provider", model_field="image_model"
+    )
+    if choice.offline:
+        return None
+    return ModelFrames(providers.image_model(choice, ledger))
