@@ -19,7 +19,11 @@ platform (REST in, MP4/SRT/ASS out, as `bench/render_speed.py` does) and prints,
   midpoint (`storyreel_video.subtitle_pixels`) and its text pixels are counted inside the
   face and body boxes the frames stage reported for the shot on screen.
 
-Run: `.venv/bin/python bench/viewer_checks.py` (starts its own platform; ~1-3 min).
+Run: `.venv/bin/python bench/viewer_checks.py` (starts its own platform; ~1-3 min). Your own
+story instead: `--story FILE` (UTF-8 text or Markdown, checked the same way and reported under
+the file's name) with `--language zh|en` for the checks (jieba words and the CJK font for
+zh; default: detected from the text, as the platform does); a render whose detected language
+differs from `--language` is reported.
 """
 
 from __future__ import annotations
@@ -211,8 +215,11 @@ def lost_sentences(story: str, cues: list[srt.Subtitle], names: list[str]) -> in
     return lost
 
 
-def broken_words(cues: list[srt.Subtitle], source: str) -> tuple[int, int]:
-    """Line ends that cut a word: jieba words for Chinese, runs of letters otherwise.
+def broken_words(
+    cues: list[srt.Subtitle], source: str, language: str | None = None
+) -> tuple[int, int]:
+    """Line ends that cut a word: jieba words for Chinese, runs of letters otherwise
+    (`language` "en" reads CJK line ends as letter runs too; None or "zh" cuts them by jieba).
 
     Returns (broken, forced): `forced` counts the cuts inside a word that fills its line on
     its own (a 45-letter word wider than the frame must be cut to be seen at all); those are
@@ -226,7 +233,7 @@ def broken_words(cues: list[srt.Subtitle], source: str) -> tuple[int, int]:
     for a, b in itertools.pairwise(lines):
         if not a or not b:
             continue
-        if has_cjk(a[-1]) and has_cjk(b[0]):
+        if language != "en" and has_cjk(a[-1]) and has_cjk(b[0]):
             joined = a[-6:] + b[:6]
             cut, pos = len(a[-6:]), 0
             for word in jieba.lcut(joined):
@@ -275,9 +282,18 @@ def pixels_over_figures(
     return face_px, body_px
 
 
-def check(http: httpx.Client, name: str, story: str, work: Path) -> dict[str, Any]:
+def check(
+    http: httpx.Client, name: str, story: str, work: Path, language: str | None = None
+) -> dict[str, Any]:
+    """Render `story` and measure it; `language` ("zh"/"en") is the one the checks assume
+    (None: the render's own, detected from the text)."""
     render_id, task = render(http, story)
     result = task["result"]
+    detected = result.get("language")
+    if language and detected and detected != language:
+        print(f"  note: the platform read {name} as {detected!r}, not {language!r}")
+    if language:
+        result = {**result, "language": language}
     folder = work / name
     folder.mkdir()
     srt_text = http.get(result["subtitle_url"]).content.decode("utf-8")
@@ -301,8 +317,8 @@ def check(http: httpx.Client, name: str, story: str, work: Path) -> dict[str, An
         "names": names,
         "cues": len(cues),
         "max_lines": max((len(c.content.split("\n")) for c in cues), default=0),
-        "broken_words": broken_words(cues, story)[0],
-        "forced_breaks": broken_words(cues, story)[1],
+        "broken_words": broken_words(cues, story, result.get("language"))[0],
+        "forced_breaks": broken_words(cues, story, result.get("language"))[1],
         "lost": lost_sentences(story, cues, list(names.values())),
         "sentences": len(sentences(story, list(names.values()))),
         "face_px": face_px,
@@ -327,17 +343,38 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(STORIES), help="one story instead of all three")
     parser.add_argument("--keep", type=Path, help="copy each story's SRT and ASS into this folder")
+    parser.add_argument(
+        "--story",
+        type=Path,
+        help="check this story file (UTF-8 text or Markdown) instead of the built-in ones",
+    )
+    parser.add_argument(
+        "--language",
+        choices=("zh", "en"),
+        help="the language of --story for the checks (default: detected from the text)",
+    )
     args = parser.parse_args()
+    if args.language and not args.story:
+        parser.error("--language goes with --story (the built-in stories have theirs)")
+    stories: dict[str, tuple[str | None, str]] = dict(STORIES)
+    if args.story:
+        try:
+            text = args.story.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            parser.error(f"cannot read --story {args.story}: {exc}")
+        if not text.strip():
+            parser.error(f"--story {args.story} is empty")
+        stories = {re.sub(r"[^\w.-]+", "_", args.story.stem) or "story": (args.language, text)}
+    elif args.only:
+        stories = {args.only: STORIES[args.only]}
     with tempfile.TemporaryDirectory(prefix="storyreel-viewer-") as tmp:
         work = Path(tmp)
         platform = start_platform(work)
         try:
             http = httpx.Client(base_url=platform.url, timeout=120)
             login(http)
-            for name, (_, story) in STORIES.items():
-                if args.only and name != args.only:
-                    continue
-                row = check(http, name, story, work)
+            for name, (language, story) in stories.items():
+                row = check(http, name, story, work, language)
                 if args.keep:
                     args.keep.mkdir(parents=True, exist_ok=True)
                     for suffix in ("srt", "ass"):

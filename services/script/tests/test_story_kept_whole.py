@@ -91,10 +91,32 @@ def test_more_scenes_than_sentences_invents_nothing() -> None:
     ]
     assert len(screenplay.scenes) == 3
     assert screenplay.notes == [
-        "asked for 6 scenes, but the story has only 3 sentences: wrote 3 scenes rather than "
-        "invent events"
+        "asked for 6 scenes, but the story has only 3 beats (a line of dialogue stays with the "
+        "narration that introduces it): wrote 3 scenes rather than invent events"
     ]
     assert "高塔" not in _names(screenplay)
+
+
+def test_the_scene_count_note_counts_the_beats_it_split() -> None:
+    """Issue 13: six sentences, two of them lines introduced in one sentence, are five beats;
+    the note said "only 5 sentences"."""
+    story = (
+        "清晨，咖啡馆里人不多。陈雪坐在窗边等人。李明推门进来。"
+        "陈雪皱着眉头说：“你又迟到了半个小时。”李明笑着说：“路上堵车，我给你带了蛋糕。”"
+        "陈雪终于笑了。"
+    )
+    screenplay = write_screenplay(story, scene_count=6)
+
+    assert len(screenplay.scenes) == 5
+    assert screenplay.notes == [
+        "asked for 6 scenes, but the story has only 5 beats (a line of dialogue stays with the "
+        "narration that introduces it): wrote 5 scenes rather than invent events"
+    ]
+    plain = write_screenplay("雨下了一整夜。阿明推开窗。", scene_count=3)
+    assert plain.notes == [
+        "asked for 3 scenes, but the story has only 2 sentences: wrote 2 scenes rather than "
+        "invent events"
+    ]
 
 
 def test_narration_and_dialogue_keep_their_order_within_a_scene() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import wave
 from pathlib import Path
@@ -119,6 +120,23 @@ def test_cues_global_times(tmp_path: Path) -> None:
     )  # fmt: skip
     assert files.count == 3
     assert len(pysubs2.load(str(tmp_path / "a.srt"))) == 3
+
+
+def test_subtitle_cues_never_overlap() -> None:
+    """Issue 13: under a 0.5 s crossfade shot 1's cue ran to 4.0 s while shot 2's began at
+    3.5 s; a cue now ends where the next begins, and cues at one instant follow each other."""
+    segs = [
+        [SpeechSegment(speaker="n", text="一", start=0.0, end=4.0)],
+        [SpeechSegment(speaker="a", text="二", start=0.0, end=2.0),
+         SpeechSegment(speaker="b", text="三", start=0.05, end=3.0)],
+    ]  # fmt: skip
+    cues = cues_from_segments((0.0, 3.5), segs, 7.0)
+    assert [(c.text, round(c.start, 3), round(c.end, 3)) for c in cues] == [
+        ("一", 0.0, 3.5),
+        ("二", 3.5, 5.5),
+        ("三", 5.5, 6.5),
+    ]
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
 
 
 def test_fonts() -> None:

@@ -124,11 +124,7 @@ def write_screenplay(
         count = min(default_scene_count(len(units)), len(units))
     elif scene_count > len(units):
         count = len(units)
-        notes.append(
-            f"asked for {scene_count} scenes, but the story has only {len(units)} "
-            f"sentence{'s' if len(units) != 1 else ''}: wrote {count} "
-            f"scene{'s' if count != 1 else ''} rather than invent events"
-        )
+        notes.append(_too_few_beats_note(scene_count, units, parts))
     else:
         count = scene_count
     groups = group_units(units, count)
@@ -159,6 +155,24 @@ def write_screenplay(
         characters=characters,
         scenes=scenes,
         notes=notes,
+    )
+
+
+def _too_few_beats_note(asked: int, units: Sequence[Unit], parts: Sequence[SentenceParts]) -> str:
+    """The note for a `scene_count` above what the story holds, counting what was split.
+
+    A sentence that introduces dialogue (`陈雪说：“…”李明笑着说：“…”`) is one beat with its
+    lines, so such a story is counted in beats, not sentences: the count matches the scenes.
+    """
+    n = len(units)
+    plural = "s" if n != 1 else ""
+    if any(q.quote is not None for p in parts for q in p.pieces):
+        what = f"{n} beat{plural} (a line of dialogue stays with the narration that introduces it)"
+    else:
+        what = f"{n} sentence{plural}"
+    return (
+        f"asked for {asked} scenes, but the story has only {what}: wrote {n} "
+        f"scene{plural} rather than invent events"
     )
 
 

@@ -2,6 +2,7 @@
 
 - script: is the drama the caller's? (`GetDrama` answers NOT_FOUND otherwise)
 - storyboard: the shots to render (`BatchGetStoryboards`, `ListStoryboards`)
+- storyboard, again: the speech of a shot the final cut finds silent (`GenerateShotAudio`)
 - asset: the object key of an uploaded audio asset used as the music bed, and of the uploaded
   video a shot plays (`GetAsset`)
 
@@ -145,6 +146,26 @@ class Peers:
             page += 1
         boards.sort(key=lambda s: (s.position, s.created_at, s.id))
         return [shot_from_proto(s) for s in boards]
+
+    async def speak(
+        self, owner_id: str, drama_id: str, storyboard_id: str, *, task_id: str, parent_id: str
+    ) -> str:
+        """`GenerateShotAudio` as the caller, as task `task_id` under `parent_id` (the same
+        task `POST …/storyboards/{id}/audio` starts, with the default cast voices)."""
+        stub = storyboards_pb2_grpc.StoryboardLibraryServiceStub(
+            self._channels.channel("storyboard")
+        )
+        ref = await call(
+            stub.GenerateShotAudio,
+            storyboards_pb2.GenerateShotAudioRequest(
+                drama_id=drama_id, storyboard_id=storyboard_id
+            ),
+            user_id=owner_id,
+            timeout=self._channels.deadline,
+            task_id=task_id,
+            parent_id=parent_id,
+        )
+        return str(ref.task_id)
 
     async def audio_key(self, owner_id: str, drama_id: str, asset_id: str) -> str:
         stub = assets_pb2_grpc.AssetLibraryServiceStub(self._channels.channel("asset"))

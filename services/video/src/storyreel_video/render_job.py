@@ -6,7 +6,9 @@ loudness to −16 LUFS, H.264 segments stitched with `+faststart`, a thumbnail),
 pipeline's `final_cut` stage uses; this job only fetches the media, turns the request's options
 into the composer's, and stores the outputs. A shot's motion is, first found: the video the
 user uploaded for it (`uploaded_clips`), the request's video model's clip (`model_motion`),
-camera motion over its still.
+camera motion over its still. A storyboard with narration or lines but no audio is spoken
+first (`cut_speech`: the shot-audio task of `POST …/storyboards/{id}/audio`), so the cut has
+its voices and the subtitles their timing; the result's `spoken` lists those storyboards.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.scratch import ScratchSpace
 from storyreel_video.audio_mix import MusicBed
+from storyreel_video.cut_speech import CutSpeech
 from storyreel_video.job_progress import percent_reporter
 from storyreel_video.library_job import LibraryJob
 from storyreel_video.model_motion import MotionShot, motion_for_job, motion_prompt
@@ -52,11 +55,13 @@ class RenderJob(LibraryJob):
         preset: str,
         scratch: ScratchSpace | None = None,
         providers: ProviderRegistry | None = None,
+        speech: CutSpeech | None = None,
     ) -> None:
         super().__init__(
             videos, dramas, ffmpeg=ffmpeg, preset=preset, scratch=scratch, providers=providers
         )
         self.segments = segments
+        self.speech = speech  # None: shots are cut as they are (tools without the services)
 
     async def _music(self, spec: RenderInput, scratch: Path) -> MusicBed:
         music = spec.music
@@ -70,6 +75,16 @@ class RenderJob(LibraryJob):
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         spec = RenderInput.model_validate(job.payload)
         on_progress = percent_reporter(ctx, "encoding")
+        spoken: list[str] = []
+        if self.speech is not None:
+
+            async def speaking(done: int, total: int) -> None:
+                await ctx.progress(0, 100, f"speaking storyboards {done}/{total}")
+
+            shots, spoken = await self.speech.ensure(
+                job.owner_id, spec.drama_id, spec.shots, parent_id=job.task_id, on_done=speaking
+            )
+            spec = spec.model_copy(update={"shots": shots})
 
         with self.scratch.for_task(job.task_id) as tmp:
             scratch = Path(tmp)
@@ -169,4 +184,5 @@ class RenderJob(LibraryJob):
             "video": video_result(doc),
             "segments": segments,
             "soundtrack": rendered.soundtrack,
+            "spoken": spoken,
         }

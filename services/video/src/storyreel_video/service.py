@@ -17,6 +17,7 @@ from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
 from storyreel_video.clips_job import ClipsJob
 from storyreel_video.concat_job import ConcatJob
+from storyreel_video.cut_speech import CutSpeech
 from storyreel_video.dynamic_subtitles import KIND as DYNAMIC_SUBTITLES
 from storyreel_video.dynamic_subtitles import DynamicSubtitlesJob
 from storyreel_video.final_cut_job import FinalCutJob
@@ -102,6 +103,7 @@ def build(platform: Platform) -> ServiceParts:
                 preset=preset,
                 scratch=scratch,
                 providers=platform.providers,
+                speech=CutSpeech(peers, peers, platform.bus, platform.tasks),
             ),
             DYNAMIC_SUBTITLES: DynamicSubtitlesJob(
                 platform.objects, ffmpeg=ffmpeg, preset=preset, scratch=scratch

@@ -33,7 +33,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -441,11 +441,12 @@ def cues_from_segments(
     total: float,
     figures: Sequence[Sequence[FigureBox]] | None = None,
 ) -> list[Cue]:
-    """Global-time cues: one per non-empty segment, clipped to the video.
+    """Global-time cues: one per non-empty segment, clipped to the video, never overlapping.
 
     `starts[i]` is shot i's start on the video timeline (s); `segments[i]` its speech segments
     (anything with `text`, `start`, `end` relative to the shot); `figures[i]` the character
-    boxes of shot i's frame, copied onto its cues.
+    boxes of shot i's frame, copied onto its cues. Where a transition overlaps two shots (or
+    a shot's segments overlap), a cue ends where the next begins (`_no_overlap`).
     """
     boxes: Sequence[Sequence[FigureBox]] = figures or [() for _ in starts]
     cues: list[Cue] = []
@@ -462,7 +463,27 @@ def cues_from_segments(
                 continue
             cues.append(Cue(start, end, text, tuple(shot_figures)))
     cues.sort(key=lambda c: c.start)
-    return cues
+    return _no_overlap(cues)
+
+
+def _no_overlap(cues: Sequence[Cue], shortest: float = 0.2) -> list[Cue]:
+    """Cues (sorted by start) that never show two at once: each ends where the next begins.
+
+    A cue is cut short at the next one's start while it keeps `shortest` seconds; otherwise
+    the next one starts later, where this one ends (and ends no earlier than `shortest` after),
+    so no sentence is dropped and the order stays the story's.
+    """
+    out: list[Cue] = []
+    for cue in cues:
+        if out and cue.start < out[-1].end:
+            prev = out[-1]
+            if cue.start - prev.start >= shortest:
+                out[-1] = replace(prev, end=cue.start)
+            else:
+                start = prev.end
+                cue = replace(cue, start=start, end=max(cue.end, start + shortest))
+        out.append(cue)
+    return out
 
 
 @dataclass(frozen=True)
