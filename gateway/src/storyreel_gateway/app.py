@@ -171,7 +171,9 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
         budget.router,
         api_users.router,
         dramas.router,
-        # Before tasks.router: its literal paths must not be read as `/tasks/{task_id}`.
+        # Literal paths first: `/tasks/queue/status`, then seed 003's `/tasks/stats`,
+        # `/tasks/create-video-task`…, never read as `/tasks/{task_id}`.
+        tasks.queue_router,
         video_tasks.router,
         tasks.router,
         pipeline.router,

@@ -48,6 +48,7 @@ OPERATIONS = (
     "media",
     "monitoring",
     "workflow",
+    "subtitles",
 )
 _CAS_ATTEMPTS = 50
 

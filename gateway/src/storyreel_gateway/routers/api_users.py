@@ -45,6 +45,7 @@ Operation = Literal[
     "media",
     "monitoring",
     "workflow",
+    "subtitles",
 ]
 assert set(get_args(Operation)) == set(OPERATIONS)  # one list, stated twice for OpenAPI
 Quota = Annotated[int, Field(ge=1, le=1_000_000_000)]

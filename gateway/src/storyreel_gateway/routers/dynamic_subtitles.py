@@ -27,7 +27,7 @@ from storyreel_gateway.links import TASK_LINKS
 router = APIRouter(
     route_class=CheckedRoute,
     prefix="/dynamic-subtitles",
-    tags=["dynamic subtitles"],
+    tags=["subtitles"],
     responses=ERROR_RESPONSES,
 )
 # A 500,000-character SRT, JSON-escaped (\\uXXXX is six bytes), and the rest.

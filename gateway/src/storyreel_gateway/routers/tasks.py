@@ -93,8 +93,14 @@ class QueueStatusOut(BaseModel):
     consumers: list[ConsumerStateOut]
 
 
-# Declared before `/{task_id}` so the literal path is never read as a task id.
-@router.get("/queue/status", response_model=Envelope[QueueStatusOut])
+# A router of its own, included before every router with `/tasks/{task_id}/…` paths (seed
+# 003's `/tasks/{task_id}/status` would read "queue" as a task id).
+queue_router = APIRouter(
+    route_class=CheckedRoute, prefix="/tasks", tags=["tasks"], responses=ERROR_RESPONSES
+)
+
+
+@queue_router.get("/queue/status", response_model=Envelope[QueueStatusOut])
 async def queue_status(state: State, user: CurrentUser) -> dict[str, Any]:
     """The JetStream JOBS stream and each worker's durable consumer: `pending` (not yet
     delivered), `ack_pending` (delivered, unacknowledged), `redelivered`. 503 (5003) when the

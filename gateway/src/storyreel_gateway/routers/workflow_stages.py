@@ -58,7 +58,7 @@ from storyreel_gateway.uploads import receive_form, staged_upload, upload_schema
 router = APIRouter(
     route_class=CheckedRoute,
     prefix="/workflow",
-    tags=["workflow stages"],
+    tags=["workflow"],
     responses=ERROR_RESPONSES,
 )
 log = get_logger("storyreel.gateway.workflow_stages")
