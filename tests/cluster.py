@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,10 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _logged_ready(proc: Proc) -> bool:
+    return bool(proc.events("service.ready"))
 
 
 def accepts(port: int) -> bool:
@@ -388,9 +393,21 @@ class Cluster:
         return proc
 
     def wait_ready(self, proc: Proc, timeout: float = START_TIMEOUT_S) -> Proc:
-        """Ready = the service logged `service.ready` (gRPC serving, job runner pulling)."""
-        _wait(proc.name, proc, lambda: bool(proc.events("service.ready")), timeout)
-        return proc
+        """Ready = the service logged `service.ready` (gRPC serving, job runner pulling).
+
+        A service whose port was taken between `free_port` and its bind (by some outgoing
+        connection's ephemeral port, on a busy machine) exits at once; it is started again on
+        the same port, which the peers already know, up to twice. Returns the live process."""
+        for attempt in range(3):
+            try:
+                _wait(proc.name, proc, partial(_logged_ready, proc), timeout)
+                return proc
+            except RuntimeError as exc:
+                if attempt == 2 or proc.alive() or "Address already in use" not in str(exc):
+                    raise
+            time.sleep(1.0)
+            proc = self._respawn(proc)
+        raise AssertionError("unreachable")
 
     def add_video_replica(
         self, *, wait: bool = True, port: int | None = None, cpus: str | None = None
@@ -408,6 +425,14 @@ class Cluster:
     def restart(self, proc: Proc) -> Proc:
         """Start `proc` again as it was (same executable, port, data dir and environment: a
         process manager bringing back what crashed) and wait until it is ready."""
+        again = self._respawn(proc)
+        if not again.storyreel:
+            _wait(again.name, again, lambda: accepts(again.port or 0), START_TIMEOUT_S)
+            return again
+        return self.wait_ready(again)
+
+    def _respawn(self, proc: Proc) -> Proc:
+        """`proc` started again as it was, in its place in the cluster's lists (not awaited)."""
         assert not proc.alive(), f"{proc.name} is still running"
         again = Proc(
             name=proc.name,
@@ -421,10 +446,7 @@ class Cluster:
             if known is proc:
                 self.services[name] = again
         self.videos = [again if v is proc else v for v in self.videos]
-        if not again.storyreel:
-            _wait(again.name, again, lambda: accepts(again.port or 0), START_TIMEOUT_S)
-            return again
-        return self.wait_ready(again)
+        return again
 
     def backing(self, name: str) -> Proc:
         """The live (or last) process of a backing server: `nats-server`, `nx-27017`, ..."""
