@@ -28,7 +28,7 @@ import json
 import re
 from typing import Any
 
-from storyreel_core.errors import AlreadyExists, AppError, Code, VersionConflict
+from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, VersionConflict
 from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboards_pb2
@@ -177,9 +177,7 @@ class Screenplays:
         """The task's view; a deleted task reads as failed (the draft cannot move on)."""
         try:
             return await stages.read_task(self.state, draft["owner_id"], task_id)
-        except AppError as exc:
-            if exc.code != Code.NOT_FOUND:
-                raise
+        except NotFound:
             return {"task_id": task_id, "status": "failed", "error": {"reason": "deleted"}}
 
     async def _step(self, draft: dict[str, Any]) -> dict[str, Any] | None:
@@ -361,9 +359,8 @@ class Screenplays:
                     user_id=draft["owner_id"],
                 )
                 return str(drama.id)
-            except AppError as exc:
-                if exc.code != Code.EXISTS:
-                    raise
+            except AlreadyExists:
+                continue
         raise AppError("no free drama name for this screenplay", code=Code.EXISTS, field="title")
 
     async def _character(self, owner: str, drama_id: str, character: dict[str, Any]) -> str:

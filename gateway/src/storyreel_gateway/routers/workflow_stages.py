@@ -30,7 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
+from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH, id_pattern, is_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import (
@@ -767,9 +767,7 @@ async def create_script(body: ScriptStageIn, state: State, user: CurrentUser) ->
                 script_pb2.CreateDramaRequest(name=name, description=f"made by {run_id}"),
                 user_id=uid,
             )
-        except AppError as exc:
-            if exc.code != Code.EXISTS:
-                raise
+        except AlreadyExists:
             made = await call(
                 state.stubs.script.CreateDrama,
                 script_pb2.CreateDramaRequest(

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from storyreel_core.errors import AppError, Code
+from storyreel_core.errors import AlreadyExists
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
@@ -116,9 +116,7 @@ class StudioStages:
             drama = await self._call(
                 create, script_pb2.CreateDramaRequest(name=name, description=description), owner
             )
-        except AppError as exc:
-            if exc.code != Code.EXISTS:
-                raise
+        except AlreadyExists:
             # Drama names are unique per owner: a second workflow of the same name gets its
             # id's tail added.
             unique = f"{name[:80]} ({workflow['_id'][-8:]})"
