@@ -14,6 +14,7 @@ from storyreel_core.persona_text import persona_prompt, persona_style
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
+from storyreel_core.story_language import story_language
 from storyreel_core.subtitle_templates import TemplateId
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State
@@ -199,8 +200,7 @@ async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str,
         options["voice"] = options.get("voice") or persona["voice"] or None
         # An LLM screenwriter gets the persona whole (tone, audience, custom prompt), in the
         # story's language; the offline one reads the style.
-        cjk = any("\u4e00" <= ch <= "\u9fff" for ch in body.story[:2000])
-        options["persona_prompt"] = persona_prompt(persona, "zh" if cjk else "en")
+        options["persona_prompt"] = persona_prompt(persona, story_language(body.story[:2000]))
     options["budget"] = effective_budget(body.options.budget, user, state.settings)
     request = stages_pb2.RenderRequest(
         story=body.story, style=style, options_json=json.dumps(options, ensure_ascii=False)
