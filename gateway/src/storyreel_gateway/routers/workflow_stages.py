@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
 
@@ -42,6 +41,7 @@ from storyreel_core.proto.storyreel.v1 import (
     workflows_pb2,
 )
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import struct_to_dict, structs_to_list, task_error_from_proto
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -552,14 +552,13 @@ async def _task(state: GatewayState, user_id: str, task_id: str) -> tasks_pb2.Ta
 
 
 def _result(task: tasks_pb2.Task) -> dict[str, Any]:
-    out: dict[str, Any] = json.loads(task.result_json or "{}") or {}
-    return out
+    return struct_to_dict(task.result)
 
 
 def _error(task: tasks_pb2.Task) -> dict[str, Any] | None:
     if task.status not in ("failed", "cancelled"):
         return None
-    return dict(json.loads(task.error_json or "{}") or {"reason": task.status})
+    return task_error_from_proto(task) or {"reason": task.status}
 
 
 def _overall(statuses: list[str]) -> str:
@@ -839,7 +838,7 @@ async def get_script(wscript_id: ScriptRunId, state: State, user: CurrentUser) -
         except NotFound:
             view["status"] = "deleted"
             return ok(view)
-        scenes = json.loads(msg.scenes_json or "[]")
+        scenes = structs_to_list(msg.scenes)
         view |= {
             "script_id": msg.id,
             "title": msg.title,
@@ -925,7 +924,7 @@ async def _script_items(
         script_pb2.GetScriptRequest(drama_id=drama, id=script_id),
         user_id=uid,
     )
-    metadata = json.loads(msg.metadata_json or "{}")
+    metadata = struct_to_dict(msg.metadata)
     items: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
 
@@ -945,7 +944,7 @@ async def _script_items(
             add("prop", prop.get("name"), prop.get("description"))
         else:
             add("prop", prop, "")
-    for scene in json.loads(msg.scenes_json or "[]"):
+    for scene in structs_to_list(msg.scenes):
         if isinstance(scene, dict):
             add("scene", scene.get("location"), scene.get("time"))
     return items
@@ -1876,7 +1875,7 @@ def _segments(
     state: GatewayState, run: dict[str, Any], task: tasks_pb2.Task, base: str
 ) -> list[dict[str, Any]]:
     clips = _clips(_result(task)) if task.status == "completed" else {}
-    current = json.loads(task.current_item_json or "{}") or {}
+    current = struct_to_dict(task.current_item)
     done = task.progress.completed
     out: list[dict[str, Any]] = []
     for i, shot_id in enumerate(run["shot_ids"]):

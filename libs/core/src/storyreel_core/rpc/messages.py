@@ -1,26 +1,117 @@
-"""Conversions between stored documents and the proto messages both sides of a call share."""
+"""Conversions between stored documents, pydantic models and the proto messages both sides
+of a call share: the one place where the wire's types meet Python's.
+
+The typed messages (drama.proto, the stage inputs, RenderOptions) name their fields as the
+pydantic models of `storyreel_core` and the services do, so `to_message`/`from_message`
+convert with `google.protobuf.json_format` and the bounds stay written once, in the models.
+Free-form objects (a drama's settings, a script's scenes and metadata, a task's result)
+cross as `google.protobuf.Struct`; `struct_to_dict` answers them as they went in.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.message import Message
+from pydantic import BaseModel
 
 from storyreel_core.proto.storyreel.v1 import common_pb2, tasks_pb2
 from storyreel_core.task_store import task_view
 
+M = TypeVar("M", bound=Message)
+B = TypeVar("B", bound=BaseModel)
 
-def dumps(value: Any) -> str:
-    return "" if value is None else json.dumps(value, ensure_ascii=False, default=str)
+
+def plain(value: Any) -> Any:
+    """A Struct's value as JSON had it: Struct keeps every number as a double, so a whole
+    number comes back an int (3, not 3.0): counts, positions and sizes stay ints, and a
+    float that was whole (4.0) reads 4, the same JSON number."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
 
 
-def loads(text: str) -> Any:
-    return json.loads(text) if text else None
+def to_struct(value: Mapping[str, Any] | None) -> struct_pb2.Struct:
+    """A JSON object → Struct (None → an empty one). Raises ValueError for a value JSON has
+    no form for."""
+    out = struct_pb2.Struct()
+    if value:
+        # Through JSON first: a stored value JSON writes as text (a datetime) goes as text.
+        out.update(json.loads(json.dumps(dict(value), ensure_ascii=False, default=str)))
+    return out
+
+
+def struct_to_dict(msg: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct → the JSON object it carries (see `plain` for numbers)."""
+    return dict(plain(json_format.MessageToDict(msg)))
+
+
+def to_structs(items: list[dict[str, Any]] | None) -> list[struct_pb2.Struct]:
+    return [to_struct(item) for item in items or []]
+
+
+def structs_to_list(msgs: Any) -> list[dict[str, Any]]:
+    return [struct_to_dict(msg) for msg in msgs]
+
+
+def to_message(data: BaseModel | Mapping[str, Any], message: M) -> M:
+    """A model (or its JSON dump) → the message of the same field names, filled in place.
+
+    None leaves a field unset (an `optional` field then reads None again). Raises
+    json_format.ParseError when a key has no field: model and message must name the same."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="json", by_alias=False)
+    json_format.ParseDict(dict(data), message)
+    return message
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """A message → JSON-like dict with every field (zeros and empty lists included; unset
+    `optional` and message fields left out, so a model's default applies)."""
+    return json_format.MessageToDict(
+        message,
+        always_print_fields_with_no_presence=True,
+        preserving_proto_field_name=True,
+        unquote_int64_if_possible=True,
+    )
+
+
+def from_message(message: Message, model: type[B]) -> B:
+    """A message → its model, validated (pydantic's ValidationError on a broken bound)."""
+    return model.model_validate(message_to_dict(message))
+
+
+def task_error_to_proto(error: Mapping[str, Any] | None) -> tasks_pb2.TaskError | None:
+    if not error:
+        return None
+    return tasks_pb2.TaskError(
+        code=int(error.get("code") or 0),
+        reason=str(error.get("reason") or ""),
+        field=str(error.get("field") or ""),
+    )
+
+
+def task_error_from_proto(msg: tasks_pb2.Task) -> dict[str, Any] | None:
+    """The stored error shape `{code, reason, field}` (field None when it names none; no
+    code when the error had none)."""
+    if not msg.HasField("error"):
+        return None
+    error = msg.error
+    out: dict[str, Any] = {"code": error.code} if error.code else {}
+    return {**out, "reason": error.reason, "field": error.field or None}
 
 
 def task_to_proto(doc: dict[str, Any]) -> tasks_pb2.Task:
     view = task_view(doc)
     progress = view["progress"] or {}
-    return tasks_pb2.Task(
+    msg = tasks_pb2.Task(
         task_id=view["task_id"],
         kind=view["kind"] or "",
         status=view["status"] or "",
@@ -32,9 +123,7 @@ def task_to_proto(doc: dict[str, Any]) -> tasks_pb2.Task:
             pending=int(progress.get("pending", 0)),
         ),
         current_step=view["current_step"] or "",
-        current_item_json=dumps(view["current_item"]),
-        result_json=dumps(view["result"]),
-        error_json=dumps(view["error"]),
+        error=task_error_to_proto(view["error"]),
         attempts=int(view["attempts"] or 0),
         parent_id=view["parent_id"] or "",
         drama_id=view["drama_id"] or "",
@@ -43,6 +132,12 @@ def task_to_proto(doc: dict[str, Any]) -> tasks_pb2.Task:
         started_at=view["started_at"] or "",
         finished_at=view["finished_at"] or "",
     )
+    # Unset (rather than empty) when the task has none, so None reads back as None.
+    if view["current_item"] is not None:
+        msg.current_item.CopyFrom(to_struct(view["current_item"]))
+    if view["result"] is not None:
+        msg.result.CopyFrom(to_struct(view["result"]))
+    return msg
 
 
 def task_from_proto(msg: tasks_pb2.Task) -> dict[str, Any]:
@@ -59,9 +154,9 @@ def task_from_proto(msg: tasks_pb2.Task) -> dict[str, Any]:
             "percentage": p.percentage,
         },
         "current_step": msg.current_step or None,
-        "current_item": loads(msg.current_item_json),
-        "result": loads(msg.result_json),
-        "error": loads(msg.error_json),
+        "current_item": struct_to_dict(msg.current_item) if msg.HasField("current_item") else None,
+        "result": struct_to_dict(msg.result) if msg.HasField("result") else None,
+        "error": task_error_from_proto(msg),
         "attempts": msg.attempts,
         "parent_id": msg.parent_id or None,
         "drama_id": msg.drama_id or None,
