@@ -117,8 +117,7 @@ class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServic
     async def WriteScreenplay(
         self, request: common_pb2.StageRequest, context: Ctx
     ) -> common_pb2.TaskRef:
-        spec = parse_input(ScreenplayInput, request.input_json)
-        assert isinstance(spec, ScreenplayInput)
+        spec = parse_input(ScreenplayInput, request, "screenplay")
         # An unknown provider or model is refused before the stage task exists.
         choice = script_writer.choose(self.providers, spec.ai_provider, spec.model)
         script_writer.check_estimate(

@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.message import Message
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from storyreel_core.proto.storyreel.v1 import common_pb2, tasks_pb2
+from storyreel_core.errors import ValidationFailed
+from storyreel_core.proto.storyreel.v1 import common_pb2, stages_pb2, tasks_pb2
 from storyreel_core.task_store import task_view
 
 M = TypeVar("M", bound=Message)
@@ -64,12 +65,51 @@ def structs_to_list(msgs: Any) -> list[dict[str, Any]]:
 def to_message(data: BaseModel | Mapping[str, Any], message: M) -> M:
     """A model (or its JSON dump) → the message of the same field names, filled in place.
 
-    None leaves a field unset (an `optional` field then reads None again). Raises
-    json_format.ParseError when a key has no field: model and message must name the same."""
+    None leaves a field unset (an `optional` field then reads None again). A key with no
+    field, or a value the field cannot hold (a number past int32), is ValidationFailed
+    (1001): model and message name the same fields, and the model's bounds are narrower."""
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json", by_alias=False)
-    json_format.ParseDict(dict(data), message)
+    try:
+        json_format.ParseDict(dict(data), message)
+    except json_format.ParseError as exc:
+        raise ValidationFailed(str(exc)[:500], field="body") from exc
     return message
+
+
+def first_error(exc: ValidationError) -> ValidationFailed:
+    """A model's first complaint as the 400 (1001) that names its field (`options.scene_count`)."""
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "body"
+    return ValidationFailed(f"{field}: {first['msg']}", field=field)
+
+
+def stage_request(
+    kind: str,
+    payload: BaseModel | Mapping[str, Any],
+    *,
+    task_id: str = "",
+    parent_task_id: str = "",
+    drama_id: str = "",
+) -> common_pb2.StageRequest:
+    """A StageRequest holding `payload` as its `kind` input (stage_inputs.proto)."""
+    request = common_pb2.StageRequest(
+        task_id=task_id, parent_task_id=parent_task_id, drama_id=drama_id
+    )
+    held = getattr(request, kind)
+    to_message(payload, held)
+    held.SetInParent()  # an input of all defaults is still this kind's
+    return request
+
+
+def stage_task_request(kind: str, payload: Mapping[str, Any]) -> stages_pb2.StageTaskRequest:
+    """A StageTaskRequest holding `payload` as its `kind` input (storyboard | frames | clips
+    | narration)."""
+    request = stages_pb2.StageTaskRequest()
+    held = getattr(request, kind)
+    to_message(payload, held)
+    held.SetInParent()
+    return request
 
 
 def message_to_dict(message: Message) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -75,3 +77,328 @@ class SpeechSegment(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SpeechSegment: _TypeAlias = SpeechSegment  # noqa: Y015
+
+@_typing.final
+class StoryCharacter(_message.Message):
+    """A scalar whose model default is not the zero value (time "day", duration 4.0) or that may be
+    None is `optional`: unset reads back as the model's default, as an absent JSON key did.
+
+    A person found in the story (drama_models.Character; the studio's Character is assets.proto's).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    GENDER_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    gender: _builtins.str
+    """male | female | unknown (default)"""
+    description: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        gender: _builtins.str | None = ...,
+        description: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_gender", b"_gender", "gender", b"gender"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gender", b"_gender", "description", b"description", "gender", b"gender", "id", b"id", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__gender: _TypeAlias = _typing.Literal["gender"]  # noqa: Y015
+    _WhichOneofArgType__gender: _TypeAlias = _typing.Literal["_gender", b"_gender"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gender) -> _WhichOneofReturnType__gender | None: ...
+
+Global___StoryCharacter: _TypeAlias = StoryCharacter  # noqa: Y015
+
+@_typing.final
+class Line(_message.Message):
+    """One beat of what is heard, in story order: narration or a character's line."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPEAKER_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    speaker: _builtins.str
+    """"narrator" (default) or a character id"""
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        speaker: _builtins.str | None = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_speaker", b"_speaker", "speaker", b"speaker"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_speaker", b"_speaker", "speaker", b"speaker", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__speaker: _TypeAlias = _typing.Literal["speaker"]  # noqa: Y015
+    _WhichOneofArgType__speaker: _TypeAlias = _typing.Literal["_speaker", b"_speaker"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__speaker) -> _WhichOneofReturnType__speaker | None: ...
+
+Global___Line: _TypeAlias = Line  # noqa: Y015
+
+@_typing.final
+class Scene(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    LOCATION_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    CHARACTER_IDS_FIELD_NUMBER: _builtins.int
+    NARRATION_FIELD_NUMBER: _builtins.int
+    DIALOGUE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    WEATHER_FIELD_NUMBER: _builtins.int
+    ERA_FIELD_NUMBER: _builtins.int
+    PROPS_FIELD_NUMBER: _builtins.int
+    PROMPT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    number: _builtins.int
+    location: _builtins.str
+    time: _builtins.str
+    """default "day" """
+    summary: _builtins.str
+    narration: _builtins.str
+    weather: _builtins.str
+    era: _builtins.str
+    prompt: _builtins.str
+    @_builtins.property
+    def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[Global___DialogueLine]: ...
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___Line]: ...
+    @_builtins.property
+    def props(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        number: _builtins.int = ...,
+        location: _builtins.str = ...,
+        time: _builtins.str | None = ...,
+        summary: _builtins.str = ...,
+        character_ids: _abc.Iterable[_builtins.str] | None = ...,
+        narration: _builtins.str = ...,
+        dialogue: _abc.Iterable[Global___DialogueLine] | None = ...,
+        lines: _abc.Iterable[Global___Line] | None = ...,
+        weather: _builtins.str = ...,
+        era: _builtins.str = ...,
+        props: _abc.Iterable[_builtins.str] | None = ...,
+        prompt: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_time", b"_time", "time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_time", b"_time", "character_ids", b"character_ids", "dialogue", b"dialogue", "era", b"era", "id", b"id", "lines", b"lines", "location", b"location", "narration", b"narration", "number", b"number", "prompt", b"prompt", "props", b"props", "summary", b"summary", "time", b"time", "weather", b"weather"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__time: _TypeAlias = _typing.Literal["time"]  # noqa: Y015
+    _WhichOneofArgType__time: _TypeAlias = _typing.Literal["_time", b"_time"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__time) -> _WhichOneofReturnType__time | None: ...
+
+Global___Scene: _TypeAlias = Scene  # noqa: Y015
+
+@_typing.final
+class Screenplay(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TITLE_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    STYLE_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    CHARACTERS_FIELD_NUMBER: _builtins.int
+    SCENES_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    title: _builtins.str
+    language: _builtins.str
+    """zh | en"""
+    style: _builtins.str
+    seed: _builtins.int
+    @_builtins.property
+    def characters(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoryCharacter]: ...
+    @_builtins.property
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[Global___Scene]: ...
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        title: _builtins.str = ...,
+        language: _builtins.str = ...,
+        style: _builtins.str = ...,
+        seed: _builtins.int = ...,
+        characters: _abc.Iterable[Global___StoryCharacter] | None = ...,
+        scenes: _abc.Iterable[Global___Scene] | None = ...,
+        notes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["characters", b"characters", "language", b"language", "notes", b"notes", "scenes", b"scenes", "seed", b"seed", "style", b"style", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Screenplay: _TypeAlias = Screenplay  # noqa: Y015
+
+@_typing.final
+class Shot(_message.Message):
+    """One planned shot (drama_models.Shot); `duration` in seconds is a plan tts may lengthen."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NUMBER_FIELD_NUMBER: _builtins.int
+    SCENE_ID_FIELD_NUMBER: _builtins.int
+    SHOT_TYPE_FIELD_NUMBER: _builtins.int
+    CAMERA_MOVEMENT_FIELD_NUMBER: _builtins.int
+    PROMPT_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    LOCATION_FIELD_NUMBER: _builtins.int
+    TIME_FIELD_NUMBER: _builtins.int
+    NARRATION_FIELD_NUMBER: _builtins.int
+    DIALOGUE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    WEATHER_FIELD_NUMBER: _builtins.int
+    ERA_FIELD_NUMBER: _builtins.int
+    PROPS_FIELD_NUMBER: _builtins.int
+    CHARACTER_IDS_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    number: _builtins.int
+    scene_id: _builtins.str
+    shot_type: _builtins.str
+    """default medium"""
+    camera_movement: _builtins.str
+    """default static"""
+    prompt: _builtins.str
+    description: _builtins.str
+    location: _builtins.str
+    time: _builtins.str
+    """default "day" """
+    narration: _builtins.str
+    weather: _builtins.str
+    era: _builtins.str
+    duration: _builtins.float
+    """default 4.0"""
+    @_builtins.property
+    def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[Global___DialogueLine]: ...
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___Line]: ...
+    @_builtins.property
+    def props(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        number: _builtins.int = ...,
+        scene_id: _builtins.str = ...,
+        shot_type: _builtins.str | None = ...,
+        camera_movement: _builtins.str | None = ...,
+        prompt: _builtins.str = ...,
+        description: _builtins.str = ...,
+        location: _builtins.str = ...,
+        time: _builtins.str | None = ...,
+        narration: _builtins.str = ...,
+        dialogue: _abc.Iterable[Global___DialogueLine] | None = ...,
+        lines: _abc.Iterable[Global___Line] | None = ...,
+        weather: _builtins.str = ...,
+        era: _builtins.str = ...,
+        props: _abc.Iterable[_builtins.str] | None = ...,
+        character_ids: _abc.Iterable[_builtins.str] | None = ...,
+        duration: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_duration", b"_duration", "_shot_type", b"_shot_type", "_time", b"_time", "camera_movement", b"camera_movement", "duration", b"duration", "shot_type", b"shot_type", "time", b"time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_duration", b"_duration", "_shot_type", b"_shot_type", "_time", b"_time", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "description", b"description", "dialogue", b"dialogue", "duration", b"duration", "era", b"era", "id", b"id", "lines", b"lines", "location", b"location", "narration", b"narration", "number", b"number", "prompt", b"prompt", "props", b"props", "scene_id", b"scene_id", "shot_type", b"shot_type", "time", b"time", "weather", b"weather"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__camera_movement: _TypeAlias = _typing.Literal["camera_movement"]  # noqa: Y015
+    _WhichOneofArgType__camera_movement: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement"]  # noqa: Y015
+    _WhichOneofReturnType__duration: _TypeAlias = _typing.Literal["duration"]  # noqa: Y015
+    _WhichOneofArgType__duration: _TypeAlias = _typing.Literal["_duration", b"_duration"]  # noqa: Y015
+    _WhichOneofReturnType__shot_type: _TypeAlias = _typing.Literal["shot_type"]  # noqa: Y015
+    _WhichOneofArgType__shot_type: _TypeAlias = _typing.Literal["_shot_type", b"_shot_type"]  # noqa: Y015
+    _WhichOneofReturnType__time: _TypeAlias = _typing.Literal["time"]  # noqa: Y015
+    _WhichOneofArgType__time: _TypeAlias = _typing.Literal["_time", b"_time"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__camera_movement) -> _WhichOneofReturnType__camera_movement | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__duration) -> _WhichOneofReturnType__duration | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__shot_type) -> _WhichOneofReturnType__shot_type | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__time) -> _WhichOneofReturnType__time | None: ...
+
+Global___Shot: _TypeAlias = Shot  # noqa: Y015
+
+@_typing.final
+class StoryboardPlan(_message.Message):
+    """The storyboard stage's result (drama_models.Storyboard): the shots of a render, planned.
+    Not `Storyboard`: that name is the studio's stored shot (storyboards.proto).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    STYLE_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    CHARACTERS_FIELD_NUMBER: _builtins.int
+    SHOTS_FIELD_NUMBER: _builtins.int
+    language: _builtins.str
+    style: _builtins.str
+    seed: _builtins.int
+    @_builtins.property
+    def characters(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoryCharacter]: ...
+    @_builtins.property
+    def shots(self) -> _containers.RepeatedCompositeFieldContainer[Global___Shot]: ...
+    def __init__(
+        self,
+        *,
+        language: _builtins.str = ...,
+        style: _builtins.str = ...,
+        seed: _builtins.int = ...,
+        characters: _abc.Iterable[Global___StoryCharacter] | None = ...,
+        shots: _abc.Iterable[Global___Shot] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["characters", b"characters", "language", b"language", "seed", b"seed", "shots", b"shots", "style", b"style"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StoryboardPlan: _TypeAlias = StoryboardPlan  # noqa: Y015
+
+@_typing.final
+class FigureBox(_message.Message):
+    """Where a drawn character stands in a frame: boxes (x0, y0, x1, y1) as fractions 0..1."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHARACTER_ID_FIELD_NUMBER: _builtins.int
+    FACE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    character_id: _builtins.str
+    @_builtins.property
+    def face(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
+    @_builtins.property
+    def body(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
+    def __init__(
+        self,
+        *,
+        character_id: _builtins.str = ...,
+        face: _abc.Iterable[_builtins.float] | None = ...,
+        body: _abc.Iterable[_builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "character_id", b"character_id", "face", b"face"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FigureBox: _TypeAlias = FigureBox  # noqa: Y015
