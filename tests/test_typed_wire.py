@@ -23,9 +23,20 @@ from storyreel_core.drama_models import (
     SpeechSegment,
     Storyboard,
 )
-from storyreel_core.proto.storyreel.v1 import drama_pb2, stage_inputs_pb2, stages_pb2
+from storyreel_core.proto.storyreel.v1 import (
+    drama_pb2,
+    json_values_pb2,
+    stage_inputs_pb2,
+    stages_pb2,
+)
 from storyreel_core.render_models import ImageOptions, VideoOptions, WorkflowRenderOptions
-from storyreel_core.rpc.messages import from_message, stage_request, to_message
+from storyreel_core.rpc.messages import (
+    from_message,
+    object_to_dict,
+    stage_request,
+    to_message,
+    to_object,
+)
 from storyreel_script.screenplay_job import ScreenplayInput
 from storyreel_storyboard.plan_job import PlanInput
 from storyreel_tts.speech_job import SpeechInput
@@ -205,3 +216,16 @@ def common_request(data: bytes) -> Message:
     from storyreel_core.proto.storyreel.v1 import common_pb2
 
     return common_pb2.StageRequest.FromString(data)
+
+
+def test_free_form_json_reads_back_exactly() -> None:
+    """JsonObject keeps what Struct would not: 64-bit integers, and 2 apart from 2.0."""
+    value = {
+        "n": 2**63 - 1, "neg": -(2**63), "whole": 2.0, "big": 1.5e308, "two": 2,
+        "items": [None, True, False, "字", {"a": [], "b": {}}], "empty": {},
+    }  # fmt: skip
+    wire = json_values_pb2.JsonObject.FromString(to_object(value).SerializeToString())
+    back = object_to_dict(wire)
+    assert back == value
+    assert type(back["whole"]) is float and type(back["two"]) is int
+    assert type(back["items"][1]) is bool

@@ -56,7 +56,7 @@ def test_lengths_pick_scene_counts() -> None:
 
 
 def test_scenes_and_metadata_are_held_to_their_sizes() -> None:
-    """Their shapes are the wire's (objects as Structs); their sizes are the script's rules."""
+    """Their shapes are the wire's (JsonObjects); their sizes are the script's rules."""
     assert rules.parse_scenes([]) == [] and rules.parse_metadata({}) == {}
     big = "x" * rules.MAX_SCENES_JSON
     with pytest.raises(ValidationFailed) as caught:

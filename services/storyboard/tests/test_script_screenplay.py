@@ -10,7 +10,7 @@ import pytest
 from storyreel_core.drama_models import Character
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import script_pb2
-from storyreel_core.rpc.messages import to_struct, to_structs
+from storyreel_core.rpc.messages import to_object, to_objects
 from storyreel_storyboard.script_screenplay import (
     cast_with,
     character_id,
@@ -27,8 +27,8 @@ def script(scenes: Any, metadata: Any = None, content: str = "") -> script_pb2.S
         drama_id="drama_1",
         title="Rain",
         content=content,
-        scenes=to_structs(scenes),
-        metadata=to_struct(metadata),
+        scenes=to_objects(scenes),
+        metadata=to_object(metadata),
     )
 
 
@@ -64,7 +64,7 @@ def test_hand_written_scenes_name_people_by_name_and_get_stable_ids() -> None:
     assert second.time == "night" and first.time == "day"
 
 
-# The wire carries scenes as objects (Structs): a list of strings or an object no longer
+# The wire carries scenes as objects (JsonObjects): a list of strings or an object no longer
 # reaches the service, so an empty list and none are what is left to refuse.
 @pytest.mark.parametrize("scenes", [[], None])
 def test_a_script_without_scenes_cannot_make_storyboards(scenes: Any) -> None:

@@ -32,7 +32,7 @@ from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboards_pb2
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import to_struct, to_structs
+from storyreel_core.rpc.messages import to_object, to_objects
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
 from storyreel_gateway.drafts.documents import DRAFT_STAGE, DRAFTS, DraftDocuments
@@ -350,7 +350,7 @@ class Screenplays:
     async def _drama(self, draft: dict[str, Any]) -> str:
         """A new drama named after the draft (a taken name gets the draft's id after it)."""
         base = (draft.get("title") or "Screenplay").strip()[:80] or "Screenplay"
-        settings = to_struct({"screenplay_id": draft["_id"]})
+        settings = to_object({"screenplay_id": draft["_id"]})
         for name in (base, f"{base} ({draft['_id'][-8:]})", f"{base} ({new_id('x')[-10:]})"):
             try:
                 drama = await call(
@@ -438,6 +438,6 @@ class Screenplays:
             drama_id=drama_id,
             title=(draft.get("title") or "Screenplay")[:200],
             content=content,
-            scenes=to_structs(scenes),
-            metadata=to_struct(metadata),
+            scenes=to_objects(scenes),
+            metadata=to_object(metadata),
         )

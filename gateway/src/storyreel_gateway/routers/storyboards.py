@@ -19,7 +19,7 @@ from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH, id_pattern
 from storyreel_core.proto.storyreel.v1 import drama_pb2, storyboards_pb2
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import message_to_dict, struct_to_dict, to_struct
+from storyreel_core.rpc.messages import message_to_dict, object_to_dict, to_object
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import (
@@ -233,7 +233,7 @@ def storyboard_out(
         "camera_movement": msg.camera_movement,
         "description": msg.description,
         "prompt": msg.prompt,
-        "composition": struct_to_dict(msg.composition),
+        "composition": object_to_dict(msg.composition),
         "character_ids": list(msg.character_ids),
         "location": msg.location,
         "time": msg.time,
@@ -400,7 +400,7 @@ async def update_storyboard(
     if body.image_asset_id is not None:
         rpc.image_asset_id = body.image_asset_id
     if body.composition is not None:
-        rpc.composition.CopyFrom(to_struct(body.composition))
+        rpc.composition.CopyFrom(to_object(body.composition))
     if body.character_ids is not None:
         rpc.set_character_ids = True
         rpc.character_ids.extend(body.character_ids)

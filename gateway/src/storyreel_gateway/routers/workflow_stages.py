@@ -41,7 +41,7 @@ from storyreel_core.proto.storyreel.v1 import (
     workflows_pb2,
 )
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import struct_to_dict, structs_to_list, task_error_from_proto
+from storyreel_core.rpc.messages import object_to_dict, objects_to_list, task_error_from_proto
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -552,7 +552,7 @@ async def _task(state: GatewayState, user_id: str, task_id: str) -> tasks_pb2.Ta
 
 
 def _result(task: tasks_pb2.Task) -> dict[str, Any]:
-    return struct_to_dict(task.result)
+    return object_to_dict(task.result)
 
 
 def _error(task: tasks_pb2.Task) -> dict[str, Any] | None:
@@ -838,7 +838,7 @@ async def get_script(wscript_id: ScriptRunId, state: State, user: CurrentUser) -
         except NotFound:
             view["status"] = "deleted"
             return ok(view)
-        scenes = structs_to_list(msg.scenes)
+        scenes = objects_to_list(msg.scenes)
         view |= {
             "script_id": msg.id,
             "title": msg.title,
@@ -924,7 +924,7 @@ async def _script_items(
         script_pb2.GetScriptRequest(drama_id=drama, id=script_id),
         user_id=uid,
     )
-    metadata = struct_to_dict(msg.metadata)
+    metadata = object_to_dict(msg.metadata)
     items: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
 
@@ -944,7 +944,7 @@ async def _script_items(
             add("prop", prop.get("name"), prop.get("description"))
         else:
             add("prop", prop, "")
-    for scene in structs_to_list(msg.scenes):
+    for scene in objects_to_list(msg.scenes):
         if isinstance(scene, dict):
             add("scene", scene.get("location"), scene.get("time"))
     return items
@@ -1875,7 +1875,7 @@ def _segments(
     state: GatewayState, run: dict[str, Any], task: tasks_pb2.Task, base: str
 ) -> list[dict[str, Any]]:
     clips = _clips(_result(task)) if task.status == "completed" else {}
-    current = struct_to_dict(task.current_item)
+    current = object_to_dict(task.current_item)
     done = task.progress.completed
     out: list[dict[str, Any]] = []
     for i, shot_id in enumerate(run["shot_ids"]):

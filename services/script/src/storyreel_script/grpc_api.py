@@ -12,7 +12,7 @@ import grpc
 
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2, script_pb2_grpc
 from storyreel_core.providers.registry import ProviderRegistry
-from storyreel_core.rpc.messages import struct_to_dict, to_struct
+from storyreel_core.rpc.messages import object_to_dict, to_object
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.rpc.stage_servicer import parse_input, start_stage
 from storyreel_core.task_launcher import TaskLauncher
@@ -33,7 +33,7 @@ def drama_to_proto(doc: dict[str, Any]) -> script_pb2.Drama:
         id=doc["_id"],
         name=doc["name"],
         description=doc.get("description", ""),
-        settings=to_struct(doc.get("settings") or {}),
+        settings=to_object(doc.get("settings") or {}),
         status=doc.get("status", "draft"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
@@ -62,7 +62,7 @@ class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServic
         self, request: script_pb2.CreateDramaRequest, context: Ctx
     ) -> script_pb2.Drama:
         doc = await self.dramas.create(
-            caller_id(context), request.name, request.description, struct_to_dict(request.settings)
+            caller_id(context), request.name, request.description, object_to_dict(request.settings)
         )
         return drama_to_proto(doc)
 
@@ -92,7 +92,7 @@ class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServic
         if request.HasField("description"):
             changes["description"] = request.description
         if request.HasField("settings"):
-            changes["settings"] = struct_to_dict(request.settings)
+            changes["settings"] = object_to_dict(request.settings)
         doc = await self.dramas.update(
             caller_id(context),
             request.id,

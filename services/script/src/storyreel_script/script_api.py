@@ -12,11 +12,11 @@ import grpc
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import (
-    struct_to_dict,
-    structs_to_list,
+    object_to_dict,
+    objects_to_list,
     task_ref,
-    to_struct,
-    to_structs,
+    to_object,
+    to_objects,
 )
 from storyreel_core.rpc.server import caller_id, stage_task
 from storyreel_core.task_launcher import TaskLauncher
@@ -41,8 +41,8 @@ def script_to_proto(doc: dict[str, Any]) -> script_pb2.Script:
         drama_id=view["drama_id"],
         title=view["title"],
         content=view["content"],
-        scenes=to_structs(view["scenes"]),
-        metadata=to_struct(view["metadata"]),
+        scenes=to_objects(view["scenes"]),
+        metadata=to_object(view["metadata"]),
         status=view["status"],
         version=view["version"],
         scene_count=view["scene_count"],
@@ -62,8 +62,8 @@ def version_to_proto(doc: dict[str, Any]) -> script_pb2.ScriptVersion:
         version=int(doc["number"]),
         title=doc.get("title") or "",
         content=content,
-        scenes=to_structs(scenes),
-        metadata=to_struct(doc.get("metadata") or {}),
+        scenes=to_objects(scenes),
+        metadata=to_object(doc.get("metadata") or {}),
         status=doc.get("status") or "",
         message=doc.get("message") or "",
         scene_count=len(scenes),
@@ -86,8 +86,8 @@ class ScriptMethods:
             request.drama_id,
             title=request.title,
             content=request.content,
-            scenes=rules.parse_scenes(structs_to_list(request.scenes)),
-            metadata=rules.parse_metadata(struct_to_dict(request.metadata)),
+            scenes=rules.parse_scenes(objects_to_list(request.scenes)),
+            metadata=rules.parse_metadata(object_to_dict(request.metadata)),
         )
         return script_to_proto(doc)
 
@@ -114,9 +114,9 @@ class ScriptMethods:
             if request.HasField(name):
                 changes[name] = getattr(request, name)
         if request.set_scenes:
-            changes["scenes"] = rules.parse_scenes(structs_to_list(request.scenes))
+            changes["scenes"] = rules.parse_scenes(objects_to_list(request.scenes))
         if request.HasField("metadata"):
-            changes["metadata"] = rules.parse_metadata(struct_to_dict(request.metadata))
+            changes["metadata"] = rules.parse_metadata(object_to_dict(request.metadata))
         doc = await self.scripts.update(
             caller_id(context),
             request.drama_id,

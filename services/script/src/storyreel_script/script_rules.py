@@ -66,7 +66,7 @@ def check_message(message: str) -> str:
 
 
 def parse_scenes(scenes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A script's scenes (objects, from the request's Structs), held to MAX_SCENES_JSON
+    """A script's scenes (objects, from the request's JsonObjects), held to MAX_SCENES_JSON
     characters of JSON."""
     if len(json.dumps(scenes, ensure_ascii=False)) > MAX_SCENES_JSON:
         raise ValidationFailed("scenes are too large", field="scenes")

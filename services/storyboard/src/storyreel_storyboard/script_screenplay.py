@@ -30,7 +30,7 @@ from storyreel_core.drama_models import (
 )
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2
-from storyreel_core.rpc.messages import struct_to_dict, structs_to_list
+from storyreel_core.rpc.messages import object_to_dict, objects_to_list
 
 MAX_SCENES = 100
 # A scene reads as much as its story holds (the screenwriter takes 200,000 characters): a
@@ -173,8 +173,8 @@ def _scene(raw: dict[str, Any], index: int, cast: _Cast) -> Scene:
 
 def screenplay_from_script(script: script_pb2.Script) -> Screenplay:
     """The script's scenes and cast; ValidationFailed when it has no scenes to film."""
-    metadata = struct_to_dict(script.metadata)
-    scenes_in = structs_to_list(script.scenes)
+    metadata = object_to_dict(script.metadata)
+    scenes_in = objects_to_list(script.scenes)
     if not scenes_in:
         raise ValidationFailed(
             f"script {script.id} has no scenes to make storyboards from", field="script_id"

@@ -14,7 +14,7 @@ from storyreel_core.drama_models import CAMERA_MOVEMENTS, SHOT_TYPES, Character,
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH
 from storyreel_core.proto.storyreel.v1 import drama_pb2, storyboards_pb2
-from storyreel_core.rpc.messages import to_message, to_struct
+from storyreel_core.rpc.messages import to_message, to_object
 
 MIN_DURATION: Final = 0.5
 MAX_DURATION: Final = 60.0
@@ -220,7 +220,7 @@ def storyboard_to_proto(doc: dict[str, Any]) -> storyboards_pb2.Storyboard:
         camera_movement=doc.get("camera_movement", "static"),
         description=doc.get("description", ""),
         prompt=doc.get("prompt", ""),
-        composition=to_struct(doc.get("composition") or {}),
+        composition=to_object(doc.get("composition") or {}),
         character_ids=list(doc.get("character_ids", [])),
         location=doc.get("location", ""),
         time=doc.get("time", ""),

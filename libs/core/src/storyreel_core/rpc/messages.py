@@ -5,13 +5,12 @@ The typed messages (drama.proto, the stage inputs, RenderOptions) name their fie
 pydantic models of `storyreel_core` and the services do, so `to_message`/`from_message`
 convert with `google.protobuf.json_format` and the bounds stay written once, in the models.
 Free-form objects (a drama's settings, a script's scenes and metadata, a task's result)
-cross as `google.protobuf.Struct`; `struct_to_dict` answers them as they went in.
+cross as `JsonObject` (json_values.proto); `object_to_dict` answers them as they went in.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from google.protobuf import json_format, struct_pb2
@@ -19,47 +18,66 @@ from google.protobuf.message import Message
 from pydantic import BaseModel, ValidationError
 
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.proto.storyreel.v1 import common_pb2, stages_pb2, tasks_pb2
+from storyreel_core.proto.storyreel.v1 import common_pb2, json_values_pb2, stages_pb2, tasks_pb2
 from storyreel_core.task_store import task_view
 
 M = TypeVar("M", bound=Message)
 B = TypeVar("B", bound=BaseModel)
 
 
-def plain(value: Any) -> Any:
-    """A Struct's value as JSON had it: Struct keeps every number as a double, so a whole
-    number comes back an int (3, not 3.0): counts, positions and sizes stay ints, and a
-    float that was whole (4.0) reads 4, the same JSON number."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
+def to_value(value: Any) -> json_values_pb2.JsonValue:
+    """A JSON value → JsonValue: an int stays an int (a bool a bool), a float a float. An int
+    past 64 bits goes as a float; anything else JSON has no form for goes as its text."""
+    if value is None:
+        return json_values_pb2.JsonValue(null_value=struct_pb2.NULL_VALUE)
+    if isinstance(value, bool):
+        return json_values_pb2.JsonValue(bool_value=value)
+    if isinstance(value, int):
+        if -(2**63) <= value < 2**63:
+            return json_values_pb2.JsonValue(int_value=value)
+        return json_values_pb2.JsonValue(number_value=float(value))
+    if isinstance(value, float):
+        return json_values_pb2.JsonValue(number_value=value)
+    if isinstance(value, str):
+        return json_values_pb2.JsonValue(string_value=value)
+    if isinstance(value, Mapping):
+        return json_values_pb2.JsonValue(object_value=to_object(value))
+    if isinstance(value, list | tuple):
+        return json_values_pb2.JsonValue(
+            array_value=json_values_pb2.JsonArray(values=[to_value(item) for item in value])
+        )
+    return json_values_pb2.JsonValue(string_value=str(value))  # a datetime, as JSON wrote it
 
 
-def to_struct(value: Mapping[str, Any] | None) -> struct_pb2.Struct:
-    """A JSON object → Struct (None → an empty one). Raises ValueError for a value JSON has
-    no form for."""
-    out = struct_pb2.Struct()
-    if value:
-        # Through JSON first: a stored value JSON writes as text (a datetime) goes as text.
-        out.update(json.loads(json.dumps(dict(value), ensure_ascii=False, default=str)))
-    return out
+def from_value(msg: json_values_pb2.JsonValue) -> Any:
+    kind = msg.WhichOneof("kind")
+    if kind == "object_value":
+        return object_to_dict(msg.object_value)
+    if kind == "array_value":
+        return [from_value(item) for item in msg.array_value.values]
+    if kind is None or kind == "null_value":
+        return None
+    return getattr(msg, kind)
 
 
-def struct_to_dict(msg: struct_pb2.Struct) -> dict[str, Any]:
-    """A Struct → the JSON object it carries (see `plain` for numbers)."""
-    return dict(plain(json_format.MessageToDict(msg)))
+def to_object(value: Mapping[str, Any] | None) -> json_values_pb2.JsonObject:
+    """A JSON object → JsonObject (None → an empty one)."""
+    return json_values_pb2.JsonObject(
+        fields={str(key): to_value(item) for key, item in (value or {}).items()}
+    )
 
 
-def to_structs(items: list[dict[str, Any]] | None) -> list[struct_pb2.Struct]:
-    return [to_struct(item) for item in items or []]
+def object_to_dict(msg: json_values_pb2.JsonObject) -> dict[str, Any]:
+    """A JsonObject → the JSON object it carries, exactly (2**63 - 1 and 2 vs 2.0 kept)."""
+    return {key: from_value(item) for key, item in msg.fields.items()}
 
 
-def structs_to_list(msgs: Any) -> list[dict[str, Any]]:
-    return [struct_to_dict(msg) for msg in msgs]
+def to_objects(items: list[dict[str, Any]] | None) -> list[json_values_pb2.JsonObject]:
+    return [to_object(item) for item in items or []]
+
+
+def objects_to_list(msgs: Iterable[json_values_pb2.JsonObject]) -> list[dict[str, Any]]:
+    return [object_to_dict(msg) for msg in msgs]
 
 
 def to_message(data: BaseModel | Mapping[str, Any], message: M) -> M:
@@ -174,9 +192,9 @@ def task_to_proto(doc: dict[str, Any]) -> tasks_pb2.Task:
     )
     # Unset (rather than empty) when the task has none, so None reads back as None.
     if view["current_item"] is not None:
-        msg.current_item.CopyFrom(to_struct(view["current_item"]))
+        msg.current_item.CopyFrom(to_object(view["current_item"]))
     if view["result"] is not None:
-        msg.result.CopyFrom(to_struct(view["result"]))
+        msg.result.CopyFrom(to_object(view["result"]))
     return msg
 
 
@@ -194,8 +212,8 @@ def task_from_proto(msg: tasks_pb2.Task) -> dict[str, Any]:
             "percentage": p.percentage,
         },
         "current_step": msg.current_step or None,
-        "current_item": struct_to_dict(msg.current_item) if msg.HasField("current_item") else None,
-        "result": struct_to_dict(msg.result) if msg.HasField("result") else None,
+        "current_item": object_to_dict(msg.current_item) if msg.HasField("current_item") else None,
+        "result": object_to_dict(msg.result) if msg.HasField("result") else None,
         "error": task_error_from_proto(msg),
         "attempts": msg.attempts,
         "parent_id": msg.parent_id or None,

@@ -6,8 +6,8 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as _json_values_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -22,7 +22,7 @@ DESCRIPTOR: _descriptor.FileDescriptor
 @_typing.final
 class Drama(_message.Message):
     """`settings` is the owner's free-form object (REST takes any JSON object and answers it back
-    as stored), hence a Struct.
+    as stored), hence a JsonObject (json_values.proto).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -43,14 +43,14 @@ class Drama(_message.Message):
     updated_at: _builtins.str
     version: _builtins.int
     @_builtins.property
-    def settings(self) -> _struct_pb2.Struct: ...
+    def settings(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         description: _builtins.str = ...,
-        settings: _struct_pb2.Struct | None = ...,
+        settings: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str = ...,
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
@@ -74,13 +74,13 @@ class CreateDramaRequest(_message.Message):
     name: _builtins.str
     description: _builtins.str
     @_builtins.property
-    def settings(self) -> _struct_pb2.Struct: ...
+    def settings(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         description: _builtins.str = ...,
-        settings: _struct_pb2.Struct | None = ...,
+        settings: _json_values_pb2.JsonObject | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -181,7 +181,7 @@ class UpdateDramaRequest(_message.Message):
     replace: _builtins.bool
     expected_version: _builtins.int
     @_builtins.property
-    def settings(self) -> _struct_pb2.Struct:
+    def settings(self) -> _json_values_pb2.JsonObject:
         """unset: unchanged"""
 
     def __init__(
@@ -190,7 +190,7 @@ class UpdateDramaRequest(_message.Message):
         id: _builtins.str = ...,
         name: _builtins.str | None = ...,
         description: _builtins.str | None = ...,
-        settings: _struct_pb2.Struct | None = ...,
+        settings: _json_values_pb2.JsonObject | None = ...,
         replace: _builtins.bool = ...,
         expected_version: _builtins.int = ...,
     ) -> None: ...
@@ -234,7 +234,7 @@ class Script(_message.Message):
     `scenes` and `metadata` are the client's own objects: REST (seed 000) takes any JSON objects
     there and answers them back as stored, and a generated script's scenes carry what its
     screenwriter wrote (drama_models.Scene, dumped). A typed Scene would drop the keys it
-    does not name, so they cross as Structs; the screenplay read from them is typed
+    does not name, so they cross as JsonObjects; the screenplay read from them is typed
     (drama.proto Screenplay).
     """
 
@@ -263,9 +263,9 @@ class Script(_message.Message):
     created_at: _builtins.str
     updated_at: _builtins.str
     @_builtins.property
-    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]: ...
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]: ...
     @_builtins.property
-    def metadata(self) -> _struct_pb2.Struct: ...
+    def metadata(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
@@ -273,8 +273,8 @@ class Script(_message.Message):
         drama_id: _builtins.str = ...,
         title: _builtins.str = ...,
         content: _builtins.str = ...,
-        scenes: _abc.Iterable[_struct_pb2.Struct] | None = ...,
-        metadata: _struct_pb2.Struct | None = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str = ...,
         version: _builtins.int = ...,
         scene_count: _builtins.int = ...,
@@ -303,17 +303,17 @@ class CreateScriptRequest(_message.Message):
     title: _builtins.str
     content: _builtins.str
     @_builtins.property
-    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]: ...
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]: ...
     @_builtins.property
-    def metadata(self) -> _struct_pb2.Struct: ...
+    def metadata(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
         drama_id: _builtins.str = ...,
         title: _builtins.str = ...,
         content: _builtins.str = ...,
-        scenes: _abc.Iterable[_struct_pb2.Struct] | None = ...,
-        metadata: _struct_pb2.Struct | None = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
@@ -421,9 +421,9 @@ class UpdateScriptRequest(_message.Message):
     expected_version: _builtins.int
     message: _builtins.str
     @_builtins.property
-    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]: ...
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]: ...
     @_builtins.property
-    def metadata(self) -> _struct_pb2.Struct:
+    def metadata(self) -> _json_values_pb2.JsonObject:
         """unset: unchanged"""
 
     def __init__(
@@ -434,8 +434,8 @@ class UpdateScriptRequest(_message.Message):
         title: _builtins.str | None = ...,
         content: _builtins.str | None = ...,
         set_scenes: _builtins.bool = ...,
-        scenes: _abc.Iterable[_struct_pb2.Struct] | None = ...,
-        metadata: _struct_pb2.Struct | None = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str | None = ...,
         expected_version: _builtins.int = ...,
         message: _builtins.str = ...,
@@ -828,11 +828,11 @@ class ScriptVersion(_message.Message):
     word_count: _builtins.int
     created_at: _builtins.str
     @_builtins.property
-    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]:
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]:
         """as Script.scenes"""
 
     @_builtins.property
-    def metadata(self) -> _struct_pb2.Struct: ...
+    def metadata(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
@@ -842,8 +842,8 @@ class ScriptVersion(_message.Message):
         version: _builtins.int = ...,
         title: _builtins.str = ...,
         content: _builtins.str = ...,
-        scenes: _abc.Iterable[_struct_pb2.Struct] | None = ...,
-        metadata: _struct_pb2.Struct | None = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str = ...,
         message: _builtins.str = ...,
         scene_count: _builtins.int = ...,

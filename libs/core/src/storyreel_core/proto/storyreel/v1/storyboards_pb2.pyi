@@ -6,9 +6,9 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from storyreel_core.proto.storyreel.v1 import drama_pb2 as _drama_pb2
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as _json_values_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -109,9 +109,9 @@ class Storyboard(_message.Message):
     frame (conformed to the cut's size, rate and the shot's duration); "" for none.
     """
     @_builtins.property
-    def composition(self) -> _struct_pb2.Struct:
+    def composition(self) -> _json_values_pb2.JsonObject:
         """Framing notes (framing, subject position…): free-form, the client's own keys (REST takes
-        any JSON object), hence a Struct; empty when unset.
+        any JSON object), hence a JsonObject (json_values.proto); empty when unset.
         """
 
     @_builtins.property
@@ -133,7 +133,7 @@ class Storyboard(_message.Message):
         camera_movement: _builtins.str = ...,
         description: _builtins.str = ...,
         prompt: _builtins.str = ...,
-        composition: _struct_pb2.Struct | None = ...,
+        composition: _json_values_pb2.JsonObject | None = ...,
         character_ids: _abc.Iterable[_builtins.str] | None = ...,
         location: _builtins.str = ...,
         time: _builtins.str = ...,
@@ -361,7 +361,7 @@ class UpdateStoryboardRequest(_message.Message):
     drawn for it (image_status completed); the asset's file is shared, not copied.
     """
     @_builtins.property
-    def composition(self) -> _struct_pb2.Struct:
+    def composition(self) -> _json_values_pb2.JsonObject:
         """unset: unchanged"""
 
     @_builtins.property
@@ -375,7 +375,7 @@ class UpdateStoryboardRequest(_message.Message):
         storyboard_id: _builtins.str = ...,
         description: _builtins.str | None = ...,
         shot_type: _builtins.str | None = ...,
-        composition: _struct_pb2.Struct | None = ...,
+        composition: _json_values_pb2.JsonObject | None = ...,
         set_character_ids: _builtins.bool = ...,
         character_ids: _abc.Iterable[_builtins.str] | None = ...,
         set_dialogue: _builtins.bool = ...,

@@ -6,8 +6,8 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as _json_values_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -112,16 +112,16 @@ class Task(_message.Message):
     @_builtins.property
     def progress(self) -> Global___TaskProgress: ...
     @_builtins.property
-    def result(self) -> _struct_pb2.Struct:
+    def result(self) -> _json_values_pb2.JsonObject:
         """What the task made. Each job kind has its own result (a Screenplay, storyboards, keys of
         the files made, usage and cost…), read by the caller that started that kind, so the
-        shared Task carries it as a Struct rather than one message per kind.
+        shared Task carries it as free-form JSON (json_values.proto) rather than one message per kind.
         """
 
     @_builtins.property
     def error(self) -> Global___TaskError: ...
     @_builtins.property
-    def current_item(self) -> _struct_pb2.Struct:
+    def current_item(self) -> _json_values_pb2.JsonObject:
         """The item in work (a shot, a storyboard, a design: `{shot_id, status, progress}`,
         `{storyboard_id, status}`, `{name, kind}`…), shaped by the job kind as its result is.
         """
@@ -134,13 +134,13 @@ class Task(_message.Message):
         status: _builtins.str = ...,
         progress: Global___TaskProgress | None = ...,
         current_step: _builtins.str = ...,
-        result: _struct_pb2.Struct | None = ...,
+        result: _json_values_pb2.JsonObject | None = ...,
         error: Global___TaskError | None = ...,
         attempts: _builtins.int = ...,
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
         parent_id: _builtins.str = ...,
-        current_item: _struct_pb2.Struct | None = ...,
+        current_item: _json_values_pb2.JsonObject | None = ...,
         drama_id: _builtins.str = ...,
         started_at: _builtins.str = ...,
         finished_at: _builtins.str = ...,
