@@ -115,7 +115,7 @@ class Task(_message.Message):
     def result(self) -> _json_values_pb2.JsonObject:
         """What the task made. Each job kind has its own result (a Screenplay, storyboards, keys of
         the files made, usage and cost…), read by the caller that started that kind, so the
-        shared Task carries it as free-form JSON (json_values.proto) rather than one message per kind.
+        shared Task carries it as free-form JSON (json_values.proto), not one message per kind.
         """
 
     @_builtins.property
