@@ -464,8 +464,9 @@ Global___NarrationTask: _TypeAlias = NarrationTask  # noqa: Y015
 
 @_typing.final
 class RenderImageOptions(_message.Message):
-    """The render's options (storyreel_core.render_models.RenderOptions holds the bounds: the
-    gateway validates a request with it, the workflow service again).
+    """The render's options. storyreel_core.render_models holds the bounds: the gateway validates
+    a request with RenderOptions, the workflow service this message with WorkflowRenderOptions
+    (the same, plus the persona_prompt the gateway derives from a persona).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
