@@ -55,14 +55,15 @@ def test_lengths_pick_scene_counts() -> None:
         rules.scene_count_for("short", 31)
 
 
-def test_scenes_and_metadata_must_have_their_shapes() -> None:
-    assert rules.parse_scenes("") == [] and rules.parse_metadata("") == {}
-    for bad in ("{}", "[1, 2]", "not json"):
-        with pytest.raises(ValidationFailed) as caught:
-            rules.parse_scenes(bad)
-        assert caught.value.field == "scenes"
+def test_scenes_and_metadata_are_held_to_their_sizes() -> None:
+    """Their shapes are the wire's (JsonObjects); their sizes are the script's rules."""
+    assert rules.parse_scenes([]) == [] and rules.parse_metadata({}) == {}
+    big = "x" * rules.MAX_SCENES_JSON
     with pytest.raises(ValidationFailed) as caught:
-        rules.parse_metadata("[]")
+        rules.parse_scenes([{"narration": big}])
+    assert caught.value.field == "scenes"
+    with pytest.raises(ValidationFailed) as caught:
+        rules.parse_metadata({"notes": "x" * rules.MAX_METADATA_JSON})
     assert caught.value.field == "metadata"
 
 

@@ -24,7 +24,6 @@ a conditional write on the version read, and the stage it starts is idempotent.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from typing import Any
 
@@ -33,6 +32,7 @@ from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboards_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import to_object, to_objects
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
 from storyreel_gateway.drafts.documents import DRAFT_STAGE, DRAFTS, DraftDocuments
@@ -348,13 +348,13 @@ class Screenplays:
     async def _drama(self, draft: dict[str, Any]) -> str:
         """A new drama named after the draft (a taken name gets the draft's id after it)."""
         base = (draft.get("title") or "Screenplay").strip()[:80] or "Screenplay"
-        settings = json.dumps({"screenplay_id": draft["_id"]})
+        settings = to_object({"screenplay_id": draft["_id"]})
         for name in (base, f"{base} ({draft['_id'][-8:]})", f"{base} ({new_id('x')[-10:]})"):
             try:
                 drama = await call(
                     self.state.stubs.script.CreateDrama,
                     script_pb2.CreateDramaRequest(
-                        name=name, description=draft.get("prompt", "")[:500], settings_json=settings
+                        name=name, description=draft.get("prompt", "")[:500], settings=settings
                     ),
                     user_id=draft["owner_id"],
                 )
@@ -435,6 +435,6 @@ class Screenplays:
             drama_id=drama_id,
             title=(draft.get("title") or "Screenplay")[:200],
             content=content,
-            scenes_json=json.dumps(scenes, ensure_ascii=False),
-            metadata_json=json.dumps(metadata, ensure_ascii=False),
+            scenes=to_objects(scenes),
+            metadata=to_object(metadata),
         )

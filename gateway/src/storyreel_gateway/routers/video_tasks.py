@@ -32,13 +32,12 @@ from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import (
-    common_pb2,
     material_videos_pb2_grpc,
     script_pb2,
     tasks_pb2,
 )
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import task_from_proto
+from storyreel_core.rpc.messages import stage_request, task_from_proto
 from storyreel_core.staged_files import sniff
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -454,7 +453,7 @@ async def create_video_task(
     stub = material_videos_pb2_grpc.MaterialVideoServiceStub(state.stubs.by_service["workflow"])
     ref = await call(
         stub.StartMaterialVideo,
-        common_pb2.StageRequest(input_json=json.dumps(payload, ensure_ascii=False)),
+        stage_request("material_video", payload),
         user_id=owner,
     )
     now = utc_now()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, TypeAlias
 
 import grpc
 from pydantic import ValidationError
 
-from storyreel_core.errors import AlreadyExists, ValidationFailed
+from storyreel_core.errors import AlreadyExists
 from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
     stages_pb2,
@@ -20,7 +19,7 @@ from storyreel_core.proto.storyreel.v1 import (
 from storyreel_core.providers.costs import check_budget, estimate_screenplay, estimate_speech
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import ESTIMATED_SHOT_SECONDS, check_render_cost
-from storyreel_core.rpc.messages import task_ref, task_to_proto
+from storyreel_core.rpc.messages import first_error, message_to_dict, task_ref, task_to_proto
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
@@ -41,16 +40,15 @@ TASK_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
 def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
     try:
-        options = json.loads(request.options_json) if request.options_json else {}
         spec = RenderInput.model_validate(
-            {"story": request.story, "style": request.style, "options": options}
+            {
+                "story": request.story,
+                "style": request.style,
+                "options": message_to_dict(request.options),
+            }
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
-    except ValueError as exc:
-        raise ValidationFailed("options must be a JSON object", field="options") from exc
+        raise first_error(exc) from exc
     spec.video_size()
     spec.frame_size()
     return spec

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -16,6 +15,7 @@ from storyreel_core.ids import id_pattern, is_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, workflows_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import object_to_dict, objects_to_list
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import Envelope, ok
 from storyreel_gateway.fields import NOT_BLANK, Seed
@@ -132,7 +132,7 @@ async def _script_items(
         script_pb2.GetScriptRequest(drama_id=drama, id=script_id),
         user_id=uid,
     )
-    metadata = json.loads(msg.metadata_json or "{}")
+    metadata = object_to_dict(msg.metadata)
     items: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
 
@@ -152,7 +152,7 @@ async def _script_items(
             add("prop", prop.get("name"), prop.get("description"))
         else:
             add("prop", prop, "")
-    for scene in json.loads(msg.scenes_json or "[]"):
+    for scene in objects_to_list(msg.scenes):
         if isinstance(scene, dict):
             add("scene", scene.get("location"), scene.get("time"))
     return items

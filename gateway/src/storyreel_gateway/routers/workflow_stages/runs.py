@@ -8,7 +8,6 @@ it and answers the 202 (`accept_run`), one loads it for its owner with its newes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,6 +19,7 @@ from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH, id_pattern, is_id
 from storyreel_core.proto.storyreel.v1 import script_pb2, tasks_pb2, workflows_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import object_to_dict, task_error_from_proto
 from storyreel_gateway.envelope import Envelope, ok
 from storyreel_gateway.links import TASK_LINKS
 from storyreel_gateway.stage_runs import StageKind, StageRuns
@@ -107,15 +107,14 @@ async def get_task(state: GatewayState, user_id: str, task_id: str) -> tasks_pb2
 
 def task_result(task: tasks_pb2.Task) -> dict[str, Any]:
     """The task's result object (`{}` until it has one)."""
-    out: dict[str, Any] = json.loads(task.result_json or "{}") or {}
-    return out
+    return object_to_dict(task.result)
 
 
 def task_error(task: tasks_pb2.Task) -> dict[str, Any] | None:
     """The error of a failed or cancelled task (`{"reason": <status>}` without one), else None."""
     if task.status not in ("failed", "cancelled"):
         return None
-    return dict(json.loads(task.error_json or "{}") or {"reason": task.status})
+    return task_error_from_proto(task) or {"reason": task.status}
 
 
 def overall_status(statuses: list[str]) -> str:

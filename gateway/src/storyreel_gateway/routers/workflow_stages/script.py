@@ -5,7 +5,6 @@ or a workflow's drama; `GET /workflow/script/{id}` reads it with its scenes."""
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
@@ -18,6 +17,7 @@ from storyreel_core.ids import id_pattern, is_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import objects_to_list
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import Envelope, ok
@@ -249,7 +249,7 @@ async def get_script(wscript_id: ScriptRunId, state: State, user: CurrentUser) -
         except NotFound:
             view["status"] = "deleted"
             return ok(view)
-        scenes = json.loads(msg.scenes_json or "[]")
+        scenes = objects_to_list(msg.scenes)
         view |= {
             "script_id": msg.id,
             "title": msg.title,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -14,6 +13,7 @@ from storyreel_core.ids import id_pattern
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import tasks_pb2, videos_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import object_to_dict
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import Envelope, ok
 from storyreel_gateway.json_body import CheckedRoute
@@ -148,7 +148,7 @@ def _segments(
     """A segment per shot of the run: its clip once the task stored it, else where the task
     is (processing the shot it reports as its current item, pending, failed)."""
     clips = clips_by_shot(task_result(task)) if task.status == "completed" else {}
-    current = json.loads(task.current_item_json or "{}") or {}
+    current = object_to_dict(task.current_item)
     done = task.progress.completed
     out: list[dict[str, Any]] = []
     for i, shot_id in enumerate(run["shot_ids"]):
