@@ -81,6 +81,9 @@ async def run_embedded(settings: Settings) -> None:
             log_level="warning",
             lifespan="on",
             ws="websockets-sansio",
+            # Frames are small JSON, made once for every socket; compressing them per socket
+            # (each has its own deflate context) would cost CPU on every send of a push.
+            ws_per_message_deflate=False,
         )
         server = uvicorn.Server(config)
         log.info(

@@ -44,6 +44,9 @@ async def serve(settings: Settings) -> None:
         port=settings.port,
         log_level="warning",
         ws="websockets-sansio",
+        # Frames are small JSON, made once for every socket; compressing them per socket
+        # (each has its own deflate context) would cost CPU on every send of a push.
+        ws_per_message_deflate=False,
     )
     server = _Server(config)
     stop = wait_for_signal()
