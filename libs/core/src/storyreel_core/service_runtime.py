@@ -18,6 +18,7 @@ from storyreel_core.bus.jetstream import ConsumerSpec
 from storyreel_core.bus.job_runner import Handler, JobRunner, job_subject
 from storyreel_core.bus.nats_server import BundledNatsServer
 from storyreel_core.cancellation import raise_if_cancelling
+from storyreel_core.cpu_priority import favour_event_loop
 from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.malloc_arenas import limit_malloc_arenas
 from storyreel_core.platform import Platform, open_platform
@@ -194,6 +195,11 @@ async def serve(name: str, build: Builder, settings: Settings | None = None) -> 
     configure_logging(settings.log_level, json=settings.log_json)
     check_at_start_up(settings.providers)
     configure_tracing(settings, f"storyreel-{name}")
+    favour_event_loop(
+        asyncio.get_running_loop(),
+        work_nice=settings.work_nice,
+        switch_ms=settings.gil_switch_interval_ms,
+    )
     start_metrics_server(settings.metrics_port, settings.grpc_host)
     stop = wait_for_signal()
     nats: BundledNatsServer | None = None

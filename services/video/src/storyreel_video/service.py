@@ -15,6 +15,7 @@ from storyreel_core.proto.storyreel.v1 import (
 )
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_core.warm_imports import PIL_PLUGINS, import_in_background
 from storyreel_video.clips_job import ClipsJob
 from storyreel_video.concat_job import ConcatJob
 from storyreel_video.cut_speech import CutSpeech
@@ -112,6 +113,11 @@ def build(platform: Platform) -> ServiceParts:
         },
         # A final cut waits for its segments: they get slots of their own.
         own_consumer=frozenset({SEGMENT_KIND}),
-        on_start=[videos.ensure_indexes, scratch.clear_at_start],
+        on_start=[
+            videos.ensure_indexes,
+            scratch.clear_at_start,
+            # Subtitle fonts' coverage (fontTools), FFT resampling, PIL's PNG/JPEG plugins.
+            import_in_background("fontTools.ttLib", "numpy.fft", *PIL_PLUGINS),
+        ],
         on_drama_deleted=[videos.delete_drama_content],
     )

@@ -294,22 +294,28 @@ class PhaseProgress:
     """The render's progress while the stages of one phase run, side by side or alone.
 
     Finished stages count whole; each running stage adds its own percentage, so the bar moves
-    forward smoothly whichever of two parallel stages reports.
+    forward smoothly whichever of two parallel stages reports. A stage is re-read at every
+    wake-up and at least every half second (`StageClient.wait`); a reading that changes
+    nothing the render shows is not written again, so watchers (200 WebSocket clients, say)
+    get a message when the render moved, not twice a second per running stage.
     """
 
     def __init__(self, ctx: JobContext, *, finished: int, running: list[str]) -> None:
         self.ctx = ctx
         self.finished = finished
         self.percent = dict.fromkeys(running, 0.0)
+        self._last: tuple[Any, ...] | None = None
 
     async def report(self, current_item: dict[str, Any] | None = None) -> None:
         total = len(STAGES)
+        step = ", ".join(STEP_NAMES[s] for s in self.percent)
+        percentage = (self.finished * 100 + sum(self.percent.values())) / total
+        shown = (round(percentage, 1), step, current_item)  # progress_doc keeps one decimal
+        if shown == self._last:
+            return
+        self._last = shown
         await self.ctx.progress(
-            self.finished,
-            total,
-            ", ".join(STEP_NAMES[s] for s in self.percent),
-            percentage=(self.finished * 100 + sum(self.percent.values())) / total,
-            current_item=current_item,
+            self.finished, total, step, percentage=percentage, current_item=current_item
         )
 
     def relay(self, stage: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
