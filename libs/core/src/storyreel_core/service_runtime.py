@@ -46,6 +46,9 @@ class ServiceParts:
     # a job that waits for jobs of such a kind (the final cut waits for its segments) then
     # never holds the slots those jobs need.
     own_consumer: frozenset[str] = frozenset()
+    # Slots of a kind's own consumer (default: settings.job_concurrency), e.g. one segment
+    # encode per usable core.
+    slots: dict[str, int] = field(default_factory=dict)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Called when the service stops, before its job runners hand their jobs back.
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -78,24 +81,25 @@ def job_runners(platform: Platform, parts: ServiceParts) -> list[JobRunner]:
     (started in that order: the shared consumer stops overlapping their subjects first)."""
     settings = platform.settings
     shared = {k: h for k, h in parts.handlers.items() if k not in parts.own_consumer}
-    specs: list[tuple[ConsumerSpec, dict[str, Handler]]] = []
+    specs: list[tuple[ConsumerSpec, dict[str, Handler], int]] = []
     if shared:
         kinds = tuple(sorted(shared)) if parts.own_consumer else ()
-        specs.append((consumer_spec(settings, parts.name, kinds), shared))
+        specs.append((consumer_spec(settings, parts.name, kinds), shared, settings.job_concurrency))
     for kind in sorted(parts.own_consumer):
         durable = f"{parts.name}-{kind}-workers"
         spec = consumer_spec(settings, parts.name, (kind,), durable=durable)
-        specs.append((spec, {kind: parts.handlers[kind]}))
+        slots = parts.slots.get(kind, settings.job_concurrency)
+        specs.append((spec, {kind: parts.handlers[kind]}, slots))
     return [
         JobRunner(
             platform.bus,
             platform.tasks,
             spec,
             handlers,
-            concurrency=settings.job_concurrency,
+            concurrency=slots,
             heartbeat_s=settings.task_heartbeat_s,
         )
-        for spec, handlers in specs
+        for spec, handlers, slots in specs
     ]
 
 

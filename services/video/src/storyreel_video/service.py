@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from storyreel_core.cores import usable_cores
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import (
     stages_pb2,
@@ -111,8 +112,10 @@ def build(platform: Platform) -> ServiceParts:
             ),
             SEGMENT_KIND: SegmentJob(platform.objects, ffmpeg=ffmpeg, scratch=scratch),
         },
-        # A final cut waits for its segments: they get slots of their own.
+        # A final cut waits for its segments: they get slots of their own, one per usable
+        # core (each segment is a single-threaded x264 encode, see `segments`).
         own_consumer=frozenset({SEGMENT_KIND}),
+        slots={SEGMENT_KIND: usable_cores()},
         on_start=[
             videos.ensure_indexes,
             scratch.clear_at_start,
