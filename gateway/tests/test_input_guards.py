@@ -15,14 +15,15 @@ import pytest
 import pytest_asyncio
 
 from storyreel_core.bus.nats_server import free_port
-from storyreel_core.ids import new_id
 from storyreel_core.settings import Settings
 from storyreel_gateway.app import build_state, create_app
 from storyreel_gateway.json_body import DEFAULT_BODY_LIMIT
 
-DRAMA = new_id("drama")
-SCRIPT = new_id("script")
-BOARD = f"sb_{new_id('task').removeprefix('task_')}001"
+# Ids no one owns, in the platform's format, fixed: they appear in parametrized test ids,
+# which must be the same in every collection (pytest-xdist's workers compare them).
+DRAMA = "drama_0000000000000000000000000d01"
+SCRIPT = "script_0000000000000000000000000501"
+BOARD = "sb_0000000000000000000000000b01001"
 JSON = {"content-type": "application/json"}
 # One gateway for the module (Argon2 registration and app start-up are the slow part).
 pytestmark = pytest.mark.asyncio(loop_scope="module")
