@@ -20,9 +20,10 @@ run: install
 
 # Two workers, a test file each at a time (a file's module fixtures stay in one worker): most
 # end-to-end tests wait on processes they started, so a second worker fills the idle cores.
+# Files go in collection order, where tests/conftest.py puts the slowest first.
 TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 lint: install proto-check
 	$(VENV)/bin/ruff check .
