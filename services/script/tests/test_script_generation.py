@@ -132,6 +132,16 @@ def test_plan_refuses_bad_choices_and_oversized_text() -> None:
             drama_id="d", prompt="", input_type="novel", input_content="a" * (MAX_SOURCE_BYTES + 1)
         )
     assert caught.value.code == Code.FILE_TOO_LARGE
+    with pytest.raises(ValidationFailed) as bad_seed:
+        plan_generation(drama_id="d", prompt="x", input_type="", input_content="", seed=-1)
+    assert bad_seed.value.field == "seed"
+
+
+def test_plan_keeps_the_seed_for_the_screenplay() -> None:
+    """A workflow's (a render's) seed reaches the screenwriter; the studio's default is 0."""
+    assert plan_generation(drama_id="d", prompt="x", input_type="", input_content="").seed == 0
+    plan = plan_generation(drama_id="d", prompt="x", input_type="", input_content="", seed=7)
+    assert plan.seed == 7
 
 
 def test_plan_keeps_what_the_screenwriter_reads() -> None:

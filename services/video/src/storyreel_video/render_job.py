@@ -116,7 +116,7 @@ class RenderJob(LibraryJob):
                 ],
                 video_provider=spec.video_provider if rest else "",
                 video_model=spec.video_model,
-                budget=None,
+                budget=spec.budget,
                 width=spec.width,
                 height=spec.height,
                 fps=spec.fps,

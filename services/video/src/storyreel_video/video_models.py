@@ -212,3 +212,4 @@ class RenderInput(BaseModel):
     # A configured video provider and model for the shots' motion; empty = camera motion.
     video_provider: str = Field(default="", max_length=64)
     video_model: str = Field(default="", max_length=200)
+    budget: float | None = Field(default=None, ge=0)  # US dollars for the clips; None = no limit

@@ -457,6 +457,11 @@ class RegenerateImageRequest(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
     IMAGE_MODEL_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    NUM_STEPS_FIELD_NUMBER: _builtins.int
+    CFG_SCALE_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     prompt: _builtins.str
@@ -466,6 +471,15 @@ class RegenerateImageRequest(_message.Message):
     image_provider: _builtins.str
     """a configured image provider (GET /providers); "" = offline"""
     image_model: _builtins.str
+    width: _builtins.int
+    """The frame's size in pixels (64..4096 each); 0 = the storyboard's aspect ratio's size."""
+    height: _builtins.int
+    num_steps: _builtins.int
+    """1..100, an image model's sampling steps; 0 = its default"""
+    cfg_scale: _builtins.float
+    """0..30, an image model's guidance; unset = its default"""
+    budget: _builtins.float
+    """US dollars the image calls may cost; unset = no limit"""
     def __init__(
         self,
         *,
@@ -477,12 +491,24 @@ class RegenerateImageRequest(_message.Message):
         seed: _builtins.int = ...,
         image_provider: _builtins.str = ...,
         image_model: _builtins.str = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        num_steps: _builtins.int = ...,
+        cfg_scale: _builtins.float | None = ...,
+        budget: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_cfg_scale", b"_cfg_scale", "budget", b"budget", "cfg_scale", b"cfg_scale"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "fix_face", b"fix_face", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "prompt", b"prompt", "seed", b"seed", "storyboard_id", b"storyboard_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_cfg_scale", b"_cfg_scale", "budget", b"budget", "cfg_scale", b"cfg_scale", "drama_id", b"drama_id", "fix_face", b"fix_face", "height", b"height", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "num_steps", b"num_steps", "prompt", b"prompt", "seed", b"seed", "storyboard_id", b"storyboard_id", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__cfg_scale: _TypeAlias = _typing.Literal["cfg_scale"]  # noqa: Y015
+    _WhichOneofArgType__cfg_scale: _TypeAlias = _typing.Literal["_cfg_scale", b"_cfg_scale"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cfg_scale) -> _WhichOneofReturnType__cfg_scale | None: ...
 
 Global___RegenerateImageRequest: _TypeAlias = RegenerateImageRequest  # noqa: Y015
 
@@ -572,6 +598,7 @@ class GenerateShotAudioRequest(_message.Message):
     VOICE_FIELD_NUMBER: _builtins.int
     SPEED_FIELD_NUMBER: _builtins.int
     AUDIO_PROVIDER_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     text: _builtins.str
@@ -582,6 +609,8 @@ class GenerateShotAudioRequest(_message.Message):
     """0.5..2.0, default 1.0"""
     audio_provider: _builtins.str
     """a speech provider from GET /voices; default "offline" """
+    budget: _builtins.float
+    """US dollars the speech calls may cost; unset = no limit"""
     def __init__(
         self,
         *,
@@ -591,12 +620,15 @@ class GenerateShotAudioRequest(_message.Message):
         voice: _builtins.str = ...,
         speed: _builtins.float = ...,
         audio_provider: _builtins.str = ...,
+        budget: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_provider", b"audio_provider", "drama_id", b"drama_id", "speed", b"speed", "storyboard_id", b"storyboard_id", "text", b"text", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "audio_provider", b"audio_provider", "budget", b"budget", "drama_id", b"drama_id", "speed", b"speed", "storyboard_id", b"storyboard_id", "text", b"text", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
 
 Global___GenerateShotAudioRequest: _TypeAlias = GenerateShotAudioRequest  # noqa: Y015
 
