@@ -10,7 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from storyreel_core.drama_models import Transition
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.persona_text import persona_prompt, persona_style
+from storyreel_core.persona_text import persona_style
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.rpc.clients import call
@@ -197,10 +197,9 @@ async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str,
         persona = await fetch_persona(state, user["_id"], body.options.persona_id)
         style = persona_style(persona, style)
         options["voice"] = options.get("voice") or persona["voice"] or None
-        # An LLM screenwriter gets the persona whole (tone, audience, custom prompt), in the
-        # story's language; the offline one reads the style.
-        cjk = any("\u4e00" <= ch <= "\u9fff" for ch in body.story[:2000])
-        options["persona_prompt"] = persona_prompt(persona, "zh" if cjk else "en")
+        # The script stage gives an LLM screenwriter the persona whole (tone, audience,
+        # custom prompt); the offline one reads the style.
+        options["persona_id"] = persona["id"]
     options["budget"] = effective_budget(body.options.budget, user, state.settings)
     request = stages_pb2.RenderRequest(
         story=body.story, style=style, options_json=json.dumps(options, ensure_ascii=False)

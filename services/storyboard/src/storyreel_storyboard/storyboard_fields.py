@@ -190,6 +190,8 @@ def storyboard_view(doc: dict[str, Any]) -> dict[str, Any]:
         "audio_source": doc.get("audio_source", ""),
         "voice": doc.get("voice", ""),
         "speed": float(doc.get("speed", 0.0)),
+        # What the audio says when: [{speaker, text, start, end}] (a render counts the lines).
+        "audio_segments": list(doc.get("audio_segments") or []),
         "video_asset_id": doc.get("video_asset_id", ""),
         "version": int(doc["version"]),
     }

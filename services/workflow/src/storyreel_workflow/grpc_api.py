@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any, TypeAlias
 
 import grpc
 from pydantic import ValidationError
 
-from storyreel_core.errors import AlreadyExists, ValidationFailed
+from storyreel_core.errors import AlreadyExists, NotFound, ValidationFailed
 from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
     stages_pb2,
@@ -26,7 +27,9 @@ from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
+from storyreel_core.workflow_models import STAGES
 from storyreel_workflow.render_options import RenderInput
+from storyreel_workflow.render_workflow import render_workflow_id, workflow_fields
 from storyreel_workflow.stage_task_api import StageTaskRpcs
 from storyreel_workflow.task_delete import delete_task_tree
 from storyreel_workflow.workflow_api import WorkflowRpcs
@@ -116,6 +119,7 @@ class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServ
     ) -> common_pb2.TaskRef:
         spec = parse_render(request)
         check_providers(spec, self.providers)
+        workflow_fields(spec)  # 400 now for what the workflow's stages would refuse
         # Shots are timed by their speech later; before the script exists each counts as
         # ESTIMATED_SHOT_SECONDS, and a story without scene_count as the screenwriter's most.
         options = spec.options
@@ -130,7 +134,7 @@ class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServ
             kind="render",
             owner_id=caller_id(context),
             payload=spec.model_dump(mode="json"),
-            total=5,
+            total=len(STAGES),
         )
         scenes = spec.options.scene_count or 6
         return task_ref(task, estimated_time=10 + 6 * scenes)
@@ -143,9 +147,11 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         launcher: TaskLauncher,
         docs: DocumentStore | None = None,
         objects: ObjectStore | None = None,
+        machine: WorkflowMachine | None = None,
     ) -> None:
         self.tasks = tasks
         self.launcher = launcher
+        self.machine = machine  # cancels a cancelled render's workflow
         # Where jobs keep their resumable state and materials, for DeleteTask.
         self.docs = docs
         self.objects = objects
@@ -179,6 +185,10 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         for child in children:
             if child["status"] not in TERMINAL:
                 await self.tasks.cancel(child["_id"], owner)
+        if doc.get("kind") == "render" and self.machine is not None:
+            # A render's stages are its workflow's tasks: cancelling the workflow stops them.
+            with contextlib.suppress(NotFound, AlreadyExists):
+                await self.machine.cancel(render_workflow_id(task_id), owner)
         return doc
 
     async def DeleteTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:

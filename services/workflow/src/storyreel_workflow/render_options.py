@@ -47,8 +47,8 @@ class RenderOptions(BaseModel):
     # US dollars the render's provider calls may cost: refused up front when the estimate
     # is higher, stopped when the spend reaches it. None = no limit.
     budget: float | None = Field(default=None, ge=0)
-    # A persona's instructions for an LLM screenwriter (set by the gateway from persona_id).
-    persona_prompt: str = Field(default="", max_length=4000)
+    # A persona of the caller's (or a preset): the script stage shapes the screenplay by it.
+    persona_id: str = Field(default="", max_length=64)
     # A dynamic subtitle template for the final cut (checked by the gateway); None = classic.
     subtitle_template: str | None = Field(default=None, max_length=40)
 
