@@ -114,18 +114,25 @@ def test_same_story_and_seed_give_the_same_shot_list(api: Api) -> None:
     first = render(api, EN_STORY, seed=3, **tiny)["result"]
     second = render(api, EN_STORY, seed=3, **tiny)["result"]
     # Each render's shots are storyboards of its own drama, its lines spoken by characters of
-    # that drama: those ids differ, nothing else.
+    # that drama, its media under that drama: those ids, keys and timings differ.
     assert first["drama_id"] != second["drama_id"]
+    plan = ("number", "shot_type", "camera_movement", "prompt", "narration", "duration", "lines")
 
     def planned(shots: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
             {
-                **{k: v for k, v in shot.items() if k != "shot_id"},
+                **{k: shot[k] for k in plan},
                 "dialogue": [line["text"] for line in shot["dialogue"]],
+                # The words, in order (their timing follows the voices, cast per character of
+                # the render's own drama).
+                "spoken": [seg["text"] for seg in shot["audio_segments"]],
             }
             for shot in shots
         ]
 
-    assert planned(first["shots"]) == planned(second["shots"])
+    assert len(first["shots"]) == len(second["shots"])
+    for a, b in zip(planned(first["shots"]), planned(second["shots"]), strict=True):
+        for key in a:
+            assert a[key] == b[key], (a["number"], key, a[key], b[key])
     first = first["shots"]
     assert [s["shot_type"] for s in first] and all(s["prompt"] for s in first)

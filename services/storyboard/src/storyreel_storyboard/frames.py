@@ -32,6 +32,8 @@ class Frame:
     thumbnail_key: str
     width: int
     height: int
+    # Where each character stands ([{character_id, face, body}], fractions of the frame).
+    figures: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ class FrameMaker:
             image_key, thumbnail_key = frame_keys(drama_id, item["shot_id"], task_id)
             await self._copy(item["key"], image_key, "image/png")
             await self._copy(item.get("thumbnail_key") or item["key"], thumbnail_key, "image/jpeg")
-            frames[item["shot_id"]] = Frame(image_key, thumbnail_key, width, height)
+            figures = list(item.get("figures") or [])
+            frames[item["shot_id"]] = Frame(image_key, thumbnail_key, width, height, figures)
         await self.objects.delete_prefix(f"renders/{child_id}/")
         return Drawn(frames, {k: result[k] for k in SPENT_FIELDS if k in result})
 

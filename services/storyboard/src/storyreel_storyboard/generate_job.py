@@ -203,6 +203,7 @@ class GenerateStoryboardsJob:
                     "image_status": "completed",
                     "image_width": frame.width,
                     "image_height": frame.height,
+                    "figures": frame.figures,
                 }
 
             _before, docs[i] = await self.store.mutate(owner, drama, doc["_id"], keep)

@@ -146,6 +146,7 @@ class RegenerateImageJob:
                 "image_status": "completed",
                 "image_width": frame.width,
                 "image_height": frame.height,
+                "figures": frame.figures,
             }
 
         before, after = await self.store.mutate(owner, drama, spec.storyboard_id, keep)

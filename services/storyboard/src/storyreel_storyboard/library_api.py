@@ -349,6 +349,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             "image_status": "completed",
             "image_width": int(asset.width),
             "image_height": int(asset.height),
+            "figures": [],  # an uploaded picture: where anyone stands in it is unknown
         }
 
     async def DeleteStoryboard(

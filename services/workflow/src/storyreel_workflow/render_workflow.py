@@ -32,7 +32,8 @@ The result (`render_result`) keeps the fields clients read: the final cut's `vid
 `failed_attempts`, `kept_camera_motion`, …), `segments`, `soundtrack`; the script's `title`,
 `notes`, `generator`, `language`, `characters`; every stage's `usage`, `cost` and
 `provider_calls` summed; the audio stage's `voices`; and the `shots` in play order
-(`shot_id` = the storyboard's id). `drama_id`, `workflow_id` and `video_id` name what the
+(`shot_id` = the storyboard's id; each with its `image_key`, `audio_key`, `audio_segments`
+and `figures`). `drama_id`, `workflow_id` and `video_id` name what the
 render made: ordinary drama resources the studio API reads and edits.
 """
 
@@ -131,6 +132,12 @@ def _shot(board: dict[str, Any], number: int) -> dict[str, Any]:
         "dialogue": list(board.get("dialogue") or []),
         "duration": float(board.get("duration") or 0.0),
         "lines": len(board.get("audio_segments") or []),
+        # The shot's frame and speech (signed into image_url/audio_url by the gateway), what
+        # the speech says when, and where the frame's characters stand.
+        "image_key": board.get("image_key") or None,
+        "audio_key": board.get("audio_key") or None,  # None: a shot with nothing to say
+        "audio_segments": list(board.get("audio_segments") or []),
+        "figures": list(board.get("figures") or []),
     }
 
 

@@ -47,6 +47,41 @@ class DialogueLine(_message.Message):
 Global___DialogueLine: _TypeAlias = DialogueLine  # noqa: Y015
 
 @_typing.final
+class FigureBox(_message.Message):
+    """Where a drawn character stands in a storyboard's frame, as fractions of the frame
+    (x0, y0, x1, y1 in 0..1): the final cut keeps subtitles off the faces.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHARACTER_ID_FIELD_NUMBER: _builtins.int
+    FACE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    character_id: _builtins.str
+    @_builtins.property
+    def face(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """four numbers: the head, hair to chin"""
+
+    @_builtins.property
+    def body(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """four numbers: the whole visible figure"""
+
+    def __init__(
+        self,
+        *,
+        character_id: _builtins.str = ...,
+        face: _abc.Iterable[_builtins.float] | None = ...,
+        body: _abc.Iterable[_builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "character_id", b"character_id", "face", b"face"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FigureBox: _TypeAlias = FigureBox  # noqa: Y015
+
+@_typing.final
 class Storyboard(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -85,6 +120,7 @@ class Storyboard(_message.Message):
     IMAGE_WIDTH_FIELD_NUMBER: _builtins.int
     IMAGE_HEIGHT_FIELD_NUMBER: _builtins.int
     VIDEO_ASSET_ID_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     drama_id: _builtins.str
     script_id: _builtins.str
@@ -137,6 +173,10 @@ class Storyboard(_message.Message):
     def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[Global___DialogueLine]: ...
+    @_builtins.property
+    def figures(self) -> _containers.RepeatedCompositeFieldContainer[Global___FigureBox]:
+        """The characters in the frame as drawn (empty for an uploaded image or none drawn yet)."""
+
     def __init__(
         self,
         *,
@@ -175,10 +215,11 @@ class Storyboard(_message.Message):
         image_width: _builtins.int = ...,
         image_height: _builtins.int = ...,
         video_asset_id: _builtins.str = ...,
+        figures: _abc.Iterable[Global___FigureBox] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments_json", b"audio_segments_json", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "video_asset_id", b"video_asset_id", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments_json", b"audio_segments_json", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "figures", b"figures", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "video_asset_id", b"video_asset_id", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
