@@ -182,10 +182,12 @@ async def check_voice(state: Any, user_id: str, provider: str | None, voice: str
     openapi_extra={BODY_LIMIT_KEY: RENDER_BODY},
 )
 async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str, Any]:
-    """`options.persona_id` applies a persona: its style and tone become the style when `style`
-    is empty, an LLM screenwriter gets its whole prompt (`persona_text.persona_prompt`), and
-    its voice narrates unless `options.voice` names one. `conversation_id` (at
-    the top or in `options`, also `conversationId`) gets a message when the render ends."""
+    """Starts the render's task, which runs a workflow over the studio stages on a new drama
+    (`storyreel_workflow.render_job`). `options.persona_id` applies a persona: its style and
+    tone become the style when `style` is empty, the script stage gives an LLM screenwriter
+    its whole prompt (`persona_text.persona_prompt`), and its voice narrates unless
+    `options.voice` names one. `conversation_id` (at the top or in `options`, also
+    `conversationId`) gets a message when the render ends."""
     await check_voice(state, user["_id"], body.options.audio_provider, body.options.voice)
     conversation_id = body.conversation_id or body.options.conversation_id
     await check_conversation(state, user["_id"], conversation_id)
