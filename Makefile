@@ -18,8 +18,11 @@ install: $(UV)
 run: install
 	$(VENV)/bin/storyreel up
 
+# Two workers, a test file each at a time (a file's module fixtures stay in one worker): most
+# end-to-end tests wait on processes they started, so a second worker fills the idle cores.
+TEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=25
 
 lint: install proto-check
 	$(VENV)/bin/ruff check .

@@ -24,6 +24,7 @@ from typing import Literal
 
 import imageio_ffmpeg
 import numpy as np
+import soundfile
 from PIL import Image
 
 CRF = 23  # the final cut's CRF (x264's default); the same on both sides keeps it apples to apples
@@ -161,12 +162,14 @@ def moviepy_render(
     shot started with the shot; `write_videofile` encodes with libx264 at the same preset and
     AAC. Subtitles: a `TextClip` per spoken line at its own time when `cues` (per shot: text,
     start, end in shot seconds) are given, else one placeholder caption per shot; MoviePy 2
-    needs a TrueType font file, so none are drawn when no font is found. `music`: the same bed
+    needs a TrueType font file, so none are drawn when no font is found; each narration WAV
+    is decoded into an `AudioArrayClip` (see below). `music`: the same bed
     WAV the final cut mixes, looped to the cut's length, lowered under the voices and faded in
     and out; the mix is peak-normalised (`AudioNormalize`, MoviePy's nearest to the final
     cut's loudness normalisation; it has no ducking, so the bed stays at one level).
     """
     from moviepy import (  # dev-only dependency
+        AudioArrayClip,
         AudioFileClip,
         CompositeAudioClip,
         CompositeVideoClip,
@@ -224,7 +227,10 @@ def moviepy_render(
                 )
                 layers.append(caption)
         if voice is not None:
-            sounds.append(AudioFileClip(str(voice)).with_start(t))
+            # Decoded whole into an AudioArrayClip: MoviePy's file reader raises IndexError when
+            # a CompositeAudioClip chunk runs past the end of a short WAV (moviepy 2.2).
+            samples, rate = soundfile.read(str(voice), dtype="float32", always_2d=True)
+            sounds.append(AudioArrayClip(samples, fps=rate).with_start(t))
         t += dur - transition
     video = CompositeVideoClip(layers, size=(width, height))
     total = sum(durations) - (len(durations) - 1) * transition

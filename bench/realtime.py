@@ -2,9 +2,17 @@
 
 A running platform (started here) renders a short story while 200 WebSocket clients of one
 user are connected and subscribed to the render's task. For every message a client receives,
-the latency is its arrival time minus the `updated_at` of the task record it carries (the
-worker writes the record, then publishes it; the gateway fans it out). Both clocks are this
-machine's. Prints the count, p50, p99 and max, and p99 as a ratio of the 100 ms target, for:
+the latency is its arrival time minus the `updated_at` of the task record it carries. The
+store stamps `updated_at` as it writes the record (after any wait for its write lock), so
+the figure covers: the write's commit, the publish on NATS (`events.tasks.<id>`), the
+gateway's consumer, its fan-out to all 200 sockets, and the client reading its socket. The
+200 clients share this one process, on the same cores as the platform, so a busy machine
+delays their reading too. Both clocks are this machine's.
+
+Prints the count, p50, p99 and max, and p99 as a ratio of the 100 ms target. p99 is over
+every message of the run (some 30 records × 200 sockets), so it is set by the slowest two or
+three pushes of the render; p50 is a typical push. Run it on a quiet machine (other load
+delays the platform and the clients alike) and note the load beside the figures. For:
 
 - `embedded` (`storyreel up`): the gateway and every service in one process, so the gateway's
   event loop shares one interpreter (and its GIL) with the frames, speech and cut stages;

@@ -14,7 +14,7 @@ from storyreel_cli.platform_process import PlatformProcess
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
     # With the first admin configured, as a deployment would have it (tests/test_api_keys_e2e.py).
     admin = {"STORYREEL_ADMIN_USERNAME": ADMIN_USERNAME, "STORYREEL_ADMIN_PASSWORD": ADMIN_PASSWORD}
-    proc = PlatformProcess(tmp_path_factory.mktemp("platform"), env=admin).start()
+    proc = PlatformProcess(tmp_path_factory.mktemp("platform"), env=admin).start(timeout=180)
     yield proc
     proc.stop()
 

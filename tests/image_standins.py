@@ -7,10 +7,8 @@
   (multipart `image[]` files, `prompt`, `n`, `size`), answering `{"created", "data":
   [{"b64_json"}]}` or `{"error": {"message", "type", "code"}}` with OpenAI's statuses
   (429 with `retry-after`, 5xx, 400 `moderation_blocked`).
-- ComfyUI's server API (`server.py`; `script_examples/websockets_api_example.py`):
-  `POST /upload/image`, `POST /prompt` (`{"prompt", "client_id"}` → `{"prompt_id", "number",
-  "node_errors"}`), `GET /ws?clientId=` (JSON `progress` and `executing` messages),
-  `GET /history/{prompt_id}` and `GET /view`, plus `POST /queue` and `POST /interrupt`.
+- ComfyUI's server API (`comfyui_standin.ComfyUIServer`) running a text-to-image workflow
+  (EmptyLatentImage, KSampler, LoadImage references; one PNG out of node 9).
 
 Every image is a real PNG made with Pillow at the asked size, a solid colour that differs per
 request, and is kept in `requests` beside what the request carried, so a test can compare a
@@ -25,18 +23,17 @@ import hashlib
 import io
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from comfyui_standin import ComfyUIServer
 from loopback_app import LoopbackApp
 from PIL import Image
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.routing import Route
 
 
 @dataclass
@@ -87,24 +84,16 @@ class ImageStandIn:
         self.latency_s = latency_s
         self.requests: list[Seen] = []
         self.attempts = 0
-        self.uploads: dict[str, bytes] = {}
-        self.history: dict[str, dict[str, Any]] = {}
-        self.outputs: dict[str, bytes] = {}
-        self.sockets: dict[str, WebSocket] = {}
-        self.cancelled: list[str] = []
+        self.comfyui = ComfyUIServer(self._admit, self._execute, "image/png")
+        self.uploads = self.comfyui.uploads
+        self.cancelled = self.comfyui.cancelled
         self.in_flight = 0
         self.peak_in_flight = 0
         app = Starlette(
             routes=[
                 Route("/v1/images/generations", self._generate, methods=["POST"]),
                 Route("/v1/images/edits", self._edit, methods=["POST"]),
-                Route("/upload/image", self._upload, methods=["POST"]),
-                Route("/prompt", self._prompt, methods=["POST"]),
-                Route("/history/{prompt_id}", self._history),
-                Route("/view", self._view),
-                Route("/queue", self._queue, methods=["POST"]),
-                Route("/interrupt", self._interrupt, methods=["POST"]),
-                WebSocketRoute("/ws", self._ws),
+                *self.comfyui.routes(),
             ]
         )
         self._app = LoopbackApp(app, "image stand-in")
@@ -175,47 +164,17 @@ class ImageStandIn:
         )
         return await self._answer(seen, int(str(form.get("n") or 1)))
 
-    # --- ComfyUI ------------------------------------------------------------------------
+    # --- ComfyUI (the protocol in comfyui_standin) -----------------------------------------
 
-    async def _upload(self, request: Request) -> Response:
-        form = await request.form()
-        upload = form["image"]
-        assert not isinstance(upload, str)
-        name = upload.filename or uuid.uuid4().hex
-        self.uploads[name] = await upload.read()
-        return JSONResponse({"name": name, "subfolder": "", "type": "input"})
-
-    async def _ws(self, socket: WebSocket) -> None:
-        client_id = socket.query_params.get("clientId", "")
-        await socket.accept()
-        self.sockets[client_id] = socket
-        await socket.send_json({"type": "status", "data": {"status": {"exec_info": {}}}})
-        try:
-            while True:
-                await socket.receive_text()
-        except WebSocketDisconnect:
-            self.sockets.pop(client_id, None)
-
-    async def _prompt(self, request: Request) -> Response:
-        body = json.loads(await request.body())
-        workflow, client_id = body["prompt"], body.get("client_id", "")
+    async def _admit(self, workflow: dict[str, Any]) -> tuple[int, Behaviour]:
         self.attempts += 1
-        behaviour = self.behave("comfyui", self.attempts)
-        if behaviour.status != 200:
-            return JSONResponse(
-                {"error": {"type": "error", "message": "busy"}, "node_errors": {}},
-                status_code=behaviour.status,
-                headers=behaviour.headers,
-            )
-        prompt_id = str(uuid.uuid4())
-        asyncio.get_running_loop().create_task(
-            self._execute(prompt_id, workflow, client_id, behaviour)
-        )
-        return JSONResponse({"prompt_id": prompt_id, "number": self.attempts, "node_errors": {}})
+        return self.attempts, self.behave("comfyui", self.attempts)
 
     async def _execute(
         self, prompt_id: str, workflow: dict[str, Any], client_id: str, b: Behaviour
     ) -> None:
+        """A text-to-image workflow: the size from its empty latent, the seed and steps from
+        its KSampler, the references its LoadImage nodes name; one PNG from SaveImage."""
         latent = next(
             n
             for n in workflow.values()
@@ -237,30 +196,14 @@ class ImageStandIn:
             refs,
             workflow=workflow,
         )
-        socket = self.sockets.get(client_id)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            if socket is not None:
-                await socket.send_json(
-                    {"type": "execution_start", "data": {"prompt_id": prompt_id}}
-                )
+            await self.comfyui.report_start(client_id, prompt_id)
             steps = int(sampler["inputs"]["steps"])
             for step in range(1, steps + 1):
                 await asyncio.sleep((self.latency_s + b.delay_s) / steps)
-                if socket is not None:
-                    await socket.send_bytes(b"\x00\x00\x00\x01preview")  # a preview frame
-                    await socket.send_json(
-                        {
-                            "type": "progress",
-                            "data": {
-                                "value": step,
-                                "max": steps,
-                                "prompt_id": prompt_id,
-                                "node": "3",
-                            },
-                        }
-                    )
+                await self.comfyui.report_progress(client_id, prompt_id, step, steps, "3")
             if b.never_finish:
                 await asyncio.sleep(3600)
         finally:
@@ -269,32 +212,12 @@ class ImageStandIn:
         name = f"storyreel_{len(self.requests):05d}_.png"
         image = png(seen.width, seen.height, colour(len(self.requests) * 10))
         seen.images = [image]
-        self.outputs[name] = image
-        self.history[prompt_id] = {
-            "prompt": [self.attempts, prompt_id, workflow, {}, ["9"]],
-            "outputs": {"9": {"images": [{"filename": name, "subfolder": "", "type": "output"}]}},
-            "status": {"status_str": "success", "completed": True, "messages": []},
-        }
-        if socket is not None:
-            await socket.send_json(
-                {"type": "executing", "data": {"node": None, "prompt_id": prompt_id}}
-            )
-
-    async def _history(self, request: Request) -> Response:
-        prompt_id = request.path_params["prompt_id"]
-        entry = self.history.get(prompt_id)
-        return JSONResponse({prompt_id: entry} if entry else {})
-
-    async def _view(self, request: Request) -> Response:
-        data = self.outputs.get(request.query_params.get("filename", ""))
-        if data is None:
-            return Response(status_code=404)
-        return Response(data, media_type="image/png")
-
-    async def _queue(self, request: Request) -> Response:
-        body = json.loads(await request.body())
-        self.cancelled.extend(body.get("delete") or [])
-        return JSONResponse({})
-
-    async def _interrupt(self, request: Request) -> Response:
-        return JSONResponse({})
+        await self.comfyui.finish(
+            client_id,
+            prompt_id,
+            self.attempts,
+            workflow,
+            "9",
+            {"images": [{"filename": name, "subfolder": "", "type": "output"}]},
+            {name: image},
+        )

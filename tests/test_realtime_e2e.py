@@ -115,8 +115,14 @@ def test_another_users_task_is_an_error_frame_and_close_4404(api: Api, other_api
 
 
 def test_ping_pong_and_bad_frames_keep_the_socket(api: Api) -> None:
+    """Also: the server declines permessage-deflate (the client offers it, as browsers do), so
+    a push is not compressed once per socket."""
+    extensions: list[str | None] = []
+
     async def scenario() -> list[dict[str, Any]]:
-        async with connect(ws_url(api, api.token)) as ws:
+        async with connect(ws_url(api, api.token), compression="deflate") as ws:
+            assert ws.response is not None
+            extensions.append(ws.response.headers.get("Sec-WebSocket-Extensions"))
             await recv(ws)
             answers = []
             for frame in (
@@ -134,6 +140,7 @@ def test_ping_pong_and_bad_frames_keep_the_socket(api: Api) -> None:
             return answers
 
     answers = asyncio.run(scenario())
+    assert extensions == [None]
     assert answers[0] == {"type": "pong"} and answers[-2] == {"type": "pong"}
     for answer in answers[1:5] + answers[-1:]:
         assert answer["type"] == "error" and answer["code"] == 1001, answer

@@ -2,12 +2,9 @@
 
 `VideoStandIn` stands in, on one uvicorn port in a thread, for:
 
-- a ComfyUI server running an image-to-video workflow (ComfyUI's `server.py` protocol, as
-  `script_examples/websockets_api_example.py` uses it): `POST /upload/image` (multipart
-  `image`), `POST /prompt` (`{"prompt", "client_id"}` → `{"prompt_id", "number",
-  "node_errors"}`), `GET /ws?clientId=` (JSON `progress` and `executing` messages, binary
-  previews), `GET /history/{prompt_id}` (the MP4 listed the way core `SaveVideo` lists it:
-  under `images` with `animated: [true]`), `GET /view`, `POST /queue`, `POST /interrupt`;
+- a ComfyUI server running an image-to-video workflow (ComfyUI's `server.py` protocol,
+  `comfyui_standin.ComfyUIServer`): the MP4 is listed in `GET /history/{prompt_id}` the way
+  core `SaveVideo` lists it, under `images` with `animated: [true]`;
 - an asynchronous video API of the OpenAI videos / Kling / Seedance kind
   (https://platform.openai.com/docs/api-reference/videos): `POST /v1/videos` (JSON, or
   OpenAI's multipart with `input_reference`) → `{"id", "object": "video", "status":
@@ -40,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import imageio_ffmpeg
+from comfyui_standin import ComfyUIServer
 from loopback_app import LoopbackApp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.routing import Route
 
 CLIP_SIZE = (480, 480)
 CLIP_FPS = 12
@@ -130,22 +127,15 @@ class VideoStandIn:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.behaviours: dict[str, Behaviour] = {}
         self.clips: dict[str, bytes] = {}
-        self.uploads: dict[str, bytes] = {}
-        self.history: dict[str, dict[str, Any]] = {}
-        self.sockets: dict[str, WebSocket] = {}
-        self.cancelled: list[str] = []
+        self.comfyui = ComfyUIServer(self._admit, self._execute, "video/mp4")
+        self.uploads = self.comfyui.uploads
+        self.cancelled = self.comfyui.cancelled
         app = Starlette(
             routes=[
                 Route("/v1/videos", self._submit, methods=["POST"]),
                 Route("/v1/videos/{job_id}", self._poll),
                 Route("/v1/videos/{job_id}/content", self._content),
-                Route("/upload/image", self._upload, methods=["POST"]),
-                Route("/prompt", self._prompt, methods=["POST"]),
-                Route("/history/{prompt_id}", self._history),
-                Route("/view", self._view),
-                Route("/queue", self._queue, methods=["POST"]),
-                Route("/interrupt", self._interrupt, methods=["POST"]),
-                WebSocketRoute("/ws", self._ws),
+                *self.comfyui.routes(),
             ]
         )
         self._app = LoopbackApp(app, "video stand-in")
@@ -247,30 +237,9 @@ class VideoStandIn:
             return self._error(404, "not_found", "the video is not ready", {})
         return Response(data, media_type="video/mp4")
 
-    # --- ComfyUI ------------------------------------------------------------------------
+    # --- ComfyUI (the protocol in comfyui_standin) -----------------------------------------
 
-    async def _upload(self, request: Request) -> Response:
-        form = await request.form()
-        upload = form["image"]
-        assert not isinstance(upload, str)
-        name = upload.filename or uuid.uuid4().hex
-        self.uploads[name] = await upload.read()
-        return JSONResponse({"name": name, "subfolder": "", "type": "input"})
-
-    async def _ws(self, socket: WebSocket) -> None:
-        client_id = socket.query_params.get("clientId", "")
-        await socket.accept()
-        self.sockets[client_id] = socket
-        await socket.send_json({"type": "status", "data": {"status": {"exec_info": {}}}})
-        try:
-            while True:
-                await socket.receive_text()
-        except WebSocketDisconnect:
-            self.sockets.pop(client_id, None)
-
-    async def _prompt(self, request: Request) -> Response:
-        body = json.loads(await request.body())
-        workflow, client_id = body["prompt"], body.get("client_id", "")
+    async def _admit(self, workflow: dict[str, Any]) -> tuple[int, Behaviour]:
         self.calls["comfyui"] += 1
         text = next(
             (n["inputs"]["text"] for n in workflow.values() if n["class_type"] == "CLIPTextEncode"),
@@ -278,23 +247,14 @@ class VideoStandIn:
         )
         behaviour = self.behave("comfyui", self.calls["comfyui"], str(text))
         await asyncio.sleep(behaviour.delay_s)
-        if behaviour.status != 200:
-            return JSONResponse(
-                {"error": {"type": "error", "message": "busy"}, "node_errors": {}},
-                status_code=behaviour.status,
-                headers=behaviour.headers,
-            )
-        prompt_id = str(uuid.uuid4())
-        asyncio.get_running_loop().create_task(
-            self._execute(prompt_id, workflow, client_id, behaviour)
-        )
-        return JSONResponse(
-            {"prompt_id": prompt_id, "number": self.calls["comfyui"], "node_errors": {}}
-        )
+        return self.calls["comfyui"], behaviour
 
     async def _execute(
         self, prompt_id: str, workflow: dict[str, Any], client_id: str, b: Behaviour
     ) -> None:
+        """An image-to-video workflow: size and length from the node with `length`, the rate
+        from the one with `frame_rate`, the start frame its LoadImage names; one MP4 listed
+        the way core SaveVideo lists it (under `images`, `animated: [true]`)."""
         i2v = next(n for n in workflow.values() if "length" in n["inputs"])
         text = next(n for n in workflow.values() if n["class_type"] == "CLIPTextEncode")
         start = next(n for n in workflow.values() if n["class_type"] == "LoadImage")
@@ -310,70 +270,31 @@ class VideoStandIn:
             fps,
             body=workflow,
         )
-        socket = self.sockets.get(client_id)
-        if socket is not None:
-            await socket.send_json({"type": "execution_start", "data": {"prompt_id": prompt_id}})
+        await self.comfyui.report_start(client_id, prompt_id)
         steps = 4
         for step in range(1, steps + 1):
             await asyncio.sleep(0.02)
             if b.hold is not None and step > steps // 2:
                 await asyncio.to_thread(b.hold.wait, 30)
-            if socket is not None:
-                await socket.send_bytes(b"\x00\x00\x00\x01preview")
-                await socket.send_json(
-                    {
-                        "type": "progress",
-                        "data": {"value": step, "max": steps, "prompt_id": prompt_id, "node": "12"},
-                    }
-                )
+            await self.comfyui.report_progress(client_id, prompt_id, step, steps, "12")
         if b.never_finish:
             await asyncio.sleep(3600)
         if b.refuse:
-            if socket is not None:
-                await socket.send_json(
-                    {
-                        "type": "execution_error",
-                        "data": {
-                            "prompt_id": prompt_id,
-                            "node_type": "SamplerCustomAdvanced",
-                            "exception_message": "content refused",
-                        },
-                    }
-                )
+            await self.comfyui.fail(
+                client_id, prompt_id, "SamplerCustomAdvanced", "content refused"
+            )
             return
         data = await asyncio.to_thread(self._clip, seen)
         name = f"storyreel_clip_{len(self.requests):05d}_.mp4"
-        self.clips[name] = data
-        self.history[prompt_id] = {
-            "prompt": [self.calls["comfyui"], prompt_id, workflow, {}, ["15"]],
-            "outputs": {
-                "15": {
-                    "images": [{"filename": name, "subfolder": "video", "type": "output"}],
-                    "animated": [True],
-                }
+        await self.comfyui.finish(
+            client_id,
+            prompt_id,
+            self.calls["comfyui"],
+            workflow,
+            "15",
+            {
+                "images": [{"filename": name, "subfolder": "video", "type": "output"}],
+                "animated": [True],
             },
-            "status": {"status_str": "success", "completed": True, "messages": []},
-        }
-        if socket is not None:
-            await socket.send_json(
-                {"type": "executing", "data": {"node": None, "prompt_id": prompt_id}}
-            )
-
-    async def _history(self, request: Request) -> Response:
-        prompt_id = request.path_params["prompt_id"]
-        entry = self.history.get(prompt_id)
-        return JSONResponse({prompt_id: entry} if entry else {})
-
-    async def _view(self, request: Request) -> Response:
-        data = self.clips.get(request.query_params.get("filename", ""))
-        if data is None:
-            return Response(status_code=404)
-        return Response(data, media_type="video/mp4")
-
-    async def _queue(self, request: Request) -> Response:
-        body = json.loads(await request.body())
-        self.cancelled.extend(body.get("delete") or [])
-        return JSONResponse({})
-
-    async def _interrupt(self, request: Request) -> Response:
-        return JSONResponse({})
+            {name: data},
+        )

@@ -15,14 +15,15 @@ import pytest
 import pytest_asyncio
 
 from storyreel_core.bus.nats_server import free_port
-from storyreel_core.ids import new_id
 from storyreel_core.settings import Settings
 from storyreel_gateway.app import build_state, create_app
 from storyreel_gateway.json_body import DEFAULT_BODY_LIMIT
 
-DRAMA = new_id("drama")
-SCRIPT = new_id("script")
-BOARD = f"sb_{new_id('task').removeprefix('task_')}001"
+# Ids no one owns, in the platform's format, fixed: they appear in parametrized test ids,
+# which must be the same in every collection (pytest-xdist's workers compare them).
+DRAMA = "drama_0000000000000000000000000d01"
+SCRIPT = "script_0000000000000000000000000501"
+BOARD = "sb_0000000000000000000000000b01001"
 JSON = {"content-type": "application/json"}
 # One gateway for the module (Argon2 registration and app start-up are the slow part).
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -247,3 +248,29 @@ async def test_a_well_formed_unknown_id_reaches_the_service(client: httpx.AsyncC
     r = await client.get(f"/api/v1/dramas/{DRAMA}")
     refused(r, 503, 5003)  # the (closed) service was asked: the format let it through
     assert "127.0.0.1" not in r.text and "connect" not in r.text  # gRPC's details stay in the log
+
+
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"scene_count": 31}, "options.scene_count"),
+        ({"scene_count": 0}, "options.scene_count"),
+        ({"shots_per_scene": 5}, "options.shots_per_scene"),
+        ({"speed": 2.5}, "options.speed"),
+        ({"video": {"fps": 61}}, "options.video.fps"),
+        ({"image": {"seed": 2**31}}, "options.image.seed"),
+    ],
+)
+async def test_a_render_option_out_of_bounds_is_refused_at_the_edge(
+    client: httpx.AsyncClient, options: dict[str, Any], field: str
+) -> None:
+    """The bounds are storyreel_core.render_models' (written once; the workflow checks the
+    typed RenderOptions against them again): the gateway refuses before any service."""
+    r = await client.post("/api/v1/pipeline/render", json={"story": "A lamp.", "options": options})
+    refused(r, 400, 1001, field)
+
+
+async def test_render_options_in_bounds_go_on_to_the_workflow(client: httpx.AsyncClient) -> None:
+    options = {"scene_count": 30, "shots_per_scene": 4, "speed": 2.0, "video": {"fps": 60}}
+    r = await client.post("/api/v1/pipeline/render", json={"story": "A lamp.", "options": options})
+    refused(r, 503, 5003)  # typed onto the wire, then the (closed) workflow service was called

@@ -15,6 +15,7 @@ import uvicorn
 
 from storyreel_asset.service import build as build_asset
 from storyreel_core.bus.nats_server import BundledNatsServer
+from storyreel_core.cpu_priority import favour_event_loop
 from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.malloc_arenas import limit_malloc_arenas
 from storyreel_core.platform import open_platform
@@ -44,6 +45,13 @@ STAGE_SERVICES: dict[str, Builder] = {
 async def run_embedded(settings: Settings) -> None:
     # Once for the whole process, before any service or the gateway: one service.name.
     configure_tracing(settings, "storyreel")
+    # The gateway shares this process (and its GIL) with every stage's work: its event loop
+    # goes first (worker threads niced, a short GIL switch interval).
+    favour_event_loop(
+        asyncio.get_running_loop(),
+        work_nice=settings.work_nice,
+        switch_ms=settings.gil_switch_interval_ms,
+    )
     nats = await BundledNatsServer(settings.data_dir / "nats").start()
     platform = await open_platform(settings, settings.nats_url or nats.url, name="storyreel")
     services: list[RunningService] = []
@@ -73,6 +81,9 @@ async def run_embedded(settings: Settings) -> None:
             log_level="warning",
             lifespan="on",
             ws="websockets-sansio",
+            # Frames are small JSON, made once for every socket; compressing them per socket
+            # (each has its own deflate context) would cost CPU on every send of a push.
+            ws_per_message_deflate=False,
         )
         server = uvicorn.Server(config)
         log.info(

@@ -51,7 +51,11 @@ class PlatformProcess:
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError(f"platform did not start:\n{self.log()}")
+        # Not left running behind the error: nothing else would ever stop it.
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
+        raise RuntimeError(f"platform did not start in {timeout:.0f} s:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]

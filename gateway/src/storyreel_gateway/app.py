@@ -159,8 +159,11 @@ def create_app(settings: Settings, state: GatewayState | None = None) -> FastAPI
     install_error_handlers(app)
     # The first configuration in a process wins: the embedded launcher's comes before this.
     configure_tracing(settings, "storyreel-gateway")
+    # WebSockets (`/ws`, `/workflow/{id}/ws`) are not traced: a span that lasts as long as the
+    # connection (up to an hour) tells nothing, and the middleware would still run on every
+    # frame sent, 200 times per progress record with 200 clients watching.
     FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="/metrics$,/health$", exclude_spans=["receive", "send"]
+        app, excluded_urls="/metrics$,/health$,/ws$", exclude_spans=["receive", "send"]
     )
     app.add_middleware(ApiUsageMiddleware)
     app.add_middleware(RequestMetricsMiddleware)

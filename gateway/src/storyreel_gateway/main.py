@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from storyreel_core.cpu_priority import favour_event_loop
 from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.malloc_arenas import limit_malloc_arenas
 from storyreel_core.providers.config import check_at_start_up
@@ -32,12 +33,20 @@ class _Server(uvicorn.Server):
 
 
 async def serve(settings: Settings) -> None:
+    favour_event_loop(
+        asyncio.get_running_loop(),
+        work_nice=settings.work_nice,
+        switch_ms=settings.gil_switch_interval_ms,
+    )
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level="warning",
         ws="websockets-sansio",
+        # Frames are small JSON, made once for every socket; compressing them per socket
+        # (each has its own deflate context) would cost CPU on every send of a push.
+        ws_per_message_deflate=False,
     )
     server = _Server(config)
     stop = wait_for_signal()

@@ -18,12 +18,15 @@ Where nx-27017 differs from a real MongoDB, the adapter keeps to what both do al
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
 
+from storyreel_core.clock import utc_now
 from storyreel_core.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
 from storyreel_core.stores.document_store import IndexSpec
+from storyreel_core.stores.sqlite_store import SqliteDocumentStore
 
 C = "items"
 
@@ -275,6 +278,27 @@ async def test_concurrent_writers(document_store: Any) -> None:
     assert sum(isinstance(r, VersionConflict) for r in results) == 1
     assert sum(isinstance(r, dict) for r in results) == 1
     assert (await document_store.get(C, "w"))["version"] == 42
+
+
+async def test_update_stamps_the_time_of_the_write(document_store: Any) -> None:
+    """`stamp` is set by the store as it writes: ISO-8601 UTC with milliseconds, at least the
+    time the update was asked. SQLite writes one at a time under its lock, so its stamps also
+    follow the order the writes were stored (versions) when many write at once; MongoDB
+    applies concurrent writes in the server's order, after each client took its stamp."""
+    await document_store.insert(C, {"_id": "t", "n": 0, "at": "stale"})
+    asked = utc_now()
+    done = await asyncio.gather(
+        *(document_store.update(C, "t", {"n": i, "at": "x"}, stamp="at") for i in range(20))
+    )
+    by_version = sorted(done, key=lambda doc: doc["version"])
+    stamps = [doc["at"] for doc in by_version]
+    assert min(stamps) >= asked
+    if isinstance(document_store, SqliteDocumentStore):
+        assert stamps == sorted(stamps)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", at) for at in stamps)
+    assert await document_store.get(C, "t") == by_version[-1]
+    checked = await document_store.update(C, "t", {"n": -1}, expected_version=21, stamp="at")
+    assert checked["version"] == 22 and checked["at"] >= max(stamps)
 
 
 async def test_missing_document_not_found(document_store: Any) -> None:

@@ -4,12 +4,10 @@ failure raised as itself with the other items cancelled."""
 from __future__ import annotations
 
 import asyncio
-import os
-from pathlib import Path
 
 import pytest
 
-from storyreel_asset.bounded import map_bounded, usable_cores
+from storyreel_asset.bounded import map_bounded
 
 
 async def test_keeps_order_and_limit() -> None:
@@ -50,18 +48,3 @@ async def test_empty() -> None:
         return item
 
     assert await map_bounded([], work, 4) == []
-
-
-def test_cores_follow_affinity_and_a_cgroup_quota(tmp_path: Path) -> None:
-    """A pod limited to 1.5 CPUs keeps two draws busy, however many cores the node has."""
-    affinity = len(os.sched_getaffinity(0))
-    cpu_max = tmp_path / "cpu.max"
-    assert usable_cores(cpu_max) == affinity  # no cgroup file
-    cpu_max.write_text("max 100000\n")
-    assert usable_cores(cpu_max) == affinity
-    cpu_max.write_text("150000 100000\n")
-    assert usable_cores(cpu_max) == min(affinity, 2)
-    cpu_max.write_text("20000 100000\n")
-    assert usable_cores(cpu_max) == 1
-    cpu_max.write_text("garbage\n")
-    assert usable_cores(cpu_max) == affinity

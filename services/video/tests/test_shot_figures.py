@@ -3,7 +3,7 @@ faces: the storyboard message's `figures` → `ShotRef.figures` → the composer
 
 from __future__ import annotations
 
-from storyreel_core.proto.storyreel.v1 import storyboards_pb2
+from storyreel_core.proto.storyreel.v1 import drama_pb2, storyboards_pb2
 from storyreel_video.peers import shot_from_proto
 from storyreel_video.shot_clips import cut_shot
 
@@ -14,10 +14,10 @@ def test_figures_go_from_the_storyboard_to_the_cut() -> None:
         image_key="f.png",
         duration=3.0,
         figures=[
-            storyboards_pb2.FigureBox(
+            drama_pb2.FigureBox(
                 character_id="char_1", face=[0.4, 0.2, 0.6, 0.35], body=[0.3, 0.2, 0.7, 0.9]
             ),
-            storyboards_pb2.FigureBox(character_id="char_2", face=[0.1], body=[]),  # malformed
+            drama_pb2.FigureBox(character_id="char_2", face=[0.1], body=[]),  # malformed
         ],
     )
     shot = shot_from_proto(msg)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import threading
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +15,7 @@ import pysubs2
 import pytest
 from PIL import ImageFont
 
+from storyreel_core.cpu_priority import set_work_nice
 from storyreel_core.drama_models import SpeechSegment
 from storyreel_video import RenderFailed
 from storyreel_video.audio_mix import RATE, mix_soundtrack, read_wav, resample
@@ -249,3 +253,23 @@ def test_k_weighting_response_is_the_spec_filters() -> None:
     highpass = (1.0 - 2.0 * z + z * z) / (1.0 - 1.99004745483398 * z + 0.99007225036621 * z * z)
     assert np.abs(np.fft.rfft(impulse) - shelf * highpass).max() < 1e-9
     assert _k_response(4096).shape == (2049,)
+
+
+async def test_the_frame_feeder_runs_at_the_work_niceness(tmp_path: Path) -> None:
+    """The thread drawing frames into ffmpeg's stdin is stage work: it lowers its own priority
+    by the process's work niceness (`STORYREEL_WORK_NICE`), the event loop's thread does not."""
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def feeder(write: Callable[[bytes], None]) -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        write(bytes(16 * 16 * 3 * 2))
+
+    set_work_nice(3)
+    try:
+        raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "16x16", "-r", "2", "-i", "pipe:0"]
+        await run_ffmpeg([*raw, "-f", "null", "-"], feeder=feeder)
+    finally:
+        set_work_nice(0)
+    assert seen == [min(19, base + 3)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base

@@ -8,7 +8,6 @@ same error mapping as every service, over storyboards whose media sit in the rea
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
+    drama_pb2,
     script_pb2,
     script_pb2_grpc,
     storyboards_pb2,
@@ -139,11 +139,11 @@ async def running(tmp_path: Path, synth: Synth) -> AsyncIterator[Running]:
     for i in range(3):
         still = make_still(tmp_path / f"f{i}.png", W, H, i)
         await objects.put_file(f"dramas/{DRAMA}/storyboards/sb_{i}/frame.png", still, "image/png")
-        segments = [{"speaker": "narrator", "text": f"Line {i}.", "start": 0.0, "end": 0.8}]
+        segments = [drama_pb2.SpeechSegment(speaker="narrator", text=f"Line {i}.", end=0.8)]
         peers.boards[f"sb_{i}"] = storyboards_pb2.Storyboard(
             id=f"sb_{i}", drama_id=DRAMA, position=i + 1, camera_movement="pull_out",
             image_key=f"dramas/{DRAMA}/storyboards/sb_{i}/frame.png", duration=1.0,
-            audio_segments_json=json.dumps(segments), language="en",
+            audio_segments=segments, language="en",
         )  # fmt: skip
     speech = make_speech(tmp_path / "speech.wav", 0.8)
     await objects.put_file(f"dramas/{DRAMA}/storyboards/sb_0/audio.wav", speech, "audio/wav")

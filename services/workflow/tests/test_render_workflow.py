@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.workflow_models import STAGES
+from storyreel_core.render_models import DEFAULT_SCENE_COUNT
+from storyreel_core.workflow_models import STAGES, WorkflowPreferences
 from storyreel_workflow.render_options import RenderInput
 from storyreel_workflow.render_workflow import (
     render_name,
@@ -68,13 +69,25 @@ def test_defaults_draw_frames_at_the_videos_size_without_model_settings() -> Non
     prefs = workflow_fields(spec())["options"]["preferences"]
     assert prefs["image_resolution"] == prefs["resolution"] == "720p"
     assert prefs["num_steps"] is None and prefs["cfg_scale"] is None
-    assert prefs["scene_count"] is None and prefs["budget"] is None
+    # No scene_count: the studio's default, the number the cost check and estimate count.
+    assert prefs["scene_count"] == DEFAULT_SCENE_COUNT == 6 and prefs["budget"] is None
     assert prefs["subtitle_template"] is None and prefs["persona_id"] == ""
 
 
+def test_a_render_skips_the_clip_stage() -> None:
+    """The final cut animates each shot itself: a render's workflow asks for no clips (the
+    video stage gets no task, `test_studio_stage_requests`); a studio workflow still does."""
+    assert workflow_fields(spec())["options"]["preferences"]["clips"] is False
+    assert WorkflowPreferences().clips is True
+
+
 def test_what_the_workflow_would_refuse_is_a_400_naming_the_option() -> None:
+    """The render's models hold the same bounds now (storyreel_core.render_models); a value
+    that got past them (built without validation here) is still a 400 naming the option."""
+    unchecked = spec()
+    unchecked.options.voice = "v" * 81  # assignment is not validated
     with pytest.raises(ValidationFailed) as caught:
-        workflow_fields(spec(voice="v" * 81))
+        workflow_fields(unchecked)
     assert caught.value.field == "options.voice"
 
 

@@ -42,7 +42,7 @@ def workflow(costs: dict[str, float] | None = None, **prefs: Any) -> dict[str, A
         "input_type": "novel",
         "input_content": "Mara lit the lamp.",
         "options": {"ai_provider": "", "model": "", "preferences": checked},
-        "outputs": {"script": {"id": "script_1"}, "costs": costs or {}},
+        "outputs": {"script": {"id": "script_1", "title": "灯下"}, "costs": costs or {}},
         # One task for the drama's script, storyboard, video and final; one per storyboard
         # (two here) for the frames and the audio.
         "stages": {
@@ -83,6 +83,16 @@ async def test_a_renders_options_reach_the_studio_stages() -> None:
     final = await sent(wf, "final")
     assert (final.video_provider, final.video_model) == ("sora", "sora-2")
     assert final.subtitle_template == "karaoke"
+    assert final.title == "灯下"  # the script's title, drawn on the thumbnail
+
+
+async def test_the_clip_stage_has_no_task_when_no_clips_are_wanted() -> None:
+    """A render's final cut animates each shot itself: its workflow's video stage starts
+    nothing (the machine completes a stage without targets at once)."""
+    stages = RecordingStages()
+    assert await stages.targets(workflow(clips=False), "video") == []
+    assert await stages.targets(workflow(), "video") == [{"id": "drama_1"}]
+    await stages.channels.close()
 
 
 async def test_unset_options_keep_the_studio_defaults() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.errors import AppError, NotFound, ValidationFailed
 from storyreel_core.staged_files import sniff, unsupported
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
@@ -234,9 +234,7 @@ class Media:
             return doc
         try:
             task = await stages.read_task(self.state, doc["owner_id"], doc["task_id"])
-        except AppError as exc:  # a deleted task: it made no file
-            if exc.code != Code.NOT_FOUND:
-                raise
+        except NotFound:  # a deleted task: it made no file
             return await self.documents.update_media(
                 doc["_id"], {"status": "failed", "error": {"reason": "its task was deleted"}}
             )

@@ -24,15 +24,15 @@ a conditional write on the version read, and the stage it starts is idempotent.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from typing import Any
 
-from storyreel_core.errors import AlreadyExists, AppError, Code, VersionConflict
+from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, VersionConflict
 from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboards_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import to_object, to_objects
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
 from storyreel_gateway.drafts.documents import DRAFT_STAGE, DRAFTS, DraftDocuments
@@ -177,9 +177,7 @@ class Screenplays:
         """The task's view; a deleted task reads as failed (the draft cannot move on)."""
         try:
             return await stages.read_task(self.state, draft["owner_id"], task_id)
-        except AppError as exc:
-            if exc.code != Code.NOT_FOUND:
-                raise
+        except NotFound:
             return {"task_id": task_id, "status": "failed", "error": {"reason": "deleted"}}
 
     async def _step(self, draft: dict[str, Any]) -> dict[str, Any] | None:
@@ -350,20 +348,19 @@ class Screenplays:
     async def _drama(self, draft: dict[str, Any]) -> str:
         """A new drama named after the draft (a taken name gets the draft's id after it)."""
         base = (draft.get("title") or "Screenplay").strip()[:80] or "Screenplay"
-        settings = json.dumps({"screenplay_id": draft["_id"]})
+        settings = to_object({"screenplay_id": draft["_id"]})
         for name in (base, f"{base} ({draft['_id'][-8:]})", f"{base} ({new_id('x')[-10:]})"):
             try:
                 drama = await call(
                     self.state.stubs.script.CreateDrama,
                     script_pb2.CreateDramaRequest(
-                        name=name, description=draft.get("prompt", "")[:500], settings_json=settings
+                        name=name, description=draft.get("prompt", "")[:500], settings=settings
                     ),
                     user_id=draft["owner_id"],
                 )
                 return str(drama.id)
-            except AppError as exc:
-                if exc.code != Code.EXISTS:
-                    raise
+            except AlreadyExists:
+                continue
         raise AppError("no free drama name for this screenplay", code=Code.EXISTS, field="title")
 
     async def _character(self, owner: str, drama_id: str, character: dict[str, Any]) -> str:
@@ -438,6 +435,6 @@ class Screenplays:
             drama_id=drama_id,
             title=(draft.get("title") or "Screenplay")[:200],
             content=content,
-            scenes_json=json.dumps(scenes, ensure_ascii=False),
-            metadata_json=json.dumps(metadata, ensure_ascii=False),
+            scenes=to_objects(scenes),
+            metadata=to_object(metadata),
         )

@@ -10,7 +10,6 @@ provider, else camera motion over the still).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from storyreel_core.errors import ValidationFailed
@@ -19,7 +18,7 @@ from storyreel_core.providers.config import OFFLINE, OFFLINE_MODEL
 from storyreel_core.providers.ports import Modality
 from storyreel_core.providers.registry import ModelChoice, ProviderRegistry
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import task_from_proto
+from storyreel_core.rpc.messages import stage_request, task_from_proto
 from storyreel_gateway.state import GatewayState
 
 
@@ -53,15 +52,15 @@ def choose_model(
     return registry.resolve(modality, provider, model, field="provider", model_field=field)
 
 
-def _request(payload: dict[str, Any], task_id: str = "") -> common_pb2.StageRequest:
-    return common_pb2.StageRequest(
-        input_json=json.dumps(payload, ensure_ascii=False), task_id=task_id
-    )
+def _request(kind: str, payload: dict[str, Any], task_id: str = "") -> common_pb2.StageRequest:
+    return stage_request(kind, payload, task_id=task_id)
 
 
 async def start_screenplay(state: GatewayState, owner_id: str, payload: dict[str, Any]) -> str:
     """The script service's `screenplay` stage (story → Screenplay as the task result)."""
-    ref = await call(state.stubs.script.WriteScreenplay, _request(payload), user_id=owner_id)
+    ref = await call(
+        state.stubs.script.WriteScreenplay, _request("screenplay", payload), user_id=owner_id
+    )
     return str(ref.task_id)
 
 
@@ -71,14 +70,14 @@ async def start_frames(
     """The asset service's `frames` stage. A `task_id` (a draft's own, derived from its id)
     makes the call idempotent: calling again finds the task instead of starting another."""
     stub = stages_pb2_grpc.AssetServiceStub(state.stubs.by_service["asset"])
-    ref = await call(stub.RenderFrames, _request(payload, task_id), user_id=owner_id)
+    ref = await call(stub.RenderFrames, _request("frames", payload, task_id), user_id=owner_id)
     return str(ref.task_id)
 
 
 async def start_final_cut(state: GatewayState, owner_id: str, payload: dict[str, Any]) -> str:
     """The video service's `final_cut` stage (stills + motion → MP4 and thumbnail)."""
     stub = stages_pb2_grpc.VideoServiceStub(state.stubs.by_service["video"])
-    ref = await call(stub.ComposeFinalCut, _request(payload), user_id=owner_id)
+    ref = await call(stub.ComposeFinalCut, _request("final_cut", payload), user_id=owner_id)
     return str(ref.task_id)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import object_to_dict, to_object
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import DramaId, ExpectedVersion, FreeObject
@@ -56,7 +56,7 @@ def drama_out(msg: script_pb2.Drama) -> dict[str, Any]:
         "id": msg.id,
         "name": msg.name,
         "description": msg.description,
-        "settings": json.loads(msg.settings_json or "{}"),
+        "settings": object_to_dict(msg.settings),
         "status": msg.status,
         "version": msg.version,
         "created_at": msg.created_at,
@@ -75,7 +75,7 @@ async def create_drama(body: DramaIn, state: State, user: CurrentUser) -> dict[s
     request = script_pb2.CreateDramaRequest(
         name=body.name,
         description=body.description,
-        settings_json=json.dumps(body.settings, ensure_ascii=False),
+        settings=to_object(body.settings),
     )
     msg = await call(state.stubs.script.CreateDrama, request, user_id=user["_id"])
     return ok(drama_out(msg))
@@ -125,7 +125,7 @@ async def _update(
     if fields.get("description") is not None:
         request.description = fields["description"]
     if fields.get("settings") is not None:
-        request.settings_json = json.dumps(fields["settings"], ensure_ascii=False)
+        request.settings.CopyFrom(to_object(fields["settings"]))
     return ok(drama_out(await call(state.stubs.script.UpdateDrama, request, user_id=user_id)))
 
 

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
 
-from storyreel_core.drama_models import Transition
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.persona_text import persona_style
 from storyreel_core.proto.storyreel.v1 import stages_pb2
-from storyreel_core.resolutions import RESOLUTION_PATTERN
+from storyreel_core.render_models import RenderOptions as CoreRenderOptions
 from storyreel_core.rpc.clients import call
-from storyreel_core.subtitle_templates import TemplateId
+from storyreel_core.rpc.messages import to_message
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
-from storyreel_gateway.fields import NOT_BLANK, Seed
+from storyreel_gateway.fields import NOT_BLANK
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, CheckedRoute
 from storyreel_gateway.links import TASK_LINKS
 from storyreel_gateway.routers.conversations import check_conversation, start_in_conversation
@@ -32,86 +30,9 @@ router = APIRouter(
 RENDER_BODY = 2 * 1024 * 1024
 
 
-class ImageOptions(BaseModel):
-    resolution: str | None = Field(
-        default=None, max_length=20, pattern=RESOLUTION_PATTERN, examples=["768x512"]
-    )
-    num_steps: int = Field(default=4, ge=1, le=100)
-    cfg_scale: float = Field(default=1.5, ge=0, le=30)
-    seed: Seed | None = None
-
-
-class VideoOptions(BaseModel):
-    fps: int = Field(default=24, ge=1, le=60)
-    resolution: str = Field(
-        default="720p",
-        max_length=20,
-        pattern=RESOLUTION_PATTERN,
-        examples=["720p", "1080x1920"],
-        description="360p | 480p | 540p | 720p | 1080p (vertical 9:16) or WxH, sides 64-4096",
-    )
-    transition: Transition = "crossfade"
-
-
-class RenderOptions(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    scene_count: int | None = Field(default=None, ge=1, le=30)
-    shots_per_scene: int = Field(default=1, ge=1, le=4)
-    image: ImageOptions = Field(default_factory=ImageOptions)
-    video: VideoOptions = Field(default_factory=VideoOptions)
-    voice: str | None = Field(
-        default=None,
-        max_length=80,
-        examples=["narrator-zh"],
-        validation_alias=AliasChoices("voice", "voice_id"),
-        description="the narrator's voice id from GET /voices (also `voice_id`)",
-    )
-    audio_provider: str | None = Field(
-        default=None,
-        max_length=80,
-        validation_alias=AliasChoices("audio_provider", "provider"),
-        description="the speech provider (also `provider`); default offline",
-    )
-    speed: float = Field(default=1.0, ge=0.5, le=2.0)
-    music: bool = True
-    seed: Seed = 0
-    ai_provider: str | None = Field(
-        default=None,
-        max_length=64,
-        description="a text provider of GET /providers for the screenplay; unset = offline",
-        examples=["offline"],
-    )
-    model: str | None = Field(
-        default=None, max_length=200, description="one of the provider's text models"
-    )
-    image_provider: str | None = Field(
-        default=None,
-        max_length=64,
-        description="an image provider of GET /providers for the frames; unset = offline"
-        " (the procedural renderer)",
-        examples=["offline"],
-    )
-    image_model: str | None = Field(
-        default=None, max_length=200, description="one of the provider's image models"
-    )
-    video_provider: str | None = Field(
-        default=None,
-        max_length=64,
-        description="a video provider of GET /providers for each shot's motion (start frame ="
-        " the shot's image); unset = camera motion over the stills. A shot whose clip fails"
-        " keeps camera motion and the result's `motion.kept_camera_motion` names it",
-        examples=["offline"],
-    )
-    video_model: str | None = Field(
-        default=None, max_length=200, description="one of the provider's video models"
-    )
-    budget: float | None = Field(
-        default=None,
-        ge=0,
-        description="US dollars the provider calls may cost: refused with 400 when the"
-        " estimate is higher, stopped when the spend reaches it",
-    )
+# The options' bounds are storyreel_core.render_models' (the workflow service checks them
+# again); the persona and the conversation are the gateway's to read.
+class RenderOptions(CoreRenderOptions):
     persona_id: str | None = Field(
         default=None,
         min_length=1,
@@ -124,11 +45,6 @@ class RenderOptions(BaseModel):
         min_length=1,
         max_length=64,
         validation_alias=AliasChoices("conversation_id", "conversationId"),
-    )
-    subtitle_template: TemplateId | None = Field(
-        default=None,
-        description="a dynamic subtitle template of GET /dynamic-subtitles/templates for the"
-        " burned-in subtitles; unset = classic",
     )
 
 
@@ -204,7 +120,7 @@ async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str,
         options["persona_id"] = persona["id"]
     options["budget"] = effective_budget(body.options.budget, user, state.settings)
     request = stages_pb2.RenderRequest(
-        story=body.story, style=style, options_json=json.dumps(options, ensure_ascii=False)
+        story=body.story, style=style, options=to_message(options, stages_pb2.RenderOptions())
     )
     ref = await call(state.stubs.workflow.StartRender, request, user_id=user["_id"])
     await start_in_conversation(state, user["_id"], conversation_id, ref.task_id, "render")

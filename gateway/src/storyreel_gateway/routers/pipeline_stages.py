@@ -9,7 +9,6 @@ and again by the workflow service.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import Any
 
@@ -18,9 +17,10 @@ from pydantic import AliasChoices, BaseModel, Field, model_validator
 
 from storyreel_core.drama_models import CameraMovement, Transition
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.proto.storyreel.v1 import stages_pb2, tasks_pb2
+from storyreel_core.proto.storyreel.v1 import tasks_pb2
 from storyreel_core.resolutions import RESOLUTION_PATTERN, parse_resolution
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import stage_task_request
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -194,9 +194,7 @@ class NarrationBody(BaseModel):
 async def start(
     state: GatewayState, user: dict[str, Any], kind: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
-    request = stages_pb2.StageTaskRequest(
-        kind=kind, input_json=json.dumps(payload, ensure_ascii=False)
-    )
+    request = stage_task_request(kind, payload)
     ref = await call(state.stubs.workflow.StartStageTask, request, user_id=user["_id"])
     return {"task_id": ref.task_id, "status": ref.status, "estimated_time": ref.estimated_time}
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
-from storyreel_core.errors import AppError, Code, ValidationFailed
+from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH, id_pattern
 from storyreel_core.proto.storyreel.v1 import storyboards_pb2
 from storyreel_core.rpc.clients import call
@@ -141,9 +141,7 @@ async def scene_frames(state: GatewayState, draft: dict[str, Any]) -> dict[int, 
             ),
             user_id=draft["owner_id"],
         )
-    except AppError as exc:  # the drama was deleted since
-        if exc.code != Code.NOT_FOUND:
-            raise
+    except NotFound:  # the drama was deleted since
         return {}
     frames: dict[int, str] = {}
     for board in boards.storyboards:

@@ -6,7 +6,6 @@ Every save is a version; PUT takes an optional `version` for optimistic concurre
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -14,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import object_to_dict, objects_to_list, to_object, to_objects
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, Paging, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
@@ -110,8 +110,8 @@ def script_out(msg: script_pb2.Script) -> dict[str, Any]:
         "drama_id": msg.drama_id,
         "title": msg.title,
         "content": msg.content,
-        "scenes": json.loads(msg.scenes_json or "[]"),
-        "metadata": json.loads(msg.metadata_json or "{}"),
+        "scenes": objects_to_list(msg.scenes),
+        "metadata": object_to_dict(msg.metadata),
         "status": msg.status,
         "version": msg.version,
         "scene_count": msg.scene_count,
@@ -129,18 +129,14 @@ def version_out(msg: script_pb2.ScriptVersion) -> dict[str, Any]:
         "version": msg.version,
         "title": msg.title,
         "content": msg.content,
-        "scenes": json.loads(msg.scenes_json or "[]"),
-        "metadata": json.loads(msg.metadata_json or "{}"),
+        "scenes": objects_to_list(msg.scenes),
+        "metadata": object_to_dict(msg.metadata),
         "status": msg.status,
         "message": msg.message,
         "scene_count": msg.scene_count,
         "word_count": msg.word_count,
         "created_at": msg.created_at,
     }
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 @router.post(
@@ -157,8 +153,8 @@ async def create_script(
         drama_id=drama_id,
         title=body.title,
         content=body.content,
-        scenes_json=_dumps(body.scenes),
-        metadata_json=_dumps(body.metadata),
+        scenes=to_objects(body.scenes),
+        metadata=to_object(body.metadata),
     )
     return ok(script_out(await call(state.stubs.script.CreateScript, request, user_id=user["_id"])))
 
@@ -276,9 +272,10 @@ async def update_script(
     if body.content is not None:
         request.content = body.content
     if body.scenes is not None:
-        request.scenes_json = _dumps(body.scenes)
+        request.set_scenes = True
+        request.scenes.extend(to_objects(body.scenes))
     if body.metadata is not None:
-        request.metadata_json = _dumps(body.metadata)
+        request.metadata.CopyFrom(to_object(body.metadata))
     if body.status is not None:
         request.status = body.status
     return ok(script_out(await call(state.stubs.script.UpdateScript, request, user_id=user["_id"])))

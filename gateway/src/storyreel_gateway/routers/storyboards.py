@@ -7,7 +7,6 @@ are tasks (202); an audio upload streams through `uploads.staged_upload` like ev
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -18,8 +17,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 from storyreel_core.drama_models import CameraMovement, ShotType
 from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH, id_pattern
-from storyreel_core.proto.storyreel.v1 import storyboards_pb2
+from storyreel_core.proto.storyreel.v1 import drama_pb2, storyboards_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import message_to_dict, object_to_dict, to_object
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
 from storyreel_gateway.fields import (
@@ -233,7 +233,7 @@ def storyboard_out(
         "camera_movement": msg.camera_movement,
         "description": msg.description,
         "prompt": msg.prompt,
-        "composition": json.loads(msg.composition_json or "{}"),
+        "composition": object_to_dict(msg.composition),
         "character_ids": list(msg.character_ids),
         "location": msg.location,
         "time": msg.time,
@@ -252,7 +252,7 @@ def storyboard_out(
         "audio_source": msg.audio_source,
         "voice": msg.voice,
         "speed": msg.speed,
-        "audio_segments": json.loads(msg.audio_segments_json or "[]"),
+        "audio_segments": [message_to_dict(s) for s in msg.audio_segments],
         "language": msg.language,
         "video_asset_id": msg.video_asset_id,
         "version": msg.version,
@@ -400,15 +400,14 @@ async def update_storyboard(
     if body.image_asset_id is not None:
         rpc.image_asset_id = body.image_asset_id
     if body.composition is not None:
-        rpc.composition_json = json.dumps(body.composition, ensure_ascii=False)
+        rpc.composition.CopyFrom(to_object(body.composition))
     if body.character_ids is not None:
         rpc.set_character_ids = True
         rpc.character_ids.extend(body.character_ids)
     if body.dialogue is not None:
         rpc.set_dialogue = True
         rpc.dialogue.extend(
-            storyboards_pb2.DialogueLine(character_id=d.character_id, text=d.text)
-            for d in body.dialogue
+            drama_pb2.DialogueLine(character_id=d.character_id, text=d.text) for d in body.dialogue
         )
     msg = await call(state.stubs.storyboards.UpdateStoryboard, rpc, user_id=user["_id"])
     return ok(storyboard_out(msg, state.signer, base_url(request)))

@@ -19,6 +19,7 @@ kept by the gateway in `video_tasks`, one document per task, owner-scoped like e
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -31,13 +32,12 @@ from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import (
-    common_pb2,
     material_videos_pb2_grpc,
     script_pb2,
     tasks_pb2,
 )
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import task_from_proto
+from storyreel_core.rpc.messages import stage_request, task_from_proto
 from storyreel_core.staged_files import sniff
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -306,16 +306,37 @@ def fetcher(state: GatewayState) -> MediaFetcher:
     )
 
 
-def parse_meta(text: str | None, urls: list[str]) -> dict[str, str]:
-    if not text or not text.strip():
-        return {}
-    try:
-        meta = json.loads(text)
-    except ValueError as exc:
-        raise ValidationFailed("media_meta must be a JSON object", field="media_meta") from exc
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise ValidationFailed("media_meta must map media URLs to descriptions", field="media_meta")
-    return {u: str(meta[u])[:2000] for u in urls if u in meta}
+@dataclass(frozen=True)
+class MaterialForm:
+    """The create-video-task form's media fields once checked: `urls` stripped, none blank,
+    each at most `MAX_URL_LENGTH` characters; `meta` a description (≤ 2000 characters) per
+    URL that `media_meta` names."""
+
+    urls: list[str]
+    meta: dict[str, str]
+
+    @classmethod
+    def checked(cls, media_urls: list[str], media_meta: str | None) -> MaterialForm:
+        """400 (1001) on `media_urls` for no URL or one too long, on `media_meta` for anything
+        but a JSON object of strings; FastAPI has checked the fields' own limits before."""
+        urls = [u.strip() for u in media_urls if u.strip()]
+        if not urls:
+            raise ValidationFailed("media_urls must name at least one file", field="media_urls")
+        if any(len(url) > MAX_URL_LENGTH for url in urls):
+            raise ValidationFailed(
+                f"a media URL is longer than {MAX_URL_LENGTH} characters", field="media_urls"
+            )
+        if not media_meta or not media_meta.strip():
+            return cls(urls, {})
+        try:
+            meta = json.loads(media_meta)
+        except ValueError as exc:
+            raise ValidationFailed("media_meta must be a JSON object", field="media_meta") from exc
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise ValidationFailed(
+                "media_meta must map media URLs to descriptions", field="media_meta"
+            )
+        return cls(urls, {u: str(meta[u])[:2000] for u in urls if u in meta})
 
 
 async def persona_voice(state: GatewayState, persona_id: str, owner: str) -> str:
@@ -357,15 +378,8 @@ async def create_video_task(
     Markdown, an image or a video, 413 too large. The result (see `GET /tasks/{id}/status`)
     lists each video with its `variation` (shot order, transition, music)."""
     owner = user["_id"]
-    urls = [u.strip() for u in media_urls if u.strip()]
-    if not urls:
-        raise ValidationFailed("media_urls must name at least one file", field="media_urls")
-    for url in urls:
-        if len(url) > MAX_URL_LENGTH:
-            raise ValidationFailed(
-                f"a media URL is longer than {MAX_URL_LENGTH} characters", field="media_urls"
-            )
-    meta = parse_meta(media_meta, urls)
+    form = MaterialForm.checked(media_urls, media_meta)
+    urls, meta = form.urls, form.meta
     voice = await persona_voice(state, persona_id, owner) if persona_id else ""
     # Every URL is checked before any is fetched: one refused URL fetches nothing at all.
     guard = fetcher(state)
@@ -439,7 +453,7 @@ async def create_video_task(
     stub = material_videos_pb2_grpc.MaterialVideoServiceStub(state.stubs.by_service["workflow"])
     ref = await call(
         stub.StartMaterialVideo,
-        common_pb2.StageRequest(input_json=json.dumps(payload, ensure_ascii=False)),
+        stage_request("material_video", payload),
         user_id=owner,
     )
     now = utc_now()

@@ -17,13 +17,14 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import json_format
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from storyreel_core.errors import AppError, Code
 from storyreel_core.ids import is_id
 from storyreel_core.proto.storyreel.v1 import workflows_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import object_to_dict, to_object
 from storyreel_core.workflow_models import (
     MAX_NAME,
     Stage,
@@ -196,17 +197,6 @@ def _dict(msg: Any) -> dict[str, Any]:
     return out
 
 
-def whole_numbers(value: Any) -> Any:
-    """Struct numbers are doubles: show 2.0 as 2 again (scene_count, frame_rate, seed)."""
-    if isinstance(value, dict):
-        return {k: whole_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [whole_numbers(v) for v in value]
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
-
-
 def present(state: GatewayState, msg: workflows_pb2.Workflow, base: str) -> dict[str, Any]:
     view = _dict(msg)
     for name in ("script", "storyboard", "video", "error"):
@@ -221,7 +211,7 @@ def present(state: GatewayState, msg: workflows_pb2.Workflow, base: str) -> dict
     view["options"] = {
         "ai_provider": msg.options.ai_provider or None,
         "model": msg.options.model or None,
-        "preferences": whole_numbers(json_format.MessageToDict(msg.options.preferences)),
+        "preferences": object_to_dict(msg.options.preferences),
     }
     view["assets"] = [
         state.signer.with_urls(a, base) if a.get("image_key") else {**a, "image_url": None}
@@ -279,8 +269,7 @@ async def _get(state: GatewayState, user_id: str, workflow_id: str) -> workflows
     summary="Create a workflow (seed 001 §2.1); its stages start at once",
 )
 async def create_workflow(body: WorkflowIn, state: State, user: CurrentUser) -> dict[str, Any]:
-    prefs = struct_pb2.Struct()
-    json_format.ParseDict(body.options.preferences.model_dump(mode="json"), prefs)
+    prefs = to_object(body.options.preferences.model_dump(mode="json"))
     request = workflows_pb2.CreateWorkflowRequest(
         name=body.name,
         input_type=body.input_type,

@@ -17,6 +17,7 @@ import ctypes.util
 import os
 import sys
 
+from storyreel_core.cores import usable_cores
 from storyreel_core.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,7 +31,7 @@ def limit_malloc_arenas(arenas: int | None = None) -> int | None:
     arenas), or `MALLOC_ARENA_MAX` already set by the operator."""
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return None
-    cap = arenas or max(2, len(os.sched_getaffinity(0)))
+    cap = arenas or max(2, usable_cores())
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         mallopt = libc.mallopt

@@ -18,6 +18,7 @@ from storyreel_core.bus.jetstream import ConsumerSpec
 from storyreel_core.bus.job_runner import Handler, JobRunner, job_subject
 from storyreel_core.bus.nats_server import BundledNatsServer
 from storyreel_core.cancellation import raise_if_cancelling
+from storyreel_core.cpu_priority import favour_event_loop
 from storyreel_core.logging import configure_logging, get_logger
 from storyreel_core.malloc_arenas import limit_malloc_arenas
 from storyreel_core.platform import Platform, open_platform
@@ -45,6 +46,9 @@ class ServiceParts:
     # a job that waits for jobs of such a kind (the final cut waits for its segments) then
     # never holds the slots those jobs need.
     own_consumer: frozenset[str] = frozenset()
+    # Slots of a kind's own consumer (default: settings.job_concurrency), e.g. one segment
+    # encode per usable core.
+    slots: dict[str, int] = field(default_factory=dict)
     on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Called when the service stops, before its job runners hand their jobs back.
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -77,24 +81,25 @@ def job_runners(platform: Platform, parts: ServiceParts) -> list[JobRunner]:
     (started in that order: the shared consumer stops overlapping their subjects first)."""
     settings = platform.settings
     shared = {k: h for k, h in parts.handlers.items() if k not in parts.own_consumer}
-    specs: list[tuple[ConsumerSpec, dict[str, Handler]]] = []
+    specs: list[tuple[ConsumerSpec, dict[str, Handler], int]] = []
     if shared:
         kinds = tuple(sorted(shared)) if parts.own_consumer else ()
-        specs.append((consumer_spec(settings, parts.name, kinds), shared))
+        specs.append((consumer_spec(settings, parts.name, kinds), shared, settings.job_concurrency))
     for kind in sorted(parts.own_consumer):
         durable = f"{parts.name}-{kind}-workers"
         spec = consumer_spec(settings, parts.name, (kind,), durable=durable)
-        specs.append((spec, {kind: parts.handlers[kind]}))
+        slots = parts.slots.get(kind, settings.job_concurrency)
+        specs.append((spec, {kind: parts.handlers[kind]}, slots))
     return [
         JobRunner(
             platform.bus,
             platform.tasks,
             spec,
             handlers,
-            concurrency=settings.job_concurrency,
+            concurrency=slots,
             heartbeat_s=settings.task_heartbeat_s,
         )
-        for spec, handlers in specs
+        for spec, handlers, slots in specs
     ]
 
 
@@ -194,6 +199,11 @@ async def serve(name: str, build: Builder, settings: Settings | None = None) -> 
     configure_logging(settings.log_level, json=settings.log_json)
     check_at_start_up(settings.providers)
     configure_tracing(settings, f"storyreel-{name}")
+    favour_event_loop(
+        asyncio.get_running_loop(),
+        work_nice=settings.work_nice,
+        switch_ms=settings.gil_switch_interval_ms,
+    )
     start_metrics_server(settings.metrics_port, settings.grpc_host)
     stop = wait_for_signal()
     nats: BundledNatsServer | None = None

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # CPU niceness of every ffmpeg the video service starts (0 = the service's own). Checked
     # here at start-up; `storyreel_video.ffmpeg_runner.lower_priority` applies it per process.
     ffmpeg_nice: int = Field(default=10, ge=0, le=19)
+    # The event loop before the stage work (`storyreel_core.cpu_priority`): worker threads run
+    # this much nicer than the loop's thread (0 = equal), and a thread holding the GIL hands it
+    # to a waiting one (the loop, after a socket write) after this many milliseconds.
+    work_nice: int = Field(default=10, ge=0, le=19)
+    gil_switch_interval_ms: float = Field(default=1.0, ge=0.1, le=100.0)
     # Monitoring alert rules (GET /monitoring/alerts): a job consumer holding more than
     # alert_queue_lag messages; more than alert_failure_rate of the tasks finished in the last
     # alert_window_s failed (once at least alert_min_finished finished); a dependency down.

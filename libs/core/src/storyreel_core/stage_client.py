@@ -8,7 +8,6 @@ event costs latency, never correctness.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ import grpc
 from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2_grpc, stages_pb2_grpc
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import stage_request
 from storyreel_core.rpc.peers import PeerChannels
 from storyreel_core.task_store import TaskStore
 from storyreel_core.task_watch import OnUpdate, wait_for_task
@@ -24,13 +24,26 @@ from storyreel_core.task_watch import OnUpdate, wait_for_task
 StageMethod = Callable[..., Awaitable[common_pb2.TaskRef]]
 POLL_S = 0.5
 
-# Each stage: the service that owns it, and its start method on a channel to that service.
-STAGES: dict[str, tuple[str, Callable[[grpc.aio.Channel], StageMethod]]] = {
-    "script": ("script", lambda ch: script_pb2_grpc.ScriptServiceStub(ch).WriteScreenplay),
-    "storyboard": ("storyboard", lambda ch: stages_pb2_grpc.StoryboardServiceStub(ch).PlanShots),
-    "frames": ("asset", lambda ch: stages_pb2_grpc.AssetServiceStub(ch).RenderFrames),
-    "speech": ("tts", lambda ch: stages_pb2_grpc.TtsServiceStub(ch).Synthesize),
-    "final_cut": ("video", lambda ch: stages_pb2_grpc.VideoServiceStub(ch).ComposeFinalCut),
+# Each stage: the service that owns it, its job kind (the StageRequest input it takes), and
+# its start method on a channel to that service.
+STAGES: dict[str, tuple[str, str, Callable[[grpc.aio.Channel], StageMethod]]] = {
+    "script": (
+        "script",
+        "screenplay",
+        lambda ch: script_pb2_grpc.ScriptServiceStub(ch).WriteScreenplay,
+    ),
+    "storyboard": (
+        "storyboard",
+        "plan",
+        lambda ch: stages_pb2_grpc.StoryboardServiceStub(ch).PlanShots,
+    ),
+    "frames": ("asset", "frames", lambda ch: stages_pb2_grpc.AssetServiceStub(ch).RenderFrames),
+    "speech": ("tts", "speech", lambda ch: stages_pb2_grpc.TtsServiceStub(ch).Synthesize),
+    "final_cut": (
+        "video",
+        "final_cut",
+        lambda ch: stages_pb2_grpc.VideoServiceStub(ch).ComposeFinalCut,
+    ),
 }
 
 
@@ -43,7 +56,7 @@ class StageClient:
     def method(self, stage: str) -> StageMethod:
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}")
-        service, pick = STAGES[stage]
+        service, _, pick = STAGES[stage]
         return pick(self.channels.channel(service))
 
     async def start(
@@ -56,11 +69,10 @@ class StageClient:
         parent_id: str,
         drama_id: str = "",
     ) -> None:
-        request = common_pb2.StageRequest(
-            input_json=json.dumps(payload, ensure_ascii=False),
-            task_id=task_id,
-            parent_task_id=parent_id,
-            drama_id=drama_id,
+        if stage not in STAGES:
+            raise ValueError(f"unknown stage {stage!r}")
+        request = stage_request(
+            STAGES[stage][1], payload, task_id=task_id, parent_task_id=parent_id, drama_id=drama_id
         )
         await call(self.method(stage), request, user_id=owner_id, timeout=self.channels.deadline)
 

@@ -128,8 +128,10 @@ class TaskStore:
         return items, total
 
     async def update(self, task_id: str, **changes: Any) -> dict[str, Any]:
-        changes["updated_at"] = utc_now()
-        return await self.docs.update(TASKS, task_id, changes)
+        """`updated_at` is stamped by the store as it writes (after any wait for its write
+        lock): a record's stamp is when it was stored, so stamps follow the order of writes,
+        and realtime latency (a client's arrival minus `updated_at`) starts at the write."""
+        return await self.docs.update(TASKS, task_id, changes, stamp="updated_at")
 
     async def mark_running(self, task_id: str, attempt: int) -> dict[str, Any]:
         now = utc_now()

@@ -70,6 +70,10 @@ class WorkflowPreferences(BaseModel):
     video_model: str = Field(default="", max_length=200)
     music: bool = True
     subtitles: bool = True
+    # The `video` stage renders a clip per shot for the studio's editor; False skips it (no
+    # task: the stage completes at once). A one-click render skips it: its final cut
+    # animates each shot itself and would not use the clips.
+    clips: bool = True
     # A dynamic subtitle template (GET /dynamic-subtitles/templates); None = classic.
     subtitle_template: TemplateId | None = None
     transition: Transition = "crossfade"

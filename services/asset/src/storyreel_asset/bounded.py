@@ -10,32 +10,11 @@ runner tells a cancelled job from a failed one by the exception's type).
 from __future__ import annotations
 
 import asyncio
-import math
-import os
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
-
-
-def usable_cores(cpu_max: Path = CGROUP_CPU_MAX) -> int:
-    """Cores this process can keep busy: its CPU affinity (which taskset and cpusets narrow),
-    capped by a cgroup v2 CPU quota, which is how Kubernetes applies a pod's CPU limit while
-    the affinity still lists every core of the node."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cores = cores or 1
-    try:
-        quota, period = cpu_max.read_text().split()[:2]
-    except (OSError, ValueError):
-        return cores
-    if quota == "max":
-        return cores
-    return max(1, min(cores, math.ceil(int(quota) / int(period))))
 
 
 async def map_bounded(

@@ -17,13 +17,14 @@ from typing import Any
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from storyreel_asset.bounded import map_bounded, usable_cores
+from storyreel_asset.bounded import map_bounded
 from storyreel_asset.frame_provider import FrameProvider, FrameRequest, ProceduralFrames
 from storyreel_asset.model_frames import ModelFrames
 from storyreel_asset.procedural_renderer import render_character_sheet
 from storyreel_asset.staged_upload import jpeg_thumbnail
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.bus.serial_progress import SerialProgress
+from storyreel_core.cores import usable_cores
 from storyreel_core.drama_models import Character, Shot, Storyboard
 from storyreel_core.errors import NotFound
 from storyreel_core.providers.costs import check_budget, estimate_images

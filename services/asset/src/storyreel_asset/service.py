@@ -23,6 +23,7 @@ from storyreel_core.proto.storyreel.v1 import (
 from storyreel_core.rpc.peers import DramaGuard, PeerChannels
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_core.warm_imports import PIL_PLUGINS, import_in_background
 
 NAME = "asset"
 
@@ -77,6 +78,6 @@ def build(platform: Platform) -> ServiceParts:
             "character_images": CharacterImagesJob(characters, platform.providers),
             "designs": DesignJob(assets, platform.providers),
         },
-        on_start=[ensure_indexes, scratch.clear_at_start],
+        on_start=[ensure_indexes, scratch.clear_at_start, import_in_background(*PIL_PLUGINS)],
         on_drama_deleted=[content.delete_drama_content],
     )

@@ -19,6 +19,7 @@ from storyreel_core.drama_models import Language
 from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.persona_text import persona_brief, persona_prompt, persona_style
 from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.story_language import story_language
 from storyreel_script import script_rules as rules
 from storyreel_script import script_writer
 from storyreel_script.screenwriter import MAX_STORY_CHARS
@@ -134,7 +135,10 @@ def plan_generation(
             "model": model.strip(),
             "budget": budget,
             "persona": persona_brief(persona) if persona else None,
-            "persona_prompt": persona_prompt(persona, language or "en") if persona else "",
+            # In the script's language: the one asked for, else the story's.
+            "persona_prompt": persona_prompt(persona, story_language(fitted, language))
+            if persona
+            else "",
             "seed": seed,
         }
     )

@@ -5,15 +5,14 @@ The script RPCs live in `script_api.ScriptMethods`, mixed in here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeAlias
 
 import grpc
 
-from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2, script_pb2_grpc
 from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.rpc.messages import object_to_dict, to_object
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.rpc.stage_servicer import parse_input, start_stage
 from storyreel_core.task_launcher import TaskLauncher
@@ -29,22 +28,12 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 DramaAnnouncer: TypeAlias = Callable[[str, str], Awaitable[None]]
 
 
-def _settings(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError as exc:
-        raise ValidationFailed("settings must be a JSON object", field="settings") from exc
-    if not isinstance(value, dict):
-        raise ValidationFailed("settings must be a JSON object", field="settings")
-    return value
-
-
 def drama_to_proto(doc: dict[str, Any]) -> script_pb2.Drama:
     return script_pb2.Drama(
         id=doc["_id"],
         name=doc["name"],
         description=doc.get("description", ""),
-        settings_json=json.dumps(doc.get("settings") or {}, ensure_ascii=False),
+        settings=to_object(doc.get("settings") or {}),
         status=doc.get("status", "draft"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
@@ -73,7 +62,7 @@ class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServic
         self, request: script_pb2.CreateDramaRequest, context: Ctx
     ) -> script_pb2.Drama:
         doc = await self.dramas.create(
-            caller_id(context), request.name, request.description, _settings(request.settings_json)
+            caller_id(context), request.name, request.description, object_to_dict(request.settings)
         )
         return drama_to_proto(doc)
 
@@ -102,8 +91,8 @@ class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServic
             changes["name"] = request.name
         if request.HasField("description"):
             changes["description"] = request.description
-        if request.HasField("settings_json"):
-            changes["settings"] = _settings(request.settings_json)
+        if request.HasField("settings"):
+            changes["settings"] = object_to_dict(request.settings)
         doc = await self.dramas.update(
             caller_id(context),
             request.id,
@@ -128,8 +117,7 @@ class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServic
     async def WriteScreenplay(
         self, request: common_pb2.StageRequest, context: Ctx
     ) -> common_pb2.TaskRef:
-        spec = parse_input(ScreenplayInput, request.input_json)
-        assert isinstance(spec, ScreenplayInput)
+        spec = parse_input(ScreenplayInput, request, "screenplay")
         # An unknown provider or model is refused before the stage task exists.
         choice = script_writer.choose(self.providers, spec.ai_provider, spec.model)
         script_writer.check_estimate(

@@ -5,14 +5,19 @@ A mixin of ScriptServicer (one servicer per gRPC service); it needs `scripts` an
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeAlias
 
 import grpc
 
 from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2
 from storyreel_core.providers.registry import ProviderRegistry
-from storyreel_core.rpc.messages import task_ref
+from storyreel_core.rpc.messages import (
+    object_to_dict,
+    objects_to_list,
+    task_ref,
+    to_object,
+    to_objects,
+)
 from storyreel_core.rpc.server import caller_id, stage_task
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_script import script_rules as rules
@@ -23,10 +28,6 @@ from storyreel_script.script_store import ScriptStore, script_view
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 SERVICE = "script"
 GENERATE_KIND = "generate_script"
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _page(page: int, per_page: int) -> tuple[int, int]:
@@ -40,8 +41,8 @@ def script_to_proto(doc: dict[str, Any]) -> script_pb2.Script:
         drama_id=view["drama_id"],
         title=view["title"],
         content=view["content"],
-        scenes_json=_json(view["scenes"]),
-        metadata_json=_json(view["metadata"]),
+        scenes=to_objects(view["scenes"]),
+        metadata=to_object(view["metadata"]),
         status=view["status"],
         version=view["version"],
         scene_count=view["scene_count"],
@@ -61,8 +62,8 @@ def version_to_proto(doc: dict[str, Any]) -> script_pb2.ScriptVersion:
         version=int(doc["number"]),
         title=doc.get("title") or "",
         content=content,
-        scenes_json=_json(scenes),
-        metadata_json=_json(doc.get("metadata") or {}),
+        scenes=to_objects(scenes),
+        metadata=to_object(doc.get("metadata") or {}),
         status=doc.get("status") or "",
         message=doc.get("message") or "",
         scene_count=len(scenes),
@@ -85,8 +86,8 @@ class ScriptMethods:
             request.drama_id,
             title=request.title,
             content=request.content,
-            scenes=rules.parse_scenes(request.scenes_json),
-            metadata=rules.parse_metadata(request.metadata_json),
+            scenes=rules.parse_scenes(objects_to_list(request.scenes)),
+            metadata=rules.parse_metadata(object_to_dict(request.metadata)),
         )
         return script_to_proto(doc)
 
@@ -112,10 +113,10 @@ class ScriptMethods:
         for name in ("title", "content", "status"):
             if request.HasField(name):
                 changes[name] = getattr(request, name)
-        if request.HasField("scenes_json"):
-            changes["scenes"] = rules.parse_scenes(request.scenes_json)
-        if request.HasField("metadata_json"):
-            changes["metadata"] = rules.parse_metadata(request.metadata_json)
+        if request.set_scenes:
+            changes["scenes"] = rules.parse_scenes(objects_to_list(request.scenes))
+        if request.HasField("metadata"):
+            changes["metadata"] = rules.parse_metadata(object_to_dict(request.metadata))
         doc = await self.scripts.update(
             caller_id(context),
             request.drama_id,

@@ -65,30 +65,19 @@ def check_message(message: str) -> str:
     return message
 
 
-def parse_scenes(text: str) -> list[dict[str, Any]]:
-    """`scenes_json` → a list of objects (empty text is no scenes)."""
-    if len(text) > MAX_SCENES_JSON:
+def parse_scenes(scenes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A script's scenes (objects, from the request's JsonObjects), held to MAX_SCENES_JSON
+    characters of JSON."""
+    if len(json.dumps(scenes, ensure_ascii=False)) > MAX_SCENES_JSON:
         raise ValidationFailed("scenes are too large", field="scenes")
-    try:
-        value = json.loads(text) if text else []
-    except ValueError as exc:
-        raise ValidationFailed("scenes must be a JSON array of objects", field="scenes") from exc
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise ValidationFailed("scenes must be a list of objects", field="scenes")
-    return value
+    return scenes
 
 
-def parse_metadata(text: str) -> dict[str, Any]:
-    """`metadata_json` → an object (empty text is an empty object)."""
-    if len(text) > MAX_METADATA_JSON:
+def parse_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A script's metadata (an object), held to MAX_METADATA_JSON characters of JSON."""
+    if len(json.dumps(metadata, ensure_ascii=False)) > MAX_METADATA_JSON:
         raise ValidationFailed("metadata is too large", field="metadata")
-    try:
-        value = json.loads(text) if text else {}
-    except ValueError as exc:
-        raise ValidationFailed("metadata must be a JSON object", field="metadata") from exc
-    if not isinstance(value, dict):
-        raise ValidationFailed("metadata must be a JSON object", field="metadata")
-    return value
+    return metadata
 
 
 def scene_count_for(length: str, scene_count: int = 0) -> int:

@@ -16,7 +16,7 @@ from storyreel_core.errors import NotFound, ValidationFailed
 from storyreel_core.ids import new_id
 from storyreel_core.proto.storyreel.v1 import common_pb2, storyboards_pb2, storyboards_pb2_grpc
 from storyreel_core.providers.registry import ProviderRegistry
-from storyreel_core.rpc.messages import task_ref
+from storyreel_core.rpc.messages import object_to_dict, task_ref
 from storyreel_core.rpc.server import caller_id, stage_task
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.task_launcher import TaskLauncher
@@ -291,8 +291,8 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             changes["prompt"] = request.prompt
         if request.HasField("video_asset_id"):
             changes["video_asset_id"] = request.video_asset_id
-        if request.HasField("composition_json"):
-            changes["composition"] = request.composition_json
+        if request.HasField("composition"):
+            changes["composition"] = object_to_dict(request.composition)
         if request.set_character_ids:
             changes["character_ids"] = list(request.character_ids)
         if request.set_dialogue:

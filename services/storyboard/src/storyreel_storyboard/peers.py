@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from storyreel_core.bus.jetstream import JetStreamBus
-from storyreel_core.errors import AppError, Code, NotFound
+from storyreel_core.errors import NotFound
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
@@ -108,11 +108,8 @@ class Peers:
                 user_id=owner_id,
                 timeout=self.deadline,
             )
-        except AppError as exc:
-            # `call` rebuilds a peer's error as a plain AppError (code 1002, the asset
-            # service's field `asset_id`): the client named this field.
-            if exc.code != Code.NOT_FOUND:
-                raise
+        except NotFound as exc:
+            # The asset service names its own field `asset_id`: the client named this one.
             raise NotFound(f"asset {asset_id} not found", field="video_asset_id") from exc
         if asset.media_type != "video" or not asset.key:
             raise NotFound(f"asset {asset_id} is not a video of this drama", field="video_asset_id")
@@ -128,11 +125,8 @@ class Peers:
                 user_id=owner_id,
                 timeout=self.deadline,
             )
-        except AppError as exc:
-            # `call` rebuilds a peer's error as a plain AppError (code 1002, the asset
-            # service's field `asset_id`): the client named this field.
-            if exc.code != Code.NOT_FOUND:
-                raise
+        except NotFound as exc:
+            # The asset service names its own field `asset_id`: the client named this one.
             raise NotFound(f"asset {asset_id} not found", field="image_asset_id") from exc
         if asset.media_type != "image" or not asset.key:
             raise NotFound(

@@ -14,7 +14,6 @@ person on the character's reference sheets, in every shot.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -31,6 +30,7 @@ from storyreel_core.drama_models import (
 )
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2
+from storyreel_core.rpc.messages import object_to_dict, objects_to_list
 
 MAX_SCENES = 100
 # A scene reads as much as its story holds (the screenwriter takes 200,000 characters): a
@@ -53,13 +53,6 @@ def detect_language(text: str) -> Language:
     cjk = len(_CJK.findall(text))
     latin = len(_LATIN.findall(text))
     return "zh" if cjk and cjk >= 0.2 * (cjk + latin) else "en"
-
-
-def _loads(text: str, empty: Any) -> Any:
-    try:
-        return json.loads(text) if text else empty
-    except ValueError:
-        return empty
 
 
 class _Cast:
@@ -180,12 +173,8 @@ def _scene(raw: dict[str, Any], index: int, cast: _Cast) -> Scene:
 
 def screenplay_from_script(script: script_pb2.Script) -> Screenplay:
     """The script's scenes and cast; ValidationFailed when it has no scenes to film."""
-    raw_scenes = _loads(script.scenes_json, [])
-    metadata = _loads(script.metadata_json, {})
-    metadata = metadata if isinstance(metadata, dict) else {}
-    scenes_in = (
-        [s for s in raw_scenes if isinstance(s, dict)] if isinstance(raw_scenes, list) else []
-    )
+    metadata = object_to_dict(script.metadata)
+    scenes_in = objects_to_list(script.scenes)
     if not scenes_in:
         raise ValidationFailed(
             f"script {script.id} has no scenes to make storyboards from", field="script_id"

@@ -10,10 +10,11 @@ import json
 import math
 from typing import Any, Final
 
-from storyreel_core.drama_models import CAMERA_MOVEMENTS, SHOT_TYPES, Character
+from storyreel_core.drama_models import CAMERA_MOVEMENTS, SHOT_TYPES, Character, SpeechSegment
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.ids import MAX_ID_LENGTH
-from storyreel_core.proto.storyreel.v1 import storyboards_pb2
+from storyreel_core.proto.storyreel.v1 import drama_pb2, storyboards_pb2
+from storyreel_core.rpc.messages import to_message, to_object
 
 MIN_DURATION: Final = 0.5
 MAX_DURATION: Final = 60.0
@@ -198,6 +199,18 @@ def storyboard_view(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def segments_to_proto(stored: Any) -> list[drama_pb2.SpeechSegment]:
+    """The stored `audio_segments` as messages; an entry that is not a segment is left out
+    (the video stage would skip it anyway: subtitles only)."""
+    out = []
+    for raw in stored if isinstance(stored, list) else []:
+        try:
+            out.append(to_message(SpeechSegment.model_validate(raw), drama_pb2.SpeechSegment()))
+        except ValueError:
+            continue
+    return out
+
+
 def storyboard_to_proto(doc: dict[str, Any]) -> storyboards_pb2.Storyboard:
     return storyboards_pb2.Storyboard(
         id=doc["_id"],
@@ -210,13 +223,13 @@ def storyboard_to_proto(doc: dict[str, Any]) -> storyboards_pb2.Storyboard:
         camera_movement=doc.get("camera_movement", "static"),
         description=doc.get("description", ""),
         prompt=doc.get("prompt", ""),
-        composition_json=json.dumps(doc.get("composition") or {}, ensure_ascii=False),
+        composition=to_object(doc.get("composition") or {}),
         character_ids=list(doc.get("character_ids", [])),
         location=doc.get("location", ""),
         time=doc.get("time", ""),
         narration=doc.get("narration", ""),
         dialogue=[
-            storyboards_pb2.DialogueLine(character_id=line["character_id"], text=line["text"])
+            drama_pb2.DialogueLine(character_id=line["character_id"], text=line["text"])
             for line in doc.get("dialogue", [])
         ],
         duration=float(doc.get("duration", 0.0)),
@@ -229,7 +242,7 @@ def storyboard_to_proto(doc: dict[str, Any]) -> storyboards_pb2.Storyboard:
         audio_source=doc.get("audio_source", ""),
         voice=doc.get("voice", ""),
         speed=float(doc.get("speed", 0.0)),
-        audio_segments_json=json.dumps(doc.get("audio_segments") or [], ensure_ascii=False),
+        audio_segments=segments_to_proto(doc.get("audio_segments")),
         language=doc.get("language", ""),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
@@ -239,7 +252,7 @@ def storyboard_to_proto(doc: dict[str, Any]) -> storyboards_pb2.Storyboard:
         image_height=int(doc.get("image_height", 0)),
         video_asset_id=doc.get("video_asset_id", ""),
         figures=[
-            storyboards_pb2.FigureBox(
+            drama_pb2.FigureBox(
                 character_id=str(f.get("character_id") or ""),
                 face=list(f.get("face") or []),
                 body=list(f.get("body") or []),

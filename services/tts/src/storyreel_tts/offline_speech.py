@@ -24,6 +24,7 @@ from storyreel_core.providers.ports import (
     Usage,
     VoiceInfo,
 )
+from storyreel_core.story_language import story_language
 from storyreel_tts.audio_dsp import Pcm
 from storyreel_tts.espeak_engine import EspeakEngine
 from storyreel_tts.piper_speech import piper_pcm
@@ -40,17 +41,6 @@ log = get_logger(__name__)
 
 ESPEAK_MODEL = "espeak-ng"
 PIPER_MODEL = "en_US-joe-medium"
-
-
-def story_language(text: str, language: str = "") -> Language:
-    """`language` when it is "zh" or "en"; otherwise "zh" if the text has CJK ideographs."""
-    if language in ("zh", "en"):
-        return "zh" if language == "zh" else "en"
-    if language.startswith(("zh", "cmn")):
-        return "zh"
-    if language.startswith("en"):
-        return "en"
-    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
 
 
 def _espeak_stand_in(voice: Voice) -> Voice:

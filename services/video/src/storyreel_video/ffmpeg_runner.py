@@ -21,6 +21,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
+from storyreel_core.cpu_priority import lower_thread_priority
 from storyreel_core.logging import get_logger
 from storyreel_video.errors import RenderFailed
 
@@ -134,6 +135,7 @@ async def run_ffmpeg(
     def feed() -> None:
         assert feeder is not None
         err: BaseException | None = None
+        lower_thread_priority()  # drawing frames is stage work: the event loop goes first
         try:
             feeder(write)
         except (BrokenPipeError, _Stopped):

@@ -12,9 +12,7 @@ ports after every service is built.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, FigureBox, SpeechSegment
 from storyreel_core.errors import NotFound, ValidationFailed
@@ -26,6 +24,7 @@ from storyreel_core.proto.storyreel.v1 import (
     storyboards_pb2_grpc,
 )
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.messages import from_message
 from storyreel_core.rpc.peers import DramaGuard, PeerChannels
 from storyreel_core.settings import Settings
 from storyreel_video.video_models import ShotRef
@@ -42,15 +41,6 @@ def _camera(value: str) -> CameraMovement:
     return "static"
 
 
-def _segments(text: str) -> list[SpeechSegment]:
-    """The shot's timed lines; a malformed list is treated as none (subtitles only)."""
-    try:
-        raw: Any = json.loads(text) if text else []
-        return [SpeechSegment.model_validate(s) for s in raw] if isinstance(raw, list) else []
-    except ValueError:
-        return []
-
-
 def shot_from_proto(msg: storyboards_pb2.Storyboard) -> ShotRef:
     return ShotRef(
         storyboard_id=msg.id,
@@ -60,7 +50,7 @@ def shot_from_proto(msg: storyboards_pb2.Storyboard) -> ShotRef:
         audio_duration=max(0.0, msg.audio_duration),
         duration=max(0.0, msg.duration),
         camera_movement=_camera(msg.camera_movement),
-        segments=_segments(msg.audio_segments_json),
+        segments=[from_message(s, SpeechSegment) for s in msg.audio_segments],
         narration=msg.narration,
         dialogue=[d.text for d in msg.dialogue if d.text.strip()],
         language=msg.language or "zh",

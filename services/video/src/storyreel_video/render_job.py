@@ -147,6 +147,7 @@ class RenderJob(LibraryJob):
                 on_progress=on_progress,
                 preset=self.preset,
                 motion=motion,
+                title=spec.title,
             )
             cut = rendered.cut
             await self.dramas.require(job.owner_id, spec.drama_id)

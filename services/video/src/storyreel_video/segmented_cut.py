@@ -138,7 +138,11 @@ class SegmentFarm:
         missing = [s for s, info in zip(specs, present, strict=True) if info is None]
         done = len(specs) - len(missing)
         await on_done(done)
-        task_ids = [await self._start(spec, owner_id, parent_id, drama_id) for spec in missing]
+        # Started together, not one after another: each start is a task write and a publish,
+        # and the first segments are encoding while the last are still being queued otherwise.
+        task_ids = await asyncio.gather(
+            *(self._start(spec, owner_id, parent_id, drama_id) for spec in missing)
+        )
 
         async def ignore(_doc: dict[str, Any]) -> None:
             return None

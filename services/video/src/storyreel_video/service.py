@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 
+from storyreel_core.cores import usable_cores
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import (
     stages_pb2,
@@ -15,6 +16,7 @@ from storyreel_core.proto.storyreel.v1 import (
 )
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
+from storyreel_core.warm_imports import PIL_PLUGINS, import_in_background
 from storyreel_video.clips_job import ClipsJob
 from storyreel_video.concat_job import ConcatJob
 from storyreel_video.cut_speech import CutSpeech
@@ -110,8 +112,15 @@ def build(platform: Platform) -> ServiceParts:
             ),
             SEGMENT_KIND: SegmentJob(platform.objects, ffmpeg=ffmpeg, scratch=scratch),
         },
-        # A final cut waits for its segments: they get slots of their own.
+        # A final cut waits for its segments: they get slots of their own, one per usable
+        # core (each segment is a single-threaded x264 encode, see `segments`).
         own_consumer=frozenset({SEGMENT_KIND}),
-        on_start=[videos.ensure_indexes, scratch.clear_at_start],
+        slots={SEGMENT_KIND: usable_cores()},
+        on_start=[
+            videos.ensure_indexes,
+            scratch.clear_at_start,
+            # Subtitle fonts' coverage (fontTools), FFT resampling, PIL's PNG/JPEG plugins.
+            import_in_background("fontTools.ttLib", "numpy.fft", *PIL_PLUGINS),
+        ],
         on_drama_deleted=[videos.delete_drama_content],
     )

@@ -317,6 +317,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             video_provider=request.video_provider.strip(),
             video_model=request.video_model.strip(),
             budget=_budget(request),
+            title=request.title.strip()[:200],
         )
         seconds = sum(s.seconds(fallback=None, keep_planned=True) for s in spec.shots)
         check_render_cost(width, height, spec.fps, seconds, self.max_pixel_frames)

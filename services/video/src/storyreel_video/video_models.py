@@ -221,3 +221,4 @@ class RenderInput(BaseModel):
     video_provider: str = Field(default="", max_length=64)
     video_model: str = Field(default="", max_length=200)
     budget: float | None = Field(default=None, ge=0)  # US dollars for the clips; None = no limit
+    title: str = Field(default="", max_length=200)  # drawn on the thumbnail; "" = none

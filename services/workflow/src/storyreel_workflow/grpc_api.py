@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any, TypeAlias
 
 import grpc
 from pydantic import ValidationError
 
-from storyreel_core.errors import AlreadyExists, NotFound, ValidationFailed
+from storyreel_core.errors import AlreadyExists, NotFound
 from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
     stages_pb2,
@@ -21,7 +20,8 @@ from storyreel_core.proto.storyreel.v1 import (
 from storyreel_core.providers.costs import check_budget, estimate_screenplay, estimate_speech
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import ESTIMATED_SHOT_SECONDS, check_render_cost
-from storyreel_core.rpc.messages import task_ref, task_to_proto
+from storyreel_core.render_models import DEFAULT_SCENE_COUNT
+from storyreel_core.rpc.messages import first_error, message_to_dict, task_ref, task_to_proto
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
@@ -36,24 +36,20 @@ from storyreel_workflow.workflow_api import WorkflowRpcs
 from storyreel_workflow.workflow_machine import WorkflowMachine
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
-# The most scenes the screenwriter writes when scene_count is not given
-# (storyreel_script.scene_splitter.MAX_DEFAULT_SCENES).
-MAX_DEFAULT_SCENES = 12
 TASK_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
 
 def parse_render(request: stages_pb2.RenderRequest) -> RenderInput:
     try:
-        options = json.loads(request.options_json) if request.options_json else {}
         spec = RenderInput.model_validate(
-            {"story": request.story, "style": request.style, "options": options}
+            {
+                "story": request.story,
+                "style": request.style,
+                "options": message_to_dict(request.options),
+            }
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
-    except ValueError as exc:
-        raise ValidationFailed("options must be a JSON object", field="options") from exc
+        raise first_error(exc) from exc
     spec.video_size()
     spec.frame_size()
     return spec
@@ -73,7 +69,7 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
     estimate = 0.0
     if not choice.offline:
         prices = providers.providers[choice.provider].config.prices
-        estimate = estimate_screenplay(prices, spec.story, opts.scene_count)
+        estimate = estimate_screenplay(prices, spec.story, opts.scene_count or DEFAULT_SCENE_COUNT)
     # Every sentence of the story is spoken once, so its length bounds what speech will cost
     # (the built-in engines are free: no prices), and a render that cannot afford its voices
     # is refused now, not after its screenplay and frames were paid for.
@@ -121,9 +117,10 @@ class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServ
         check_providers(spec, self.providers)
         workflow_fields(spec)  # 400 now for what the workflow's stages would refuse
         # Shots are timed by their speech later; before the script exists each counts as
-        # ESTIMATED_SHOT_SECONDS, and a story without scene_count as the screenwriter's most.
+        # ESTIMATED_SHOT_SECONDS; a story without scene_count gets DEFAULT_SCENE_COUNT scenes.
         options = spec.options
-        shots = (options.scene_count or MAX_DEFAULT_SCENES) * options.shots_per_scene
+        scenes = options.scene_count or DEFAULT_SCENE_COUNT
+        shots = scenes * options.shots_per_scene
         width, height = spec.video_size()
         check_render_cost(
             width, height, options.video.fps, shots * ESTIMATED_SHOT_SECONDS,
@@ -136,7 +133,6 @@ class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServ
             payload=spec.model_dump(mode="json"),
             total=len(STAGES),
         )
-        scenes = spec.options.scene_count or 6
         return task_ref(task, estimated_time=10 + 6 * scenes)
 
 

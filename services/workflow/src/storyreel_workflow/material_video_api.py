@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeAlias
 
 import grpc
-from pydantic import ValidationError
 
-from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, material_videos_pb2_grpc
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.messages import task_ref
 from storyreel_core.rpc.server import caller_id
+from storyreel_core.rpc.stage_servicer import parse_input as stage_input
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_workflow.material_video_job import MaterialVideoInput
 
@@ -20,16 +18,10 @@ Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 KIND = "material_video"
 
 
-def parse_input(text: str) -> MaterialVideoInput:
-    """The payload, checked; ValidationFailed (1001) naming the first bad field."""
-    try:
-        spec = MaterialVideoInput.model_validate(json.loads(text or "{}"))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
-    except ValueError as exc:
-        raise ValidationFailed("input_json must be a JSON object", field="body") from exc
+def parse_input(request: common_pb2.StageRequest) -> MaterialVideoInput:
+    """The request's material_video input, checked; ValidationFailed (1001) naming the first
+    bad field."""
+    spec = stage_input(MaterialVideoInput, request, KIND)
     parse_resolution(spec.resolution, "resolution")
     return spec
 
@@ -41,7 +33,7 @@ class MaterialVideoServicer(material_videos_pb2_grpc.MaterialVideoServiceService
     async def StartMaterialVideo(
         self, request: common_pb2.StageRequest, context: Ctx
     ) -> common_pb2.TaskRef:
-        spec = parse_input(request.input_json)
+        spec = parse_input(request)
         task = await self.launcher.start(
             service="workflow",
             kind=KIND,

@@ -51,6 +51,33 @@ class StageFailed(AppError):
     """The workflow ended failed or cancelled; the render task fails with its stage's reason."""
 
 
+class ProgressMirror:
+    """The workflow's progress written onto the render task, when it changes.
+
+    The job looks at its workflow every `POLL_S`; a look that changes nothing the render
+    shows (percentage to one decimal, as `progress_doc` keeps it, the step and the current
+    item) is not written again, so watchers (200 WebSocket clients, say) get a message when
+    the render moved, not twice a second per running stage.
+    """
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+        self._last: tuple[Any, ...] | None = None
+
+    async def report(self, doc: dict[str, Any], percentage: float, item: dict[str, Any]) -> None:
+        """`doc`: the workflow; `percentage`: 0..100 overall; `item`: the `current_item`."""
+        stage = doc["current_stage"]
+        step = STEP_NAMES.get(stage, "starting")
+        shown = (round(percentage, 1), step, tuple(sorted(item.items())))
+        if shown == self._last:
+            return
+        self._last = shown
+        done = sum(1 for s in STAGES if doc["stages"][s]["status"] == "completed")
+        await self.ctx.progress(
+            done, len(STAGES), step, percentage=round(percentage, 2), current_item=item
+        )
+
+
 class RenderJob:
     def __init__(self, machine: WorkflowMachine, tasks: TaskStore, *, poll_s: float = POLL_S):
         self.machine = machine
@@ -74,24 +101,14 @@ class RenderJob:
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
         doc = await self._workflow(job)
-        last: tuple[Any, ...] = ()
+        mirror = ProgressMirror(ctx)
         while doc["status"] not in FINISHED:
             fractions = await self.machine.progress(doc)
             stage = doc["current_stage"]
             item = {"workflow_id": doc["_id"], "stage": stage, "status": doc["status"]}
             if stage:
                 item.update(await self._running(doc["stages"][stage]["task_ids"]))
-            seen = (fractions.get(stage), tuple(sorted(item.items())))
-            if seen != last:  # one update per change, not per look
-                last = seen
-                done = sum(1 for s in STAGES if doc["stages"][s]["status"] == "completed")
-                await ctx.progress(
-                    done,
-                    len(STAGES),
-                    STEP_NAMES.get(stage, "starting"),
-                    percentage=round(overall(fractions) * 100, 2),
-                    current_item=item,
-                )
+            await mirror.report(doc, overall(fractions) * 100, item)
             await asyncio.sleep(self.poll_s)
             try:
                 doc = await self.machine.store.get(doc["_id"])

@@ -8,7 +8,7 @@ studio stages, and reads the result off the stages' tasks. Where each render opt
 | story                        | input_type `novel`, input_content  | script: GenerateScript       |
 | style                        | style                              | script style, storyboard     |
 |                              |                                    | image_style                  |
-| scene_count                  | scene_count                        | script: scene_count          |
+| scene_count (default 6)      | scene_count                        | script: scene_count          |
 | seed                         | seed                               | script, storyboard: seed     |
 | ai_provider, model           | options.ai_provider, model         | script                       |
 | persona_id (the gateway's)   | persona_id                         | script: persona_id           |
@@ -19,8 +19,9 @@ studio stages, and reads the result off the stages' tasks. Where each render opt
 | image.seed                   | image_seed                         | frames: seed                 |
 | image_provider, image_model  | image_provider, image_model        | assets, storyboard, frames   |
 | voice, audio_provider, speed | voice, audio_provider, speed       | audio: GenerateShotAudio     |
-| video.resolution, fps,       | resolution, frame_rate, transition | video (clips), final:        |
-| transition                   |                                    | RenderFinalCut               |
+| video.resolution, fps,       | resolution, frame_rate, transition | final: RenderFinalCut        |
+| transition                   |                                    |                              |
+| (none: always)               | clips = False                      | video: skipped (no task)     |
 | music                        | music                              | final: music.enabled         |
 | video_provider, video_model  | video_provider, video_model        | final (each shot's motion)   |
 | subtitle_template            | subtitle_template                  | final                        |
@@ -45,6 +46,7 @@ from pydantic import ValidationError
 
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.providers.usage import merge_summaries
+from storyreel_core.render_models import DEFAULT_SCENE_COUNT
 from storyreel_core.workflow_models import MAX_NAME, STAGES, WorkflowPreferences
 from storyreel_workflow.render_options import RenderInput
 
@@ -71,7 +73,8 @@ def workflow_fields(spec: RenderInput) -> dict[str, Any]:
     opts = spec.options
     preferences: dict[str, Any] = {
         "style": spec.style,
-        "scene_count": opts.scene_count,
+        # Always a number, so that the cost check and the estimate count what is written.
+        "scene_count": opts.scene_count or DEFAULT_SCENE_COUNT,
         "seed": opts.seed,
         "shots_per_scene": opts.shots_per_scene,
         # Frames are drawn at the video's size unless the image resolution is asked for.
@@ -91,6 +94,8 @@ def workflow_fields(spec: RenderInput) -> dict[str, Any]:
         "subtitle_template": opts.subtitle_template,
         "budget": opts.budget,
         "persona_id": opts.persona_id,
+        # The final cut animates each shot itself: clips of the video stage would go unused.
+        "clips": False,
     }
     if opts.image_provider:  # the procedural renderer has no steps or guidance
         preferences["num_steps"] = opts.image.num_steps

@@ -1,14 +1,14 @@
 """`StartStageTask`: seed 002's stage endpoints, checked before any task exists.
 
-The request (`kind`, `input_json`) is validated against `stage_tasks.MODELS` (400, 1001,
-naming the field), its providers and models are resolved (400 naming the configured ones),
-a clip request is held to the render cost limit, and every frame it names must be a frame of
-one of the caller's frames tasks (404, 1002, otherwise: another user's frame is not found).
+The request's input (its oneof case names the kind) is validated against
+`stage_tasks.MODELS` (400, 1001, naming the field), its providers and models are resolved
+(400 naming the configured ones), a clip request is held to the render cost limit, and every
+frame it names must be a frame of one of the caller's frames tasks (404, 1002, otherwise:
+another user's frame is not found).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, TypeAlias
 
@@ -19,7 +19,7 @@ from storyreel_core.errors import NotFound, ValidationFailed
 from storyreel_core.proto.storyreel.v1 import common_pb2, stages_pb2
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import check_render_cost
-from storyreel_core.rpc.messages import task_ref
+from storyreel_core.rpc.messages import first_error, from_message, task_ref
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_workflow.stage_tasks import (
@@ -36,17 +36,14 @@ FRAME_KEY = re.compile(r"^renders/(task_[0-9a-z_]{1,94})/frames/([A-Za-z0-9_-]{1
 
 
 def parse_stage_task(request: stages_pb2.StageTaskRequest) -> BaseModel:
-    model = MODELS.get(request.kind)
-    if model is None:
+    kind = request.WhichOneof("input")
+    model = MODELS.get(kind or "")
+    if kind is None or model is None:
         raise ValidationFailed(f"kind must be one of {', '.join(MODELS)}", field="kind")
     try:
-        return model.model_validate(json.loads(request.input_json or "{}"))
+        return from_message(getattr(request, kind), model)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "body"
-        raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
-    except ValueError as exc:
-        raise ValidationFailed("input_json must be a JSON object", field="body") from exc
+        raise first_error(exc) from exc
 
 
 class StageTaskRpcs:
@@ -99,6 +96,7 @@ class StageTaskRpcs:
         self, request: stages_pb2.StageTaskRequest, context: Ctx
     ) -> common_pb2.TaskRef:
         spec = parse_stage_task(request)
+        kind = str(request.WhichOneof("input"))
         owner = caller_id(context)
         self.check_providers(spec)
         scenes = 1
@@ -118,9 +116,9 @@ class StageTaskRpcs:
             scenes = spec.scenes
         task = await self.launcher.start(
             service="workflow",
-            kind=f"pipeline_{request.kind}",
+            kind=f"pipeline_{kind}",
             owner_id=owner,
             payload=spec.model_dump(mode="json"),
-            total=2 if request.kind == "storyboard" else 1,
+            total=2 if kind == "storyboard" else 1,
         )
         return task_ref(task, estimated_time=2 + 2 * scenes)

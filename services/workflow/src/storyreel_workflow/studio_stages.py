@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from storyreel_core.errors import AppError, Code
+from storyreel_core.errors import AlreadyExists
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
@@ -145,9 +145,7 @@ class StudioStages:
             drama = await self._call(
                 create, script_pb2.CreateDramaRequest(name=name, description=description), owner
             )
-        except AppError as exc:
-            if exc.code != Code.EXISTS:
-                raise
+        except AlreadyExists:
             # Drama names are unique per owner: a second workflow of the same name gets its
             # id's tail added.
             unique = f"{name[:80]} ({workflow['_id'][-8:]})"
@@ -158,6 +156,8 @@ class StudioStages:
 
     async def targets(self, workflow: dict[str, Any], stage: str) -> list[Target]:
         owner, drama = workflow["owner_id"], workflow["drama_id"]
+        if stage == "video" and not preferences(workflow).clips:
+            return []  # no clips wanted: the stage completes with no task
         if stage in ("script", "storyboard", "video", "final"):
             return [{"id": drama}]
         if stage == "assets":
@@ -334,6 +334,8 @@ class StudioStages:
                 video_provider=prefs.video_provider,
                 video_model=prefs.video_model,
                 subtitle_template=prefs.subtitle_template or "",
+                # The thumbnail carries the script's title, as the one-click render's did.
+                title=str((workflow["outputs"].get("script") or {}).get("title") or "")[:200],
             )
             budget = stage_budget(workflow, stage)
             if budget is not None:

@@ -8,13 +8,13 @@ import asyncio
 from typing import Any, TypeAlias
 
 import grpc
-from google.protobuf import json_format, struct_pb2
 from pydantic import ValidationError
 
 from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import workflows_pb2
 from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.rpc.messages import object_to_dict, to_object
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher, too_many_tasks
 from storyreel_core.workflow_models import (
@@ -50,7 +50,7 @@ def check_create(
             "input_content is larger than 1 MB", code=Code.FILE_TOO_LARGE, field="input_content"
         )
     options = request.options
-    raw = json_format.MessageToDict(options.preferences) if options.HasField("preferences") else {}
+    raw = object_to_dict(options.preferences)
     try:
         prefs = WorkflowPreferences.model_validate(raw)
     except ValidationError as exc:
@@ -106,8 +106,7 @@ def stage_message(
 
 
 def options_message(options: dict[str, Any]) -> workflows_pb2.WorkflowOptions:
-    prefs = struct_pb2.Struct()
-    json_format.ParseDict(options.get("preferences") or {}, prefs)
+    prefs = to_object(options.get("preferences") or {})
     return workflows_pb2.WorkflowOptions(
         ai_provider=options.get("ai_provider") or "",
         model=options.get("model") or "",

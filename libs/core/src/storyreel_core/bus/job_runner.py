@@ -225,7 +225,9 @@ class JobRunner:
             return
         except Exception as exc:
             bound.exception("jobs.crashed", error=str(exc))
-            await self._retry_or_fail(msg, job, {"code": 1000, "reason": str(exc)[:500]})
+            await self._retry_or_fail(
+                msg, job, {"code": 1000, "reason": str(exc)[:500], "field": None}
+            )
             return
         finally:
             watcher.cancel()

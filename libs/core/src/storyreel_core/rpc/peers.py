@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import grpc
 
-from storyreel_core.errors import AppError, Code
+from storyreel_core.errors import NotFound
 from storyreel_core.proto.storyreel.v1 import script_pb2, script_pb2_grpc
 from storyreel_core.rpc.clients import call, open_channel
 from storyreel_core.settings import Settings
@@ -63,8 +63,8 @@ class DramaGuard:
         service is not evidence of a deletion."""
         try:
             await self.require(owner_id, drama_id)
-        except AppError as exc:
-            return exc.code == Code.NOT_FOUND
+        except NotFound:
+            return True
         except Exception:
             return False
         return False

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import grpc
 
-from storyreel_core.errors import AppError, Code
+from storyreel_core.errors import (
+    AlreadyExists,
+    AppError,
+    Code,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from storyreel_core.logging import get_logger
 
 _log = get_logger("storyreel.rpc")
@@ -51,6 +58,23 @@ _FROM_GRPC: dict[grpc.StatusCode, Code] = {
 }
 
 
+# The AppError subclass a business code is raised as, so that a caller's `except NotFound:`
+# around a gRPC call catches a peer's NotFound as it would a local one. A code without a class
+# of its own (AI_ERROR, FORBIDDEN, …) comes back as a plain AppError carrying that code.
+_ERROR_CLASS: dict[Code, type[AppError]] = {
+    Code.VALIDATION: ValidationFailed,
+    Code.NOT_FOUND: NotFound,
+    Code.EXISTS: AlreadyExists,
+    Code.UNAVAILABLE: ServiceUnavailable,
+}
+
+
+def app_error(message: str, code: Code, field: str | None) -> AppError:
+    """`code`'s AppError subclass (NotFound for 1002, …; plain AppError otherwise), with
+    `code`, `field` and `message` (also the reason) set as given."""
+    return _ERROR_CLASS.get(code, AppError)(message, code=code, field=field)
+
+
 def to_grpc(error: AppError) -> tuple[grpc.StatusCode, tuple[tuple[str, str], ...]]:
     status = _TO_GRPC.get(error.code, grpc.StatusCode.INTERNAL)
     trailers = ((CODE_KEY, str(int(error.code))), (FIELD_KEY, error.field or ""))
@@ -68,7 +92,9 @@ _GENERIC: dict[Code, str] = {
 
 
 def from_rpc_error(exc: grpc.aio.AioRpcError) -> AppError:
-    """The AppError a service raised, rebuilt from its status and trailers.
+    """The AppError a service raised, rebuilt from its status and trailers as the subclass of
+    its code (`NotFound` for 1002, `ValidationFailed`, `AlreadyExists`, `ServiceUnavailable`;
+    a plain AppError for the others), so `except NotFound:` after a call works.
 
     A status without our trailers comes from gRPC itself (a message over the size limit, bad
     metadata, a peer that is down): its details are logged and the client gets a generic
@@ -78,9 +104,7 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> AppError:
     status = exc.code()
     if CODE_KEY in trailers and status not in _TRANSPORT:
         message = exc.details() or status.name.lower()
-        return AppError(
-            message, code=Code(int(trailers[CODE_KEY])), field=trailers.get(FIELD_KEY) or None
-        )
+        return app_error(message, Code(int(trailers[CODE_KEY])), trailers.get(FIELD_KEY) or None)
     if status == grpc.StatusCode.RESOURCE_EXHAUSTED:
         code = Code.FILE_TOO_LARGE  # gRPC's own RESOURCE_EXHAUSTED: a message over the limit
     elif status in _TRANSPORT:
@@ -89,4 +113,4 @@ def from_rpc_error(exc: grpc.aio.AioRpcError) -> AppError:
         code = _FROM_GRPC.get(status, Code.GENERAL)
     _log.warning("rpc.failed", status=status.name, error=exc.details() or "")
     message = _GENERIC.get(code, "internal error")
-    return AppError(message, code=code, field=trailers.get(FIELD_KEY) or None)
+    return app_error(message, code, trailers.get(FIELD_KEY) or None)

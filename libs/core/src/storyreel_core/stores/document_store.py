@@ -74,8 +74,11 @@ class DocumentStore(Protocol):
         changes: Mapping[str, Any],
         *,
         expected_version: int | None = None,
+        stamp: str | None = None,
     ) -> Document:
-        """Set top-level fields; NotFound when absent, VersionConflict when stale."""
+        """Set top-level fields; NotFound when absent, VersionConflict when stale. `stamp`
+        names a field the store sets to the current time (`clock.utc_now()`) as it writes,
+        after any wait for its own write lock, so the stamp is when the change was stored."""
         ...
 
     async def delete(self, collection: str, doc_id: str) -> bool: ...

@@ -27,6 +27,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from storyreel_core.clock import utc_now
 from storyreel_core.errors import (
     AlreadyExists,
     NotFound,
@@ -245,13 +246,17 @@ class MongoDocumentStore:
         changes: Mapping[str, Any],
         *,
         expected_version: int | None = None,
+        stamp: str | None = None,
     ) -> Document:
-        """`$set` of the changed fields. Without `expected_version` it is one atomic update
-        ($set + $inc of the version): last writer wins and no writer ever loses a race (the
-        document returned is read just after, so it may hold a later writer's fields too);
-        with it, a compare-and-swap on the version."""
+        """`$set` of the changed fields (and `stamp`, the time just before the write).
+        Without `expected_version` it is one atomic update ($set + $inc of the version): last
+        writer wins and no writer ever loses a race (the document returned is read just after,
+        so it may hold a later writer's fields too); with it, a compare-and-swap on the
+        version."""
         col = self._col(collection)
         fields = {k: v for k, v in changes.items() if k not in ("_id", "version")}
+        if stamp is not None:
+            fields[stamp] = utc_now()
         for key in fields:
             if not _TOP_LEVEL.match(key):
                 raise ValidationFailed(f"invalid field name {key!r}", field=key)

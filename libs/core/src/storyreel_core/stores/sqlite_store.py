@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 
+from storyreel_core.clock import utc_now
 from storyreel_core.errors import AlreadyExists, NotFound, ValidationFailed, VersionConflict
 from storyreel_core.stores.document_store import (
     OPERATORS,
@@ -28,6 +29,8 @@ from storyreel_core.stores.document_store import (
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _FIELD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a top-level field `json_set` can address
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)  # UPDATE … RETURNING
 
 
 def _table(collection: str) -> str:
@@ -251,13 +254,22 @@ class SqliteDocumentStore:
         changes: Mapping[str, Any],
         *,
         expected_version: int | None = None,
+        stamp: str | None = None,
     ) -> Document:
-        """Without `expected_version` this is last-writer-wins. The read and the write happen
-        under the store's write lock, so the writers of this process never race each other
-        (under load, a read-then-compare-and-swap loop could lose every round to the writers
-        of a busy task record); another process writing the same file is still caught by the
-        version in the UPDATE and retried."""
+        """Without `expected_version` this is last-writer-wins: one `UPDATE … RETURNING` that
+        sets the fields inside the stored JSON, under the store's write lock, so the writers
+        of this process never race each other and a write is two hops to the database thread
+        (the statement, the commit) however busy the event loop is. With it, or for a field
+        name `json_set` cannot address, the document is read, merged and written back with
+        the version checked (another process writing the same file is caught and retried).
+        `stamp` is set to the current time after the lock is taken."""
         table = await self._ensure_table(collection)
+        fields = {k: v for k, v in changes.items() if k not in ("_id", "version")}
+        if expected_version is None and _RETURNING and all(_KEY.match(k) for k in fields):
+            async with self._write_lock:
+                if stamp is not None:
+                    fields[stamp] = utc_now()
+                return await self._set_fields_locked(table, collection, doc_id, fields)
         for _attempt in range(5):
             async with self._write_lock:
                 current = await self.get(collection, doc_id)
@@ -265,6 +277,8 @@ class SqliteDocumentStore:
                     raise NotFound(f"{collection} {doc_id} not found")
                 version = int(current["version"]) if expected_version is None else expected_version
                 merged = {**current, **changes, "_id": doc_id}
+                if stamp is not None:
+                    merged[stamp] = utc_now()
                 try:
                     return await self._replace_locked(table, collection, merged, version)
                 except VersionConflict:
@@ -272,6 +286,28 @@ class SqliteDocumentStore:
                         raise
             await asyncio.sleep(0.01)
         raise VersionConflict(f"{collection} {doc_id} kept changing; try again")
+
+    async def _set_fields_locked(
+        self, table: str, collection: str, doc_id: str, fields: Mapping[str, Any]
+    ) -> Document:
+        """Set top-level `fields` of one document and bump its version, in one statement."""
+        paths = "".join(f", '$.\"{key}\"', json(?)" for key in fields)
+        sql = (
+            f"UPDATE {table} SET version = version + 1, "
+            f"doc = json_set(doc{paths}, '$.version', version + 1) WHERE id = ? RETURNING doc"
+        )
+        params = [_dumps(value) for value in fields.values()]
+        try:
+            rows = await self.db.execute_fetchall(sql, [*params, doc_id])
+            await self.db.commit()
+        except sqlite3.IntegrityError as exc:
+            await self.db.rollback()
+            raise AlreadyExists(f"{collection} already has such a document") from exc
+        found = list(rows)
+        if not found:
+            raise NotFound(f"{collection} {doc_id} not found")
+        stored: Document = json.loads(found[0][0])
+        return stored
 
     async def delete(self, collection: str, doc_id: str) -> bool:
         return await self.delete_many(collection, {"_id": doc_id}) > 0

@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from storyreel_core.proto.storyreel.v1 import stage_inputs_pb2 as _stage_inputs_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -68,32 +69,56 @@ Global___TaskRef: _TypeAlias = TaskRef  # noqa: Y015
 
 @_typing.final
 class StageRequest(_message.Message):
-    """Stage work: the input is a JSON object whose schema the stage documents
-    (storyreel_core.drama_models); a given task_id makes the call idempotent.
+    """Stage work: the input is the stage's own message (stage_inputs.proto), named for its job
+    kind; the stage's RPC takes that one and refuses the others. A given task_id makes the call
+    idempotent.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    INPUT_JSON_FIELD_NUMBER: _builtins.int
+    SCREENPLAY_FIELD_NUMBER: _builtins.int
+    PLAN_FIELD_NUMBER: _builtins.int
+    FRAMES_FIELD_NUMBER: _builtins.int
+    SPEECH_FIELD_NUMBER: _builtins.int
+    FINAL_CUT_FIELD_NUMBER: _builtins.int
+    MATERIAL_VIDEO_FIELD_NUMBER: _builtins.int
     PARENT_TASK_ID_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
     DRAMA_ID_FIELD_NUMBER: _builtins.int
-    input_json: _builtins.str
     parent_task_id: _builtins.str
     task_id: _builtins.str
     drama_id: _builtins.str
+    @_builtins.property
+    def screenplay(self) -> _stage_inputs_pb2.ScreenplayInput: ...
+    @_builtins.property
+    def plan(self) -> _stage_inputs_pb2.PlanInput: ...
+    @_builtins.property
+    def frames(self) -> _stage_inputs_pb2.FramesInput: ...
+    @_builtins.property
+    def speech(self) -> _stage_inputs_pb2.SpeechInput: ...
+    @_builtins.property
+    def final_cut(self) -> _stage_inputs_pb2.FinalCutInput: ...
+    @_builtins.property
+    def material_video(self) -> _stage_inputs_pb2.MaterialVideoInput: ...
     def __init__(
         self,
         *,
-        input_json: _builtins.str = ...,
+        screenplay: _stage_inputs_pb2.ScreenplayInput | None = ...,
+        plan: _stage_inputs_pb2.PlanInput | None = ...,
+        frames: _stage_inputs_pb2.FramesInput | None = ...,
+        speech: _stage_inputs_pb2.SpeechInput | None = ...,
+        final_cut: _stage_inputs_pb2.FinalCutInput | None = ...,
+        material_video: _stage_inputs_pb2.MaterialVideoInput | None = ...,
         parent_task_id: _builtins.str = ...,
         task_id: _builtins.str = ...,
         drama_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["final_cut", b"final_cut", "frames", b"frames", "input", b"input", "material_video", b"material_video", "plan", b"plan", "screenplay", b"screenplay", "speech", b"speech"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "input_json", b"input_json", "parent_task_id", b"parent_task_id", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "final_cut", b"final_cut", "frames", b"frames", "input", b"input", "material_video", b"material_video", "parent_task_id", b"parent_task_id", "plan", b"plan", "screenplay", b"screenplay", "speech", b"speech", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["screenplay", "plan", "frames", "speech", "final_cut", "material_video"]  # noqa: Y015
+    _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
 
 Global___StageRequest: _TypeAlias = StageRequest  # noqa: Y015

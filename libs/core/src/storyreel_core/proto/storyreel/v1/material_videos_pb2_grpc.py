@@ -49,9 +49,8 @@ class MaterialVideoServiceServicer:
     """
 
     def StartMaterialVideo(self, request, context):
-        """input_json: {title, description, mode, script_style, persona_id, multi_video_count,
-        markdown, materials: [{index, kind, key, content_type, size, source, description}]}.
-        Task kind `material_video`; result: {drama_id, videos: [...], materials: [...]}.
+        """Input: StageRequest.material_video (MaterialVideoInput). Task kind `material_video`;
+        result: {drama_id, videos: [...], materials: [...]}.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -36,9 +36,8 @@ class MaterialVideoServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> MaterialVideoServiceAsyncStub: ...
     StartMaterialVideo: _grpc.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]
-    """input_json: {title, description, mode, script_style, persona_id, multi_video_count,
-    markdown, materials: [{index, kind, key, content_type, size, source, description}]}.
-    Task kind `material_video`; result: {drama_id, videos: [...], materials: [...]}.
+    """Input: StageRequest.material_video (MaterialVideoInput). Task kind `material_video`;
+    result: {drama_id, videos: [...], materials: [...]}.
     """
 
 @_typing.type_check_only
@@ -49,9 +48,8 @@ class MaterialVideoServiceAsyncStub(MaterialVideoServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     StartMaterialVideo: _aio.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-    """input_json: {title, description, mode, script_style, persona_id, multi_video_count,
-    markdown, materials: [{index, kind, key, content_type, size, source, description}]}.
-    Task kind `material_video`; result: {drama_id, videos: [...], materials: [...]}.
+    """Input: StageRequest.material_video (MaterialVideoInput). Task kind `material_video`;
+    result: {drama_id, videos: [...], materials: [...]}.
     """
 
 class MaterialVideoServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -65,9 +63,8 @@ class MaterialVideoServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _common_pb2.StageRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
-        """input_json: {title, description, mode, script_style, persona_id, multi_video_count,
-        markdown, materials: [{index, kind, key, content_type, size, source, description}]}.
-        Task kind `material_video`; result: {drama_id, videos: [...], materials: [...]}.
+        """Input: StageRequest.material_video (MaterialVideoInput). Task kind `material_video`;
+        result: {drama_id, videos: [...], materials: [...]}.
         """
 
 def add_MaterialVideoServiceServicer_to_server(servicer: MaterialVideoServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

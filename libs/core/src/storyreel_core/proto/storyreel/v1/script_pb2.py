@@ -22,68 +22,69 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as storyreel_dot_v1_dot_json__values__pb2
 from storyreel_core.proto.storyreel.v1 import common_pb2 as storyreel_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/script.proto\x12\x0cstoryreel.v1\x1a\x19storyreel/v1/common.proto\"\x96\x01\n\x05\x44rama\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x15\n\rsettings_json\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\x12\x12\n\nupdated_at\x18\x07 \x01(\t\x12\x0f\n\x07version\x18\x08 \x01(\x03\"N\n\x12\x43reateDramaRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x15\n\rsettings_json\x18\x03 \x01(\t\"\x1d\n\x0fGetDramaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"e\n\x11ListDramasRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x10\n\x08per_page\x18\x02 \x01(\x05\x12\x0f\n\x07keyword\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\r\n\x05order\x18\x05 \x01(\t\"?\n\tDramaList\x12#\n\x06\x64ramas\x18\x01 \x03(\x0b\x32\x13.storyreel.v1.Drama\x12\r\n\x05total\x18\x02 \x01(\x05\"\xbf\x01\n\x12UpdateDramaRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rsettings_json\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x0f\n\x07replace\x18\x05 \x01(\x08\x12\x18\n\x10\x65xpected_version\x18\x06 \x01(\x03\x42\x07\n\x05_nameB\x0e\n\x0c_descriptionB\x10\n\x0e_settings_json\" \n\x12\x44\x65leteDramaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xe4\x01\n\x06Script\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12\x13\n\x0bscenes_json\x18\x05 \x01(\t\x12\x15\n\rmetadata_json\x18\x06 \x01(\t\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12\x13\n\x0bscene_count\x18\t \x01(\x05\x12\x12\n\nword_count\x18\n \x01(\x05\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x12\n\nupdated_at\x18\x0c \x01(\t\"s\n\x13\x43reateScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x13\n\x0bscenes_json\x18\x04 \x01(\t\x12\x15\n\rmetadata_json\x18\x05 \x01(\t\"0\n\x10GetScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"F\n\x12ListScriptsRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\x10\n\x08per_page\x18\x03 \x01(\x05\"B\n\nScriptList\x12%\n\x07scripts\x18\x01 \x03(\x0b\x32\x14.storyreel.v1.Script\x12\r\n\x05total\x18\x02 \x01(\x05\"\x96\x02\n\x13UpdateScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x12\n\x05title\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07\x63ontent\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x18\n\x0bscenes_json\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x1a\n\rmetadata_json\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x13\n\x06status\x18\x07 \x01(\tH\x04\x88\x01\x01\x12\x18\n\x10\x65xpected_version\x18\x08 \x01(\x03\x12\x0f\n\x07message\x18\t \x01(\tB\x08\n\x06_titleB\n\n\x08_contentB\x0e\n\x0c_scenes_jsonB\x10\n\x0e_metadata_jsonB\t\n\x07_status\"3\n\x13\x44\x65leteScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xb4\x02\n\x15GenerateScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\r\n\x05style\x18\x03 \x01(\t\x12\x0e\n\x06length\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x12\n\ninput_type\x18\x06 \x01(\t\x12\x15\n\rinput_content\x18\x07 \x01(\t\x12\r\n\x05title\x18\x08 \x01(\t\x12\x13\n\x0bscene_count\x18\t \x01(\x05\x12\x13\n\x0bsource_name\x18\n \x01(\t\x12\x13\n\x0b\x61i_provider\x18\x0b \x01(\t\x12\r\n\x05model\x18\x0c \x01(\t\x12\x13\n\x06\x62udget\x18\r \x01(\x01H\x00\x88\x01\x01\x12\x12\n\npersona_id\x18\x0e \x01(\t\x12\x0c\n\x04seed\x18\x0f \x01(\x03\x42\t\n\x07_budget\"\xfb\x01\n\x07Persona\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cpersona_type\x18\x03 \x01(\t\x12\r\n\x05style\x18\x04 \x01(\t\x12\x17\n\x0ftarget_audience\x18\x05 \x01(\t\x12\x17\n\x0f\x63haracteristics\x18\x06 \x01(\t\x12\x0c\n\x04tone\x18\x07 \x01(\t\x12\x10\n\x08keywords\x18\x08 \x03(\t\x12\x15\n\rcustom_prompt\x18\t \x01(\t\x12\r\n\x05voice\x18\n \x01(\t\x12\x11\n\tis_preset\x18\x0b \x01(\x08\x12\x12\n\ncreated_at\x18\x0c \x01(\t\x12\x12\n\nupdated_at\x18\r \x01(\t\"\xe9\x02\n\rPersonaFields\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0cpersona_type\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05style\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x1c\n\x0ftarget_audience\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0f\x63haracteristics\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x11\n\x04tone\x18\x06 \x01(\tH\x05\x88\x01\x01\x12\x10\n\x08keywords\x18\x07 \x03(\t\x12\x14\n\x0ckeywords_set\x18\x08 \x01(\x08\x12\x1a\n\rcustom_prompt\x18\t \x01(\tH\x06\x88\x01\x01\x12\x12\n\x05voice\x18\n \x01(\tH\x07\x88\x01\x01\x42\x07\n\x05_nameB\x0f\n\r_persona_typeB\x08\n\x06_styleB\x12\n\x10_target_audienceB\x12\n\x10_characteristicsB\x07\n\x05_toneB\x10\n\x0e_custom_promptB\x08\n\x06_voice\"C\n\x14\x43reatePersonaRequest\x12+\n\x06\x66ields\x18\x01 \x01(\x0b\x32\x1b.storyreel.v1.PersonaFields\"O\n\x14UpdatePersonaRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x06\x66ields\x18\x02 \x01(\x0b\x32\x1b.storyreel.v1.PersonaFields\"\x1f\n\x11GetPersonaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"K\n\x13ListPersonasRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x10\n\x08per_page\x18\x02 \x01(\x05\x12\x14\n\x0cpresets_only\x18\x03 \x01(\x08\"E\n\x0bPersonaList\x12\'\n\x08personas\x18\x01 \x03(\x0b\x32\x15.storyreel.v1.Persona\x12\r\n\x05total\x18\x02 \x01(\x05\"\xfb\x01\n\rScriptVersion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tscript_id\x18\x02 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\r\n\x05title\x18\x05 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\t\x12\x13\n\x0bscenes_json\x18\x07 \x01(\t\x12\x15\n\rmetadata_json\x18\x08 \x01(\t\x12\x0e\n\x06status\x18\t \x01(\t\x12\x0f\n\x07message\x18\n \x01(\t\x12\x13\n\x0bscene_count\x18\x0b \x01(\x05\x12\x12\n\nword_count\x18\x0c \x01(\x05\x12\x12\n\ncreated_at\x18\r \x01(\t\"`\n\x19ListScriptVersionsRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x11\n\tscript_id\x18\x02 \x01(\t\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x10\n\x08per_page\x18\x04 \x01(\x05\"Q\n\x11ScriptVersionList\x12-\n\x08versions\x18\x01 \x03(\x0b\x32\x1b.storyreel.v1.ScriptVersion\x12\r\n\x05total\x18\x02 \x01(\x05\"p\n\x1bRestoreScriptVersionRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x11\n\tscript_id\x18\x02 \x01(\t\x12\x12\n\nversion_id\x18\x03 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\x32\x91\x0b\n\rScriptService\x12\x44\n\x0b\x43reateDrama\x12 .storyreel.v1.CreateDramaRequest\x1a\x13.storyreel.v1.Drama\x12>\n\x08GetDrama\x12\x1d.storyreel.v1.GetDramaRequest\x1a\x13.storyreel.v1.Drama\x12\x46\n\nListDramas\x12\x1f.storyreel.v1.ListDramasRequest\x1a\x17.storyreel.v1.DramaList\x12\x44\n\x0bUpdateDrama\x12 .storyreel.v1.UpdateDramaRequest\x1a\x13.storyreel.v1.Drama\x12\x44\n\x0b\x44\x65leteDrama\x12 .storyreel.v1.DeleteDramaRequest\x1a\x13.storyreel.v1.Empty\x12G\n\x0c\x43reateScript\x12!.storyreel.v1.CreateScriptRequest\x1a\x14.storyreel.v1.Script\x12\x41\n\tGetScript\x12\x1e.storyreel.v1.GetScriptRequest\x1a\x14.storyreel.v1.Script\x12I\n\x0bListScripts\x12 .storyreel.v1.ListScriptsRequest\x1a\x18.storyreel.v1.ScriptList\x12G\n\x0cUpdateScript\x12!.storyreel.v1.UpdateScriptRequest\x1a\x14.storyreel.v1.Script\x12\x46\n\x0c\x44\x65leteScript\x12!.storyreel.v1.DeleteScriptRequest\x1a\x13.storyreel.v1.Empty\x12L\n\x0eGenerateScript\x12#.storyreel.v1.GenerateScriptRequest\x1a\x15.storyreel.v1.TaskRef\x12^\n\x12ListScriptVersions\x12\'.storyreel.v1.ListScriptVersionsRequest\x1a\x1f.storyreel.v1.ScriptVersionList\x12W\n\x14RestoreScriptVersion\x12).storyreel.v1.RestoreScriptVersionRequest\x1a\x14.storyreel.v1.Script\x12\x44\n\x0fWriteScreenplay\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef\x12J\n\rCreatePersona\x12\".storyreel.v1.CreatePersonaRequest\x1a\x15.storyreel.v1.Persona\x12\x44\n\nGetPersona\x12\x1f.storyreel.v1.GetPersonaRequest\x1a\x15.storyreel.v1.Persona\x12L\n\x0cListPersonas\x12!.storyreel.v1.ListPersonasRequest\x1a\x19.storyreel.v1.PersonaList\x12J\n\rUpdatePersona\x12\".storyreel.v1.UpdatePersonaRequest\x1a\x15.storyreel.v1.Persona\x12\x45\n\rDeletePersona\x12\x1f.storyreel.v1.GetPersonaRequest\x1a\x13.storyreel.v1.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/script.proto\x12\x0cstoryreel.v1\x1a\x1estoryreel/v1/json_values.proto\x1a\x19storyreel/v1/common.proto\"\xc0\x01\n\x05\x44rama\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12*\n\x08settings\x18\t \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x12\n\ncreated_at\x18\x06 \x01(\t\x12\x12\n\nupdated_at\x18\x07 \x01(\t\x12\x0f\n\x07version\x18\x08 \x01(\x03J\x04\x08\x04\x10\x05R\rsettings_json\"x\n\x12\x43reateDramaRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\x08settings\x18\x04 \x01(\x0b\x32\x18.storyreel.v1.JsonObjectJ\x04\x08\x03\x10\x04R\rsettings_json\"\x1d\n\x0fGetDramaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"e\n\x11ListDramasRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x10\n\x08per_page\x18\x02 \x01(\x05\x12\x0f\n\x07keyword\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\r\n\x05order\x18\x05 \x01(\t\"?\n\tDramaList\x12#\n\x06\x64ramas\x18\x01 \x03(\x0b\x32\x13.storyreel.v1.Drama\x12\r\n\x05total\x18\x02 \x01(\x05\"\xd2\x01\n\x12UpdateDramaRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x01\x88\x01\x01\x12*\n\x08settings\x18\x07 \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12\x0f\n\x07replace\x18\x05 \x01(\x08\x12\x18\n\x10\x65xpected_version\x18\x06 \x01(\x03\x42\x07\n\x05_nameB\x0e\n\x0c_descriptionJ\x04\x08\x04\x10\x05R\rsettings_json\" \n\x12\x44\x65leteDramaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\xb6\x02\n\x06Script\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12(\n\x06scenes\x18\r \x03(\x0b\x32\x18.storyreel.v1.JsonObject\x12*\n\x08metadata\x18\x0e \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12\x0e\n\x06status\x18\x07 \x01(\t\x12\x0f\n\x07version\x18\x08 \x01(\x03\x12\x13\n\x0bscene_count\x18\t \x01(\x05\x12\x12\n\nword_count\x18\n \x01(\x05\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x12\n\nupdated_at\x18\x0c \x01(\tJ\x04\x08\x05\x10\x06J\x04\x08\x06\x10\x07R\x0bscenes_jsonR\rmetadata_json\"\xc5\x01\n\x13\x43reateScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12(\n\x06scenes\x18\x06 \x03(\x0b\x32\x18.storyreel.v1.JsonObject\x12*\n\x08metadata\x18\x07 \x01(\x0b\x32\x18.storyreel.v1.JsonObjectJ\x04\x08\x04\x10\x05J\x04\x08\x05\x10\x06R\x0bscenes_jsonR\rmetadata_json\"0\n\x10GetScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"F\n\x12ListScriptsRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\x10\n\x08per_page\x18\x03 \x01(\x05\"B\n\nScriptList\x12%\n\x07scripts\x18\x01 \x03(\x0b\x32\x14.storyreel.v1.Script\x12\r\n\x05total\x18\x02 \x01(\x05\"\xd0\x02\n\x13UpdateScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x12\n\x05title\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07\x63ontent\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x12\n\nset_scenes\x18\n \x01(\x08\x12(\n\x06scenes\x18\x0b \x03(\x0b\x32\x18.storyreel.v1.JsonObject\x12*\n\x08metadata\x18\x0c \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12\x13\n\x06status\x18\x07 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x10\x65xpected_version\x18\x08 \x01(\x03\x12\x0f\n\x07message\x18\t \x01(\tB\x08\n\x06_titleB\n\n\x08_contentB\t\n\x07_statusJ\x04\x08\x05\x10\x06J\x04\x08\x06\x10\x07R\x0bscenes_jsonR\rmetadata_json\"3\n\x13\x44\x65leteScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\"\xb4\x02\n\x15GenerateScriptRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\r\n\x05style\x18\x03 \x01(\t\x12\x0e\n\x06length\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\x12\x12\n\ninput_type\x18\x06 \x01(\t\x12\x15\n\rinput_content\x18\x07 \x01(\t\x12\r\n\x05title\x18\x08 \x01(\t\x12\x13\n\x0bscene_count\x18\t \x01(\x05\x12\x13\n\x0bsource_name\x18\n \x01(\t\x12\x13\n\x0b\x61i_provider\x18\x0b \x01(\t\x12\r\n\x05model\x18\x0c \x01(\t\x12\x13\n\x06\x62udget\x18\r \x01(\x01H\x00\x88\x01\x01\x12\x12\n\npersona_id\x18\x0e \x01(\t\x12\x0c\n\x04seed\x18\x0f \x01(\x03\x42\t\n\x07_budget\"\xfb\x01\n\x07Persona\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0cpersona_type\x18\x03 \x01(\t\x12\r\n\x05style\x18\x04 \x01(\t\x12\x17\n\x0ftarget_audience\x18\x05 \x01(\t\x12\x17\n\x0f\x63haracteristics\x18\x06 \x01(\t\x12\x0c\n\x04tone\x18\x07 \x01(\t\x12\x10\n\x08keywords\x18\x08 \x03(\t\x12\x15\n\rcustom_prompt\x18\t \x01(\t\x12\r\n\x05voice\x18\n \x01(\t\x12\x11\n\tis_preset\x18\x0b \x01(\x08\x12\x12\n\ncreated_at\x18\x0c \x01(\t\x12\x12\n\nupdated_at\x18\r \x01(\t\"\xe9\x02\n\rPersonaFields\x12\x11\n\x04name\x18\x01 \x01(\tH\x00\x88\x01\x01\x12\x19\n\x0cpersona_type\x18\x02 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05style\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x1c\n\x0ftarget_audience\x18\x04 \x01(\tH\x03\x88\x01\x01\x12\x1c\n\x0f\x63haracteristics\x18\x05 \x01(\tH\x04\x88\x01\x01\x12\x11\n\x04tone\x18\x06 \x01(\tH\x05\x88\x01\x01\x12\x10\n\x08keywords\x18\x07 \x03(\t\x12\x14\n\x0ckeywords_set\x18\x08 \x01(\x08\x12\x1a\n\rcustom_prompt\x18\t \x01(\tH\x06\x88\x01\x01\x12\x12\n\x05voice\x18\n \x01(\tH\x07\x88\x01\x01\x42\x07\n\x05_nameB\x0f\n\r_persona_typeB\x08\n\x06_styleB\x12\n\x10_target_audienceB\x12\n\x10_characteristicsB\x07\n\x05_toneB\x10\n\x0e_custom_promptB\x08\n\x06_voice\"C\n\x14\x43reatePersonaRequest\x12+\n\x06\x66ields\x18\x01 \x01(\x0b\x32\x1b.storyreel.v1.PersonaFields\"O\n\x14UpdatePersonaRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12+\n\x06\x66ields\x18\x02 \x01(\x0b\x32\x1b.storyreel.v1.PersonaFields\"\x1f\n\x11GetPersonaRequest\x12\n\n\x02id\x18\x01 \x01(\t\"K\n\x13ListPersonasRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x10\n\x08per_page\x18\x02 \x01(\x05\x12\x14\n\x0cpresets_only\x18\x03 \x01(\x08\"E\n\x0bPersonaList\x12\'\n\x08personas\x18\x01 \x03(\x0b\x32\x15.storyreel.v1.Persona\x12\r\n\x05total\x18\x02 \x01(\x05\"\xcd\x02\n\rScriptVersion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tscript_id\x18\x02 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x03\x12\r\n\x05title\x18\x05 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x06 \x01(\t\x12(\n\x06scenes\x18\x0e \x03(\x0b\x32\x18.storyreel.v1.JsonObject\x12*\n\x08metadata\x18\x0f \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12\x0e\n\x06status\x18\t \x01(\t\x12\x0f\n\x07message\x18\n \x01(\t\x12\x13\n\x0bscene_count\x18\x0b \x01(\x05\x12\x12\n\nword_count\x18\x0c \x01(\x05\x12\x12\n\ncreated_at\x18\r \x01(\tJ\x04\x08\x07\x10\x08J\x04\x08\x08\x10\tR\x0bscenes_jsonR\rmetadata_json\"`\n\x19ListScriptVersionsRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x11\n\tscript_id\x18\x02 \x01(\t\x12\x0c\n\x04page\x18\x03 \x01(\x05\x12\x10\n\x08per_page\x18\x04 \x01(\x05\"Q\n\x11ScriptVersionList\x12-\n\x08versions\x18\x01 \x03(\x0b\x32\x1b.storyreel.v1.ScriptVersion\x12\r\n\x05total\x18\x02 \x01(\x05\"p\n\x1bRestoreScriptVersionRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x11\n\tscript_id\x18\x02 \x01(\t\x12\x12\n\nversion_id\x18\x03 \x01(\t\x12\x18\n\x10\x65xpected_version\x18\x04 \x01(\x03\x32\x91\x0b\n\rScriptService\x12\x44\n\x0b\x43reateDrama\x12 .storyreel.v1.CreateDramaRequest\x1a\x13.storyreel.v1.Drama\x12>\n\x08GetDrama\x12\x1d.storyreel.v1.GetDramaRequest\x1a\x13.storyreel.v1.Drama\x12\x46\n\nListDramas\x12\x1f.storyreel.v1.ListDramasRequest\x1a\x17.storyreel.v1.DramaList\x12\x44\n\x0bUpdateDrama\x12 .storyreel.v1.UpdateDramaRequest\x1a\x13.storyreel.v1.Drama\x12\x44\n\x0b\x44\x65leteDrama\x12 .storyreel.v1.DeleteDramaRequest\x1a\x13.storyreel.v1.Empty\x12G\n\x0c\x43reateScript\x12!.storyreel.v1.CreateScriptRequest\x1a\x14.storyreel.v1.Script\x12\x41\n\tGetScript\x12\x1e.storyreel.v1.GetScriptRequest\x1a\x14.storyreel.v1.Script\x12I\n\x0bListScripts\x12 .storyreel.v1.ListScriptsRequest\x1a\x18.storyreel.v1.ScriptList\x12G\n\x0cUpdateScript\x12!.storyreel.v1.UpdateScriptRequest\x1a\x14.storyreel.v1.Script\x12\x46\n\x0c\x44\x65leteScript\x12!.storyreel.v1.DeleteScriptRequest\x1a\x13.storyreel.v1.Empty\x12L\n\x0eGenerateScript\x12#.storyreel.v1.GenerateScriptRequest\x1a\x15.storyreel.v1.TaskRef\x12^\n\x12ListScriptVersions\x12\'.storyreel.v1.ListScriptVersionsRequest\x1a\x1f.storyreel.v1.ScriptVersionList\x12W\n\x14RestoreScriptVersion\x12).storyreel.v1.RestoreScriptVersionRequest\x1a\x14.storyreel.v1.Script\x12\x44\n\x0fWriteScreenplay\x12\x1a.storyreel.v1.StageRequest\x1a\x15.storyreel.v1.TaskRef\x12J\n\rCreatePersona\x12\".storyreel.v1.CreatePersonaRequest\x1a\x15.storyreel.v1.Persona\x12\x44\n\nGetPersona\x12\x1f.storyreel.v1.GetPersonaRequest\x1a\x15.storyreel.v1.Persona\x12L\n\x0cListPersonas\x12!.storyreel.v1.ListPersonasRequest\x1a\x19.storyreel.v1.PersonaList\x12J\n\rUpdatePersona\x12\".storyreel.v1.UpdatePersonaRequest\x1a\x15.storyreel.v1.Persona\x12\x45\n\rDeletePersona\x12\x1f.storyreel.v1.GetPersonaRequest\x1a\x13.storyreel.v1.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'storyreel.v1.script_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DRAMA']._serialized_start=71
-  _globals['_DRAMA']._serialized_end=221
-  _globals['_CREATEDRAMAREQUEST']._serialized_start=223
-  _globals['_CREATEDRAMAREQUEST']._serialized_end=301
-  _globals['_GETDRAMAREQUEST']._serialized_start=303
-  _globals['_GETDRAMAREQUEST']._serialized_end=332
-  _globals['_LISTDRAMASREQUEST']._serialized_start=334
-  _globals['_LISTDRAMASREQUEST']._serialized_end=435
-  _globals['_DRAMALIST']._serialized_start=437
-  _globals['_DRAMALIST']._serialized_end=500
-  _globals['_UPDATEDRAMAREQUEST']._serialized_start=503
-  _globals['_UPDATEDRAMAREQUEST']._serialized_end=694
-  _globals['_DELETEDRAMAREQUEST']._serialized_start=696
-  _globals['_DELETEDRAMAREQUEST']._serialized_end=728
-  _globals['_SCRIPT']._serialized_start=731
-  _globals['_SCRIPT']._serialized_end=959
-  _globals['_CREATESCRIPTREQUEST']._serialized_start=961
-  _globals['_CREATESCRIPTREQUEST']._serialized_end=1076
-  _globals['_GETSCRIPTREQUEST']._serialized_start=1078
-  _globals['_GETSCRIPTREQUEST']._serialized_end=1126
-  _globals['_LISTSCRIPTSREQUEST']._serialized_start=1128
-  _globals['_LISTSCRIPTSREQUEST']._serialized_end=1198
-  _globals['_SCRIPTLIST']._serialized_start=1200
-  _globals['_SCRIPTLIST']._serialized_end=1266
-  _globals['_UPDATESCRIPTREQUEST']._serialized_start=1269
-  _globals['_UPDATESCRIPTREQUEST']._serialized_end=1547
-  _globals['_DELETESCRIPTREQUEST']._serialized_start=1549
-  _globals['_DELETESCRIPTREQUEST']._serialized_end=1600
-  _globals['_GENERATESCRIPTREQUEST']._serialized_start=1603
-  _globals['_GENERATESCRIPTREQUEST']._serialized_end=1911
-  _globals['_PERSONA']._serialized_start=1914
-  _globals['_PERSONA']._serialized_end=2165
-  _globals['_PERSONAFIELDS']._serialized_start=2168
-  _globals['_PERSONAFIELDS']._serialized_end=2529
-  _globals['_CREATEPERSONAREQUEST']._serialized_start=2531
-  _globals['_CREATEPERSONAREQUEST']._serialized_end=2598
-  _globals['_UPDATEPERSONAREQUEST']._serialized_start=2600
-  _globals['_UPDATEPERSONAREQUEST']._serialized_end=2679
-  _globals['_GETPERSONAREQUEST']._serialized_start=2681
-  _globals['_GETPERSONAREQUEST']._serialized_end=2712
-  _globals['_LISTPERSONASREQUEST']._serialized_start=2714
-  _globals['_LISTPERSONASREQUEST']._serialized_end=2789
-  _globals['_PERSONALIST']._serialized_start=2791
-  _globals['_PERSONALIST']._serialized_end=2860
-  _globals['_SCRIPTVERSION']._serialized_start=2863
-  _globals['_SCRIPTVERSION']._serialized_end=3114
-  _globals['_LISTSCRIPTVERSIONSREQUEST']._serialized_start=3116
-  _globals['_LISTSCRIPTVERSIONSREQUEST']._serialized_end=3212
-  _globals['_SCRIPTVERSIONLIST']._serialized_start=3214
-  _globals['_SCRIPTVERSIONLIST']._serialized_end=3295
-  _globals['_RESTORESCRIPTVERSIONREQUEST']._serialized_start=3297
-  _globals['_RESTORESCRIPTVERSIONREQUEST']._serialized_end=3409
-  _globals['_SCRIPTSERVICE']._serialized_start=3412
-  _globals['_SCRIPTSERVICE']._serialized_end=4837
+  _globals['_DRAMA']._serialized_start=103
+  _globals['_DRAMA']._serialized_end=295
+  _globals['_CREATEDRAMAREQUEST']._serialized_start=297
+  _globals['_CREATEDRAMAREQUEST']._serialized_end=417
+  _globals['_GETDRAMAREQUEST']._serialized_start=419
+  _globals['_GETDRAMAREQUEST']._serialized_end=448
+  _globals['_LISTDRAMASREQUEST']._serialized_start=450
+  _globals['_LISTDRAMASREQUEST']._serialized_end=551
+  _globals['_DRAMALIST']._serialized_start=553
+  _globals['_DRAMALIST']._serialized_end=616
+  _globals['_UPDATEDRAMAREQUEST']._serialized_start=619
+  _globals['_UPDATEDRAMAREQUEST']._serialized_end=829
+  _globals['_DELETEDRAMAREQUEST']._serialized_start=831
+  _globals['_DELETEDRAMAREQUEST']._serialized_end=863
+  _globals['_SCRIPT']._serialized_start=866
+  _globals['_SCRIPT']._serialized_end=1176
+  _globals['_CREATESCRIPTREQUEST']._serialized_start=1179
+  _globals['_CREATESCRIPTREQUEST']._serialized_end=1376
+  _globals['_GETSCRIPTREQUEST']._serialized_start=1378
+  _globals['_GETSCRIPTREQUEST']._serialized_end=1426
+  _globals['_LISTSCRIPTSREQUEST']._serialized_start=1428
+  _globals['_LISTSCRIPTSREQUEST']._serialized_end=1498
+  _globals['_SCRIPTLIST']._serialized_start=1500
+  _globals['_SCRIPTLIST']._serialized_end=1566
+  _globals['_UPDATESCRIPTREQUEST']._serialized_start=1569
+  _globals['_UPDATESCRIPTREQUEST']._serialized_end=1905
+  _globals['_DELETESCRIPTREQUEST']._serialized_start=1907
+  _globals['_DELETESCRIPTREQUEST']._serialized_end=1958
+  _globals['_GENERATESCRIPTREQUEST']._serialized_start=1961
+  _globals['_GENERATESCRIPTREQUEST']._serialized_end=2269
+  _globals['_PERSONA']._serialized_start=2272
+  _globals['_PERSONA']._serialized_end=2523
+  _globals['_PERSONAFIELDS']._serialized_start=2526
+  _globals['_PERSONAFIELDS']._serialized_end=2887
+  _globals['_CREATEPERSONAREQUEST']._serialized_start=2889
+  _globals['_CREATEPERSONAREQUEST']._serialized_end=2956
+  _globals['_UPDATEPERSONAREQUEST']._serialized_start=2958
+  _globals['_UPDATEPERSONAREQUEST']._serialized_end=3037
+  _globals['_GETPERSONAREQUEST']._serialized_start=3039
+  _globals['_GETPERSONAREQUEST']._serialized_end=3070
+  _globals['_LISTPERSONASREQUEST']._serialized_start=3072
+  _globals['_LISTPERSONASREQUEST']._serialized_end=3147
+  _globals['_PERSONALIST']._serialized_start=3149
+  _globals['_PERSONALIST']._serialized_end=3218
+  _globals['_SCRIPTVERSION']._serialized_start=3221
+  _globals['_SCRIPTVERSION']._serialized_end=3554
+  _globals['_LISTSCRIPTVERSIONSREQUEST']._serialized_start=3556
+  _globals['_LISTSCRIPTVERSIONSREQUEST']._serialized_end=3652
+  _globals['_SCRIPTVERSIONLIST']._serialized_start=3654
+  _globals['_SCRIPTVERSIONLIST']._serialized_end=3735
+  _globals['_RESTORESCRIPTVERSIONREQUEST']._serialized_start=3737
+  _globals['_RESTORESCRIPTVERSIONREQUEST']._serialized_end=3849
+  _globals['_SCRIPTSERVICE']._serialized_start=3852
+  _globals['_SCRIPTSERVICE']._serialized_end=5277
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as _json_values_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,12 +21,16 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class Drama(_message.Message):
+    """`settings` is the owner's free-form object (REST takes any JSON object and answers it back
+    as stored), hence a JsonObject (json_values.proto).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
-    SETTINGS_JSON_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
@@ -33,26 +38,27 @@ class Drama(_message.Message):
     id: _builtins.str
     name: _builtins.str
     description: _builtins.str
-    settings_json: _builtins.str
     status: _builtins.str
     created_at: _builtins.str
     updated_at: _builtins.str
     version: _builtins.int
+    @_builtins.property
+    def settings(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         name: _builtins.str = ...,
         description: _builtins.str = ...,
-        settings_json: _builtins.str = ...,
+        settings: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str = ...,
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
         version: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "id", b"id", "name", b"name", "settings_json", b"settings_json", "status", b"status", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "id", b"id", "name", b"name", "settings", b"settings", "status", b"status", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -64,20 +70,21 @@ class CreateDramaRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
-    SETTINGS_JSON_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     description: _builtins.str
-    settings_json: _builtins.str
+    @_builtins.property
+    def settings(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         description: _builtins.str = ...,
-        settings_json: _builtins.str = ...,
+        settings: _json_values_pb2.JsonObject | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "name", b"name", "settings_json", b"settings_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "name", b"name", "settings", b"settings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -165,41 +172,40 @@ class UpdateDramaRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
-    SETTINGS_JSON_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
     REPLACE_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     description: _builtins.str
-    settings_json: _builtins.str
     replace: _builtins.bool
     expected_version: _builtins.int
+    @_builtins.property
+    def settings(self) -> _json_values_pb2.JsonObject:
+        """unset: unchanged"""
+
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         name: _builtins.str | None = ...,
         description: _builtins.str | None = ...,
-        settings_json: _builtins.str | None = ...,
+        settings: _json_values_pb2.JsonObject | None = ...,
         replace: _builtins.bool = ...,
         expected_version: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_name", b"_name", "_settings_json", b"_settings_json", "description", b"description", "name", b"name", "settings_json", b"settings_json"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_name", b"_name", "description", b"description", "name", b"name", "settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_name", b"_name", "_settings_json", b"_settings_json", "description", b"description", "expected_version", b"expected_version", "id", b"id", "name", b"name", "replace", b"replace", "settings_json", b"settings_json"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_description", b"_description", "_name", b"_name", "description", b"description", "expected_version", b"expected_version", "id", b"id", "name", b"name", "replace", b"replace", "settings", b"settings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
     _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
-    _WhichOneofReturnType__settings_json: _TypeAlias = _typing.Literal["settings_json"]  # noqa: Y015
-    _WhichOneofArgType__settings_json: _TypeAlias = _typing.Literal["_settings_json", b"_settings_json"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__settings_json) -> _WhichOneofReturnType__settings_json | None: ...
 
 Global___UpdateDramaRequest: _TypeAlias = UpdateDramaRequest  # noqa: Y015
 
@@ -224,8 +230,12 @@ Global___DeleteDramaRequest: _TypeAlias = DeleteDramaRequest  # noqa: Y015
 
 @_typing.final
 class Script(_message.Message):
-    """A script under a drama. `scenes_json` (a JSON array) and `metadata_json` (a JSON object) are
-    free-form; `version` counts saves and each save is kept as a ScriptVersion.
+    """A script under a drama; `version` counts saves and each save is kept as a ScriptVersion.
+    `scenes` and `metadata` are the client's own objects: REST (seed 000) takes any JSON objects
+    there and answers them back as stored, and a generated script's scenes carry what its
+    screenwriter wrote (drama_models.Scene, dumped). A typed Scene would drop the keys it
+    does not name, so they cross as JsonObjects; the screenplay read from them is typed
+    (drama.proto Screenplay).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -234,8 +244,8 @@ class Script(_message.Message):
     DRAMA_ID_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
-    SCENES_JSON_FIELD_NUMBER: _builtins.int
-    METADATA_JSON_FIELD_NUMBER: _builtins.int
+    SCENES_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     SCENE_COUNT_FIELD_NUMBER: _builtins.int
@@ -246,14 +256,16 @@ class Script(_message.Message):
     drama_id: _builtins.str
     title: _builtins.str
     content: _builtins.str
-    scenes_json: _builtins.str
-    metadata_json: _builtins.str
     status: _builtins.str
     version: _builtins.int
     scene_count: _builtins.int
     word_count: _builtins.int
     created_at: _builtins.str
     updated_at: _builtins.str
+    @_builtins.property
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]: ...
+    @_builtins.property
+    def metadata(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
@@ -261,8 +273,8 @@ class Script(_message.Message):
         drama_id: _builtins.str = ...,
         title: _builtins.str = ...,
         content: _builtins.str = ...,
-        scenes_json: _builtins.str = ...,
-        metadata_json: _builtins.str = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str = ...,
         version: _builtins.int = ...,
         scene_count: _builtins.int = ...,
@@ -270,9 +282,9 @@ class Script(_message.Message):
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "created_at", b"created_at", "drama_id", b"drama_id", "id", b"id", "metadata_json", b"metadata_json", "scene_count", b"scene_count", "scenes_json", b"scenes_json", "status", b"status", "title", b"title", "updated_at", b"updated_at", "version", b"version", "word_count", b"word_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "created_at", b"created_at", "drama_id", b"drama_id", "id", b"id", "metadata", b"metadata", "scene_count", b"scene_count", "scenes", b"scenes", "status", b"status", "title", b"title", "updated_at", b"updated_at", "version", b"version", "word_count", b"word_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -285,25 +297,27 @@ class CreateScriptRequest(_message.Message):
     DRAMA_ID_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
-    SCENES_JSON_FIELD_NUMBER: _builtins.int
-    METADATA_JSON_FIELD_NUMBER: _builtins.int
+    SCENES_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     title: _builtins.str
     content: _builtins.str
-    scenes_json: _builtins.str
-    metadata_json: _builtins.str
+    @_builtins.property
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]: ...
+    @_builtins.property
+    def metadata(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
         drama_id: _builtins.str = ...,
         title: _builtins.str = ...,
         content: _builtins.str = ...,
-        scenes_json: _builtins.str = ...,
-        metadata_json: _builtins.str = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "drama_id", b"drama_id", "metadata_json", b"metadata_json", "scenes_json", b"scenes_json", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "drama_id", b"drama_id", "metadata", b"metadata", "scenes", b"scenes", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -391,8 +405,9 @@ class UpdateScriptRequest(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
-    SCENES_JSON_FIELD_NUMBER: _builtins.int
-    METADATA_JSON_FIELD_NUMBER: _builtins.int
+    SET_SCENES_FIELD_NUMBER: _builtins.int
+    SCENES_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
@@ -400,11 +415,17 @@ class UpdateScriptRequest(_message.Message):
     id: _builtins.str
     title: _builtins.str
     content: _builtins.str
-    scenes_json: _builtins.str
-    metadata_json: _builtins.str
+    set_scenes: _builtins.bool
+    """scenes replace the stored ones (an empty list clears them)"""
     status: _builtins.str
     expected_version: _builtins.int
     message: _builtins.str
+    @_builtins.property
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]: ...
+    @_builtins.property
+    def metadata(self) -> _json_values_pb2.JsonObject:
+        """unset: unchanged"""
+
     def __init__(
         self,
         *,
@@ -412,32 +433,25 @@ class UpdateScriptRequest(_message.Message):
         id: _builtins.str = ...,
         title: _builtins.str | None = ...,
         content: _builtins.str | None = ...,
-        scenes_json: _builtins.str | None = ...,
-        metadata_json: _builtins.str | None = ...,
+        set_scenes: _builtins.bool = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str | None = ...,
         expected_version: _builtins.int = ...,
         message: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_content", b"_content", "_metadata_json", b"_metadata_json", "_scenes_json", b"_scenes_json", "_status", b"_status", "_title", b"_title", "content", b"content", "metadata_json", b"metadata_json", "scenes_json", b"scenes_json", "status", b"status", "title", b"title"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_content", b"_content", "_status", b"_status", "_title", b"_title", "content", b"content", "metadata", b"metadata", "status", b"status", "title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_content", b"_content", "_metadata_json", b"_metadata_json", "_scenes_json", b"_scenes_json", "_status", b"_status", "_title", b"_title", "content", b"content", "drama_id", b"drama_id", "expected_version", b"expected_version", "id", b"id", "message", b"message", "metadata_json", b"metadata_json", "scenes_json", b"scenes_json", "status", b"status", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_content", b"_content", "_status", b"_status", "_title", b"_title", "content", b"content", "drama_id", b"drama_id", "expected_version", b"expected_version", "id", b"id", "message", b"message", "metadata", b"metadata", "scenes", b"scenes", "set_scenes", b"set_scenes", "status", b"status", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__content: _TypeAlias = _typing.Literal["content"]  # noqa: Y015
     _WhichOneofArgType__content: _TypeAlias = _typing.Literal["_content", b"_content"]  # noqa: Y015
-    _WhichOneofReturnType__metadata_json: _TypeAlias = _typing.Literal["metadata_json"]  # noqa: Y015
-    _WhichOneofArgType__metadata_json: _TypeAlias = _typing.Literal["_metadata_json", b"_metadata_json"]  # noqa: Y015
-    _WhichOneofReturnType__scenes_json: _TypeAlias = _typing.Literal["scenes_json"]  # noqa: Y015
-    _WhichOneofArgType__scenes_json: _TypeAlias = _typing.Literal["_scenes_json", b"_scenes_json"]  # noqa: Y015
     _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
     _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
     _WhichOneofReturnType__title: _TypeAlias = _typing.Literal["title"]  # noqa: Y015
     _WhichOneofArgType__title: _TypeAlias = _typing.Literal["_title", b"_title"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__content) -> _WhichOneofReturnType__content | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__metadata_json) -> _WhichOneofReturnType__metadata_json | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__scenes_json) -> _WhichOneofReturnType__scenes_json | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
     @_typing.overload
@@ -799,8 +813,8 @@ class ScriptVersion(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     CONTENT_FIELD_NUMBER: _builtins.int
-    SCENES_JSON_FIELD_NUMBER: _builtins.int
-    METADATA_JSON_FIELD_NUMBER: _builtins.int
+    SCENES_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     SCENE_COUNT_FIELD_NUMBER: _builtins.int
@@ -812,13 +826,17 @@ class ScriptVersion(_message.Message):
     version: _builtins.int
     title: _builtins.str
     content: _builtins.str
-    scenes_json: _builtins.str
-    metadata_json: _builtins.str
     status: _builtins.str
     message: _builtins.str
     scene_count: _builtins.int
     word_count: _builtins.int
     created_at: _builtins.str
+    @_builtins.property
+    def scenes(self) -> _containers.RepeatedCompositeFieldContainer[_json_values_pb2.JsonObject]:
+        """as Script.scenes"""
+
+    @_builtins.property
+    def metadata(self) -> _json_values_pb2.JsonObject: ...
     def __init__(
         self,
         *,
@@ -828,17 +846,17 @@ class ScriptVersion(_message.Message):
         version: _builtins.int = ...,
         title: _builtins.str = ...,
         content: _builtins.str = ...,
-        scenes_json: _builtins.str = ...,
-        metadata_json: _builtins.str = ...,
+        scenes: _abc.Iterable[_json_values_pb2.JsonObject] | None = ...,
+        metadata: _json_values_pb2.JsonObject | None = ...,
         status: _builtins.str = ...,
         message: _builtins.str = ...,
         scene_count: _builtins.int = ...,
         word_count: _builtins.int = ...,
         created_at: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "created_at", b"created_at", "drama_id", b"drama_id", "id", b"id", "message", b"message", "metadata_json", b"metadata_json", "scene_count", b"scene_count", "scenes_json", b"scenes_json", "script_id", b"script_id", "status", b"status", "title", b"title", "version", b"version", "word_count", b"word_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "created_at", b"created_at", "drama_id", b"drama_id", "id", b"id", "message", b"message", "metadata", b"metadata", "scene_count", b"scene_count", "scenes", b"scenes", "script_id", b"script_id", "status", b"status", "title", b"title", "version", b"version", "word_count", b"word_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -100,30 +100,590 @@ Global___ListVoicesRequest: _TypeAlias = ListVoicesRequest  # noqa: Y015
 class StageTaskRequest(_message.Message):
     """Seed 002's stage endpoints (POST /pipeline/storyboard, /frames, /clips, /narration): one
     stage of the render — or script then storyboard — run as a task of its own, over the same
-    stage tasks a render starts. `input_json` is the stage's request, validated by the gateway
-    and again here.
+    stage tasks a render starts. The input is the endpoint's request, named for the task's kind
+    (storyreel_workflow.stage_tasks.MODELS holds their bounds); the gateway validates it and the
+    workflow service again. A scalar whose model default is not zero, or that may be None, is
+    `optional` (see drama.proto).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    KIND_FIELD_NUMBER: _builtins.int
-    INPUT_JSON_FIELD_NUMBER: _builtins.int
-    kind: _builtins.str
-    """storyboard | frames | clips | narration"""
-    input_json: _builtins.str
+    STORYBOARD_FIELD_NUMBER: _builtins.int
+    FRAMES_FIELD_NUMBER: _builtins.int
+    CLIPS_FIELD_NUMBER: _builtins.int
+    NARRATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def storyboard(self) -> Global___StoryboardTask: ...
+    @_builtins.property
+    def frames(self) -> Global___FramesTask: ...
+    @_builtins.property
+    def clips(self) -> Global___ClipsTask: ...
+    @_builtins.property
+    def narration(self) -> Global___NarrationTask: ...
     def __init__(
         self,
         *,
-        kind: _builtins.str = ...,
-        input_json: _builtins.str = ...,
+        storyboard: Global___StoryboardTask | None = ...,
+        frames: Global___FramesTask | None = ...,
+        clips: Global___ClipsTask | None = ...,
+        narration: Global___NarrationTask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clips", b"clips", "frames", b"frames", "input", b"input", "narration", b"narration", "storyboard", b"storyboard"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clips", b"clips", "frames", b"frames", "input", b"input", "narration", b"narration", "storyboard", b"storyboard"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["storyboard", "frames", "clips", "narration"]  # noqa: Y015
+    _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
+
+Global___StageTaskRequest: _TypeAlias = StageTaskRequest  # noqa: Y015
+
+@_typing.final
+class StoryboardTask(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORY_FIELD_NUMBER: _builtins.int
+    STYLE_FIELD_NUMBER: _builtins.int
+    SCENES_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    AI_PROVIDER_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    story: _builtins.str
+    style: _builtins.str
+    scenes: _builtins.int
+    """1..30, default 6"""
+    seed: _builtins.int
+    ai_provider: _builtins.str
+    model: _builtins.str
+    budget: _builtins.float
+    def __init__(
+        self,
+        *,
+        story: _builtins.str = ...,
+        style: _builtins.str = ...,
+        scenes: _builtins.int | None = ...,
+        seed: _builtins.int = ...,
+        ai_provider: _builtins.str = ...,
+        model: _builtins.str = ...,
+        budget: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_scenes", b"_scenes", "budget", b"budget", "scenes", b"scenes"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_scenes", b"_scenes", "ai_provider", b"ai_provider", "budget", b"budget", "model", b"model", "scenes", b"scenes", "seed", b"seed", "story", b"story", "style", b"style"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__scenes: _TypeAlias = _typing.Literal["scenes"]  # noqa: Y015
+    _WhichOneofArgType__scenes: _TypeAlias = _typing.Literal["_scenes", b"_scenes"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__scenes) -> _WhichOneofReturnType__scenes | None: ...
+
+Global___StoryboardTask: _TypeAlias = StoryboardTask  # noqa: Y015
+
+@_typing.final
+class SceneIn(_message.Message):
+    """A scene of seed 002's storyboard as /frames takes it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCENE_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    PROMPT_FIELD_NUMBER: _builtins.int
+    NARRATION_FIELD_NUMBER: _builtins.int
+    scene_id: _builtins.str
+    title: _builtins.str
+    prompt: _builtins.str
+    narration: _builtins.str
+    def __init__(
+        self,
+        *,
+        scene_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        prompt: _builtins.str = ...,
+        narration: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_json", b"input_json", "kind", b"kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["narration", b"narration", "prompt", b"prompt", "scene_id", b"scene_id", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___StageTaskRequest: _TypeAlias = StageTaskRequest  # noqa: Y015
+Global___SceneIn: _TypeAlias = SceneIn  # noqa: Y015
+
+@_typing.final
+class FramesTask(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORYBOARD_FIELD_NUMBER: _builtins.int
+    STYLE_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    NUM_STEPS_FIELD_NUMBER: _builtins.int
+    CFG_SCALE_FIELD_NUMBER: _builtins.int
+    IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
+    IMAGE_MODEL_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    style: _builtins.str
+    width: _builtins.int
+    """default 720"""
+    height: _builtins.int
+    """default 1280"""
+    seed: _builtins.int
+    num_steps: _builtins.int
+    """default 4"""
+    cfg_scale: _builtins.float
+    """default 1.5"""
+    image_provider: _builtins.str
+    image_model: _builtins.str
+    budget: _builtins.float
+    @_builtins.property
+    def storyboard(self) -> _containers.RepeatedCompositeFieldContainer[Global___SceneIn]: ...
+    def __init__(
+        self,
+        *,
+        storyboard: _abc.Iterable[Global___SceneIn] | None = ...,
+        style: _builtins.str = ...,
+        width: _builtins.int | None = ...,
+        height: _builtins.int | None = ...,
+        seed: _builtins.int = ...,
+        num_steps: _builtins.int | None = ...,
+        cfg_scale: _builtins.float | None = ...,
+        image_provider: _builtins.str = ...,
+        image_model: _builtins.str = ...,
+        budget: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_cfg_scale", b"_cfg_scale", "_height", b"_height", "_num_steps", b"_num_steps", "_width", b"_width", "budget", b"budget", "cfg_scale", b"cfg_scale", "height", b"height", "num_steps", b"num_steps", "width", b"width"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_cfg_scale", b"_cfg_scale", "_height", b"_height", "_num_steps", b"_num_steps", "_width", b"_width", "budget", b"budget", "cfg_scale", b"cfg_scale", "height", b"height", "image_model", b"image_model", "image_provider", b"image_provider", "num_steps", b"num_steps", "seed", b"seed", "storyboard", b"storyboard", "style", b"style", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__cfg_scale: _TypeAlias = _typing.Literal["cfg_scale"]  # noqa: Y015
+    _WhichOneofArgType__cfg_scale: _TypeAlias = _typing.Literal["_cfg_scale", b"_cfg_scale"]  # noqa: Y015
+    _WhichOneofReturnType__height: _TypeAlias = _typing.Literal["height"]  # noqa: Y015
+    _WhichOneofArgType__height: _TypeAlias = _typing.Literal["_height", b"_height"]  # noqa: Y015
+    _WhichOneofReturnType__num_steps: _TypeAlias = _typing.Literal["num_steps"]  # noqa: Y015
+    _WhichOneofArgType__num_steps: _TypeAlias = _typing.Literal["_num_steps", b"_num_steps"]  # noqa: Y015
+    _WhichOneofReturnType__width: _TypeAlias = _typing.Literal["width"]  # noqa: Y015
+    _WhichOneofArgType__width: _TypeAlias = _typing.Literal["_width", b"_width"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cfg_scale) -> _WhichOneofReturnType__cfg_scale | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__height) -> _WhichOneofReturnType__height | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__num_steps) -> _WhichOneofReturnType__num_steps | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__width) -> _WhichOneofReturnType__width | None: ...
+
+Global___FramesTask: _TypeAlias = FramesTask  # noqa: Y015
+
+@_typing.final
+class ClipFrame(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCENE_ID_FIELD_NUMBER: _builtins.int
+    FRAME_KEY_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    CAMERA_MOVEMENT_FIELD_NUMBER: _builtins.int
+    scene_id: _builtins.str
+    frame_key: _builtins.str
+    duration: _builtins.float
+    """seconds, default 2.0"""
+    camera_movement: _builtins.str
+    """default push_in"""
+    def __init__(
+        self,
+        *,
+        scene_id: _builtins.str = ...,
+        frame_key: _builtins.str = ...,
+        duration: _builtins.float | None = ...,
+        camera_movement: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_duration", b"_duration", "camera_movement", b"camera_movement", "duration", b"duration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_duration", b"_duration", "camera_movement", b"camera_movement", "duration", b"duration", "frame_key", b"frame_key", "scene_id", b"scene_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__camera_movement: _TypeAlias = _typing.Literal["camera_movement"]  # noqa: Y015
+    _WhichOneofArgType__camera_movement: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement"]  # noqa: Y015
+    _WhichOneofReturnType__duration: _TypeAlias = _typing.Literal["duration"]  # noqa: Y015
+    _WhichOneofArgType__duration: _TypeAlias = _typing.Literal["_duration", b"_duration"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__camera_movement) -> _WhichOneofReturnType__camera_movement | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__duration) -> _WhichOneofReturnType__duration | None: ...
+
+Global___ClipFrame: _TypeAlias = ClipFrame  # noqa: Y015
+
+@_typing.final
+class ClipsTask(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FRAMES_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    FPS_FIELD_NUMBER: _builtins.int
+    TRANSITION_FIELD_NUMBER: _builtins.int
+    TRANSITION_DURATION_FIELD_NUMBER: _builtins.int
+    VIDEO_PROVIDER_FIELD_NUMBER: _builtins.int
+    VIDEO_MODEL_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    width: _builtins.int
+    """default 720"""
+    height: _builtins.int
+    """default 1280"""
+    fps: _builtins.int
+    """default 12"""
+    transition: _builtins.str
+    """default crossfade"""
+    transition_duration: _builtins.float
+    """seconds, default 0.5"""
+    video_provider: _builtins.str
+    video_model: _builtins.str
+    budget: _builtins.float
+    @_builtins.property
+    def frames(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClipFrame]: ...
+    def __init__(
+        self,
+        *,
+        frames: _abc.Iterable[Global___ClipFrame] | None = ...,
+        width: _builtins.int | None = ...,
+        height: _builtins.int | None = ...,
+        fps: _builtins.int | None = ...,
+        transition: _builtins.str | None = ...,
+        transition_duration: _builtins.float | None = ...,
+        video_provider: _builtins.str = ...,
+        video_model: _builtins.str = ...,
+        budget: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_fps", b"_fps", "_height", b"_height", "_transition", b"_transition", "_transition_duration", b"_transition_duration", "_width", b"_width", "budget", b"budget", "fps", b"fps", "height", b"height", "transition", b"transition", "transition_duration", b"transition_duration", "width", b"width"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_fps", b"_fps", "_height", b"_height", "_transition", b"_transition", "_transition_duration", b"_transition_duration", "_width", b"_width", "budget", b"budget", "fps", b"fps", "frames", b"frames", "height", b"height", "transition", b"transition", "transition_duration", b"transition_duration", "video_model", b"video_model", "video_provider", b"video_provider", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__fps: _TypeAlias = _typing.Literal["fps"]  # noqa: Y015
+    _WhichOneofArgType__fps: _TypeAlias = _typing.Literal["_fps", b"_fps"]  # noqa: Y015
+    _WhichOneofReturnType__height: _TypeAlias = _typing.Literal["height"]  # noqa: Y015
+    _WhichOneofArgType__height: _TypeAlias = _typing.Literal["_height", b"_height"]  # noqa: Y015
+    _WhichOneofReturnType__transition: _TypeAlias = _typing.Literal["transition"]  # noqa: Y015
+    _WhichOneofArgType__transition: _TypeAlias = _typing.Literal["_transition", b"_transition"]  # noqa: Y015
+    _WhichOneofReturnType__transition_duration: _TypeAlias = _typing.Literal["transition_duration"]  # noqa: Y015
+    _WhichOneofArgType__transition_duration: _TypeAlias = _typing.Literal["_transition_duration", b"_transition_duration"]  # noqa: Y015
+    _WhichOneofReturnType__width: _TypeAlias = _typing.Literal["width"]  # noqa: Y015
+    _WhichOneofArgType__width: _TypeAlias = _typing.Literal["_width", b"_width"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__fps) -> _WhichOneofReturnType__fps | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__height) -> _WhichOneofReturnType__height | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__transition) -> _WhichOneofReturnType__transition | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__transition_duration) -> _WhichOneofReturnType__transition_duration | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__width) -> _WhichOneofReturnType__width | None: ...
+
+Global___ClipsTask: _TypeAlias = ClipsTask  # noqa: Y015
+
+@_typing.final
+class LineIn(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCENE_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    scene_id: _builtins.str
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        scene_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["scene_id", b"scene_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LineIn: _TypeAlias = LineIn  # noqa: Y015
+
+@_typing.final
+class NarrationTask(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
+    AUDIO_PROVIDER_FIELD_NUMBER: _builtins.int
+    SPEED_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    voice: _builtins.str
+    audio_provider: _builtins.str
+    speed: _builtins.float
+    """default 1.0"""
+    budget: _builtins.float
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___LineIn]: ...
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[Global___LineIn] | None = ...,
+        voice: _builtins.str | None = ...,
+        audio_provider: _builtins.str | None = ...,
+        speed: _builtins.float | None = ...,
+        budget: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_audio_provider", b"_audio_provider", "_budget", b"_budget", "_speed", b"_speed", "_voice", b"_voice", "audio_provider", b"audio_provider", "budget", b"budget", "speed", b"speed", "voice", b"voice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_audio_provider", b"_audio_provider", "_budget", b"_budget", "_speed", b"_speed", "_voice", b"_voice", "audio_provider", b"audio_provider", "budget", b"budget", "lines", b"lines", "speed", b"speed", "voice", b"voice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__audio_provider: _TypeAlias = _typing.Literal["audio_provider"]  # noqa: Y015
+    _WhichOneofArgType__audio_provider: _TypeAlias = _typing.Literal["_audio_provider", b"_audio_provider"]  # noqa: Y015
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__speed: _TypeAlias = _typing.Literal["speed"]  # noqa: Y015
+    _WhichOneofArgType__speed: _TypeAlias = _typing.Literal["_speed", b"_speed"]  # noqa: Y015
+    _WhichOneofReturnType__voice: _TypeAlias = _typing.Literal["voice"]  # noqa: Y015
+    _WhichOneofArgType__voice: _TypeAlias = _typing.Literal["_voice", b"_voice"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__audio_provider) -> _WhichOneofReturnType__audio_provider | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__speed) -> _WhichOneofReturnType__speed | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice) -> _WhichOneofReturnType__voice | None: ...
+
+Global___NarrationTask: _TypeAlias = NarrationTask  # noqa: Y015
+
+@_typing.final
+class RenderImageOptions(_message.Message):
+    """The render's options. storyreel_core.render_models holds the bounds: the gateway validates
+    a request with RenderOptions, the workflow service this message with WorkflowRenderOptions
+    (the same, plus the persona_id the gateway checked is the caller's).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    NUM_STEPS_FIELD_NUMBER: _builtins.int
+    CFG_SCALE_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    resolution: _builtins.str
+    """WxH; unset: the video's size"""
+    num_steps: _builtins.int
+    """default 4"""
+    cfg_scale: _builtins.float
+    """default 1.5"""
+    seed: _builtins.int
+    def __init__(
+        self,
+        *,
+        resolution: _builtins.str | None = ...,
+        num_steps: _builtins.int | None = ...,
+        cfg_scale: _builtins.float | None = ...,
+        seed: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cfg_scale", b"_cfg_scale", "_num_steps", b"_num_steps", "_resolution", b"_resolution", "_seed", b"_seed", "cfg_scale", b"cfg_scale", "num_steps", b"num_steps", "resolution", b"resolution", "seed", b"seed"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cfg_scale", b"_cfg_scale", "_num_steps", b"_num_steps", "_resolution", b"_resolution", "_seed", b"_seed", "cfg_scale", b"cfg_scale", "num_steps", b"num_steps", "resolution", b"resolution", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__cfg_scale: _TypeAlias = _typing.Literal["cfg_scale"]  # noqa: Y015
+    _WhichOneofArgType__cfg_scale: _TypeAlias = _typing.Literal["_cfg_scale", b"_cfg_scale"]  # noqa: Y015
+    _WhichOneofReturnType__num_steps: _TypeAlias = _typing.Literal["num_steps"]  # noqa: Y015
+    _WhichOneofArgType__num_steps: _TypeAlias = _typing.Literal["_num_steps", b"_num_steps"]  # noqa: Y015
+    _WhichOneofReturnType__resolution: _TypeAlias = _typing.Literal["resolution"]  # noqa: Y015
+    _WhichOneofArgType__resolution: _TypeAlias = _typing.Literal["_resolution", b"_resolution"]  # noqa: Y015
+    _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
+    _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cfg_scale) -> _WhichOneofReturnType__cfg_scale | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__num_steps) -> _WhichOneofReturnType__num_steps | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resolution) -> _WhichOneofReturnType__resolution | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
+
+Global___RenderImageOptions: _TypeAlias = RenderImageOptions  # noqa: Y015
+
+@_typing.final
+class RenderVideoOptions(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FPS_FIELD_NUMBER: _builtins.int
+    RESOLUTION_FIELD_NUMBER: _builtins.int
+    TRANSITION_FIELD_NUMBER: _builtins.int
+    fps: _builtins.int
+    """default 24"""
+    resolution: _builtins.str
+    """default 720p"""
+    transition: _builtins.str
+    """default crossfade"""
+    def __init__(
+        self,
+        *,
+        fps: _builtins.int | None = ...,
+        resolution: _builtins.str | None = ...,
+        transition: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_fps", b"_fps", "_resolution", b"_resolution", "_transition", b"_transition", "fps", b"fps", "resolution", b"resolution", "transition", b"transition"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_fps", b"_fps", "_resolution", b"_resolution", "_transition", b"_transition", "fps", b"fps", "resolution", b"resolution", "transition", b"transition"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__fps: _TypeAlias = _typing.Literal["fps"]  # noqa: Y015
+    _WhichOneofArgType__fps: _TypeAlias = _typing.Literal["_fps", b"_fps"]  # noqa: Y015
+    _WhichOneofReturnType__resolution: _TypeAlias = _typing.Literal["resolution"]  # noqa: Y015
+    _WhichOneofArgType__resolution: _TypeAlias = _typing.Literal["_resolution", b"_resolution"]  # noqa: Y015
+    _WhichOneofReturnType__transition: _TypeAlias = _typing.Literal["transition"]  # noqa: Y015
+    _WhichOneofArgType__transition: _TypeAlias = _typing.Literal["_transition", b"_transition"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__fps) -> _WhichOneofReturnType__fps | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__resolution) -> _WhichOneofReturnType__resolution | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__transition) -> _WhichOneofReturnType__transition | None: ...
+
+Global___RenderVideoOptions: _TypeAlias = RenderVideoOptions  # noqa: Y015
+
+@_typing.final
+class RenderOptions(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCENE_COUNT_FIELD_NUMBER: _builtins.int
+    SHOTS_PER_SCENE_FIELD_NUMBER: _builtins.int
+    IMAGE_FIELD_NUMBER: _builtins.int
+    VIDEO_FIELD_NUMBER: _builtins.int
+    VOICE_FIELD_NUMBER: _builtins.int
+    AUDIO_PROVIDER_FIELD_NUMBER: _builtins.int
+    SPEED_FIELD_NUMBER: _builtins.int
+    MUSIC_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    AI_PROVIDER_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
+    IMAGE_MODEL_FIELD_NUMBER: _builtins.int
+    VIDEO_PROVIDER_FIELD_NUMBER: _builtins.int
+    VIDEO_MODEL_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    SUBTITLE_TEMPLATE_FIELD_NUMBER: _builtins.int
+    PERSONA_ID_FIELD_NUMBER: _builtins.int
+    scene_count: _builtins.int
+    """1..30; unset: the screenwriter's split"""
+    shots_per_scene: _builtins.int
+    """1..4, default 1"""
+    voice: _builtins.str
+    audio_provider: _builtins.str
+    speed: _builtins.float
+    """0.5..2.0, default 1.0"""
+    music: _builtins.bool
+    """default true"""
+    seed: _builtins.int
+    ai_provider: _builtins.str
+    model: _builtins.str
+    image_provider: _builtins.str
+    image_model: _builtins.str
+    video_provider: _builtins.str
+    video_model: _builtins.str
+    budget: _builtins.float
+    """US dollars; unset: no limit"""
+    subtitle_template: _builtins.str
+    persona_id: _builtins.str
+    """the script stage's persona (GenerateScriptRequest.persona_id)"""
+    @_builtins.property
+    def image(self) -> Global___RenderImageOptions: ...
+    @_builtins.property
+    def video(self) -> Global___RenderVideoOptions: ...
+    def __init__(
+        self,
+        *,
+        scene_count: _builtins.int | None = ...,
+        shots_per_scene: _builtins.int | None = ...,
+        image: Global___RenderImageOptions | None = ...,
+        video: Global___RenderVideoOptions | None = ...,
+        voice: _builtins.str | None = ...,
+        audio_provider: _builtins.str | None = ...,
+        speed: _builtins.float | None = ...,
+        music: _builtins.bool | None = ...,
+        seed: _builtins.int = ...,
+        ai_provider: _builtins.str | None = ...,
+        model: _builtins.str | None = ...,
+        image_provider: _builtins.str | None = ...,
+        image_model: _builtins.str | None = ...,
+        video_provider: _builtins.str | None = ...,
+        video_model: _builtins.str | None = ...,
+        budget: _builtins.float | None = ...,
+        subtitle_template: _builtins.str | None = ...,
+        persona_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_ai_provider", b"_ai_provider", "_audio_provider", b"_audio_provider", "_budget", b"_budget", "_image_model", b"_image_model", "_image_provider", b"_image_provider", "_model", b"_model", "_music", b"_music", "_scene_count", b"_scene_count", "_shots_per_scene", b"_shots_per_scene", "_speed", b"_speed", "_subtitle_template", b"_subtitle_template", "_video_model", b"_video_model", "_video_provider", b"_video_provider", "_voice", b"_voice", "ai_provider", b"ai_provider", "audio_provider", b"audio_provider", "budget", b"budget", "image", b"image", "image_model", b"image_model", "image_provider", b"image_provider", "model", b"model", "music", b"music", "scene_count", b"scene_count", "shots_per_scene", b"shots_per_scene", "speed", b"speed", "subtitle_template", b"subtitle_template", "video", b"video", "video_model", b"video_model", "video_provider", b"video_provider", "voice", b"voice"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ai_provider", b"_ai_provider", "_audio_provider", b"_audio_provider", "_budget", b"_budget", "_image_model", b"_image_model", "_image_provider", b"_image_provider", "_model", b"_model", "_music", b"_music", "_scene_count", b"_scene_count", "_shots_per_scene", b"_shots_per_scene", "_speed", b"_speed", "_subtitle_template", b"_subtitle_template", "_video_model", b"_video_model", "_video_provider", b"_video_provider", "_voice", b"_voice", "ai_provider", b"ai_provider", "audio_provider", b"audio_provider", "budget", b"budget", "image", b"image", "image_model", b"image_model", "image_provider", b"image_provider", "model", b"model", "music", b"music", "persona_id", b"persona_id", "scene_count", b"scene_count", "seed", b"seed", "shots_per_scene", b"shots_per_scene", "speed", b"speed", "subtitle_template", b"subtitle_template", "video", b"video", "video_model", b"video_model", "video_provider", b"video_provider", "voice", b"voice"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__ai_provider: _TypeAlias = _typing.Literal["ai_provider"]  # noqa: Y015
+    _WhichOneofArgType__ai_provider: _TypeAlias = _typing.Literal["_ai_provider", b"_ai_provider"]  # noqa: Y015
+    _WhichOneofReturnType__audio_provider: _TypeAlias = _typing.Literal["audio_provider"]  # noqa: Y015
+    _WhichOneofArgType__audio_provider: _TypeAlias = _typing.Literal["_audio_provider", b"_audio_provider"]  # noqa: Y015
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__image_model: _TypeAlias = _typing.Literal["image_model"]  # noqa: Y015
+    _WhichOneofArgType__image_model: _TypeAlias = _typing.Literal["_image_model", b"_image_model"]  # noqa: Y015
+    _WhichOneofReturnType__image_provider: _TypeAlias = _typing.Literal["image_provider"]  # noqa: Y015
+    _WhichOneofArgType__image_provider: _TypeAlias = _typing.Literal["_image_provider", b"_image_provider"]  # noqa: Y015
+    _WhichOneofReturnType__model: _TypeAlias = _typing.Literal["model"]  # noqa: Y015
+    _WhichOneofArgType__model: _TypeAlias = _typing.Literal["_model", b"_model"]  # noqa: Y015
+    _WhichOneofReturnType__music: _TypeAlias = _typing.Literal["music"]  # noqa: Y015
+    _WhichOneofArgType__music: _TypeAlias = _typing.Literal["_music", b"_music"]  # noqa: Y015
+    _WhichOneofReturnType__scene_count: _TypeAlias = _typing.Literal["scene_count"]  # noqa: Y015
+    _WhichOneofArgType__scene_count: _TypeAlias = _typing.Literal["_scene_count", b"_scene_count"]  # noqa: Y015
+    _WhichOneofReturnType__shots_per_scene: _TypeAlias = _typing.Literal["shots_per_scene"]  # noqa: Y015
+    _WhichOneofArgType__shots_per_scene: _TypeAlias = _typing.Literal["_shots_per_scene", b"_shots_per_scene"]  # noqa: Y015
+    _WhichOneofReturnType__speed: _TypeAlias = _typing.Literal["speed"]  # noqa: Y015
+    _WhichOneofArgType__speed: _TypeAlias = _typing.Literal["_speed", b"_speed"]  # noqa: Y015
+    _WhichOneofReturnType__subtitle_template: _TypeAlias = _typing.Literal["subtitle_template"]  # noqa: Y015
+    _WhichOneofArgType__subtitle_template: _TypeAlias = _typing.Literal["_subtitle_template", b"_subtitle_template"]  # noqa: Y015
+    _WhichOneofReturnType__video_model: _TypeAlias = _typing.Literal["video_model"]  # noqa: Y015
+    _WhichOneofArgType__video_model: _TypeAlias = _typing.Literal["_video_model", b"_video_model"]  # noqa: Y015
+    _WhichOneofReturnType__video_provider: _TypeAlias = _typing.Literal["video_provider"]  # noqa: Y015
+    _WhichOneofArgType__video_provider: _TypeAlias = _typing.Literal["_video_provider", b"_video_provider"]  # noqa: Y015
+    _WhichOneofReturnType__voice: _TypeAlias = _typing.Literal["voice"]  # noqa: Y015
+    _WhichOneofArgType__voice: _TypeAlias = _typing.Literal["_voice", b"_voice"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__ai_provider) -> _WhichOneofReturnType__ai_provider | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__audio_provider) -> _WhichOneofReturnType__audio_provider | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__image_model) -> _WhichOneofReturnType__image_model | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__image_provider) -> _WhichOneofReturnType__image_provider | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__model) -> _WhichOneofReturnType__model | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__music) -> _WhichOneofReturnType__music | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__scene_count) -> _WhichOneofReturnType__scene_count | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__shots_per_scene) -> _WhichOneofReturnType__shots_per_scene | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__speed) -> _WhichOneofReturnType__speed | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__subtitle_template) -> _WhichOneofReturnType__subtitle_template | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__video_model) -> _WhichOneofReturnType__video_model | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__video_provider) -> _WhichOneofReturnType__video_provider | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__voice) -> _WhichOneofReturnType__voice | None: ...
+
+Global___RenderOptions: _TypeAlias = RenderOptions  # noqa: Y015
 
 @_typing.final
 class RenderRequest(_message.Message):
@@ -131,20 +691,21 @@ class RenderRequest(_message.Message):
 
     STORY_FIELD_NUMBER: _builtins.int
     STYLE_FIELD_NUMBER: _builtins.int
-    OPTIONS_JSON_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
     story: _builtins.str
     style: _builtins.str
-    options_json: _builtins.str
+    @_builtins.property
+    def options(self) -> Global___RenderOptions: ...
     def __init__(
         self,
         *,
         story: _builtins.str = ...,
         style: _builtins.str = ...,
-        options_json: _builtins.str = ...,
+        options: Global___RenderOptions | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["options", b"options"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["options_json", b"options_json", "story", b"story", "style", b"style"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["options", b"options", "story", b"story", "style", b"style"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

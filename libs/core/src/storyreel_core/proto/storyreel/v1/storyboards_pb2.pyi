@@ -7,6 +7,8 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from storyreel_core.proto.storyreel.v1 import drama_pb2 as _drama_pb2
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as _json_values_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,70 +21,12 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
-class DialogueLine(_message.Message):
+class Storyboard(_message.Message):
     """The storyboards of a drama (seed 000 ch. 4): one document per shot, in the drama's order,
     served by the storyboard service. Every request names its drama; the service checks the
     drama belongs to the caller (x-storyreel-user) and answers NOT_FOUND (1002) otherwise.
     """
 
-    DESCRIPTOR: _descriptor.Descriptor
-
-    CHARACTER_ID_FIELD_NUMBER: _builtins.int
-    TEXT_FIELD_NUMBER: _builtins.int
-    character_id: _builtins.str
-    """"" for an unnamed speaker"""
-    text: _builtins.str
-    def __init__(
-        self,
-        *,
-        character_id: _builtins.str = ...,
-        text: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["character_id", b"character_id", "text", b"text"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___DialogueLine: _TypeAlias = DialogueLine  # noqa: Y015
-
-@_typing.final
-class FigureBox(_message.Message):
-    """Where a drawn character stands in a storyboard's frame, as fractions of the frame
-    (x0, y0, x1, y1 in 0..1): the final cut keeps subtitles off the faces.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    CHARACTER_ID_FIELD_NUMBER: _builtins.int
-    FACE_FIELD_NUMBER: _builtins.int
-    BODY_FIELD_NUMBER: _builtins.int
-    character_id: _builtins.str
-    @_builtins.property
-    def face(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """four numbers: the head, hair to chin"""
-
-    @_builtins.property
-    def body(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """four numbers: the whole visible figure"""
-
-    def __init__(
-        self,
-        *,
-        character_id: _builtins.str = ...,
-        face: _abc.Iterable[_builtins.float] | None = ...,
-        body: _abc.Iterable[_builtins.float] | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "character_id", b"character_id", "face", b"face"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___FigureBox: _TypeAlias = FigureBox  # noqa: Y015
-
-@_typing.final
-class Storyboard(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -95,7 +39,7 @@ class Storyboard(_message.Message):
     CAMERA_MOVEMENT_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     PROMPT_FIELD_NUMBER: _builtins.int
-    COMPOSITION_JSON_FIELD_NUMBER: _builtins.int
+    COMPOSITION_FIELD_NUMBER: _builtins.int
     CHARACTER_IDS_FIELD_NUMBER: _builtins.int
     LOCATION_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
@@ -111,7 +55,7 @@ class Storyboard(_message.Message):
     AUDIO_SOURCE_FIELD_NUMBER: _builtins.int
     VOICE_FIELD_NUMBER: _builtins.int
     SPEED_FIELD_NUMBER: _builtins.int
-    AUDIO_SEGMENTS_JSON_FIELD_NUMBER: _builtins.int
+    AUDIO_SEGMENTS_FIELD_NUMBER: _builtins.int
     LANGUAGE_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
@@ -135,8 +79,6 @@ class Storyboard(_message.Message):
     """push_in | pull_out | pan_left | pan_right | tilt_up | static"""
     description: _builtins.str
     prompt: _builtins.str
-    composition_json: _builtins.str
-    """a JSON object (framing, subject position…); "{}" when unset"""
     location: _builtins.str
     time: _builtins.str
     narration: _builtins.str
@@ -154,8 +96,6 @@ class Storyboard(_message.Message):
     """"" | generated | uploaded"""
     voice: _builtins.str
     speed: _builtins.float
-    audio_segments_json: _builtins.str
-    """[{speaker, text, start, end}] as JSON"""
     language: _builtins.str
     """zh | en"""
     created_at: _builtins.str
@@ -170,12 +110,22 @@ class Storyboard(_message.Message):
     frame (conformed to the cut's size, rate and the shot's duration); "" for none.
     """
     @_builtins.property
+    def composition(self) -> _json_values_pb2.JsonObject:
+        """Framing notes (framing, subject position…): free-form, the client's own keys (REST takes
+        any JSON object), hence a JsonObject (json_values.proto); empty when unset.
+        """
+
+    @_builtins.property
     def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
-    def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[Global___DialogueLine]: ...
+    def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.DialogueLine]: ...
     @_builtins.property
-    def figures(self) -> _containers.RepeatedCompositeFieldContainer[Global___FigureBox]:
-        """The characters in the frame as drawn (empty for an uploaded image or none drawn yet)."""
+    def audio_segments(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.SpeechSegment]: ...
+    @_builtins.property
+    def figures(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.FigureBox]:
+        """The characters in the frame as drawn (empty for an uploaded image or none drawn yet).
+        drama.proto; the final cut keeps subtitles off faces
+        """
 
     def __init__(
         self,
@@ -190,12 +140,12 @@ class Storyboard(_message.Message):
         camera_movement: _builtins.str = ...,
         description: _builtins.str = ...,
         prompt: _builtins.str = ...,
-        composition_json: _builtins.str = ...,
+        composition: _json_values_pb2.JsonObject | None = ...,
         character_ids: _abc.Iterable[_builtins.str] | None = ...,
         location: _builtins.str = ...,
         time: _builtins.str = ...,
         narration: _builtins.str = ...,
-        dialogue: _abc.Iterable[Global___DialogueLine] | None = ...,
+        dialogue: _abc.Iterable[_drama_pb2.DialogueLine] | None = ...,
         duration: _builtins.float = ...,
         image_key: _builtins.str = ...,
         thumbnail_key: _builtins.str = ...,
@@ -206,7 +156,7 @@ class Storyboard(_message.Message):
         audio_source: _builtins.str = ...,
         voice: _builtins.str = ...,
         speed: _builtins.float = ...,
-        audio_segments_json: _builtins.str = ...,
+        audio_segments: _abc.Iterable[_drama_pb2.SpeechSegment] | None = ...,
         language: _builtins.str = ...,
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
@@ -215,11 +165,11 @@ class Storyboard(_message.Message):
         image_width: _builtins.int = ...,
         image_height: _builtins.int = ...,
         video_asset_id: _builtins.str = ...,
-        figures: _abc.Iterable[Global___FigureBox] | None = ...,
+        figures: _abc.Iterable[_drama_pb2.FigureBox] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["composition", b"composition"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments_json", b"audio_segments_json", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "figures", b"figures", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "video_asset_id", b"video_asset_id", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments", b"audio_segments", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition", b"composition", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "figures", b"figures", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "video_asset_id", b"video_asset_id", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -389,7 +339,7 @@ class UpdateStoryboardRequest(_message.Message):
     STORYBOARD_ID_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     SHOT_TYPE_FIELD_NUMBER: _builtins.int
-    COMPOSITION_JSON_FIELD_NUMBER: _builtins.int
+    COMPOSITION_FIELD_NUMBER: _builtins.int
     SET_CHARACTER_IDS_FIELD_NUMBER: _builtins.int
     CHARACTER_IDS_FIELD_NUMBER: _builtins.int
     SET_DIALOGUE_FIELD_NUMBER: _builtins.int
@@ -405,7 +355,6 @@ class UpdateStoryboardRequest(_message.Message):
     storyboard_id: _builtins.str
     description: _builtins.str
     shot_type: _builtins.str
-    composition_json: _builtins.str
     set_character_ids: _builtins.bool
     set_dialogue: _builtins.bool
     narration: _builtins.str
@@ -420,9 +369,13 @@ class UpdateStoryboardRequest(_message.Message):
     drawn for it (image_status completed); the asset's file is shared, not copied.
     """
     @_builtins.property
+    def composition(self) -> _json_values_pb2.JsonObject:
+        """unset: unchanged"""
+
+    @_builtins.property
     def character_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
-    def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[Global___DialogueLine]: ...
+    def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.DialogueLine]: ...
     def __init__(
         self,
         *,
@@ -430,11 +383,11 @@ class UpdateStoryboardRequest(_message.Message):
         storyboard_id: _builtins.str = ...,
         description: _builtins.str | None = ...,
         shot_type: _builtins.str | None = ...,
-        composition_json: _builtins.str | None = ...,
+        composition: _json_values_pb2.JsonObject | None = ...,
         set_character_ids: _builtins.bool = ...,
         character_ids: _abc.Iterable[_builtins.str] | None = ...,
         set_dialogue: _builtins.bool = ...,
-        dialogue: _abc.Iterable[Global___DialogueLine] | None = ...,
+        dialogue: _abc.Iterable[_drama_pb2.DialogueLine] | None = ...,
         narration: _builtins.str | None = ...,
         duration: _builtins.float | None = ...,
         camera_movement: _builtins.str | None = ...,
@@ -443,14 +396,12 @@ class UpdateStoryboardRequest(_message.Message):
         video_asset_id: _builtins.str | None = ...,
         image_asset_id: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_image_asset_id", b"_image_asset_id", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "composition_json", b"composition_json", "description", b"description", "duration", b"duration", "image_asset_id", b"image_asset_id", "narration", b"narration", "prompt", b"prompt", "shot_type", b"shot_type", "video_asset_id", b"video_asset_id"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_description", b"_description", "_duration", b"_duration", "_image_asset_id", b"_image_asset_id", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "composition", b"composition", "description", b"description", "duration", b"duration", "image_asset_id", b"image_asset_id", "narration", b"narration", "prompt", b"prompt", "shot_type", b"shot_type", "video_asset_id", b"video_asset_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_composition_json", b"_composition_json", "_description", b"_description", "_duration", b"_duration", "_image_asset_id", b"_image_asset_id", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition_json", b"composition_json", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "expected_version", b"expected_version", "image_asset_id", b"image_asset_id", "narration", b"narration", "prompt", b"prompt", "set_character_ids", b"set_character_ids", "set_dialogue", b"set_dialogue", "shot_type", b"shot_type", "storyboard_id", b"storyboard_id", "video_asset_id", b"video_asset_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement", "_description", b"_description", "_duration", b"_duration", "_image_asset_id", b"_image_asset_id", "_narration", b"_narration", "_prompt", b"_prompt", "_shot_type", b"_shot_type", "_video_asset_id", b"_video_asset_id", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition", b"composition", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "expected_version", b"expected_version", "image_asset_id", b"image_asset_id", "narration", b"narration", "prompt", b"prompt", "set_character_ids", b"set_character_ids", "set_dialogue", b"set_dialogue", "shot_type", b"shot_type", "storyboard_id", b"storyboard_id", "video_asset_id", b"video_asset_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__camera_movement: _TypeAlias = _typing.Literal["camera_movement"]  # noqa: Y015
     _WhichOneofArgType__camera_movement: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement"]  # noqa: Y015
-    _WhichOneofReturnType__composition_json: _TypeAlias = _typing.Literal["composition_json"]  # noqa: Y015
-    _WhichOneofArgType__composition_json: _TypeAlias = _typing.Literal["_composition_json", b"_composition_json"]  # noqa: Y015
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
     _WhichOneofReturnType__duration: _TypeAlias = _typing.Literal["duration"]  # noqa: Y015
@@ -467,8 +418,6 @@ class UpdateStoryboardRequest(_message.Message):
     _WhichOneofArgType__video_asset_id: _TypeAlias = _typing.Literal["_video_asset_id", b"_video_asset_id"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__camera_movement) -> _WhichOneofReturnType__camera_movement | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__composition_json) -> _WhichOneofReturnType__composition_json | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload

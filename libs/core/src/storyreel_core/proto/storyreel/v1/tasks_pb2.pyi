@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as _json_values_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -50,6 +51,35 @@ class TaskProgress(_message.Message):
 Global___TaskProgress: _TypeAlias = TaskProgress  # noqa: Y015
 
 @_typing.final
+class TaskError(_message.Message):
+    """Why a task failed (or is being retried): the business code (storyreel_core.errors.Code),
+    what went wrong, and the request field it names ("" when none).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    code: _builtins.int
+    reason: _builtins.str
+    field: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        field: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "field", b"field", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaskError: _TypeAlias = TaskError  # noqa: Y015
+
+@_typing.final
 class Task(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -58,13 +88,13 @@ class Task(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     PROGRESS_FIELD_NUMBER: _builtins.int
     CURRENT_STEP_FIELD_NUMBER: _builtins.int
-    RESULT_JSON_FIELD_NUMBER: _builtins.int
-    ERROR_JSON_FIELD_NUMBER: _builtins.int
+    RESULT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
     ATTEMPTS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     PARENT_ID_FIELD_NUMBER: _builtins.int
-    CURRENT_ITEM_JSON_FIELD_NUMBER: _builtins.int
+    CURRENT_ITEM_FIELD_NUMBER: _builtins.int
     DRAMA_ID_FIELD_NUMBER: _builtins.int
     STARTED_AT_FIELD_NUMBER: _builtins.int
     FINISHED_AT_FIELD_NUMBER: _builtins.int
@@ -72,18 +102,30 @@ class Task(_message.Message):
     kind: _builtins.str
     status: _builtins.str
     current_step: _builtins.str
-    result_json: _builtins.str
-    error_json: _builtins.str
     attempts: _builtins.int
     created_at: _builtins.str
     updated_at: _builtins.str
     parent_id: _builtins.str
-    current_item_json: _builtins.str
     drama_id: _builtins.str
     started_at: _builtins.str
     finished_at: _builtins.str
     @_builtins.property
     def progress(self) -> Global___TaskProgress: ...
+    @_builtins.property
+    def result(self) -> _json_values_pb2.JsonObject:
+        """What the task made. Each job kind has its own result (a Screenplay, storyboards, keys of
+        the files made, usage and cost…), read by the caller that started that kind, so the
+        shared Task carries it as free-form JSON (json_values.proto), not one message per kind.
+        """
+
+    @_builtins.property
+    def error(self) -> Global___TaskError: ...
+    @_builtins.property
+    def current_item(self) -> _json_values_pb2.JsonObject:
+        """The item in work (a shot, a storyboard, a design: `{shot_id, status, progress}`,
+        `{storyboard_id, status}`, `{name, kind}`…), shaped by the job kind as its result is.
+        """
+
     def __init__(
         self,
         *,
@@ -92,20 +134,20 @@ class Task(_message.Message):
         status: _builtins.str = ...,
         progress: Global___TaskProgress | None = ...,
         current_step: _builtins.str = ...,
-        result_json: _builtins.str = ...,
-        error_json: _builtins.str = ...,
+        result: _json_values_pb2.JsonObject | None = ...,
+        error: Global___TaskError | None = ...,
         attempts: _builtins.int = ...,
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
         parent_id: _builtins.str = ...,
-        current_item_json: _builtins.str = ...,
+        current_item: _json_values_pb2.JsonObject | None = ...,
         drama_id: _builtins.str = ...,
         started_at: _builtins.str = ...,
         finished_at: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["progress", b"progress"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["current_item", b"current_item", "error", b"error", "progress", b"progress", "result", b"result"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_at", b"created_at", "current_item_json", b"current_item_json", "current_step", b"current_step", "drama_id", b"drama_id", "error_json", b"error_json", "finished_at", b"finished_at", "kind", b"kind", "parent_id", b"parent_id", "progress", b"progress", "result_json", b"result_json", "started_at", b"started_at", "status", b"status", "task_id", b"task_id", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "created_at", b"created_at", "current_item", b"current_item", "current_step", b"current_step", "drama_id", b"drama_id", "error", b"error", "finished_at", b"finished_at", "kind", b"kind", "parent_id", b"parent_id", "progress", b"progress", "result", b"result", "started_at", b"started_at", "status", b"status", "task_id", b"task_id", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,40 +22,40 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as storyreel_dot_v1_dot_json__values__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cstoryreel/v1/workflows.proto\x12\x0cstoryreel.v1\x1a\x1cgoogle/protobuf/struct.proto\"c\n\x0fWorkflowOptions\x12\x13\n\x0b\x61i_provider\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12,\n\x0bpreferences\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x80\x01\n\x15\x43reateWorkflowRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ninput_type\x18\x02 \x01(\t\x12\x15\n\rinput_content\x18\x03 \x01(\t\x12.\n\x07options\x18\x04 \x01(\x0b\x32\x1d.storyreel.v1.WorkflowOptions\"\x9c\x01\n\rWorkflowStage\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x10\n\x08task_ids\x18\x04 \x03(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12\x12\n\nstarted_at\x18\x06 \x01(\t\x12\x13\n\x0b\x66inished_at\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\"<\n\rWorkflowError\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\"c\n\rScriptSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0bscene_count\x18\x04 \x01(\x05\x12\x12\n\nscreenplay\x18\x05 \x01(\t\"n\n\x0c\x41ssetSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x11\n\timage_key\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\"i\n\x11StoryboardSummary\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x13\n\x0bshots_count\x18\x02 \x01(\x05\x12\x17\n\x0f\x63ompleted_shots\x18\x03 \x01(\x05\x12\x16\n\x0estoryboard_ids\x18\x04 \x03(\t\"v\n\x0cVideoSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x15\n\rthumbnail_key\x18\x04 \x01(\t\x12\x14\n\x0csubtitle_key\x18\x05 \x01(\t\x12\x10\n\x08\x64uration\x18\x06 \x01(\x01\"\x93\x04\n\x08Workflow\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x15\n\rcurrent_stage\x18\x04 \x01(\t\x12\x10\n\x08progress\x18\x05 \x01(\x01\x12\x10\n\x08\x64rama_id\x18\x06 \x01(\t\x12\x12\n\ninput_type\x18\x07 \x01(\t\x12.\n\x07options\x18\x08 \x01(\x0b\x32\x1d.storyreel.v1.WorkflowOptions\x12+\n\x06stages\x18\t \x03(\x0b\x32\x1b.storyreel.v1.WorkflowStage\x12+\n\x06script\x18\n \x01(\x0b\x32\x1b.storyreel.v1.ScriptSummary\x12*\n\x06\x61ssets\x18\x0b \x03(\x0b\x32\x1a.storyreel.v1.AssetSummary\x12\x33\n\nstoryboard\x18\x0c \x01(\x0b\x32\x1f.storyreel.v1.StoryboardSummary\x12)\n\x05video\x18\r \x01(\x0b\x32\x1a.storyreel.v1.VideoSummary\x12*\n\x05\x65rror\x18\x0e \x01(\x0b\x32\x1b.storyreel.v1.WorkflowError\x12\x12\n\ncreated_at\x18\x0f \x01(\t\x12\x12\n\nupdated_at\x18\x10 \x01(\t\x12\x13\n\x0b\x66inished_at\x18\x11 \x01(\t\x12\x0f\n\x07retries\x18\x12 \x01(\x05\"\"\n\x0bWorkflowRef\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\"V\n\x14ListWorkflowsRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\r\n\x05stage\x18\x04 \x01(\t\"H\n\x0cWorkflowList\x12)\n\tworkflows\x18\x01 \x03(\x0b\x32\x16.storyreel.v1.Workflow\x12\r\n\x05total\x18\x02 \x01(\x05\"\xad\x01\n\x10WorkflowProgress\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x18\n\x10overall_progress\x18\x03 \x01(\x01\x12\x15\n\rcurrent_stage\x18\x04 \x01(\t\x12\x16\n\x0estage_progress\x18\x05 \x01(\x01\x12+\n\x06stages\x18\x06 \x03(\x0b\x32\x1b.storyreel.v1.WorkflowStageb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cstoryreel/v1/workflows.proto\x12\x0cstoryreel.v1\x1a\x1estoryreel/v1/json_values.proto\"d\n\x0fWorkflowOptions\x12\x13\n\x0b\x61i_provider\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12-\n\x0bpreferences\x18\x03 \x01(\x0b\x32\x18.storyreel.v1.JsonObject\"\x80\x01\n\x15\x43reateWorkflowRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\ninput_type\x18\x02 \x01(\t\x12\x15\n\rinput_content\x18\x03 \x01(\t\x12.\n\x07options\x18\x04 \x01(\x0b\x32\x1d.storyreel.v1.WorkflowOptions\"\x9c\x01\n\rWorkflowStage\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08progress\x18\x03 \x01(\x01\x12\x10\n\x08task_ids\x18\x04 \x03(\t\x12\x0f\n\x07\x61ttempt\x18\x05 \x01(\x05\x12\x12\n\nstarted_at\x18\x06 \x01(\t\x12\x13\n\x0b\x66inished_at\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\"<\n\rWorkflowError\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\"c\n\rScriptSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0bscene_count\x18\x04 \x01(\x05\x12\x12\n\nscreenplay\x18\x05 \x01(\t\"n\n\x0c\x41ssetSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x11\n\timage_key\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\t\"i\n\x11StoryboardSummary\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x13\n\x0bshots_count\x18\x02 \x01(\x05\x12\x17\n\x0f\x63ompleted_shots\x18\x03 \x01(\x05\x12\x16\n\x0estoryboard_ids\x18\x04 \x03(\t\"v\n\x0cVideoSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0b\n\x03key\x18\x03 \x01(\t\x12\x15\n\rthumbnail_key\x18\x04 \x01(\t\x12\x14\n\x0csubtitle_key\x18\x05 \x01(\t\x12\x10\n\x08\x64uration\x18\x06 \x01(\x01\"\x93\x04\n\x08Workflow\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x15\n\rcurrent_stage\x18\x04 \x01(\t\x12\x10\n\x08progress\x18\x05 \x01(\x01\x12\x10\n\x08\x64rama_id\x18\x06 \x01(\t\x12\x12\n\ninput_type\x18\x07 \x01(\t\x12.\n\x07options\x18\x08 \x01(\x0b\x32\x1d.storyreel.v1.WorkflowOptions\x12+\n\x06stages\x18\t \x03(\x0b\x32\x1b.storyreel.v1.WorkflowStage\x12+\n\x06script\x18\n \x01(\x0b\x32\x1b.storyreel.v1.ScriptSummary\x12*\n\x06\x61ssets\x18\x0b \x03(\x0b\x32\x1a.storyreel.v1.AssetSummary\x12\x33\n\nstoryboard\x18\x0c \x01(\x0b\x32\x1f.storyreel.v1.StoryboardSummary\x12)\n\x05video\x18\r \x01(\x0b\x32\x1a.storyreel.v1.VideoSummary\x12*\n\x05\x65rror\x18\x0e \x01(\x0b\x32\x1b.storyreel.v1.WorkflowError\x12\x12\n\ncreated_at\x18\x0f \x01(\t\x12\x12\n\nupdated_at\x18\x10 \x01(\t\x12\x13\n\x0b\x66inished_at\x18\x11 \x01(\t\x12\x0f\n\x07retries\x18\x12 \x01(\x05\"\"\n\x0bWorkflowRef\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\"V\n\x14ListWorkflowsRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\r\n\x05stage\x18\x04 \x01(\t\"H\n\x0cWorkflowList\x12)\n\tworkflows\x18\x01 \x03(\x0b\x32\x16.storyreel.v1.Workflow\x12\r\n\x05total\x18\x02 \x01(\x05\"\xad\x01\n\x10WorkflowProgress\x12\x13\n\x0bworkflow_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x18\n\x10overall_progress\x18\x03 \x01(\x01\x12\x15\n\rcurrent_stage\x18\x04 \x01(\t\x12\x16\n\x0estage_progress\x18\x05 \x01(\x01\x12+\n\x06stages\x18\x06 \x03(\x0b\x32\x1b.storyreel.v1.WorkflowStageb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'storyreel.v1.workflows_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WORKFLOWOPTIONS']._serialized_start=76
-  _globals['_WORKFLOWOPTIONS']._serialized_end=175
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=178
-  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=306
-  _globals['_WORKFLOWSTAGE']._serialized_start=309
-  _globals['_WORKFLOWSTAGE']._serialized_end=465
-  _globals['_WORKFLOWERROR']._serialized_start=467
-  _globals['_WORKFLOWERROR']._serialized_end=527
-  _globals['_SCRIPTSUMMARY']._serialized_start=529
-  _globals['_SCRIPTSUMMARY']._serialized_end=628
-  _globals['_ASSETSUMMARY']._serialized_start=630
-  _globals['_ASSETSUMMARY']._serialized_end=740
-  _globals['_STORYBOARDSUMMARY']._serialized_start=742
-  _globals['_STORYBOARDSUMMARY']._serialized_end=847
-  _globals['_VIDEOSUMMARY']._serialized_start=849
-  _globals['_VIDEOSUMMARY']._serialized_end=967
-  _globals['_WORKFLOW']._serialized_start=970
-  _globals['_WORKFLOW']._serialized_end=1501
-  _globals['_WORKFLOWREF']._serialized_start=1503
-  _globals['_WORKFLOWREF']._serialized_end=1537
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1539
-  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1625
-  _globals['_WORKFLOWLIST']._serialized_start=1627
-  _globals['_WORKFLOWLIST']._serialized_end=1699
-  _globals['_WORKFLOWPROGRESS']._serialized_start=1702
-  _globals['_WORKFLOWPROGRESS']._serialized_end=1875
+  _globals['_WORKFLOWOPTIONS']._serialized_start=78
+  _globals['_WORKFLOWOPTIONS']._serialized_end=178
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_start=181
+  _globals['_CREATEWORKFLOWREQUEST']._serialized_end=309
+  _globals['_WORKFLOWSTAGE']._serialized_start=312
+  _globals['_WORKFLOWSTAGE']._serialized_end=468
+  _globals['_WORKFLOWERROR']._serialized_start=470
+  _globals['_WORKFLOWERROR']._serialized_end=530
+  _globals['_SCRIPTSUMMARY']._serialized_start=532
+  _globals['_SCRIPTSUMMARY']._serialized_end=631
+  _globals['_ASSETSUMMARY']._serialized_start=633
+  _globals['_ASSETSUMMARY']._serialized_end=743
+  _globals['_STORYBOARDSUMMARY']._serialized_start=745
+  _globals['_STORYBOARDSUMMARY']._serialized_end=850
+  _globals['_VIDEOSUMMARY']._serialized_start=852
+  _globals['_VIDEOSUMMARY']._serialized_end=970
+  _globals['_WORKFLOW']._serialized_start=973
+  _globals['_WORKFLOW']._serialized_end=1504
+  _globals['_WORKFLOWREF']._serialized_start=1506
+  _globals['_WORKFLOWREF']._serialized_end=1540
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_start=1542
+  _globals['_LISTWORKFLOWSREQUEST']._serialized_end=1628
+  _globals['_WORKFLOWLIST']._serialized_start=1630
+  _globals['_WORKFLOWLIST']._serialized_end=1702
+  _globals['_WORKFLOWPROGRESS']._serialized_start=1705
+  _globals['_WORKFLOWPROGRESS']._serialized_end=1878
 # @@protoc_insertion_point(module_scope)

@@ -6,8 +6,8 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
+from storyreel_core.proto.storyreel.v1 import json_values_pb2 as _json_values_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -37,10 +37,11 @@ class WorkflowOptions(_message.Message):
     model: _builtins.str
     """one of its text models; "" = its default"""
     @_builtins.property
-    def preferences(self) -> _struct_pb2.Struct:
+    def preferences(self) -> _json_values_pb2.JsonObject:
         """Free-form preferences; the workflow reads the keys it knows (style, scene_count, language,
         resolution, frame_rate, aspect_ratio, shots_per_scene, voice, audio_provider, speed,
         image_provider, image_model, music, subtitles, transition, seed, budget) and keeps the rest.
+        free-form JSON (json_values.proto): numbers read back as sent
         """
 
     def __init__(
@@ -48,7 +49,7 @@ class WorkflowOptions(_message.Message):
         *,
         ai_provider: _builtins.str = ...,
         model: _builtins.str = ...,
-        preferences: _struct_pb2.Struct | None = ...,
+        preferences: _json_values_pb2.JsonObject | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["preferences", b"preferences"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
