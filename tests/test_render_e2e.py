@@ -105,6 +105,10 @@ def test_story_renders_to_a_playable_vertical_mp4(
 
     thumb = download(result["thumbnail_url"], tmp_path / "thumb.jpg")
     assert thumb.read_bytes()[:3] == b"\xff\xd8\xff"
+    # The final cut animated the shots itself: the workflow's clip stage ran no task.
+    workflow = api.get(f"/workflow/{result['workflow_id']}").json()["data"]
+    clips = next(s for s in workflow["stages"] if s["stage"] == "video")
+    assert (clips["status"], clips["task_ids"]) == ("completed", [])
     ranged = httpx.get(result["video_url"], headers={"Range": "bytes=0-99"}, timeout=30)
     assert ranged.status_code == 206 and len(ranged.content) == 100
 
