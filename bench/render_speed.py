@@ -97,15 +97,6 @@ def render(http: httpx.Client, body: dict[str, Any]) -> tuple[float, str, dict[s
     return time.perf_counter() - started, task_id, task
 
 
-def stage_result(http: httpx.Client, render_id: str, kind: str) -> dict[str, Any]:
-    tasks = http.get("/api/v1/tasks", params={"kind": kind, "per_page": 100}).json()["data"]
-    for task in tasks:
-        if task["parent_id"] == render_id:
-            result: dict[str, Any] = task["result"]
-            return result
-    raise SystemExit(f"no {kind} stage found for {render_id}")
-
-
 def fetch(http: httpx.Client, url: str, dest: Path) -> Path:
     dest.write_bytes(http.get(url).content)
     return dest
@@ -159,12 +150,13 @@ def main() -> int:
                 )
                 for n in range(max(1, args.runs))
             ]
-            task_id, task = renders[-1][1], renders[-1][2]
+            task = renders[-1][2]
             platform_s = statistics.median(seconds for seconds, _, _ in renders)
             result = task["result"]
             durations = [shot["duration"] for shot in result["shots"]]
             frames = round(result["duration"] * FPS)
-            cuts = [stage_result(http, task_id, "final_cut") for _, task_id, _ in renders]
+            # A render's result carries its final cut's segment and soundtrack figures.
+            cuts = [t["result"] for _, _, t in renders]
             encoded = [f"{c['segments']['encoded']}/{c['segments']['total']}" for c in cuts]
             print(
                 f"platform   {platform_s:7.2f} s  ({len(durations)} shots, "
@@ -183,21 +175,20 @@ def main() -> int:
 
             moviepy_s = None
             if not args.skip_moviepy:
-                frames_result = stage_result(http, task_id, "frames")
-                speech_result = stage_result(http, task_id, "speech")
-                stills = [
-                    fetch(http, f["url"], work / f"{f['shot_id']}.png")
-                    for f in frames_result["frames"]
-                ]
+                # Each shot's frame and speech, as the render's result lists them.
+                shots = result["shots"]
+                stills = [fetch(http, s["image_url"], work / f"{s['shot_id']}.png") for s in shots]
                 audio: list[Path | None] = [
-                    fetch(http, a["url"], work / f"{a['shot_id']}.wav")
-                    for a in speech_result["audio"]
+                    fetch(http, s["audio_url"], work / f"{s['shot_id']}.wav")
+                    if s.get("audio_url")
+                    else None
+                    for s in shots
                 ]
                 # The same spoken lines as subtitles, and the same music bed, so MoviePy does
                 # the job the platform did (see peers.moviepy_render for what it cannot do).
                 cues = [
-                    [(seg["text"], seg["start"], seg["end"]) for seg in a["segments"]]
-                    for a in speech_result["audio"]
+                    [(seg["text"], seg["start"], seg["end"]) for seg in s["audio_segments"]]
+                    for s in shots
                 ]
                 bed = write_music_bed(work / "bed.wav", result["duration"])
                 moviepy_s = moviepy_render(

@@ -155,8 +155,10 @@ LONG_BEATS = [
 
 
 def final_cut_seconds(api: Any, render_id: str) -> float:
-    tasks = api.get("/tasks", params={"kind": "final_cut", "per_page": 100}).json()["data"]
-    cut = next(t for t in tasks if t["parent_id"] == render_id)
+    """Seconds the render's final cut (its workflow's `final` stage task) ran."""
+    from cluster import stage_task_id
+
+    cut = api.get(f"/tasks/{stage_task_id(api, render_id, 'final')}").json()["data"]
     return parse_time(cut["finished_at"]) - parse_time(cut["started_at"])
 
 

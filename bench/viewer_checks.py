@@ -117,15 +117,6 @@ def render(http: httpx.Client, story: str) -> tuple[str, dict[str, Any]]:
         time.sleep(0.3)
 
 
-def stage_result(http: httpx.Client, render_id: str, kind: str) -> dict[str, Any]:
-    tasks = http.get("/api/v1/tasks", params={"kind": kind, "per_page": 100}).json()["data"]
-    for task in tasks:
-        if task["parent_id"] == render_id:
-            result: dict[str, Any] = task["result"]
-            return result
-    raise SystemExit(f"no {kind} stage found for {render_id}")
-
-
 def read_wav(path: Path) -> tuple[Samples, int]:
     with wave.open(str(path)) as wav:
         rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
@@ -162,13 +153,16 @@ def pitches(samples: Samples, rate: int) -> list[float]:
     return [rate / (low + int(b)) for b, p in zip(best, peak, strict=True) if p > 0.5]
 
 
-def voice_pitches(http: httpx.Client, speech: dict[str, Any], work: Path) -> dict[str, float]:
+def voice_pitches(http: httpx.Client, shots: list[dict[str, Any]], work: Path) -> dict[str, float]:
+    """The median pitch of each speaker over the render's shots (their speech and segments)."""
     per_speaker: dict[str, list[float]] = {}
-    for audio in speech["audio"]:
-        wav = work / f"{audio['shot_id']}.wav"
-        wav.write_bytes(http.get(audio["url"]).content)
+    for shot in shots:
+        if not shot.get("audio_url"):
+            continue
+        wav = work / f"{shot['shot_id']}.wav"
+        wav.write_bytes(http.get(shot["audio_url"]).content)
         samples, rate = read_wav(wav)
-        for seg in audio["segments"]:
+        for seg in shot["audio_segments"]:
             part = samples[int(seg["start"] * rate) : int(seg["end"] * rate)]
             per_speaker.setdefault(seg["speaker"], []).extend(pitches(part, rate))
     return {who: statistics.median(f0) for who, f0 in per_speaker.items() if f0}
@@ -251,11 +245,6 @@ def broken_words(
     return broken, forced
 
 
-def figure_boxes(frames: dict[str, Any], shots: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    by_shot = {f["shot_id"]: f.get("figures", []) for f in frames["frames"]}
-    return [by_shot.get(s["shot_id"], []) for s in shots]
-
-
 def pixels_over_figures(
     ass: Path, cues: list[srt.Subtitle], result: dict[str, Any], figures: list[list[dict[str, Any]]]
 ) -> tuple[int, int]:
@@ -287,7 +276,7 @@ def check(
 ) -> dict[str, Any]:
     """Render `story` and measure it; `language` ("zh"/"en") is the one the checks assume
     (None: the render's own, detected from the text)."""
-    render_id, task = render(http, story)
+    _render_id, task = render(http, story)
     result = task["result"]
     detected = result.get("language")
     if language and detected and detected != language:
@@ -301,15 +290,14 @@ def check(
     ass = folder / "final.ass"
     ass.write_bytes(http.get(result["ass_url"]).content)
     cues = list(srt.parse(srt_text))
-    speech = stage_result(http, render_id, "speech")
-    frames = stage_result(http, render_id, "frames")
-    voices = voice_pitches(http, speech, folder)
+    voices = voice_pitches(http, result["shots"], folder)
     names = {c["id"]: c["name"] for c in result.get("characters", [])}
     gaps = [
         (abs(12 * math.log2(a / b)), abs(a - b), x, y)
         for (x, a), (y, b) in itertools.combinations(voices.items(), 2)
     ]
-    face_px, body_px = pixels_over_figures(ass, cues, result, figure_boxes(frames, result["shots"]))
+    figures = [list(s.get("figures") or []) for s in result["shots"]]
+    face_px, body_px = pixels_over_figures(ass, cues, result, figures)
     return {
         "name": name,
         "voices": {names.get(k, k): round(v, 1) for k, v in voices.items()},

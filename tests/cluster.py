@@ -545,19 +545,42 @@ def wait_task(
     raise AssertionError(f"task {task_id} did not finish within {timeout}s")
 
 
+def render_workflow_id(render_id: str) -> str:
+    """A render runs the workflow `wf_<its task id's tail>`."""
+    return "wf_" + render_id.removeprefix("task_")
+
+
 def stage_task_id(api: Any, render_id: str, stage: str, *, timeout: float = 120.0) -> str:
-    """The id of the render's stage task (`final_cut`, …) once the workflow has started it."""
+    """The id of the first task of the render's workflow stage (`final`, `frames`, …) once the
+    workflow has started it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r = api.get("/tasks", params={"kind": stage, "per_page": 100})
-        assert r.status_code == 200, r.text
-        for task in r.json()["data"]:
-            if task.get("parent_id") == render_id:
-                return str(task["task_id"])
+        r = api.get(f"/workflow/{render_workflow_id(render_id)}")
+        if r.status_code == 200:
+            record = next(s for s in r.json()["data"]["stages"] if s["stage"] == stage)
+            for task_id in record["task_ids"][:1]:
+                if api.get(f"/tasks/{task_id}").status_code == 200:  # started, not only recorded
+                    return str(task_id)
         render = api.get(f"/tasks/{render_id}").json()["data"]
         assert render["status"] not in TERMINAL, f"render ended before {stage}: {render}"
         time.sleep(0.2)
     raise AssertionError(f"no {stage} task for {render_id} within {timeout}s")
+
+
+def workflow_task_ids(api: Any, render_id: str) -> dict[str, list[str]]:
+    """Every task the render's workflow started, by kind, oldest first."""
+    found: dict[str, list[str]] = {}
+    page = 1
+    while True:
+        r = api.get("/tasks", params={"page": page, "per_page": 100})
+        assert r.status_code == 200, r.text
+        tasks = r.json()["data"]
+        for task in tasks:
+            if task.get("parent_id") == render_workflow_id(render_id):
+                found.setdefault(task["kind"], []).append(str(task["task_id"]))
+        if len(tasks) < 100:
+            return {kind: sorted(ids) for kind, ids in found.items()}
+        page += 1
 
 
 def download(url: str, dest: Path) -> Path:

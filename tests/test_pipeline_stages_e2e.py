@@ -169,8 +169,15 @@ def test_stage_endpoints_refuse_bad_input_at_the_edge(api: Api, other_api: Api) 
     refused("/pipeline/clips", {"frames": [{"scene_id": "s1", "frame": theirs, "duration": 0}]})
 
 
-RENDER_STEPS = ["writing screenplay", "planning storyboard", "drawing frames, speaking lines",
-                "composing video"]  # fmt: skip
+RENDER_STEPS = [
+    "writing screenplay",
+    "designing characters",
+    "planning storyboard",
+    "drawing frames",
+    "speaking lines",
+    "animating shots",
+    "composing video",
+]
 
 
 def test_cli_render_shows_progress_pushed_over_the_websocket(

@@ -523,14 +523,14 @@ def test_a_render_with_image_and_video_providers_moves_with_the_providers_clips(
     r = ai_api.post("/pipeline/render", json={"story": IMAGE_STORY, "options": options})
     assert r.status_code == 202, r.text
     task_id = r.json()["data"]["task_id"]
-    # Progress reaches the task: the clip held at 50% by the stand-in shows in the final-cut
-    # task, and the render names that step.
+    # Progress reaches the task: the clip held at 50% by the stand-in shows in the final
+    # stage's task, and the render names that task and its step.
     deadline, seen_half, seen_step = time.monotonic() + 240, False, False
     while time.monotonic() < deadline and not (seen_half and seen_step):
         task = ai_api.get(f"/tasks/{task_id}").json()["data"]
         assert task["status"] not in ("failed", "cancelled"), task.get("error")
         item = task.get("current_item") or {}
-        if item.get("stage") == "final_cut":
+        if item.get("stage") == "final" and item.get("task_id"):
             seen_step |= item.get("step") == "animating shots"
             child = ai_api.get(f"/tasks/{item['task_id']}").json()["data"]
             progress = (child.get("current_item") or {}).get("progress")

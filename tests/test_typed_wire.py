@@ -191,7 +191,7 @@ FILLED: list[tuple[BaseModel, type[Message]]] = [
             scene_count=30, shots_per_scene=4, image=ImageOptions(resolution="768x512", seed=0),
             video=VideoOptions(fps=60, resolution="1080p", transition="fade"), voice="v",
             audio_provider="a", speed=2.0, music=False, seed=2**31 - 1, ai_provider="x",
-            model="m", budget=0.0, persona_prompt="wry", subtitle_template=None,
+            model="m", budget=0.0, persona_id="persona_x", subtitle_template=None,
         ),
         stages_pb2.RenderOptions,
     ),

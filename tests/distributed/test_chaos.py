@@ -35,6 +35,7 @@ from cluster import (
     start_cluster,
     submit_render,
     wait_task,
+    workflow_task_ids,
 )
 from e2e_client import Api
 
@@ -49,16 +50,10 @@ OPTIONS: dict[str, Any] = {
     "video": {"resolution": "360x640", "fps": 24},
     "music": False,
 }
-# The render's stages and the kind of the task each starts.
 # Where only the outcome matters: the smallest render.
 SMALL: dict[str, Any] = {"scene_count": 1, "video": {"resolution": "180x320", "fps": 12}}
-STAGES = {
-    "script": "screenplay",
-    "storyboard": "plan",
-    "frames": "frames",
-    "speech": "speech",
-    "final_cut": "final_cut",
-}
+# The kind of the task the render's workflow starts for its final cut.
+FINAL_KIND = "render"
 
 
 @pytest.fixture(scope="module")
@@ -99,15 +94,6 @@ def settled(api: Api, task_id: str, timeout: float = 120.0) -> dict[str, Any]:
     raise AssertionError(f"task {task_id} did not finish within {timeout}s")
 
 
-def stage_ids(api: Api, render_id: str) -> dict[str, list[str]]:
-    """Every stage task the render started, by stage."""
-    found: dict[str, list[str]] = {stage: [] for stage in STAGES}
-    for stage, kind in STAGES.items():
-        r = api.get("/tasks", params={"kind": kind, "per_page": 100})
-        found[stage] = [t["task_id"] for t in r.json()["data"] if t["parent_id"] == render_id]
-    return found
-
-
 def wait_running(api: Api, task_id: str, attempt: int, timeout: float = 120.0) -> None:
     """Until the task runs its `attempt`-th delivery."""
     deadline = time.monotonic() + timeout
@@ -144,7 +130,7 @@ def test_a_job_killed_on_every_delivery_fails_with_a_reason_and_its_render_is_re
     cluster = chaos_cluster
     api = Api(cluster.url)
     render_id = submit_render(api, STORY, seed=5, **OPTIONS)
-    cut_id = stage_task_id(api, render_id, "final_cut")
+    cut_id = stage_task_id(api, render_id, "final")
     for delivery in range(1, MAX_DELIVER + 1):
         wait_running(api, cut_id, delivery)
         victim = cluster.videos[0]
@@ -163,20 +149,20 @@ def test_a_job_killed_on_every_delivery_fails_with_a_reason_and_its_render_is_re
     assert f"gave up after {MAX_DELIVER} deliveries" in cut["error"]["reason"]
     render = wait_task(api, render_id, timeout=60)
     assert render["status"] == "failed", render
-    assert "final_cut" in render["error"]["reason"]
+    assert "final stage failed" in render["error"]["reason"]
     assert "gave up" in render["error"]["reason"]
-    before = stage_ids(api, render_id)
-    assert all(len(ids) == 1 for ids in before.values()), before
+    before = workflow_task_ids(api, render_id)
+    assert before[FINAL_KIND] == [cut_id], before
 
     r = api.post(f"/tasks/{render_id}/retry")
     assert r.status_code == 200, r.text
     render = wait_task(api, render_id, timeout=120)
     assert render["status"] == "completed", f"{render['error']}\n{cluster.logs()}"
-    after = stage_ids(api, render_id)
-    for stage in ("script", "storyboard", "frames", "speech"):
-        assert after[stage] == before[stage], f"{stage} ran again instead of being re-attached"
-    assert len(after["final_cut"]) == 2 and cut_id in after["final_cut"]
-    assert render["result"]["video_key"].startswith("renders/")
+    after = workflow_task_ids(api, render_id)
+    for kind in set(before) - {FINAL_KIND}:
+        assert after[kind] == before[kind], f"{kind} ran again instead of being kept"
+    assert len(after[FINAL_KIND]) == 2 and cut_id in after[FINAL_KIND]
+    assert render["result"]["video_key"].startswith(f"dramas/{render['result']['drama_id']}/")
 
 
 def test_a_killed_workflow_worker_is_replaced_and_the_render_completes(
@@ -192,8 +178,10 @@ def test_a_killed_workflow_worker_is_replaced_and_the_render_completes(
     render = settled(api, render_id)
     assert render["status"] == "completed", f"{render['error']}\n{cluster.logs()}"
     assert render["attempts"] >= 2, "the render was not redelivered after the crash"
-    ids = stage_ids(api, render_id)
-    assert all(len(found) == 1 for found in ids.values()), ids
+    # Each storyboard's frame and audio, each character's sheet: one task each, none twice.
+    ids = workflow_task_ids(api, render_id)
+    assert all(len(found) == len(set(found)) for found in ids.values()), ids
+    assert len(ids[FINAL_KIND]) == 1, ids
 
 
 def test_a_killed_nats_server_leaves_no_render_running_for_ever(chaos_cluster: Cluster) -> None:
@@ -209,7 +197,7 @@ def test_a_killed_nats_server_leaves_no_render_running_for_ever(chaos_cluster: C
     assert render["status"] in ("completed", "failed"), render
     if render["status"] == "failed":
         assert render["error"]["reason"], render
-    for stage, found in stage_ids(api, render_id).items():
+    for stage, found in workflow_task_ids(api, render_id).items():
         for task_id in found:
             task = settled(api, task_id, timeout=60)
             assert task["status"] in TERMINAL, (stage, task)

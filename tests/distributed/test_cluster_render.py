@@ -49,6 +49,9 @@ def test_story_renders_to_playable_mp4_across_separate_processes(
     decoded, promised = decode_all_frames(video)
     assert decoded == promised > 0
 
-    # The media really is in the S3 bucket, under the video stage's task id.
-    cut_id = stage_task_id(api, task_id, "final_cut")
-    assert f"renders/{cut_id}/final.mp4" in cluster.s3_keys(f"renders/{cut_id}/")
+    # The media really is in the S3 bucket: the render's drama's final video, named after the
+    # workflow's final-stage task.
+    cut_id = stage_task_id(api, task_id, "final")
+    prefix = f"dramas/{result['drama_id']}/videos/{result['video_id']}/"
+    assert result["video_key"] == f"{prefix}{cut_id}.mp4"
+    assert result["video_key"] in cluster.s3_keys(prefix)

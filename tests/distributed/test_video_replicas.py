@@ -35,7 +35,7 @@ def test_concurrent_renders_spread_final_cuts_over_both_video_replicas(cluster: 
     for render in renders:
         assert render["status"] == "completed", f"{render['error']}\n{cluster.logs()}"
 
-    cut_ids = {stage_task_id(api, rid, "final_cut") for rid in render_ids}
+    cut_ids = {stage_task_id(api, rid, "final") for rid in render_ids}
     done_by = {
         replica.name: [
             r["task_id"] for r in replica.events("jobs.completed") if r["task_id"] in cut_ids

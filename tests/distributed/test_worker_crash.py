@@ -37,7 +37,8 @@ STORY = (
 ACK_WAIT_S = 4.0
 # Big enough that the final cut takes several seconds on two cores: time to kill it mid-encode.
 SIZE, FPS = "360x640", 24
-OUTPUTS = {"final.mp4", "final.srt", "final.ass", "thumbnail.jpg"}
+# The final video's files, named after the task that cut it.
+OUTPUTS = {".mp4", ".srt", ".ass", ".jpg"}
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_sigkilled_video_worker_is_replaced_and_render_yields_one_playable_mp4(
     render_id = submit_render(
         api, STORY, scene_count=3, video={"resolution": SIZE, "fps": FPS}, music=True, seed=11
     )
-    cut_id = stage_task_id(api, render_id, "final_cut")
+    cut_id = stage_task_id(api, render_id, "final")
     victim = cluster.videos[0]
     before = wait_encoding(api, cut_id)
     victim.kill()  # SIGKILL: no hand-back, no ack, no nak
@@ -102,11 +103,12 @@ def test_sigkilled_video_worker_is_replaced_and_render_yields_one_playable_mp4(
     # The victim may have finished segments before it died, never the final cut itself.
     assert cut_id not in {e["task_id"] for e in victim.events("jobs.completed")}
 
-    prefix = f"renders/{cut_id}/"
+    result = render["result"]
+    prefix = f"dramas/{result['drama_id']}/videos/{result['video_id']}/"
     keys = cluster.s3_keys(prefix)
-    assert sorted(keys) == sorted(prefix + name for name in OUTPUTS), keys
-    assert cluster.s3_pending_uploads("renders/") == []
-    assert render["result"]["video_key"] == prefix + "final.mp4"
+    assert sorted(keys) == sorted(f"{prefix}{cut_id}{suffix}" for suffix in OUTPUTS), keys
+    assert cluster.s3_pending_uploads("dramas/") == []
+    assert result["video_key"] == f"{prefix}{cut_id}.mp4"
 
     video = download(render["result"]["video_url"], tmp_path / "final.mp4")
     assert video.stat().st_size == render["result"]["file_size"]

@@ -12,6 +12,7 @@ from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.providers.config import load_providers
 from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.render_models import DEFAULT_SCENE_COUNT
 from storyreel_core.stores.sqlite_store import SqliteDocumentStore
 from storyreel_script import script_rules as rules
 from storyreel_script.drama_store import DramaStore
@@ -133,6 +134,39 @@ def test_plan_refuses_bad_choices_and_oversized_text() -> None:
             drama_id="d", prompt="", input_type="novel", input_content="a" * (MAX_SOURCE_BYTES + 1)
         )
     assert caught.value.code == Code.FILE_TOO_LARGE
+    with pytest.raises(ValidationFailed) as bad_seed:
+        plan_generation(drama_id="d", prompt="x", input_type="", input_content="", seed=-1)
+    assert bad_seed.value.field == "seed"
+
+
+def test_the_default_scene_count_is_the_renders() -> None:
+    """A render without scene_count asks for DEFAULT_SCENE_COUNT, the studio's own default."""
+    assert rules.scene_count_for("") == DEFAULT_SCENE_COUNT
+
+
+def test_a_personas_prompt_is_in_the_storys_language() -> None:
+    """No language asked for: a Chinese story gets the persona's prompt in Chinese."""
+    persona = {"id": "p1", "name": "老周", "style": "悬疑", "tone": "冷静"}
+    zh = plan_generation(
+        drama_id="d", prompt="", input_type="novel", input_content="他走进茶馆。", persona=persona
+    )
+    assert "语调：冷静" in zh.persona_prompt and "Tone" not in zh.persona_prompt
+    en = plan_generation(
+        drama_id="d", prompt="", input_type="novel", input_content="He came in.", persona=persona
+    )
+    assert "Tone: 冷静" in en.persona_prompt
+    asked = plan_generation(
+        drama_id="d", prompt="", input_type="novel", input_content="He came in.",
+        language="zh", persona=persona,
+    )  # fmt: skip
+    assert "语调：冷静" in asked.persona_prompt
+
+
+def test_plan_keeps_the_seed_for_the_screenplay() -> None:
+    """A workflow's (a render's) seed reaches the screenwriter; the studio's default is 0."""
+    assert plan_generation(drama_id="d", prompt="x", input_type="", input_content="").seed == 0
+    plan = plan_generation(drama_id="d", prompt="x", input_type="", input_content="", seed=7)
+    assert plan.seed == 7
 
 
 def test_plan_keeps_what_the_screenwriter_reads() -> None:

@@ -233,9 +233,11 @@ async def test_the_final_cut_renders_every_storyboard_in_order_with_an_uploaded_
             drama_id=DRAMA, resolution=f"{W}x{H}", frame_rate=12, transition="none",
             music=videos_pb2.MusicOptions(enabled=True, asset_id="asset_song", volume=0.4),
             subtitles=videos_pb2.SubtitleOptions(enabled=True, position="middle", color="#ff0"),
+            title=" 灯下 ",
         ),
     )  # fmt: skip
     payload = (await running.platform.tasks.get(ref.task_id))["payload"]
+    assert payload["title"] == "灯下"  # drawn on the thumbnail
     assert [s["storyboard_id"] for s in payload["shots"]] == ["sb_0", "sb_1", "sb_2"]
     assert payload["music"]["key"] == f"dramas/{DRAMA}/assets/a1/song.wav"
     assert payload["subtitles"]["color"] == [255, 255, 0]

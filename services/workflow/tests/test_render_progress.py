@@ -1,10 +1,11 @@
-"""The render's own progress while its stages run: written when it changes, not at every read."""
+"""The render's own progress while its workflow runs: written when it changes, not at every look."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from storyreel_workflow.render_job import PhaseProgress
+from storyreel_core.workflow_models import STAGES
+from storyreel_workflow.render_job import ProgressMirror
 
 
 class RecordingContext:
@@ -17,32 +18,29 @@ class RecordingContext:
         self.reports.append({"completed": completed, "total": total, "step": step, **kwargs})
 
 
-def child(task_id: str, percent: float, status: str = "running", step: str = "") -> dict[str, Any]:
-    return {
-        "_id": task_id,
-        "status": status,
-        "progress": {"percentage": percent},
-        "current_step": step,
+def workflow(stage: str, completed: int) -> dict[str, Any]:
+    stages = {
+        s: {"status": "completed" if i < completed else "pending"} for i, s in enumerate(STAGES)
     }
+    return {"_id": "wf_1", "current_stage": stage, "stages": stages}
 
 
-async def test_a_stage_read_again_unchanged_writes_nothing() -> None:
+async def test_a_workflow_looked_at_again_unchanged_writes_nothing() -> None:
     ctx = RecordingContext()
-    progress = PhaseProgress(ctx, finished=2, running=["frames", "speech"])  # type: ignore[arg-type]
-    frames, speech = progress.relay("frames"), progress.relay("speech")
-    await progress.report()
-    for _ in range(3):  # the half-second polls of a stage that has not moved
-        await frames(child("task_f", 0.0))
-    await frames(child("task_f", 40.0))
-    await frames(child("task_f", 40.0))
-    await speech(child("task_s", 40.0))  # the other stage: another item, so a new message
-    await speech(child("task_s", 40.0, step="speaking"))
-    await speech(child("task_s", 40.0, step="speaking"))
-    assert [(r["percentage"], (r["current_item"] or {}).get("task_id")) for r in ctx.reports] == [
-        (40.0, None),
-        (40.0, "task_f"),
-        (48.0, "task_f"),
-        (56.0, "task_s"),
-        (56.0, "task_s"),
+    mirror = ProgressMirror(ctx)  # type: ignore[arg-type]
+    frames = workflow("frames", 3)
+    item = {"workflow_id": "wf_1", "stage": "frames", "task_id": "task_f"}
+    for _ in range(3):  # the half-second looks at a stage that has not moved
+        await mirror.report(frames, 40.0, item)
+    await mirror.report(frames, 40.04, item)  # the same to the one decimal shown
+    await mirror.report(frames, 48.0, item)
+    await mirror.report(frames, 48.0, {**item, "step": "drawing 3/6"})  # a new step: new message
+    audio = workflow("audio", 4)
+    await mirror.report(audio, 56.0, {"workflow_id": "wf_1", "stage": "audio"})
+    assert [(r["percentage"], r["completed"], r["step"]) for r in ctx.reports] == [
+        (40.0, 3, "drawing frames"),
+        (48.0, 3, "drawing frames"),
+        (48.0, 3, "drawing frames"),
+        (56.0, 4, "speaking lines"),
     ]
-    assert ctx.reports[-1]["current_item"]["step"] == "speaking"
+    assert ctx.reports[2]["current_item"]["step"] == "drawing 3/6"

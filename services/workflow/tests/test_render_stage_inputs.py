@@ -1,4 +1,4 @@
-"""What the render hands each stage: a persona's prompt reaches the screenplay stage."""
+"""What a render request becomes: the workflow's preferences, held to the models' bounds."""
 
 from __future__ import annotations
 
@@ -7,17 +7,21 @@ import pytest
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_workflow.grpc_api import parse_render
-from storyreel_workflow.render_job import stage_input
-from storyreel_workflow.render_options import RenderInput
+from storyreel_workflow.render_workflow import workflow_fields
 
 
-def test_the_persona_prompt_goes_to_the_screenplay_stage_only() -> None:
-    spec = RenderInput.model_validate(
-        {"story": "Mara lit the lamp.", "options": {"persona_prompt": "Tone: wry"}}
+def test_the_persona_goes_to_the_script_stage() -> None:
+    """The gateway checked the persona is the caller's; the workflow's script stage gets its
+    id and the script service builds its prompt in the story's language."""
+    request = stages_pb2.RenderRequest(
+        story="Mara lit the lamp.", options=stages_pb2.RenderOptions(persona_id="persona_x")
     )
-    assert stage_input("script", spec, {})["persona_prompt"] == "Tone: wry"
-    plain = RenderInput.model_validate({"story": "Mara lit the lamp."})
-    assert stage_input("script", plain, {})["persona_prompt"] == ""
+    assert (
+        workflow_fields(parse_render(request))["options"]["preferences"]["persona_id"]
+        == "persona_x"
+    )
+    plain = parse_render(stages_pb2.RenderRequest(story="Mara lit the lamp."))
+    assert workflow_fields(plain)["options"]["preferences"]["persona_id"] == ""
 
 
 def test_a_typed_render_request_is_held_to_the_same_bounds() -> None:

@@ -71,7 +71,7 @@ class RecordingStarter:
 RESULTS: dict[str, dict[str, Any]] = {
     "script": {"id": "script_1", "title": "T", "content": "text", "scenes": [{}, {}],
                "metadata": {"characters": [{"name": "Mei"}]}},
-    "assets": {"images": [{"key": "k.png"}]},
+    "assets": {"images": [{"key": "k.png"}], "cost": 0.125},
     "storyboard": {"storyboards": [{"id": "sb_1"}, {"id": "sb_2"}]},
     "final": {"video": {"id": "video_1", "key": "final.mp4", "duration": 4.0}},
 }  # fmt: skip
@@ -152,6 +152,8 @@ async def test_stages_advance_in_order_to_the_final_cut(rig: Rig) -> None:
     assert doc["outputs"]["storyboard_ids"] == ["sb_1", "sb_2"]
     assert doc["outputs"]["video"]["key"] == "final.mp4"
     assert [a["image_key"] for a in doc["outputs"]["assets"]] == ["k.png", "k.png"]
+    # What each stage cost, for the budget the later stages share: two sheets at $0.125.
+    assert doc["outputs"]["costs"] == {s: 0.25 if s == "assets" else 0.0 for s in STAGES}
     # One task per target, each created once: 1 + 2 characters + 1 + 2 frames + 2 audio + 1 + 1.
     assert len(rig.starter.created) == len(set(rig.starter.created)) == 10
     assert rig.kinds().count("stage_completed") == 7

@@ -8,12 +8,11 @@ from fastapi import APIRouter
 from pydantic import AliasChoices, BaseModel, Field
 
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.persona_text import persona_prompt, persona_style
+from storyreel_core.persona_text import persona_style
 from storyreel_core.proto.storyreel.v1 import stages_pb2
 from storyreel_core.render_models import RenderOptions as CoreRenderOptions
 from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.messages import to_message
-from storyreel_core.story_language import story_language
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ok
@@ -99,10 +98,12 @@ async def check_voice(state: Any, user_id: str, provider: str | None, voice: str
     openapi_extra={BODY_LIMIT_KEY: RENDER_BODY},
 )
 async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str, Any]:
-    """`options.persona_id` applies a persona: its style and tone become the style when `style`
-    is empty, an LLM screenwriter gets its whole prompt (`persona_text.persona_prompt`), and
-    its voice narrates unless `options.voice` names one. `conversation_id` (at
-    the top or in `options`, also `conversationId`) gets a message when the render ends."""
+    """Starts the render's task, which runs a workflow over the studio stages on a new drama
+    (`storyreel_workflow.render_job`). `options.persona_id` applies a persona: its style and
+    tone become the style when `style` is empty, the script stage gives an LLM screenwriter
+    its whole prompt (`persona_text.persona_prompt`), and its voice narrates unless
+    `options.voice` names one. `conversation_id` (at the top or in `options`, also
+    `conversationId`) gets a message when the render ends."""
     await check_voice(state, user["_id"], body.options.audio_provider, body.options.voice)
     conversation_id = body.conversation_id or body.options.conversation_id
     await check_conversation(state, user["_id"], conversation_id)
@@ -114,9 +115,9 @@ async def render(body: RenderBody, state: State, user: CurrentUser) -> dict[str,
         persona = await fetch_persona(state, user["_id"], body.options.persona_id)
         style = persona_style(persona, style)
         options["voice"] = options.get("voice") or persona["voice"] or None
-        # An LLM screenwriter gets the persona whole (tone, audience, custom prompt), in the
-        # story's language; the offline one reads the style.
-        options["persona_prompt"] = persona_prompt(persona, story_language(body.story[:2000]))
+        # The script stage gives an LLM screenwriter the persona whole (tone, audience,
+        # custom prompt); the offline one reads the style.
+        options["persona_id"] = persona["id"]
     options["budget"] = effective_budget(body.options.budget, user, state.settings)
     request = stages_pb2.RenderRequest(
         story=body.story, style=style, options=to_message(options, stages_pb2.RenderOptions())

@@ -17,6 +17,10 @@ from storyreel_core.resolutions import RESOLUTION_PATTERN
 from storyreel_core.subtitle_templates import TemplateId
 
 INT32_MAX = 2**31 - 1
+# Scenes a render's screenplay is split into when `scene_count` is not given: the studio's
+# default (a "medium" script, storyreel_script.script_rules.LENGTH_SCENES), also what the
+# render's cost check and estimated time count. A story is split, never padded.
+DEFAULT_SCENE_COUNT = 6
 Seed = Annotated[int, Field(ge=0, le=INT32_MAX)]
 
 
@@ -108,7 +112,8 @@ class RenderOptions(BaseModel):
 
 
 class WorkflowRenderOptions(RenderOptions):
-    """The options as the workflow service takes them: plus what the gateway derived from the
-    request (the persona's instructions for an LLM screenwriter, from `persona_id`)."""
+    """The options as the workflow service takes them: plus the persona the gateway checked is
+    the caller's (`persona_id`); the script stage hands it to GenerateScript, whose service
+    builds the persona's prompt in the story's language."""
 
-    persona_prompt: str = Field(default="", max_length=4000)
+    persona_id: str = Field(default="", max_length=64)

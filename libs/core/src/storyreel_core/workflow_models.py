@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from storyreel_core.drama_models import Transition
 from storyreel_core.resolutions import RESOLUTION_PATTERN
+from storyreel_core.subtitle_templates import TemplateId
 
 STAGES: tuple[str, ...] = ("script", "assets", "storyboard", "frames", "audio", "video", "final")
 Stage = Literal["script", "assets", "storyboard", "frames", "audio", "video", "final"]
@@ -56,11 +57,32 @@ class WorkflowPreferences(BaseModel):
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
     image_provider: str = Field(default="", max_length=64)
     image_model: str = Field(default="", max_length=200)
+    # The frames' size (vertical like `resolution`); None = the video's `resolution`.
+    image_resolution: str | None = Field(default=None, max_length=20, pattern=RESOLUTION_PATTERN)
+    # An image model's sampling steps and guidance (seed 002's image style); None = its own.
+    num_steps: int | None = Field(default=None, ge=1, le=100)
+    cfg_scale: float | None = Field(default=None, ge=0, le=30)
+    # The frames' seed when it differs from `seed` (seed 002's `image.seed`).
+    image_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    # A configured video provider (GET /providers) and model for each shot's motion in the
+    # final cut; "" = camera motion over the stills.
+    video_provider: str = Field(default="", max_length=64)
+    video_model: str = Field(default="", max_length=200)
     music: bool = True
     subtitles: bool = True
+    # The `video` stage renders a clip per shot for the studio's editor; False skips it (no
+    # task: the stage completes at once). A one-click render skips it: its final cut
+    # animates each shot itself and would not use the clips.
+    clips: bool = True
+    # A dynamic subtitle template (GET /dynamic-subtitles/templates); None = classic.
+    subtitle_template: TemplateId | None = None
     transition: Transition = "crossfade"
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    # US dollars the whole workflow's provider calls may cost: the script may use all of it,
+    # each later stage's tasks share equally what the finished stages left. None = no limit.
     budget: float | None = Field(default=None, ge=0)
+    # A persona of the owner's (or a preset): its style and tone shape the script.
+    persona_id: str = Field(default="", max_length=64)
     # Review points: after each of these stages the workflow pauses itself, so its owner can
     # look at (and edit through the studio API) what the stage made; resume continues.
     pause_after: list[Stage] = Field(default_factory=list, max_length=len(STAGES))

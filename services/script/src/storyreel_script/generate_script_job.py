@@ -19,12 +19,14 @@ from storyreel_core.drama_models import Language
 from storyreel_core.errors import AppError, Code, ValidationFailed
 from storyreel_core.persona_text import persona_brief, persona_prompt, persona_style
 from storyreel_core.providers.registry import ProviderRegistry
+from storyreel_core.story_language import story_language
 from storyreel_script import script_rules as rules
 from storyreel_script import script_writer
 from storyreel_script.screenwriter import MAX_STORY_CHARS
 from storyreel_script.script_render import render_screenplay
 from storyreel_script.script_store import ScriptStore, script_view
 
+MAX_SEED = 2**31 - 1  # seeds are 31-bit everywhere (the gateway's `Seed`)
 MAX_SOURCE_BYTES = 1024 * 1024  # an uploaded or pasted source text: 1 MiB of UTF-8
 InputType = Literal["prompt", "novel", "markdown"]
 Length = Literal["short", "medium", "long"]
@@ -49,6 +51,8 @@ class GenerateScriptInput(BaseModel):
     # What the script records of its persona (persona_prompt.persona_brief), and its prompt.
     persona: dict[str, Any] | None = None
     persona_prompt: str = ""
+    # Makes the offline screenwriter's choices repeatable (a render's `options.seed`).
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
 
 
 def check_source_size(text: str, field: str) -> None:
@@ -84,6 +88,7 @@ def plan_generation(
     budget: float | None = None,
     providers: ProviderRegistry | None = None,
     persona: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> GenerateScriptInput:
     """Validate a generate request and pick the story text the screenwriter gets.
 
@@ -110,6 +115,8 @@ def plan_generation(
     fitted, truncated = _fit(story)
     if budget is not None and budget < 0:
         raise ValidationFailed("budget must be at least 0", field="budget")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValidationFailed(f"seed must be 0-{MAX_SEED}", field="seed")
     spec = GenerateScriptInput.model_validate(
         {
             "drama_id": drama_id,
@@ -128,7 +135,11 @@ def plan_generation(
             "model": model.strip(),
             "budget": budget,
             "persona": persona_brief(persona) if persona else None,
-            "persona_prompt": persona_prompt(persona, language or "en") if persona else "",
+            # In the script's language: the one asked for, else the story's.
+            "persona_prompt": persona_prompt(persona, story_language(fitted, language))
+            if persona
+            else "",
+            "seed": seed,
         }
     )
     if providers is not None:
@@ -162,7 +173,7 @@ class ScriptGenerator:
             spec.story,
             scene_count=spec.scene_count,
             style=spec.style,
-            seed=0,
+            seed=spec.seed,
             language=spec.language,
             budget=spec.budget,
             persona_prompt=spec.persona_prompt,

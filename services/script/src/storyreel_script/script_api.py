@@ -157,6 +157,7 @@ class ScriptMethods:
             budget=request.budget if request.HasField("budget") else None,
             providers=self.providers,
             persona=persona,
+            seed=request.seed,
         )
         task = await self.launcher.start(
             service=SERVICE,

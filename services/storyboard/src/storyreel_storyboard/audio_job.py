@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import Storyboard
 from storyreel_core.errors import AppError
-from storyreel_storyboard.frames import shot_of
+from storyreel_storyboard.frames import SPENT_FIELDS, shot_of
 from storyreel_storyboard.image_job import drama_cast
 from storyreel_storyboard.peers import Peers
 from storyreel_storyboard.storyboard_fields import MAX_DURATION, storyboard_view
@@ -32,6 +32,7 @@ class ShotAudioInput(BaseModel):
     voice: str = Field(default="", max_length=80)
     audio_provider: str = Field(default="", max_length=80)
     speed: float = Field(default=1.0, ge=0.5, le=2.0)
+    budget: float | None = Field(default=None, ge=0)  # US dollars; None = no limit
 
 
 def audio_key(drama_id: str, storyboard_id: str, task_or_upload: str) -> str:
@@ -73,6 +74,8 @@ class ShotAudioJob:
             payload["voice"] = spec.voice
         if spec.audio_provider:
             payload["audio_provider"] = spec.audio_provider
+        if spec.budget is not None:
+            payload["budget"] = spec.budget
 
         async def relay(child: dict[str, Any]) -> None:
             await ctx.progress(0, 1, "speaking")
@@ -116,4 +119,6 @@ class ShotAudioJob:
         if before.get("audio_key") and before["audio_key"] != key:
             await self.store.objects.delete(before["audio_key"])
         await ctx.progress(1, 1, "done")
-        return {"storyboard": storyboard_view(after)}
+        spent = {k: result[k] for k in SPENT_FIELDS if k in result}
+        # Who spoke: the narrator's voice and each character's cast voice (a render lists them).
+        return {"storyboard": storyboard_view(after), "voices": result.get("voices") or {}, **spent}

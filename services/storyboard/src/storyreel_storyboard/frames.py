@@ -32,6 +32,20 @@ class Frame:
     thumbnail_key: str
     width: int
     height: int
+    # Where each character stands ([{character_id, face, body}], fractions of the frame).
+    figures: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What `FrameMaker.draw` drew: the frames by storyboard id, and what the image calls
+    cost (`usage`, `cost`, `provider_calls` of the asset stage's result; empty offline)."""
+
+    frames: dict[str, Frame]
+    spent: dict[str, Any]
+
+
+SPENT_FIELDS = ("usage", "cost", "provider_calls")
 
 
 def frame_keys(drama_id: str, storyboard_id: str, task_id: str) -> tuple[str, str]:
@@ -61,11 +75,16 @@ class FrameMaker:
         references: Mapping[str, str] | None = None,
         image_provider: str = "",
         image_model: str = "",
-    ) -> dict[str, Frame]:
+        num_steps: int | None = None,
+        cfg_scale: float | None = None,
+        budget: float | None = None,
+    ) -> Drawn:
         """Draw every shot (`shot.id` is the storyboard id); the frames that were drawn, by id.
 
-        A failed render stage gives no frames rather than an exception: the caller marks those
-        storyboards failed and the user can regenerate them one by one.
+        `num_steps`/`cfg_scale` reach an image model (the procedural renderer has neither);
+        `budget` caps the image calls' cost in US dollars (None = no limit). A failed render
+        stage gives no frames rather than an exception: the caller marks those storyboards
+        failed and the user can regenerate them one by one.
         """
         child_id = f"{task_id}_frames"
         width, height = size
@@ -88,6 +107,9 @@ class FrameMaker:
             # A model draws with each character's default image as its reference.
             "image_provider": image_provider,
             "image_model": image_model,
+            "num_steps": num_steps,
+            "cfg_scale": cfg_scale,
+            "budget": budget,
         }
 
         async def relay(child: dict[str, Any]) -> None:
@@ -105,15 +127,17 @@ class FrameMaker:
         )
         if child["status"] != "completed":
             log.warning("storyboard.frames.failed", task_id=task_id, error=child.get("error"))
-            return {}
+            return Drawn({}, {})
+        result = child.get("result") or {}
         frames: dict[str, Frame] = {}
-        for item in (child.get("result") or {}).get("frames", []):
+        for item in result.get("frames", []):
             image_key, thumbnail_key = frame_keys(drama_id, item["shot_id"], task_id)
             await self._copy(item["key"], image_key, "image/png")
             await self._copy(item.get("thumbnail_key") or item["key"], thumbnail_key, "image/jpeg")
-            frames[item["shot_id"]] = Frame(image_key, thumbnail_key, width, height)
+            figures = list(item.get("figures") or [])
+            frames[item["shot_id"]] = Frame(image_key, thumbnail_key, width, height, figures)
         await self.objects.delete_prefix(f"renders/{child_id}/")
-        return frames
+        return Drawn(frames, {k: result[k] for k in SPENT_FIELDS if k in result})
 
     async def _copy(self, source: str, target: str, content_type: str) -> None:
         await self.objects.put_bytes(target, await self.objects.get_bytes(source), content_type)

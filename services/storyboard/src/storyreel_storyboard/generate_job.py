@@ -175,7 +175,7 @@ class GenerateStoryboardsJob:
             shot.model_copy(update={"id": doc["_id"]})
             for shot, doc in zip(board.shots, docs, strict=True)
         ]
-        frames = await self.frames.draw(
+        drawn_frames = await self.frames.draw(
             owner_id=owner,
             drama_id=drama,
             task_id=job.task_id,
@@ -191,7 +191,7 @@ class GenerateStoryboardsJob:
             image_model=spec.image_model,
         )
         for i, doc in enumerate(docs):
-            frame = frames.get(doc["_id"])
+            frame = drawn_frames.frames.get(doc["_id"])
 
             def keep(current: dict[str, Any], frame: Any = frame) -> dict[str, Any]:
                 if frame is None:
@@ -203,6 +203,7 @@ class GenerateStoryboardsJob:
                     "image_status": "completed",
                     "image_width": frame.width,
                     "image_height": frame.height,
+                    "figures": frame.figures,
                 }
 
             _before, docs[i] = await self.store.mutate(owner, drama, doc["_id"], keep)

@@ -43,6 +43,20 @@ class RegenerateInput(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     image_provider: str = Field(default="", max_length=64)
     image_model: str = Field(default="", max_length=200)
+    # The frame's size; 0 = the storyboard's aspect ratio's (FRAME_SIZES). A workflow draws
+    # its frames at its video's size (a render's `options.image.resolution`).
+    width: int = Field(default=0, ge=0, le=4096)
+    height: int = Field(default=0, ge=0, le=4096)
+    # An image model's sampling steps and guidance (seed 002's image style); None = its own.
+    num_steps: int | None = Field(default=None, ge=1, le=100)
+    cfg_scale: float | None = Field(default=None, ge=0, le=30)
+    budget: float | None = Field(default=None, ge=0)  # US dollars; None = no limit
+
+    def frame_size(self, aspect_ratio: str) -> tuple[int, int]:
+        """(width, height) in pixels: the asked size, else the aspect ratio's."""
+        if self.width and self.height:
+            return self.width, self.height
+        return FRAME_SIZES.get(aspect_ratio, FRAME_SIZES["9:16"])
 
 
 def _seed_of(text: str) -> int:
@@ -105,14 +119,17 @@ class RegenerateImageJob:
             characters=characters,
             language=doc.get("language") or "zh",
             style=style,
-            size=FRAME_SIZES.get(doc.get("aspect_ratio", ""), FRAME_SIZES["9:16"]),
+            size=spec.frame_size(doc.get("aspect_ratio", "")),
             seed=seed,
             on_drawn=drawn,
             references=references,
             image_provider=spec.image_provider,
             image_model=spec.image_model,
+            num_steps=spec.num_steps,
+            cfg_scale=spec.cfg_scale,
+            budget=spec.budget,
         )
-        frame = frames.get(spec.storyboard_id)
+        frame = frames.frames.get(spec.storyboard_id)
         if frame is None:
             # The render stage already retried; running it again would fail the same way.
             raise AppError("the frame could not be drawn; try again later", permanent=True)
@@ -129,6 +146,7 @@ class RegenerateImageJob:
                 "image_status": "completed",
                 "image_width": frame.width,
                 "image_height": frame.height,
+                "figures": frame.figures,
             }
 
         before, after = await self.store.mutate(owner, drama, spec.storyboard_id, keep)
@@ -141,4 +159,5 @@ class RegenerateImageJob:
             "seed": asked,
             "render_seed": seed,
             "fix_face": spec.fix_face,
+            **frames.spent,  # the image calls' usage, cost and provider_calls
         }

@@ -60,6 +60,39 @@ def _model(model: type[Any], field: str, **values: Any) -> Any:
         raise ValidationFailed(f"invalid request: {exc}"[:300], field=field) from exc
 
 
+def budget_of(
+    request: storyboards_pb2.RegenerateImageRequest | storyboards_pb2.GenerateShotAudioRequest,
+) -> float | None:
+    """The request's `budget` in US dollars (None when unset); 400 when negative."""
+    if not request.HasField("budget"):
+        return None
+    if request.budget < 0:
+        raise ValidationFailed("budget must be at least 0", field="budget")
+    return request.budget
+
+
+def frame_options(request: storyboards_pb2.RegenerateImageRequest) -> dict[str, Any]:
+    """RegenerateImage's frame size, image-model settings and budget, each checked here so
+    that a bad one is a 400 naming its field: `width`/`height` both 64-4096 or both 0 (the
+    storyboard's aspect ratio), `num_steps` 1-100 or 0 (the model's), `cfg_scale` 0-30."""
+    width, height = request.width, request.height
+    if (width or height) and not (64 <= width <= 4096 and 64 <= height <= 4096):
+        field = "width" if not 64 <= width <= 4096 else "height"
+        raise ValidationFailed("width and height must both be 64-4096 (or both 0)", field=field)
+    if request.num_steps and not 1 <= request.num_steps <= 100:
+        raise ValidationFailed("num_steps must be 1-100", field="num_steps")
+    cfg = request.cfg_scale if request.HasField("cfg_scale") else None
+    if cfg is not None and not 0 <= cfg <= 30:
+        raise ValidationFailed("cfg_scale must be 0-30", field="cfg_scale")
+    return {
+        "width": width,
+        "height": height,
+        "num_steps": request.num_steps or None,
+        "cfg_scale": cfg,
+        "budget": budget_of(request),
+    }
+
+
 def _list(docs: list[dict[str, Any]], total: int) -> storyboards_pb2.StoryboardList:
     return storyboards_pb2.StoryboardList(
         storyboards=[storyboard_to_proto(d) for d in docs], total=total
@@ -172,6 +205,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             seed=request.seed,
             image_provider=request.image_provider,
             image_model=request.image_model,
+            **frame_options(request),
         )
         self._check_image_provider(spec.image_provider, spec.image_model)
         task = await self.launcher.start(
@@ -315,6 +349,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             "image_status": "completed",
             "image_width": int(asset.width),
             "image_height": int(asset.height),
+            "figures": [],  # an uploaded picture: where anyone stands in it is unknown
         }
 
     async def DeleteStoryboard(
@@ -417,6 +452,7 @@ class StoryboardLibraryServicer(storyboards_pb2_grpc.StoryboardLibraryServiceSer
             voice=voice,
             audio_provider=provider,
             speed=speed,
+            budget=budget_of(request),
         )
         task = await self.launcher.start(
             service=SERVICE,

@@ -191,6 +191,9 @@ def storyboard_view(doc: dict[str, Any]) -> dict[str, Any]:
         "audio_source": doc.get("audio_source", ""),
         "voice": doc.get("voice", ""),
         "speed": float(doc.get("speed", 0.0)),
+        # What the audio says when: [{speaker, text, start, end}] (a render counts the lines).
+        "audio_segments": list(doc.get("audio_segments") or []),
+        "figures": list(doc.get("figures") or []),  # where the frame's characters stand
         "video_asset_id": doc.get("video_asset_id", ""),
         "version": int(doc["version"]),
     }
@@ -248,4 +251,12 @@ def storyboard_to_proto(doc: dict[str, Any]) -> storyboards_pb2.Storyboard:
         image_width=int(doc.get("image_width", 0)),
         image_height=int(doc.get("image_height", 0)),
         video_asset_id=doc.get("video_asset_id", ""),
+        figures=[
+            drama_pb2.FigureBox(
+                character_id=str(f.get("character_id") or ""),
+                face=list(f.get("face") or []),
+                body=list(f.get("body") or []),
+            )
+            for f in doc.get("figures") or []
+        ],
     )

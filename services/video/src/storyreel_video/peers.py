@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, SpeechSegment
+from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, FigureBox, SpeechSegment
 from storyreel_core.errors import NotFound, ValidationFailed
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import (
@@ -56,6 +56,13 @@ def shot_from_proto(msg: storyboards_pb2.Storyboard) -> ShotRef:
         language=msg.language or "zh",
         prompt=". ".join(t.strip() for t in (msg.prompt, msg.description) if t.strip())[:4000],
         video_asset_id=msg.video_asset_id,
+        figures=[
+            FigureBox.model_validate(
+                {"character_id": f.character_id, "face": list(f.face), "body": list(f.body)}
+            )
+            for f in msg.figures
+            if len(f.face) == 4 and len(f.body) == 4
+        ][:32],
     )
 
 

@@ -116,7 +116,7 @@ class RenderJob(LibraryJob):
                 ],
                 video_provider=spec.video_provider if rest else "",
                 video_model=spec.video_model,
-                budget=None,
+                budget=spec.budget,
                 width=spec.width,
                 height=spec.height,
                 fps=spec.fps,
@@ -147,6 +147,7 @@ class RenderJob(LibraryJob):
                 on_progress=on_progress,
                 preset=self.preset,
                 motion=motion,
+                title=spec.title,
             )
             cut = rendered.cut
             await self.dramas.require(job.owner_id, spec.drama_id)

@@ -41,6 +41,7 @@ def cut_shot(
         duration=seconds,
         camera_movement=movement or shot.camera_movement,
         segments=shot.subtitle_segments(seconds),
+        figures=shot.figures,
     )
 
 

@@ -316,6 +316,8 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             language=shots[0].language,
             video_provider=request.video_provider.strip(),
             video_model=request.video_model.strip(),
+            budget=_budget(request),
+            title=request.title.strip()[:200],
         )
         seconds = sum(s.seconds(fallback=None, keep_planned=True) for s in spec.shots)
         check_render_cost(width, height, spec.fps, seconds, self.max_pixel_frames)
@@ -336,6 +338,15 @@ def _checked(model: type[Model], **fields: Any) -> Model:
         return model(**fields)
     except ValidationError as exc:
         raise ValidationFailed(f"invalid request: {exc}"[:300]) from exc
+
+
+def _budget(request: videos_pb2.RenderFinalCutRequest) -> float | None:
+    """`budget` in US dollars (None when unset); 400 when negative."""
+    if not request.HasField("budget"):
+        return None
+    if request.budget < 0:
+        raise ValidationFailed("budget must be at least 0", field="budget")
+    return request.budget
 
 
 def _subtitles(msg: videos_pb2.SubtitleOptions) -> SubtitleSpec:

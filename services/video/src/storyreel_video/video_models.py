@@ -13,7 +13,13 @@ from typing import Literal, Protocol, get_args
 
 from pydantic import BaseModel, Field
 
-from storyreel_core.drama_models import CAMERA_MOVEMENTS, CameraMovement, SpeechSegment, Transition
+from storyreel_core.drama_models import (
+    CAMERA_MOVEMENTS,
+    CameraMovement,
+    FigureBox,
+    SpeechSegment,
+    Transition,
+)
 from storyreel_core.errors import ValidationFailed
 from storyreel_core.subtitle_templates import TemplateId
 
@@ -90,6 +96,8 @@ class ShotRef(BaseModel):
     # when the request is accepted); "" for none, or when the asset is gone.
     video_asset_id: str = ""
     video_key: str = ""
+    # Where the frame's characters stand: the cut keeps subtitles off their faces.
+    figures: list[FigureBox] = Field(default_factory=list, max_length=32)
 
     def seconds(self, *, fallback: float | None, keep_planned: bool) -> float:
         """How long this shot plays.
@@ -212,3 +220,5 @@ class RenderInput(BaseModel):
     # A configured video provider and model for the shots' motion; empty = camera motion.
     video_provider: str = Field(default="", max_length=64)
     video_model: str = Field(default="", max_length=200)
+    budget: float | None = Field(default=None, ge=0)  # US dollars for the clips; None = no limit
+    title: str = Field(default="", max_length=200)  # drawn on the thumbnail; "" = none

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, TypeAlias
 
 import grpc
 from pydantic import ValidationError
 
-from storyreel_core.errors import AlreadyExists
+from storyreel_core.errors import AlreadyExists, NotFound
 from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
     stages_pb2,
@@ -19,22 +20,22 @@ from storyreel_core.proto.storyreel.v1 import (
 from storyreel_core.providers.costs import check_budget, estimate_screenplay, estimate_speech
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import ESTIMATED_SHOT_SECONDS, check_render_cost
+from storyreel_core.render_models import DEFAULT_SCENE_COUNT
 from storyreel_core.rpc.messages import first_error, message_to_dict, task_ref, task_to_proto
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
+from storyreel_core.workflow_models import STAGES
 from storyreel_workflow.render_options import RenderInput
+from storyreel_workflow.render_workflow import render_workflow_id, workflow_fields
 from storyreel_workflow.stage_task_api import StageTaskRpcs
 from storyreel_workflow.task_delete import delete_task_tree
 from storyreel_workflow.workflow_api import WorkflowRpcs
 from storyreel_workflow.workflow_machine import WorkflowMachine
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
-# The most scenes the screenwriter writes when scene_count is not given
-# (storyreel_script.scene_splitter.MAX_DEFAULT_SCENES).
-MAX_DEFAULT_SCENES = 12
 TASK_STATUSES = ("pending", "running", "completed", "failed", "cancelled")
 
 
@@ -68,7 +69,7 @@ def check_providers(spec: RenderInput, providers: ProviderRegistry) -> None:
     estimate = 0.0
     if not choice.offline:
         prices = providers.providers[choice.provider].config.prices
-        estimate = estimate_screenplay(prices, spec.story, opts.scene_count)
+        estimate = estimate_screenplay(prices, spec.story, opts.scene_count or DEFAULT_SCENE_COUNT)
     # Every sentence of the story is spoken once, so its length bounds what speech will cost
     # (the built-in engines are free: no prices), and a render that cannot afford its voices
     # is refused now, not after its screenplay and frames were paid for.
@@ -114,10 +115,12 @@ class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServ
     ) -> common_pb2.TaskRef:
         spec = parse_render(request)
         check_providers(spec, self.providers)
+        workflow_fields(spec)  # 400 now for what the workflow's stages would refuse
         # Shots are timed by their speech later; before the script exists each counts as
-        # ESTIMATED_SHOT_SECONDS, and a story without scene_count as the screenwriter's most.
+        # ESTIMATED_SHOT_SECONDS; a story without scene_count gets DEFAULT_SCENE_COUNT scenes.
         options = spec.options
-        shots = (options.scene_count or MAX_DEFAULT_SCENES) * options.shots_per_scene
+        scenes = options.scene_count or DEFAULT_SCENE_COUNT
+        shots = scenes * options.shots_per_scene
         width, height = spec.video_size()
         check_render_cost(
             width, height, options.video.fps, shots * ESTIMATED_SHOT_SECONDS,
@@ -128,9 +131,8 @@ class WorkflowServicer(WorkflowRpcs, StageTaskRpcs, stages_pb2_grpc.WorkflowServ
             kind="render",
             owner_id=caller_id(context),
             payload=spec.model_dump(mode="json"),
-            total=5,
+            total=len(STAGES),
         )
-        scenes = spec.options.scene_count or 6
         return task_ref(task, estimated_time=10 + 6 * scenes)
 
 
@@ -141,9 +143,11 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         launcher: TaskLauncher,
         docs: DocumentStore | None = None,
         objects: ObjectStore | None = None,
+        machine: WorkflowMachine | None = None,
     ) -> None:
         self.tasks = tasks
         self.launcher = launcher
+        self.machine = machine  # cancels a cancelled render's workflow
         # Where jobs keep their resumable state and materials, for DeleteTask.
         self.docs = docs
         self.objects = objects
@@ -177,6 +181,10 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         for child in children:
             if child["status"] not in TERMINAL:
                 await self.tasks.cancel(child["_id"], owner)
+        if doc.get("kind") == "render" and self.machine is not None:
+            # A render's stages are its workflow's tasks: cancelling the workflow stops them.
+            with contextlib.suppress(NotFound, AlreadyExists):
+                await self.machine.cancel(render_workflow_id(task_id), owner)
         return doc
 
     async def DeleteTask(self, request: tasks_pb2.GetTaskRequest, context: Ctx) -> tasks_pb2.Task:

@@ -44,7 +44,9 @@ def build(platform: Platform) -> ServiceParts:
         machine,
         max_pixel_frames=platform.settings.max_render_pixel_frames,
     )
-    tasks = TaskServicer(platform.tasks, platform.launcher, platform.docs, platform.objects)
+    tasks = TaskServicer(
+        platform.tasks, platform.launcher, platform.docs, platform.objects, machine=machine
+    )
     materials = MaterialVideoServicer(platform.launcher)
 
     def register(server: grpc.aio.Server) -> None:
@@ -61,7 +63,8 @@ def build(platform: Platform) -> ServiceParts:
             material_videos_pb2.DESCRIPTOR.services_by_name["MaterialVideoService"].full_name,
         ],
         handlers={
-            "render": RenderJob(platform.docs, stages),
+            # /pipeline/render: a workflow that advances on its own, watched by its task.
+            "render": RenderJob(machine, platform.tasks),
             MATERIAL_VIDEO: MaterialVideoJob(
                 platform.docs, platform.objects, platform.tasks, channels, stages.wait
             ),

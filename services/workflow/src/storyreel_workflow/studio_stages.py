@@ -28,6 +28,7 @@ from storyreel_core.proto.storyreel.v1 import (
     videos_pb2,
     videos_pb2_grpc,
 )
+from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.peers import PeerChannels
 from storyreel_core.workflow_models import WorkflowPreferences
@@ -58,6 +59,34 @@ class StageStarter(Protocol):
 
 def preferences(workflow: dict[str, Any]) -> WorkflowPreferences:
     return WorkflowPreferences.model_validate(workflow["options"].get("preferences") or {})
+
+
+def stage_budget(workflow: dict[str, Any], stage: str) -> float | None:
+    """US dollars each task of `stage` may spend of `preferences.budget` (None = no limit).
+
+    The budget is one sum for the whole workflow: the script may use all of it; each later
+    stage's tasks share equally what the finished stages cost (`outputs.costs`) left, so the
+    tasks of one stage, running side by side, can never overspend it together.
+    """
+    budget = preferences(workflow).budget
+    if budget is None:
+        return None
+    spent = sum(float(c) for c in ((workflow.get("outputs") or {}).get("costs") or {}).values())
+    tasks = len(((workflow.get("stages") or {}).get(stage) or {}).get("targets") or []) or 1
+    return round(max(0.0, budget - spent) / tasks, 6)
+
+
+def frame_size(prefs: WorkflowPreferences) -> tuple[int, int]:
+    """(width, height) the frames stage asks for: `image_resolution`, else (0, 0), the
+    storyboard's aspect ratio's size."""
+    if not prefs.image_resolution:
+        return 0, 0
+    return parse_resolution(prefs.image_resolution, "options.preferences.image_resolution")
+
+
+def stage_cost(tasks: list[dict[str, Any]]) -> float:
+    """US dollars a finished stage's tasks spent (each result's `cost`; 0 when none)."""
+    return round(sum(float((t.get("result") or {}).get("cost") or 0.0) for t in tasks), 6)
 
 
 def script_input(workflow: dict[str, Any]) -> tuple[str, str, str]:
@@ -127,6 +156,8 @@ class StudioStages:
 
     async def targets(self, workflow: dict[str, Any], stage: str) -> list[Target]:
         owner, drama = workflow["owner_id"], workflow["drama_id"]
+        if stage == "video" and not preferences(workflow).clips:
+            return []  # no clips wanted: the stage completes with no task
         if stage in ("script", "storyboard", "video", "final"):
             return [{"id": drama}]
         if stage == "assets":
@@ -207,9 +238,12 @@ class StudioStages:
                 scene_count=prefs.scene_count or 0,
                 ai_provider=options.get("ai_provider") or "",
                 model=options.get("model") or "",
+                persona_id=prefs.persona_id,
+                seed=prefs.seed,
             )
-            if prefs.budget is not None:
-                request.budget = prefs.budget
+            budget = stage_budget(workflow, stage)
+            if budget is not None:
+                request.budget = budget
             await self._call(self._script().GenerateScript, request, owner, **ids)
         elif stage == "assets":
             await self._call(
@@ -245,31 +279,35 @@ class StudioStages:
                 **ids,
             )
         elif stage == "frames":
-            await self._call(
-                self._storyboards().RegenerateImage,
-                storyboards_pb2.RegenerateImageRequest(
-                    drama_id=drama,
-                    storyboard_id=target["id"],
-                    seed=prefs.seed,
-                    image_provider=prefs.image_provider,
-                    image_model=prefs.image_model,
-                ),
-                owner,
-                **ids,
+            width, height = frame_size(prefs)
+            image = storyboards_pb2.RegenerateImageRequest(
+                drama_id=drama,
+                storyboard_id=target["id"],
+                seed=prefs.seed if prefs.image_seed is None else prefs.image_seed,
+                image_provider=prefs.image_provider,
+                image_model=prefs.image_model,
+                width=width,
+                height=height,
+                num_steps=prefs.num_steps or 0,
             )
+            if prefs.cfg_scale is not None:
+                image.cfg_scale = prefs.cfg_scale
+            budget = stage_budget(workflow, stage)
+            if budget is not None:
+                image.budget = budget
+            await self._call(self._storyboards().RegenerateImage, image, owner, **ids)
         elif stage == "audio":
-            await self._call(
-                self._storyboards().GenerateShotAudio,
-                storyboards_pb2.GenerateShotAudioRequest(
-                    drama_id=drama,
-                    storyboard_id=target["id"],
-                    voice=prefs.voice,
-                    speed=prefs.speed,
-                    audio_provider=prefs.audio_provider,
-                ),
-                owner,
-                **ids,
+            audio = storyboards_pb2.GenerateShotAudioRequest(
+                drama_id=drama,
+                storyboard_id=target["id"],
+                voice=prefs.voice,
+                speed=prefs.speed,
+                audio_provider=prefs.audio_provider,
             )
+            budget = stage_budget(workflow, stage)
+            if budget is not None:
+                audio.budget = budget
+            await self._call(self._storyboards().GenerateShotAudio, audio, owner, **ids)
         elif stage == "video":
             await self._call(
                 self._videos().GenerateVideos,
@@ -286,19 +324,23 @@ class StudioStages:
                 **ids,
             )
         elif stage == "final":
-            await self._call(
-                self._videos().RenderFinalCut,
-                videos_pb2.RenderFinalCutRequest(
-                    drama_id=drama,
-                    subtitles=videos_pb2.SubtitleOptions(enabled=prefs.subtitles),
-                    music=videos_pb2.MusicOptions(enabled=prefs.music),
-                    resolution=prefs.resolution,
-                    frame_rate=prefs.frame_rate,
-                    transition=prefs.transition,
-                ),
-                owner,
-                **ids,
+            final = videos_pb2.RenderFinalCutRequest(
+                drama_id=drama,
+                subtitles=videos_pb2.SubtitleOptions(enabled=prefs.subtitles),
+                music=videos_pb2.MusicOptions(enabled=prefs.music),
+                resolution=prefs.resolution,
+                frame_rate=prefs.frame_rate,
+                transition=prefs.transition,
+                video_provider=prefs.video_provider,
+                video_model=prefs.video_model,
+                subtitle_template=prefs.subtitle_template or "",
+                # The thumbnail carries the script's title, as the one-click render's did.
+                title=str((workflow["outputs"].get("script") or {}).get("title") or "")[:200],
             )
+            budget = stage_budget(workflow, stage)
+            if budget is not None:
+                final.budget = budget
+            await self._call(self._videos().RenderFinalCut, final, owner, **ids)
         else:
             raise ValueError(f"unknown stage {stage!r}")
 

@@ -71,6 +71,13 @@ def check_create(
         field="options.preferences.image_provider",
         model_field="options.preferences.image_model",
     )
+    providers.resolve(
+        "video",
+        prefs.video_provider or None,
+        prefs.video_model or None,
+        field="options.preferences.video_provider",
+        model_field="options.preferences.video_model",
+    )
     return {
         "name": name,
         "input_type": request.input_type,

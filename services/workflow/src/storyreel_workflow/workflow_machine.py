@@ -35,7 +35,13 @@ from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, Versi
 from storyreel_core.logging import get_logger
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_core.workflow_models import FINISHED, STAGES
-from storyreel_workflow.studio_stages import StageStarter, Target, stage_outputs, start_all
+from storyreel_workflow.studio_stages import (
+    StageStarter,
+    Target,
+    stage_cost,
+    stage_outputs,
+    start_all,
+)
 from storyreel_workflow.workflow_events import Publish, WorkflowEvents
 from storyreel_workflow.workflow_store import WorkflowStore, blank_stage
 
@@ -129,6 +135,8 @@ class WorkflowMachine:
                     return doc
                 record.update(status="completed", finished_at=utc_now(), reason="")
                 doc["outputs"].update(stage_outputs(stage, record["targets"], tasks))
+                # What it cost: the later stages share what the budget has left.
+                doc["outputs"].setdefault("costs", {})[stage] = stage_cost(tasks)
                 if stage in review_points(doc) and doc["status"] == "running":
                     doc["status"] = "paused"  # a review point: the owner resumes
                 doc = await self.store.save(doc)

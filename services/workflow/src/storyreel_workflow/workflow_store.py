@@ -55,12 +55,15 @@ class WorkflowStore:
         input_type: str,
         input_content: str,
         options: dict[str, Any],
+        workflow_id: str = "",
     ) -> dict[str, Any]:
+        """A new pending workflow; `workflow_id` (a render's, from its task id) or a new id.
+        AlreadyExists (1003) when that id is taken."""
         now = utc_now()
         return await self.docs.insert(
             WORKFLOWS,
             {
-                "_id": new_id("wf"),
+                "_id": workflow_id or new_id("wf"),
                 "owner_id": owner_id,
                 "name": name,
                 "input_type": input_type,

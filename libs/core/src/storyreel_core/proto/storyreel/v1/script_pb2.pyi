@@ -504,6 +504,7 @@ class GenerateScriptRequest(_message.Message):
     MODEL_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
     PERSONA_ID_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     prompt: _builtins.str
     style: _builtins.str
@@ -521,6 +522,8 @@ class GenerateScriptRequest(_message.Message):
     """US dollars the provider calls may cost; unset = no limit."""
     persona_id: _builtins.str
     """A persona (the caller's or a preset): its style and tone shape the screenplay."""
+    seed: _builtins.int
+    """Makes the offline screenwriter's choices (shot types, camera moves) repeatable."""
     def __init__(
         self,
         *,
@@ -538,10 +541,11 @@ class GenerateScriptRequest(_message.Message):
         model: _builtins.str = ...,
         budget: _builtins.float | None = ...,
         persona_id: _builtins.str = ...,
+        seed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "ai_provider", b"ai_provider", "budget", b"budget", "drama_id", b"drama_id", "input_content", b"input_content", "input_type", b"input_type", "language", b"language", "length", b"length", "model", b"model", "persona_id", b"persona_id", "prompt", b"prompt", "scene_count", b"scene_count", "source_name", b"source_name", "style", b"style", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "ai_provider", b"ai_provider", "budget", b"budget", "drama_id", b"drama_id", "input_content", b"input_content", "input_type", b"input_type", "language", b"language", "length", b"length", "model", b"model", "persona_id", b"persona_id", "prompt", b"prompt", "scene_count", b"scene_count", "seed", b"seed", "source_name", b"source_name", "style", b"style", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
     _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015

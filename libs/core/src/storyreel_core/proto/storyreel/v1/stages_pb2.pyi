@@ -466,7 +466,7 @@ Global___NarrationTask: _TypeAlias = NarrationTask  # noqa: Y015
 class RenderImageOptions(_message.Message):
     """The render's options. storyreel_core.render_models holds the bounds: the gateway validates
     a request with RenderOptions, the workflow service this message with WorkflowRenderOptions
-    (the same, plus the persona_prompt the gateway derives from a persona).
+    (the same, plus the persona_id the gateway checked is the caller's).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -572,8 +572,8 @@ class RenderOptions(_message.Message):
     VIDEO_PROVIDER_FIELD_NUMBER: _builtins.int
     VIDEO_MODEL_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
-    PERSONA_PROMPT_FIELD_NUMBER: _builtins.int
     SUBTITLE_TEMPLATE_FIELD_NUMBER: _builtins.int
+    PERSONA_ID_FIELD_NUMBER: _builtins.int
     scene_count: _builtins.int
     """1..30; unset: the screenwriter's split"""
     shots_per_scene: _builtins.int
@@ -593,8 +593,9 @@ class RenderOptions(_message.Message):
     video_model: _builtins.str
     budget: _builtins.float
     """US dollars; unset: no limit"""
-    persona_prompt: _builtins.str
     subtitle_template: _builtins.str
+    persona_id: _builtins.str
+    """the script stage's persona (GenerateScriptRequest.persona_id)"""
     @_builtins.property
     def image(self) -> Global___RenderImageOptions: ...
     @_builtins.property
@@ -618,12 +619,12 @@ class RenderOptions(_message.Message):
         video_provider: _builtins.str | None = ...,
         video_model: _builtins.str | None = ...,
         budget: _builtins.float | None = ...,
-        persona_prompt: _builtins.str = ...,
         subtitle_template: _builtins.str | None = ...,
+        persona_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_ai_provider", b"_ai_provider", "_audio_provider", b"_audio_provider", "_budget", b"_budget", "_image_model", b"_image_model", "_image_provider", b"_image_provider", "_model", b"_model", "_music", b"_music", "_scene_count", b"_scene_count", "_shots_per_scene", b"_shots_per_scene", "_speed", b"_speed", "_subtitle_template", b"_subtitle_template", "_video_model", b"_video_model", "_video_provider", b"_video_provider", "_voice", b"_voice", "ai_provider", b"ai_provider", "audio_provider", b"audio_provider", "budget", b"budget", "image", b"image", "image_model", b"image_model", "image_provider", b"image_provider", "model", b"model", "music", b"music", "scene_count", b"scene_count", "shots_per_scene", b"shots_per_scene", "speed", b"speed", "subtitle_template", b"subtitle_template", "video", b"video", "video_model", b"video_model", "video_provider", b"video_provider", "voice", b"voice"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ai_provider", b"_ai_provider", "_audio_provider", b"_audio_provider", "_budget", b"_budget", "_image_model", b"_image_model", "_image_provider", b"_image_provider", "_model", b"_model", "_music", b"_music", "_scene_count", b"_scene_count", "_shots_per_scene", b"_shots_per_scene", "_speed", b"_speed", "_subtitle_template", b"_subtitle_template", "_video_model", b"_video_model", "_video_provider", b"_video_provider", "_voice", b"_voice", "ai_provider", b"ai_provider", "audio_provider", b"audio_provider", "budget", b"budget", "image", b"image", "image_model", b"image_model", "image_provider", b"image_provider", "model", b"model", "music", b"music", "persona_prompt", b"persona_prompt", "scene_count", b"scene_count", "seed", b"seed", "shots_per_scene", b"shots_per_scene", "speed", b"speed", "subtitle_template", b"subtitle_template", "video", b"video", "video_model", b"video_model", "video_provider", b"video_provider", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ai_provider", b"_ai_provider", "_audio_provider", b"_audio_provider", "_budget", b"_budget", "_image_model", b"_image_model", "_image_provider", b"_image_provider", "_model", b"_model", "_music", b"_music", "_scene_count", b"_scene_count", "_shots_per_scene", b"_shots_per_scene", "_speed", b"_speed", "_subtitle_template", b"_subtitle_template", "_video_model", b"_video_model", "_video_provider", b"_video_provider", "_voice", b"_voice", "ai_provider", b"ai_provider", "audio_provider", b"audio_provider", "budget", b"budget", "image", b"image", "image_model", b"image_model", "image_provider", b"image_provider", "model", b"model", "music", b"music", "persona_id", b"persona_id", "scene_count", b"scene_count", "seed", b"seed", "shots_per_scene", b"shots_per_scene", "speed", b"speed", "subtitle_template", b"subtitle_template", "video", b"video", "video_model", b"video_model", "video_provider", b"video_provider", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ai_provider: _TypeAlias = _typing.Literal["ai_provider"]  # noqa: Y015
     _WhichOneofArgType__ai_provider: _TypeAlias = _typing.Literal["_ai_provider", b"_ai_provider"]  # noqa: Y015

@@ -64,6 +64,7 @@ class Storyboard(_message.Message):
     IMAGE_WIDTH_FIELD_NUMBER: _builtins.int
     IMAGE_HEIGHT_FIELD_NUMBER: _builtins.int
     VIDEO_ASSET_ID_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     drama_id: _builtins.str
     script_id: _builtins.str
@@ -120,6 +121,12 @@ class Storyboard(_message.Message):
     def dialogue(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.DialogueLine]: ...
     @_builtins.property
     def audio_segments(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.SpeechSegment]: ...
+    @_builtins.property
+    def figures(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.FigureBox]:
+        """The characters in the frame as drawn (empty for an uploaded image or none drawn yet).
+        drama.proto; the final cut keeps subtitles off faces
+        """
+
     def __init__(
         self,
         *,
@@ -158,10 +165,11 @@ class Storyboard(_message.Message):
         image_width: _builtins.int = ...,
         image_height: _builtins.int = ...,
         video_asset_id: _builtins.str = ...,
+        figures: _abc.Iterable[_drama_pb2.FigureBox] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["composition", b"composition"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments", b"audio_segments", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition", b"composition", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "video_asset_id", b"video_asset_id", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aspect_ratio", b"aspect_ratio", "audio_duration", b"audio_duration", "audio_key", b"audio_key", "audio_segments", b"audio_segments", "audio_source", b"audio_source", "camera_movement", b"camera_movement", "character_ids", b"character_ids", "composition", b"composition", "created_at", b"created_at", "description", b"description", "dialogue", b"dialogue", "drama_id", b"drama_id", "duration", b"duration", "figures", b"figures", "id", b"id", "image_height", b"image_height", "image_key", b"image_key", "image_status", b"image_status", "image_style", b"image_style", "image_width", b"image_width", "language", b"language", "location", b"location", "narration", b"narration", "position", b"position", "prompt", b"prompt", "scene_id", b"scene_id", "scene_number", b"scene_number", "script_id", b"script_id", "shot_type", b"shot_type", "speed", b"speed", "thumbnail_key", b"thumbnail_key", "time", b"time", "updated_at", b"updated_at", "version", b"version", "video_asset_id", b"video_asset_id", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -439,6 +447,11 @@ class RegenerateImageRequest(_message.Message):
     SEED_FIELD_NUMBER: _builtins.int
     IMAGE_PROVIDER_FIELD_NUMBER: _builtins.int
     IMAGE_MODEL_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    NUM_STEPS_FIELD_NUMBER: _builtins.int
+    CFG_SCALE_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     prompt: _builtins.str
@@ -448,6 +461,15 @@ class RegenerateImageRequest(_message.Message):
     image_provider: _builtins.str
     """a configured image provider (GET /providers); "" = offline"""
     image_model: _builtins.str
+    width: _builtins.int
+    """The frame's size in pixels (64..4096 each); 0 = the storyboard's aspect ratio's size."""
+    height: _builtins.int
+    num_steps: _builtins.int
+    """1..100, an image model's sampling steps; 0 = its default"""
+    cfg_scale: _builtins.float
+    """0..30, an image model's guidance; unset = its default"""
+    budget: _builtins.float
+    """US dollars the image calls may cost; unset = no limit"""
     def __init__(
         self,
         *,
@@ -459,12 +481,24 @@ class RegenerateImageRequest(_message.Message):
         seed: _builtins.int = ...,
         image_provider: _builtins.str = ...,
         image_model: _builtins.str = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        num_steps: _builtins.int = ...,
+        cfg_scale: _builtins.float | None = ...,
+        budget: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_cfg_scale", b"_cfg_scale", "budget", b"budget", "cfg_scale", b"cfg_scale"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "fix_face", b"fix_face", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "prompt", b"prompt", "seed", b"seed", "storyboard_id", b"storyboard_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_cfg_scale", b"_cfg_scale", "budget", b"budget", "cfg_scale", b"cfg_scale", "drama_id", b"drama_id", "fix_face", b"fix_face", "height", b"height", "image_model", b"image_model", "image_provider", b"image_provider", "image_style", b"image_style", "num_steps", b"num_steps", "prompt", b"prompt", "seed", b"seed", "storyboard_id", b"storyboard_id", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__cfg_scale: _TypeAlias = _typing.Literal["cfg_scale"]  # noqa: Y015
+    _WhichOneofArgType__cfg_scale: _TypeAlias = _typing.Literal["_cfg_scale", b"_cfg_scale"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cfg_scale) -> _WhichOneofReturnType__cfg_scale | None: ...
 
 Global___RegenerateImageRequest: _TypeAlias = RegenerateImageRequest  # noqa: Y015
 
@@ -554,6 +588,7 @@ class GenerateShotAudioRequest(_message.Message):
     VOICE_FIELD_NUMBER: _builtins.int
     SPEED_FIELD_NUMBER: _builtins.int
     AUDIO_PROVIDER_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     storyboard_id: _builtins.str
     text: _builtins.str
@@ -564,6 +599,8 @@ class GenerateShotAudioRequest(_message.Message):
     """0.5..2.0, default 1.0"""
     audio_provider: _builtins.str
     """a speech provider from GET /voices; default "offline" """
+    budget: _builtins.float
+    """US dollars the speech calls may cost; unset = no limit"""
     def __init__(
         self,
         *,
@@ -573,12 +610,15 @@ class GenerateShotAudioRequest(_message.Message):
         voice: _builtins.str = ...,
         speed: _builtins.float = ...,
         audio_provider: _builtins.str = ...,
+        budget: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audio_provider", b"audio_provider", "drama_id", b"drama_id", "speed", b"speed", "storyboard_id", b"storyboard_id", "text", b"text", "voice", b"voice"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "audio_provider", b"audio_provider", "budget", b"budget", "drama_id", b"drama_id", "speed", b"speed", "storyboard_id", b"storyboard_id", "text", b"text", "voice", b"voice"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
 
 Global___GenerateShotAudioRequest: _TypeAlias = GenerateShotAudioRequest  # noqa: Y015
 

@@ -423,6 +423,8 @@ class RenderFinalCutRequest(_message.Message):
     VIDEO_PROVIDER_FIELD_NUMBER: _builtins.int
     VIDEO_MODEL_FIELD_NUMBER: _builtins.int
     SUBTITLE_TEMPLATE_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
     resolution: _builtins.str
     frame_rate: _builtins.int
@@ -435,6 +437,10 @@ class RenderFinalCutRequest(_message.Message):
     video_model: _builtins.str
     subtitle_template: _builtins.str
     """A dynamic subtitle template (storyreel_core.subtitle_templates); "" = classic."""
+    budget: _builtins.float
+    """US dollars the video provider's clips may cost; unset = no limit."""
+    title: _builtins.str
+    """Drawn on the thumbnail (at most three lines); "" = none. A workflow sends its script's."""
     @_builtins.property
     def storyboard_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """empty = every storyboard of the drama, in order"""
@@ -456,11 +462,15 @@ class RenderFinalCutRequest(_message.Message):
         video_provider: _builtins.str = ...,
         video_model: _builtins.str = ...,
         subtitle_template: _builtins.str = ...,
+        budget: _builtins.float | None = ...,
+        title: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["music", b"music", "subtitles", b"subtitles"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget", "music", b"music", "subtitles", b"subtitles"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "frame_rate", b"frame_rate", "music", b"music", "resolution", b"resolution", "storyboard_ids", b"storyboard_ids", "subtitle_template", b"subtitle_template", "subtitles", b"subtitles", "transition", b"transition", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget", "drama_id", b"drama_id", "frame_rate", b"frame_rate", "music", b"music", "resolution", b"resolution", "storyboard_ids", b"storyboard_ids", "subtitle_template", b"subtitle_template", "subtitles", b"subtitles", "title", b"title", "transition", b"transition", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
 
 Global___RenderFinalCutRequest: _TypeAlias = RenderFinalCutRequest  # noqa: Y015
