@@ -16,7 +16,6 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
-import av
 import srt
 from pydantic import BaseModel, Field
 
@@ -112,6 +111,8 @@ def probe_video(path: Path) -> tuple[int, int, float]:
     under load, the reader gone early) surfaced here as "the video could not be read", a
     permanent 400 for a file that was fine: the flaky karaoke e2e test.
     """
+    import av  # here, not at the top: ~0.5 s that every start of the service would pay
+
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
