@@ -229,6 +229,9 @@ def test_generate_designs(api: Api) -> None:
     assert_error(api.post(f"{base}/generate", json={"script_id": "script_x"}), 400, 1001)
     bad = {"items": [{"kind": "planet", "name": "x"}]}
     assert_error(api.post(f"{base}/generate", json=bad), 400, 1001)
+    # A design needs a name to show: blank is refused, as seed 001's assets stage does.
+    blank = {"items": [{"kind": "prop", "name": " \t "}]}
+    assert_error(api.post(f"{base}/generate", json=blank), 400, 1001)
 
 
 def test_another_users_drama_characters_and_assets_are_404(api: Api, other_api: Api) -> None:

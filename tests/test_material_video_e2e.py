@@ -190,6 +190,13 @@ def test_materials_become_videos_that_show_them(
 
     stats = api.get("/tasks/stats").json()["data"]
     assert stats["completed_tasks"] >= 1 and 0 < stats["success_rate"] <= 100
+    # The stats count the tasks this user started, not the stage tasks the video task started
+    # (listed too, each with its parent_id): those are `stage_tasks`.
+    listed = api.get("/tasks", params={"per_page": 100}).json()
+    own = [t for t in listed["data"] if not t["parent_id"]]
+    assert any(t["task_id"] == task_id for t in own)
+    assert stats["total_tasks"] == len(own), (stats, own)
+    assert stats["stage_tasks"] == listed["pagination"]["total"] - len(own) >= 1, stats
 
     # --- delete: gone for good -------------------------------------------------------------
     r = api.delete(f"/tasks/{task_id}")

@@ -32,6 +32,12 @@ ExpectedVersion = Annotated[
     Field(ge=1, le=MAX_SAFE_INTEGER, description="optimistic concurrency check (409 when stale)"),
 ]
 Seed = Annotated[int, Field(ge=0, le=INT32_MAX)]
+# Who draws an image, in every request that makes one (studio and seed 001 stages alike).
+ImageProvider = Annotated[
+    str,
+    Field(max_length=64, description="an image provider of GET /providers; '' = offline"),
+]
+ImageModel = Annotated[str, Field(max_length=200, description="one of the provider's image models")]
 NOT_BLANK = r"[^\s\x1c-\x1f]"
 r"""Pattern of a text with something in it once Python's `str.strip()` has run (services strip):
 Rust's `\s` (pydantic) leaves out the separators U+001C-U+001F that `strip()` removes."""

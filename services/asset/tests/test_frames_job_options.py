@@ -42,7 +42,9 @@ async def test_thumbnails_without_sheets(tmp_path: Path) -> None:
     assert result["characters"] == []
     assert [f["shot_id"] for f in result["frames"]] == ["sb_1", "sb_2"]
     for frame in result["frames"]:
-        assert Image.open(io.BytesIO(await objects.get_bytes(frame["key"]))).size == (90, 160)
+        png = await objects.get_bytes(frame["key"])
+        assert Image.open(io.BytesIO(png)).size == (90, 160)
+        assert (frame["size"], frame["width"], frame["height"]) == (len(png), 90, 160)
         thumb = Image.open(io.BytesIO(await objects.get_bytes(frame["thumbnail_key"])))
         assert thumb.format == "JPEG" and thumb.size == (48, 85)
 

@@ -16,7 +16,7 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import AssetId, DramaId, Seed
+from storyreel_gateway.fields import NOT_BLANK, AssetId, DramaId, Seed
 from storyreel_gateway.json_body import CheckedRoute
 from storyreel_gateway.links import ASSET_LINKS, TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
@@ -58,8 +58,10 @@ class AssetOut(BaseModel):
 
 
 class DesignItemIn(BaseModel):
+    """A design to draw: the studio's `assets/generate` and seed 001's assets stage."""
+
     kind: Literal["character", "prop", "scene"]
-    name: str = Field(min_length=1, max_length=100, examples=["青锋剑"])
+    name: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK, examples=["青锋剑"])
     description: str = Field(default="", max_length=2000)
 
 

@@ -16,7 +16,14 @@ from storyreel_core.proto.storyreel.v1 import assets_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, Paging, State, base_url
 from storyreel_gateway.envelope import ERROR_RESPONSES, Envelope, ListEnvelope, ok, paged
-from storyreel_gateway.fields import CharacterId, DramaId, ExpectedVersion, Seed
+from storyreel_gateway.fields import (
+    CharacterId,
+    DramaId,
+    ExpectedVersion,
+    ImageModel,
+    ImageProvider,
+    Seed,
+)
 from storyreel_gateway.json_body import CheckedRoute
 from storyreel_gateway.links import CHARACTER_LINKS, TASK_LINKS
 from storyreel_gateway.media_signer import MediaSigner
@@ -60,14 +67,8 @@ class GenerateImageIn(BaseModel):
     style: str = Field(default="", max_length=200, examples=["赛博朋克"])
     count: int = Field(default=1, ge=1, le=4)
     seed: Seed = 0
-    image_provider: str = Field(
-        default="",
-        max_length=64,
-        description="an image provider of GET /providers; empty = offline (procedural)",
-    )
-    image_model: str = Field(
-        default="", max_length=200, description="one of the provider's image models"
-    )
+    image_provider: ImageProvider = ""
+    image_model: ImageModel = ""
 
 
 class CharacterImageOut(BaseModel):

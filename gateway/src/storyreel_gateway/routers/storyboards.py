@@ -27,6 +27,8 @@ from storyreel_gateway.fields import (
     DramaId,
     ExpectedVersion,
     FreeObject,
+    ImageModel,
+    ImageProvider,
     Seed,
     StoryboardId,
 )
@@ -61,10 +63,8 @@ class GenerateOptions(BaseModel):
     count_per_scene: int = Field(default=1, ge=1, le=6)
     aspect_ratio: Literal["9:16", "16:9", "1:1"] = "9:16"
     seed: Seed = 0
-    image_provider: str = Field(
-        default="", max_length=64, description="an image provider of GET /providers; '' = offline"
-    )
-    image_model: str = Field(default="", max_length=200, description="one of its image models")
+    image_provider: ImageProvider = ""
+    image_model: ImageModel = ""
 
 
 class GenerateIn(BaseModel):
@@ -123,10 +123,8 @@ class RegenerateIn(BaseModel):
     image_style: str = Field(default="", max_length=200, description="default: the storyboard's")
     fix_face: bool = False
     seed: Annotated[Seed, Field(description="0: a new one each time")] = 0
-    image_provider: str = Field(
-        default="", max_length=64, description="an image provider of GET /providers; '' = offline"
-    )
-    image_model: str = Field(default="", max_length=200, description="one of its image models")
+    image_provider: ImageProvider = ""
+    image_model: ImageModel = ""
 
 
 class ReorderEntry(BaseModel):

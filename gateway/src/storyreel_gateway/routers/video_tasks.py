@@ -18,6 +18,7 @@ kept by the gateway in `video_tasks`, one document per task, owner-scoped like e
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -608,20 +609,32 @@ class TaskStatusOut(BaseModel):
 
 @router.get("/stats", response_model=Envelope[dict[str, Any]])
 async def task_stats(state: State, user: CurrentUser) -> dict[str, Any]:
-    """Your tasks by status (top-level and stage tasks alike), `avg_processing_time` (s, over
-    your latest 100 completed tasks) and `success_rate` (% of finished tasks that completed)."""
+    """The tasks you started by status (`total_tasks`, `pending_tasks`…), not the stage tasks
+    they started in turn: those are `stage_tasks` (any status; `GET /tasks` lists both, so its
+    `total` is `total_tasks + stage_tasks`). `avg_processing_time` (s) is over your latest
+    completed tasks (up to 100, stage tasks left out), `success_rate` the % of your finished
+    tasks that completed."""
     owner = user["_id"]
     counts: dict[str, int] = {}
+    stage_tasks = 0
     completed: list[Any] = []
     for status in ("pending", "running", "completed", "failed", "cancelled"):
-        msg = await call(
-            state.stubs.tasks.ListTasks,
-            tasks_pb2.ListTasksRequest(page=1, per_page=100, status=status),
-            user_id=owner,
+        every, stages = await asyncio.gather(
+            call(
+                state.stubs.tasks.ListTasks,
+                tasks_pb2.ListTasksRequest(page=1, per_page=100, status=status),
+                user_id=owner,
+            ),
+            call(
+                state.stubs.tasks.ListTasks,
+                tasks_pb2.ListTasksRequest(page=1, per_page=1, status=status, stage_tasks=True),
+                user_id=owner,
+            ),
         )
-        counts[status] = msg.total
+        counts[status] = max(0, every.total - stages.total)
+        stage_tasks += stages.total
         if status == "completed":
-            completed = list(msg.tasks)
+            completed = [t for t in every.tasks if not t.parent_id]
     measured = [seconds_between(t.started_at, t.finished_at) for t in completed]
     spans = [s for s in measured if s is not None]
     finished = counts["completed"] + counts["failed"] + counts["cancelled"]
@@ -633,6 +646,7 @@ async def task_stats(state: State, user: CurrentUser) -> dict[str, Any]:
             "completed_tasks": counts["completed"],
             "failed_tasks": counts["failed"],
             "cancelled_tasks": counts["cancelled"],
+            "stage_tasks": stage_tasks,
             "avg_processing_time": round(sum(spans) / len(spans), 2) if spans else 0.0,
             "success_rate": round(100.0 * counts["completed"] / finished, 1) if finished else 0.0,
         }

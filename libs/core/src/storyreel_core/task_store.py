@@ -115,12 +115,18 @@ class TaskStore:
         per_page: int = 20,
         status: str | None = None,
         kind: str | None = None,
+        stage_tasks: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
+        """A page of the owner's tasks, newest first, and how many match; `stage_tasks`: only
+        those another task started (`parent_id` set)."""
         flt: dict[str, Any] = {"owner_id": owner_id}
         if status:
             flt["status"] = status
         if kind:
             flt["kind"] = kind
+        if stage_tasks:
+            # `$ne: None` is matched alike by every store (see TaskLauncher.admit).
+            flt["parent_id"] = {"$ne": None}
         total = await self.docs.count(TASKS, flt)
         items = await self.docs.find(
             TASKS, flt, sort=[("created_at", -1)], skip=(page - 1) * per_page, limit=per_page

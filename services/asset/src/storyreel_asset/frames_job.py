@@ -118,10 +118,17 @@ class FramesJob:
         )
         image = drawn.image
         key = f"renders/{task_id}/frames/{shot.id}.png"
-        await self.objects.put_bytes(key, await asyncio.to_thread(png_bytes, image), "image/png")
+        stored = await self.objects.put_bytes(
+            key, await asyncio.to_thread(png_bytes, image), "image/png"
+        )
         frame: dict[str, Any] = {
             "shot_id": shot.id,
             "key": key,
+            # What was stored: the PNG's bytes and sides (a provider may answer another size
+            # than asked; the frame is what callers show and measure).
+            "size": stored.size,
+            "width": image.width,
+            "height": image.height,
             "figures": [figure.model_dump() for figure in drawn.figures],
         }
         if spec.thumbnail_width:

@@ -16,7 +16,6 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Literal
 
-import imageio_ffmpeg
 import srt
 from pydantic import BaseModel, Field
 
@@ -96,18 +95,50 @@ def parse_srt(text: str, field: str = "srt") -> list[TimedLine]:
 
 
 def probe_video(path: Path) -> tuple[int, int, float]:
-    """(width, height, duration in seconds) of a video file, read by imageio-ffmpeg. Raises
-    `ValidationFailed` when it holds no video stream ffmpeg can decode. Sides are as ffmpeg
-    draws the frames: imageio-ffmpeg swaps them for a video stored turned by 90°."""
-    frames = imageio_ffmpeg.read_frames(str(path), bits_per_pixel=24)
+    """(width, height, duration in seconds) of a video file, read in this process by PyAV
+    (libavformat/libavcodec): the first video stream's first decoded frame gives the sides,
+    swapped for a video stored turned by ±90° (its display matrix, `VideoFrame.rotation`) as
+    ffmpeg's autorotation draws it; the container's duration (0.0 when it declares none).
+
+    Raises `ValidationFailed` (400 on `video`) when the file holds no video stream or no frame
+    that decodes: the caller's file is at fault. Raises `RenderFailed` (retried by the job
+    runner) when the file could not be read for another reason (I/O, memory): no fault of the
+    caller's, so no reason to fail the task for good.
+
+    Why not `imageio_ffmpeg.read_frames`, as before: it starts a decoding ffmpeg with a
+    pre-exec hook (a full fork of this multi-threaded service), a stderr-reader thread and a
+    wall-clock deadline, and any failure of that machinery (the fork or the thread refused
+    under load, the reader gone early) surfaced here as "the video could not be read", a
+    permanent 400 for a file that was fine: the flaky karaoke e2e test.
+    """
+    import av  # here, not at the top: ~0.5 s that every start of the service would pay
+
     try:
-        meta: dict[str, Any] = next(frames)
-    except (RuntimeError, OSError, StopIteration) as exc:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise ValidationFailed("the file holds no video stream", field="video")
+            stream = container.streams.video[0]
+            frame = next(container.decode(stream), None)
+            if frame is None or not frame.width or not frame.height:
+                raise ValidationFailed("the video has no frame that decodes", field="video")
+            width, height = frame.width, frame.height
+            if round(frame.rotation) % 180 == 90:  # ±90°, 270°: drawn turned on its side
+                width, height = height, width
+            if container.duration is not None and container.duration > 0:
+                duration = container.duration / av.time_base
+            elif stream.duration and stream.time_base:
+                duration = float(stream.duration * stream.time_base)
+            else:
+                duration = 0.0
+    except ValidationFailed:
+        raise
+    except (av.error.InvalidDataError, av.error.DecoderNotFoundError) as exc:
         raise ValidationFailed("the video could not be read", field="video") from exc
-    finally:
-        frames.close()
-    width, height = (int(v) for v in meta["size"])
-    return width, height, float(meta.get("duration") or 0.0)
+    except (OSError, MemoryError) as exc:  # av's own I/O and memory errors are these too
+        raise RenderFailed(f"reading the video failed: {exc}"[:300]) from exc
+    except av.error.FFmpegError as exc:  # any other decoding error: the file's content
+        raise ValidationFailed("the video could not be read", field="video") from exc
+    return width, height, float(duration)
 
 
 class DynamicSubtitlesJob:

@@ -164,6 +164,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
             per_page=min(max(request.per_page, 1), 100),
             status=request.status or None,
             kind=request.kind or None,
+            stage_tasks=request.stage_tasks,
         )
         return tasks_pb2.TaskList(tasks=[task_to_proto(t) for t in items], total=total)
 

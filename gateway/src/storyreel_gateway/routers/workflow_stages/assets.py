@@ -18,9 +18,10 @@ from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.messages import object_to_dict, objects_to_list
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import Envelope, ok
-from storyreel_gateway.fields import NOT_BLANK, Seed
+from storyreel_gateway.fields import ImageModel, ImageProvider, Seed
 from storyreel_gateway.json_body import CheckedRoute
 from storyreel_gateway.links import TASK_LINKS
+from storyreel_gateway.routers import assets as studio_assets
 from storyreel_gateway.routers.workflow_stages.runs import (
     PAGE,
     STARTS_A_RUN,
@@ -40,12 +41,10 @@ router = APIRouter(route_class=CheckedRoute)
 log = get_logger("storyreel.gateway.workflow_stages")
 
 
-class DesignItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DesignItemIn(studio_assets.DesignItemIn):
+    """The studio's design item; seed 001's bodies refuse fields they do not know."""
 
-    kind: Literal["character", "prop", "scene"]
-    name: str = Field(min_length=1, max_length=100, pattern=NOT_BLANK)
-    description: str = Field(default="", max_length=2000)
+    model_config = ConfigDict(extra="forbid")
 
 
 class AssetOptionsIn(BaseModel):
@@ -54,10 +53,8 @@ class AssetOptionsIn(BaseModel):
     ai_provider: str | None = Field(
         default=None, max_length=64, description="recorded; the items come from the script"
     )
-    image_provider: str = Field(
-        default="", max_length=64, description="GET /providers; '' = offline"
-    )
-    image_model: str = Field(default="", max_length=200)
+    image_provider: ImageProvider = ""
+    image_model: ImageModel = ""
     style: str = Field(default="", max_length=200)
     seed: Seed = 0
 

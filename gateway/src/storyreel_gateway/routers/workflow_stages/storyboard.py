@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,8 +18,9 @@ from storyreel_core.proto.storyreel.v1 import storyboards_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_gateway.deps import CurrentUser, State, base_url
 from storyreel_gateway.envelope import Envelope, ok
-from storyreel_gateway.fields import Seed
+from storyreel_gateway.fields import ImageProvider
 from storyreel_gateway.json_body import CheckedRoute
+from storyreel_gateway.routers.storyboards import GenerateOptions
 from storyreel_gateway.routers.workflow_stages.runs import (
     PAGE,
     STARTS_A_RUN,
@@ -44,19 +45,16 @@ router = APIRouter(route_class=CheckedRoute)
 log = get_logger("storyreel.gateway.workflow_stages")
 
 
-class BoardOptionsIn(BaseModel):
+class BoardOptionsIn(GenerateOptions):
+    """The studio's storyboard options, and seed 001's grid of frames and its other name for
+    the image provider; unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
     grid_layout: str = Field(default="3x3", max_length=5, examples=["3x3"])
     auto_crop: bool = False
-    ai_provider: str = Field(default="", max_length=64, description="the image provider")
-    image_provider: str = Field(default="", max_length=64, description="wins over ai_provider")
-    image_model: str = Field(default="", max_length=200)
-    image_style: str = Field(default="", max_length=100)
-    shot_type: str = Field(default="auto", max_length=40)
-    count_per_scene: int = Field(default=1, ge=1, le=6)
-    aspect_ratio: Literal["9:16", "16:9", "1:1"] = "9:16"
-    seed: Seed = 0
+    ai_provider: ImageProvider = ""
+    image_provider: Annotated[ImageProvider, Field(description="wins over ai_provider")] = ""
 
 
 class BoardStageIn(BaseModel):

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from storyreel_core.proto.storyreel.v1 import json_values_pb2 as storyreel_dot_v1_dot_json__values__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18storyreel/v1/tasks.proto\x12\x0cstoryreel.v1\x1a\x1estoryreel/v1/json_values.proto\"i\n\x0cTaskProgress\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x11\n\tcompleted\x18\x02 \x01(\x05\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x12\n\nprocessing\x18\x04 \x01(\x05\x12\x0f\n\x07pending\x18\x05 \x01(\x05\"8\n\tTaskError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"\xc1\x03\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12,\n\x08progress\x18\x04 \x01(\x0b\x32\x1a.storyreel.v1.TaskProgress\x12\x14\n\x0c\x63urrent_step\x18\x05 \x01(\t\x12(\n\x06result\x18\x10 \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12&\n\x05\x65rror\x18\x11 \x01(\x0b\x32\x17.storyreel.v1.TaskError\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\ncreated_at\x18\t \x01(\t\x12\x12\n\nupdated_at\x18\n \x01(\t\x12\x11\n\tparent_id\x18\x0b \x01(\t\x12.\n\x0c\x63urrent_item\x18\x12 \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12\x10\n\x08\x64rama_id\x18\r \x01(\t\x12\x12\n\nstarted_at\x18\x0e \x01(\t\x12\x13\n\x0b\x66inished_at\x18\x0f \x01(\tJ\x04\x08\x06\x10\x07J\x04\x08\x07\x10\x08J\x04\x08\x0c\x10\rR\x0bresult_jsonR\nerror_jsonR\x11\x63urrent_item_json\"!\n\x0eGetTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"P\n\x10ListTasksRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x10\n\x08per_page\x18\x02 \x01(\x05\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\"<\n\x08TaskList\x12!\n\x05tasks\x18\x01 \x03(\x0b\x32\x12.storyreel.v1.Task\x12\r\n\x05total\x18\x02 \x01(\x05\"+\n\x11\x43ountTasksRequest\x12\x16\n\x0e\x66inished_since\x18\x01 \x01(\t\"\xfc\x01\n\nTaskCounts\x12\x39\n\tby_status\x18\x01 \x03(\x0b\x32&.storyreel.v1.TaskCounts.ByStatusEntry\x12I\n\x11\x66inished_recently\x18\x02 \x03(\x0b\x32..storyreel.v1.TaskCounts.FinishedRecentlyEntry\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a\x37\n\x15\x46inishedRecentlyEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x32\x97\x03\n\x0bTaskService\x12;\n\x07GetTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12\x43\n\tListTasks\x12\x1e.storyreel.v1.ListTasksRequest\x1a\x16.storyreel.v1.TaskList\x12>\n\nCancelTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12=\n\tRetryTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12>\n\nDeleteTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12G\n\nCountTasks\x12\x1f.storyreel.v1.CountTasksRequest\x1a\x18.storyreel.v1.TaskCountsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18storyreel/v1/tasks.proto\x12\x0cstoryreel.v1\x1a\x1estoryreel/v1/json_values.proto\"i\n\x0cTaskProgress\x12\r\n\x05total\x18\x01 \x01(\x05\x12\x11\n\tcompleted\x18\x02 \x01(\x05\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x12\n\nprocessing\x18\x04 \x01(\x05\x12\x0f\n\x07pending\x18\x05 \x01(\x05\"8\n\tTaskError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\"\xc1\x03\n\x04Task\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12,\n\x08progress\x18\x04 \x01(\x0b\x32\x1a.storyreel.v1.TaskProgress\x12\x14\n\x0c\x63urrent_step\x18\x05 \x01(\t\x12(\n\x06result\x18\x10 \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12&\n\x05\x65rror\x18\x11 \x01(\x0b\x32\x17.storyreel.v1.TaskError\x12\x10\n\x08\x61ttempts\x18\x08 \x01(\x05\x12\x12\n\ncreated_at\x18\t \x01(\t\x12\x12\n\nupdated_at\x18\n \x01(\t\x12\x11\n\tparent_id\x18\x0b \x01(\t\x12.\n\x0c\x63urrent_item\x18\x12 \x01(\x0b\x32\x18.storyreel.v1.JsonObject\x12\x10\n\x08\x64rama_id\x18\r \x01(\t\x12\x12\n\nstarted_at\x18\x0e \x01(\t\x12\x13\n\x0b\x66inished_at\x18\x0f \x01(\tJ\x04\x08\x06\x10\x07J\x04\x08\x07\x10\x08J\x04\x08\x0c\x10\rR\x0bresult_jsonR\nerror_jsonR\x11\x63urrent_item_json\"!\n\x0eGetTaskRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\"e\n\x10ListTasksRequest\x12\x0c\n\x04page\x18\x01 \x01(\x05\x12\x10\n\x08per_page\x18\x02 \x01(\x05\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x13\n\x0bstage_tasks\x18\x05 \x01(\x08\"<\n\x08TaskList\x12!\n\x05tasks\x18\x01 \x03(\x0b\x32\x12.storyreel.v1.Task\x12\r\n\x05total\x18\x02 \x01(\x05\"+\n\x11\x43ountTasksRequest\x12\x16\n\x0e\x66inished_since\x18\x01 \x01(\t\"\xfc\x01\n\nTaskCounts\x12\x39\n\tby_status\x18\x01 \x03(\x0b\x32&.storyreel.v1.TaskCounts.ByStatusEntry\x12I\n\x11\x66inished_recently\x18\x02 \x03(\x0b\x32..storyreel.v1.TaskCounts.FinishedRecentlyEntry\x1a/\n\rByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a\x37\n\x15\x46inishedRecentlyEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x32\x97\x03\n\x0bTaskService\x12;\n\x07GetTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12\x43\n\tListTasks\x12\x1e.storyreel.v1.ListTasksRequest\x1a\x16.storyreel.v1.TaskList\x12>\n\nCancelTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12=\n\tRetryTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12>\n\nDeleteTask\x12\x1c.storyreel.v1.GetTaskRequest\x1a\x12.storyreel.v1.Task\x12G\n\nCountTasks\x12\x1f.storyreel.v1.CountTasksRequest\x1a\x18.storyreel.v1.TaskCountsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,17 +45,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETTASKREQUEST']._serialized_start=691
   _globals['_GETTASKREQUEST']._serialized_end=724
   _globals['_LISTTASKSREQUEST']._serialized_start=726
-  _globals['_LISTTASKSREQUEST']._serialized_end=806
-  _globals['_TASKLIST']._serialized_start=808
-  _globals['_TASKLIST']._serialized_end=868
-  _globals['_COUNTTASKSREQUEST']._serialized_start=870
-  _globals['_COUNTTASKSREQUEST']._serialized_end=913
-  _globals['_TASKCOUNTS']._serialized_start=916
-  _globals['_TASKCOUNTS']._serialized_end=1168
-  _globals['_TASKCOUNTS_BYSTATUSENTRY']._serialized_start=1064
-  _globals['_TASKCOUNTS_BYSTATUSENTRY']._serialized_end=1111
-  _globals['_TASKCOUNTS_FINISHEDRECENTLYENTRY']._serialized_start=1113
-  _globals['_TASKCOUNTS_FINISHEDRECENTLYENTRY']._serialized_end=1168
-  _globals['_TASKSERVICE']._serialized_start=1171
-  _globals['_TASKSERVICE']._serialized_end=1578
+  _globals['_LISTTASKSREQUEST']._serialized_end=827
+  _globals['_TASKLIST']._serialized_start=829
+  _globals['_TASKLIST']._serialized_end=889
+  _globals['_COUNTTASKSREQUEST']._serialized_start=891
+  _globals['_COUNTTASKSREQUEST']._serialized_end=934
+  _globals['_TASKCOUNTS']._serialized_start=937
+  _globals['_TASKCOUNTS']._serialized_end=1189
+  _globals['_TASKCOUNTS_BYSTATUSENTRY']._serialized_start=1085
+  _globals['_TASKCOUNTS_BYSTATUSENTRY']._serialized_end=1132
+  _globals['_TASKCOUNTS_FINISHEDRECENTLYENTRY']._serialized_start=1134
+  _globals['_TASKCOUNTS_FINISHEDRECENTLYENTRY']._serialized_end=1189
+  _globals['_TASKSERVICE']._serialized_start=1192
+  _globals['_TASKSERVICE']._serialized_end=1599
 # @@protoc_insertion_point(module_scope)

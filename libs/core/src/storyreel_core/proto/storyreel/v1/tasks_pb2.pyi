@@ -180,10 +180,13 @@ class ListTasksRequest(_message.Message):
     PER_PAGE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    STAGE_TASKS_FIELD_NUMBER: _builtins.int
     page: _builtins.int
     per_page: _builtins.int
     status: _builtins.str
     kind: _builtins.str
+    stage_tasks: _builtins.bool
+    """Only the stage tasks: those another task started (parent_id set), not the caller's own."""
     def __init__(
         self,
         *,
@@ -191,10 +194,11 @@ class ListTasksRequest(_message.Message):
         per_page: _builtins.int = ...,
         status: _builtins.str = ...,
         kind: _builtins.str = ...,
+        stage_tasks: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "page", b"page", "per_page", b"per_page", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "page", b"page", "per_page", b"per_page", "stage_tasks", b"stage_tasks", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
