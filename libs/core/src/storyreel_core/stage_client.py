@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
-
-from storyreel_core.bus.jetstream import JetStreamBus
 from google.protobuf.message import Message
 
+from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
     script_pb2_grpc,
