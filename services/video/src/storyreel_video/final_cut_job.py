@@ -62,7 +62,7 @@ def subtitle_style(spec: FinalCutInput) -> SubtitleStyle:
 
 
 @dataclass(frozen=True)
-class CutShots:
+class FetchedShots:
     """The cut's shots, fetched: as the composer takes them, their local media, an uploaded
     video's object key per shot ("" = none) and what a video model is told for each."""
 
@@ -72,17 +72,19 @@ class CutShots:
     prompts: list[str]
 
 
-async def _shots(objects: ObjectStore, spec: FinalCutInput, scratch: Path) -> CutShots:
+async def _shots(objects: ObjectStore, spec: FinalCutInput, scratch: Path) -> FetchedShots:
+    """A drama's storyboards play as long as their speech needs (measured from the WAV when
+    the storyboard did not record it) and may play an upload; explicit shots play as given."""
     if spec.drama_id:
         boards = spec.storyboards
         cuts = [cut_shot(s, fallback=None, keep_planned=True) for s in boards]
-        return CutShots(
+        return FetchedShots(
             cuts,
             await fetch_shot_clips(objects, boards, cuts, scratch),
             [s.video_key for s in boards],
             [motion_prompt(s.prompt, s.narration, *s.dialogue) for s in boards],
         )
-    return CutShots(
+    return FetchedShots(
         spec.shots,
         await fetch_clips(objects, spec.shots, scratch),
         [""] * len(spec.shots),
