@@ -355,6 +355,7 @@ async def test_another_users_drama_is_not_found_everywhere(running: Running) -> 
         ("BatchGetVideos", videos_pb2.VideoIdsRequest(drama_id=DRAMA, ids=["video_x"])),
         ("ConcatenateVideos", videos_pb2.ConcatenateVideosRequest(drama_id=DRAMA, video_ids=["v"])),
         ("RenderFinalCut", videos_pb2.RenderFinalCutRequest(storyboards=boards())),
+        ("RenderFinalCut", videos_pb2.RenderFinalCutRequest(storyboards=boards(), frame_rate=99)),
     ]
     for method, request in requests:
         with pytest.raises(AppError) as refused:

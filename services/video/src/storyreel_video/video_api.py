@@ -296,6 +296,9 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             raise ValidationFailed(
                 "a final cut takes a drama's storyboards or cut_shots", field="storyboards"
             )
+        # A drama's owner first: another user's drama is 404 whatever else the request holds.
+        drama_id = request.storyboards.drama_id if source == "storyboards" else None
+        owner = None if drama_id is None else await self._owner(context, drama_id)
         width, height = parse_resolution(request.resolution or DEFAULT_RESOLUTION, "resolution")
         subtitles = _subtitles(request.subtitles) if request.HasField("subtitles") else None
         template = check_template(request.subtitle_template)
@@ -320,14 +323,11 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
                 request.transition_duration, "transition_duration", 0, 5
             )
         language = request.language.strip()
-        if source == "storyboards":
-            drama_id: str | None = request.storyboards.drama_id
-            owner, spec = await self._storyboards(
-                request.storyboards, music, language, options, context
-            )
+        if owner is not None:
+            spec = await self._storyboards(owner, request.storyboards, music, language, options)
             seconds = sum(s.seconds(fallback=None, keep_planned=True) for s in spec.storyboards)
         else:
-            drama_id, owner = None, caller_id(context)
+            owner = caller_id(context)
             if music.asset_id:
                 raise ValidationFailed(
                     "music.asset_id names a drama's audio asset: only a cut of storyboards has one",
@@ -349,16 +349,15 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
 
     async def _storyboards(
         self,
+        owner: str,
         picked: videos_pb2.DramaStoryboards,
         music: MusicSpec,
         language: str,
         options: dict[str, Any],
-        context: Ctx,
-    ) -> tuple[str, FinalCutInput]:
-        """The caller and the job input of a cut of the drama's storyboards: they must exist
-        and have frames; a music asset must be an audio asset of the drama."""
+    ) -> FinalCutInput:
+        """The job input of a cut of the owner's drama's storyboards: they must exist and have
+        frames; a music asset must be an audio asset of the drama."""
         drama_id = picked.drama_id
-        owner = await self._owner(context, drama_id)
         ids = (
             _ids(picked.storyboard_ids, "storyboard_ids", MAX_SHOTS)
             if picked.storyboard_ids
@@ -369,14 +368,13 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             raise ValidationFailed("the drama has no storyboards to render", field="storyboard_ids")
         if music.enabled and music.asset_id:
             music.key = await self.music.audio_key(owner, drama_id, music.asset_id)
-        spec = _checked(
+        return _checked(
             FinalCutInput,
             drama_id=drama_id,
             storyboards=_with_frames(shots, "storyboard_ids"),
             language=language or shots[0].language,
             **options,
         )
-        return owner, spec
 
 
 def _checked(model: type[Model], **fields: Any) -> Model:
