@@ -28,6 +28,7 @@ from storyreel_core.proto.storyreel.v1 import (
     json_values_pb2,
     stage_inputs_pb2,
     stages_pb2,
+    videos_pb2,
 )
 from storyreel_core.render_models import ImageOptions, VideoOptions, WorkflowRenderOptions
 from storyreel_core.rpc.messages import (
@@ -40,7 +41,7 @@ from storyreel_core.rpc.messages import (
 from storyreel_script.screenplay_job import ScreenplayInput
 from storyreel_storyboard.plan_job import PlanInput
 from storyreel_tts.speech_job import SpeechInput
-from storyreel_video.final_cut_job import CutShot, FinalCutInput
+from storyreel_video.video_models import CutShot
 from storyreel_workflow.material_video_job import Material, MaterialVideoInput
 from storyreel_workflow.stage_tasks import (
     ClipFrame,
@@ -66,8 +67,7 @@ PAIRS: list[tuple[type[BaseModel], type[Message]]] = [
     (PlanInput, stage_inputs_pb2.PlanInput),
     (FramesInput, stage_inputs_pb2.FramesInput),
     (SpeechInput, stage_inputs_pb2.SpeechInput),
-    (CutShot, stage_inputs_pb2.CutShot),
-    (FinalCutInput, stage_inputs_pb2.FinalCutInput),
+    (CutShot, videos_pb2.CutShot),
     (Material, stage_inputs_pb2.Material),
     (MaterialVideoInput, stage_inputs_pb2.MaterialVideoInput),
     (StoryboardTask, stages_pb2.StoryboardTask),
@@ -171,20 +171,13 @@ FILLED: list[tuple[BaseModel, type[Message]]] = [
         stage_inputs_pb2.SpeechInput,
     ),
     (
-        FinalCutInput(
-            shots=[
-                CutShot(shot_id="sh1", frame_key="f.png", audio_key=None, duration=3.0,
-                        camera_movement="tilt_up",
-                        segments=[SpeechSegment(speaker="c1", text="Go.", start=0, end=1.25)],
-                        figures=[FigureBox(character_id="c1", face=(0.1, 0.1, 0.3, 0.3),
-                                           body=(0.0, 0.1, 0.5, 1.0))],
-                        prompt="p")
-            ],
-            width=360, height=640, fps=12, transition="none", transition_duration=0.0,
-            music=False, language="zh", title="t", video_provider="v", video_model="m",
-            budget=None, subtitle_template="classic",
-        ),
-        stage_inputs_pb2.FinalCutInput,
+        CutShot(shot_id="sh1", frame_key="f.png", audio_key=None, duration=3.0,
+                camera_movement="tilt_up",
+                segments=[SpeechSegment(speaker="c1", text="Go.", start=0, end=1.25)],
+                figures=[FigureBox(character_id="c1", face=(0.1, 0.1, 0.3, 0.3),
+                                   body=(0.0, 0.1, 0.5, 1.0))],
+                prompt="p"),
+        videos_pb2.CutShot,
     ),
     (
         WorkflowRenderOptions(

@@ -255,6 +255,8 @@ def test_clips_exports_concatenation_and_the_final_cut(
     got = api.get(f"{videos}/{final['id']}").json()["data"]
     assert got["source_ids"] == ids and got["subtitle_url"] and got["transition"] == "crossfade"
     assert api.get(videos, params={"kind": "final"}).json()["pagination"]["total"] == 1
+    cuts = api.get("/tasks", params={"kind": "final_cut"}).json()["data"]
+    assert [t["task_id"] for t in cuts] == [task["task_id"]]
     not_audio = {**render, "music": {"enabled": True, "asset_id": "asset_nope"}}
     assert_error(api.post(f"{videos}/render", json=not_audio), 404, 1002)
     bad_colour = {**render, "subtitles": {"style": {"color": "ultraviolet"}}}

@@ -53,7 +53,7 @@ OPTIONS: dict[str, Any] = {
 # Where only the outcome matters: the smallest render.
 SMALL: dict[str, Any] = {"scene_count": 1, "video": {"resolution": "180x320", "fps": 12}}
 # The kind of the task the render's workflow starts for its final cut.
-FINAL_KIND = "render"
+FINAL_KIND = "final_cut"
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The videos area on a real SQLite store, a real media folder and real ffmpeg: the repository,
-the clips, concatenate and render jobs, and their task progress.
+the clips, concatenate and final_cut jobs, and their task progress.
 
 The storyboards and the drama check are the ports the service reads other services through;
 here they are answered by `Shots` and `Dramas` below, over media stored in the real folder.
@@ -21,6 +21,7 @@ import numpy as np
 import pysubs2
 import pytest
 from PIL import Image
+from pydantic import ValidationError
 
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.drama_models import SpeechSegment
@@ -31,15 +32,16 @@ from storyreel_core.task_store import TaskStore, progress_doc
 from storyreel_video.audio_mix import RATE, MusicBed, mix_soundtrack
 from storyreel_video.clips_job import ClipsJob
 from storyreel_video.concat_job import ConcatJob, concat_filter
+from storyreel_video.final_cut_job import FinalCutJob
 from storyreel_video.loudness import integrated_loudness
-from storyreel_video.render_job import RenderJob
 from storyreel_video.segmented_cut import LocalSegments
 from storyreel_video.video_models import (
     ClipsInput,
     ConcatInput,
     ConcatSource,
+    CutShot,
+    FinalCutInput,
     MusicSpec,
-    RenderInput,
     ShotRef,
     SubtitleSpec,
 )
@@ -412,21 +414,21 @@ def music_wav(path: Path, seconds: float, freq: float = 220.0) -> Path:
     return path
 
 
-async def test_render_job_makes_the_final_cut_with_music_and_subtitles(env: Env) -> None:
+async def test_the_final_cut_of_storyboards_is_saved_with_music_and_subtitles(env: Env) -> None:
     shots = [
         await env.shot("sb_1", speech=1.0, seed=1, camera_movement="push_in", duration=1.2),
         await env.shot("sb_2", seed=2, narration="The tower waits.", duration=1.0),
     ]
     music_key = f"dramas/{DRAMA}/assets/asset_1/music.wav"
     await env.objects.put_file(music_key, music_wav(env.root / "m.wav", 0.7), "audio/wav")
-    payload = RenderInput(
-        drama_id=DRAMA, shots=shots, width=W, height=H, fps=FPS, transition="crossfade",
+    payload = FinalCutInput(
+        drama_id=DRAMA, storyboards=shots, width=W, height=H, fps=FPS, transition="crossfade",
         subtitles=SubtitleSpec(position="top", color=(255, 230, 0), font_size=14),
         music=MusicSpec(asset_id="asset_1", key=music_key, volume=0.5, fade_in=0.2, fade_out=0.3),
     ).model_dump(mode="json")  # fmt: skip
-    job, ctx = await env.task("render", payload, total=100)
+    job, ctx = await env.task("final_cut", payload, total=100)
     segments = LocalSegments(env.objects)
-    render = RenderJob(env.videos, env.dramas, segments, ffmpeg=None, preset="ultrafast")
+    render = FinalCutJob(env.videos, env.dramas, segments, ffmpeg=None, preset="ultrafast")
     result = await render(job, ctx)
     assert result["segments"] == {"total": 2, "encoded": 2}
 
@@ -493,6 +495,21 @@ def test_an_uploaded_music_bed_sits_at_its_volume_under_the_voice_and_fades() ->
 def test_job_payloads_survive_the_trip_through_json() -> None:
     segment = SpeechSegment(speaker="narrator", text="t", start=0, end=1)
     shot = ShotRef(storyboard_id="sb", image_key="k", segments=[segment])
-    spec = RenderInput(drama_id=DRAMA, shots=[shot], music=MusicSpec(volume=0.3))
-    again = RenderInput.model_validate(json.loads(json.dumps(spec.model_dump(mode="json"))))
+    spec = FinalCutInput(drama_id=DRAMA, storyboards=[shot], music=MusicSpec(volume=0.3))
+    again = FinalCutInput.model_validate(json.loads(json.dumps(spec.model_dump(mode="json"))))
     assert again == spec
+
+
+def test_a_final_cut_takes_a_dramas_storyboards_or_explicit_shots() -> None:
+    board = ShotRef(storyboard_id="sb", image_key="k")
+    cut = CutShot(shot_id="s", frame_key="k", duration=1.0)
+    FinalCutInput(shots=[cut])
+    for wrong in [
+        {},
+        {"drama_id": DRAMA, "storyboards": [board], "shots": [cut]},
+        {"storyboards": [board]},  # storyboards without their drama
+        {"drama_id": DRAMA, "shots": [cut]},
+        {"shots": [cut], "music": MusicSpec(key="dramas/x/song.wav")},
+    ]:
+        with pytest.raises(ValidationError):
+            FinalCutInput.model_validate(wrong)

@@ -166,6 +166,10 @@ async def running(tmp_path: Path, synth: Synth) -> AsyncIterator[Running]:
     nats.stop()
 
 
+def boards(**kw: Any) -> videos_pb2.DramaStoryboards:
+    return videos_pb2.DramaStoryboards(drama_id=DRAMA, **kw)
+
+
 def clip_settings(**kw: Any) -> videos_pb2.ClipSettings:
     return videos_pb2.ClipSettings(**{"resolution": f"{W}x{H}", "frame_rate": 12, **kw})
 
@@ -230,7 +234,7 @@ async def test_the_final_cut_renders_every_storyboard_in_order_with_an_uploaded_
     ref = await running.call(
         "RenderFinalCut",
         videos_pb2.RenderFinalCutRequest(
-            drama_id=DRAMA, resolution=f"{W}x{H}", frame_rate=12, transition="none",
+            storyboards=boards(), resolution=f"{W}x{H}", frame_rate=12, transition="none",
             music=videos_pb2.MusicOptions(enabled=True, asset_id="asset_song", volume=0.4),
             subtitles=videos_pb2.SubtitleOptions(enabled=True, position="middle", color="#ff0"),
             title=" 灯下 ",
@@ -238,11 +242,12 @@ async def test_the_final_cut_renders_every_storyboard_in_order_with_an_uploaded_
     )  # fmt: skip
     payload = (await running.platform.tasks.get(ref.task_id))["payload"]
     assert payload["title"] == "灯下"  # drawn on the thumbnail
-    assert [s["storyboard_id"] for s in payload["shots"]] == ["sb_0", "sb_1", "sb_2"]
+    assert [s["storyboard_id"] for s in payload["storyboards"]] == ["sb_0", "sb_1", "sb_2"]
     assert payload["music"]["key"] == f"dramas/{DRAMA}/assets/a1/song.wav"
     assert payload["subtitles"]["color"] == [255, 255, 0]
     task = await running.finished(ref.task_id)
     assert task["status"] == "completed", task["error"]
+    assert (task["kind"], task["drama_id"]) == ("final_cut", DRAMA)
     video = task["result"]["video"]
     assert video["duration"] == pytest.approx(1.3 + 1.0 + 1.0, abs=1 / 12)
     assert {"key", "thumbnail_key", "subtitle_key", "ass_key"} <= set(video)
@@ -269,19 +274,29 @@ async def test_bad_requests_are_refused_before_any_task_exists(running: Running)
         running, "GenerateVideos", gen(drama_id=DRAMA, storyboard_ids=["sb_9"]),
         Code.NOT_FOUND, "ids",
     )  # fmt: skip
-    render = videos_pb2.RenderFinalCutRequest
+    render, b, music = videos_pb2.RenderFinalCutRequest, boards(), videos_pb2.MusicOptions
+    cut = videos_pb2.CutShots(shots=[videos_pb2.CutShot(shot_id="s1", frame_key="k", duration=1)])
+    long = videos_pb2.CutShots(shots=[videos_pb2.CutShot(shot_id="s", frame_key="k", duration=500)])
     for request, code, field in [
-        (render(drama_id=DRAMA, music=videos_pb2.MusicOptions(enabled=True, asset_id="asset_pic")),
+        (render(storyboards=b, music=music(enabled=True, asset_id="asset_pic")),
          Code.VALIDATION, "music.asset_id"),
-        (render(drama_id=DRAMA, music=videos_pb2.MusicOptions(enabled=True, asset_id="nope")),
+        (render(storyboards=b, music=music(enabled=True, asset_id="nope")),
          Code.NOT_FOUND, "asset_id"),
-        (render(drama_id=DRAMA, music=videos_pb2.MusicOptions(enabled=True, volume=2)),
+        (render(storyboards=b, music=music(enabled=True, volume=2)),
          Code.VALIDATION, "music.volume"),
-        (render(drama_id=DRAMA, subtitles=videos_pb2.SubtitleOptions(position="left")),
+        (render(storyboards=b, subtitles=videos_pb2.SubtitleOptions(position="left")),
          Code.VALIDATION, "subtitles.position"),
-        (render(drama_id=DRAMA, subtitles=videos_pb2.SubtitleOptions(color="teal-ish")),
+        (render(storyboards=b, subtitles=videos_pb2.SubtitleOptions(color="teal-ish")),
          Code.VALIDATION, "subtitles.color"),
-        (render(drama_id=DRAMA, storyboard_ids=["sb_nofr"]), Code.VALIDATION, "storyboard_ids"),
+        (render(storyboards=boards(storyboard_ids=["sb_nofr"])), Code.VALIDATION,
+         "storyboard_ids"),
+        # A final cut of explicit shots (no drama) is checked as strictly.
+        (render(), Code.VALIDATION, "storyboards"),
+        (render(cut_shots=videos_pb2.CutShots()), Code.VALIDATION, "cut_shots.shots"),
+        (render(cut_shots=long), Code.VALIDATION, "cut_shots.shots.0.duration"),
+        (render(cut_shots=cut, music=music(enabled=True, asset_id="asset_song")),
+         Code.VALIDATION, "music.asset_id"),
+        (render(cut_shots=cut, transition_duration=9), Code.VALIDATION, "transition_duration"),
     ]:  # fmt: skip
         await expect_error(running, "RenderFinalCut", request, code, field)
     concat = videos_pb2.ConcatenateVideosRequest
@@ -296,6 +311,42 @@ async def test_bad_requests_are_refused_before_any_task_exists(running: Running)
     assert await running.platform.docs.count("tasks") == 0
 
 
+async def test_a_final_cut_of_explicit_shots_is_the_tasks_result_only(running: Running) -> None:
+    """The drama-less path (seed 002's clips, seed 004's image → video): the same job kind,
+    its files under renders/<task>/ and its segments' keys in the result; no video saved."""
+    shots = [
+        videos_pb2.CutShot(
+            shot_id=f"s{i}", frame_key=f"dramas/{DRAMA}/storyboards/sb_{i}/frame.png",
+            duration=1.0, camera_movement="push_in",
+            segments=[drama_pb2.SpeechSegment(speaker="n", text=f"Line {i}.", end=0.8)],
+        )
+        for i in range(2)
+    ]  # fmt: skip
+    request = videos_pb2.RenderFinalCutRequest(
+        cut_shots=videos_pb2.CutShots(shots=shots), resolution=f"{W}x{H}", frame_rate=12,
+        music=videos_pb2.MusicOptions(enabled=False), transition_duration=0.25, title="T",
+    )  # fmt: skip
+    # Started as a stage of other work: its id and parent's travel in metadata.
+    stage_id, parent = "task_" + "a" * 28, "task_parent"
+    ref = await call(
+        running.stub.RenderFinalCut, request, user_id=OWNER, task_id=stage_id, parent_id=parent
+    )
+    assert ref.task_id == stage_id
+    task = await running.finished(ref.task_id)
+    assert task["status"] == "completed", task["error"]
+    assert (task["kind"], task["drama_id"], task["parent_id"]) == ("final_cut", None, parent)
+    result = task["result"]
+    assert result["video_key"] == f"renders/{stage_id}/final.mp4"
+    assert result["duration"] == pytest.approx(2.0 - 0.25, abs=1 / 12)
+    assert (result["width"], result["height"], result["fps"]) == (W, H, 12)
+    segments = result["segments"]
+    assert (segments["total"], segments["encoded"], len(segments["keys"])) == (2, 2, 2)
+    assert sum(segments["frame_counts"]) == round(result["duration"] * 12)
+    for field in ("video_key", "subtitle_key", "ass_key", "thumbnail_key"):
+        assert (running.root / "media" / result[field]).stat().st_size > 0
+    assert "video" not in result and await running.platform.docs.count(VIDEOS) == 0
+
+
 async def test_another_users_drama_is_not_found_everywhere(running: Running) -> None:
     requests: list[tuple[str, Any]] = [
         ("GenerateVideos", videos_pb2.GenerateVideosRequest(drama_id=DRAMA, storyboard_ids=["a"])),
@@ -303,7 +354,8 @@ async def test_another_users_drama_is_not_found_everywhere(running: Running) -> 
         ("GetVideo", videos_pb2.VideoRef(drama_id=DRAMA, video_id="video_x")),
         ("BatchGetVideos", videos_pb2.VideoIdsRequest(drama_id=DRAMA, ids=["video_x"])),
         ("ConcatenateVideos", videos_pb2.ConcatenateVideosRequest(drama_id=DRAMA, video_ids=["v"])),
-        ("RenderFinalCut", videos_pb2.RenderFinalCutRequest(drama_id=DRAMA)),
+        ("RenderFinalCut", videos_pb2.RenderFinalCutRequest(storyboards=boards())),
+        ("RenderFinalCut", videos_pb2.RenderFinalCutRequest(storyboards=boards(), frame_rate=99)),
     ]
     for method, request in requests:
         with pytest.raises(AppError) as refused:
@@ -343,7 +395,7 @@ async def test_final_cuts_render_as_segment_tasks_and_reuse_them(running: Runnin
         ref = await running.call(
             "RenderFinalCut",
             videos_pb2.RenderFinalCutRequest(
-                drama_id=DRAMA, resolution=f"{W}x{H}", frame_rate=12, transition="crossfade"
+                storyboards=boards(), resolution=f"{W}x{H}", frame_rate=12, transition="crossfade"
             ),
         )
         task = await running.finished(ref.task_id)

@@ -84,6 +84,7 @@ async def test_a_renders_options_reach_the_studio_stages() -> None:
     assert (final.video_provider, final.video_model) == ("sora", "sora-2")
     assert final.subtitle_template == "karaoke"
     assert final.title == "灯下"  # the script's title, drawn on the thumbnail
+    assert final.storyboards.drama_id == "drama_1" and not final.HasField("cut_shots")
 
 
 async def test_the_clip_stage_has_no_task_when_no_clips_are_wanted() -> None:

@@ -7,9 +7,10 @@
   request's, at the asked size, through the image provider the `model` belongs to (offline:
   the procedural renderer). Reference images are the shot's cast: a model-backed provider
   conditions on them as on a character's sheet.
-- Video generation: the video service's `final_cut` stage animates one still (an uploaded or
-  generated image) for `seconds`, through the video provider the `model` belongs to (offline:
-  a camera move over the still), without music.
+- Video generation: the video service's final cut of one explicit shot (`RenderFinalCut`, job
+  kind `final_cut`) animates one still (an uploaded or generated image) for `seconds`, through
+  the video provider the `model` belongs to (offline: a camera move over the still), without
+  music.
 
 The document keeps the task id; a read of an unfinished item looks at its task and, once it
 has completed, records the file's key (so later reads need no task).
@@ -191,18 +192,19 @@ class Media:
         width, height = size or (int(image["width"]), int(image["height"]))
         width, height = max(64, width - width % 2), max(64, height - height % 2)
         payload = {
-            "shots": [
-                {
-                    "shot_id": "shot_1",
-                    "frame_key": image["key"],
-                    "duration": seconds,
-                    "camera_movement": "push_in",
-                    "prompt": prompt,
-                }
-            ],
-            "width": width,
-            "height": height,
-            "music": False,
+            "cut_shots": {
+                "shots": [
+                    {
+                        "shot_id": "shot_1",
+                        "frame_key": image["key"],
+                        "duration": seconds,
+                        "camera_movement": "push_in",
+                        "prompt": prompt,
+                    }
+                ]
+            },
+            "resolution": f"{width}x{height}",
+            "music": {"enabled": False},
             "transition": "none",
             "video_provider": "" if choice.offline else choice.provider,
             "video_model": "" if choice.offline else choice.model,

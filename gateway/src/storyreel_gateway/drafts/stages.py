@@ -4,8 +4,8 @@ Each call is a gRPC start RPC of the service that owns the work (no drawing or e
 gateway): the script service's `screenplay` stage writes a draft's screenplay, the asset
 service's `frames` stage draws a draft's character sheets (a storyboard with no shots) or one
 generated image (a storyboard with one shot, through the request's image provider), and the
-video service's `final_cut` stage animates an image into a video (through the request's video
-provider, else camera motion over the still).
+video service's final cut (`RenderFinalCut` of explicit shots, job kind `final_cut`) animates an
+image into a video (through the request's video provider, else camera motion over the still).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.proto.storyreel.v1 import common_pb2, stages_pb2_grpc, tasks_pb2
+from storyreel_core.proto.storyreel.v1 import common_pb2, stages_pb2_grpc, tasks_pb2, videos_pb2
 from storyreel_core.providers.config import OFFLINE, OFFLINE_MODEL
 from storyreel_core.providers.ports import Modality
 from storyreel_core.providers.registry import ModelChoice, ProviderRegistry
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import stage_request, task_from_proto
+from storyreel_core.rpc.messages import stage_request, task_from_proto, to_message
 from storyreel_gateway.state import GatewayState
 
 
@@ -75,9 +75,10 @@ async def start_frames(
 
 
 async def start_final_cut(state: GatewayState, owner_id: str, payload: dict[str, Any]) -> str:
-    """The video service's `final_cut` stage (stills + motion → MP4 and thumbnail)."""
-    stub = stages_pb2_grpc.VideoServiceStub(state.stubs.by_service["video"])
-    ref = await call(stub.ComposeFinalCut, _request("final_cut", payload), user_id=owner_id)
+    """The video service's final cut of explicit shots (stills + motion → MP4 and thumbnail):
+    `payload` holds a RenderFinalCutRequest's fields, its shots as `cut_shots`."""
+    request = to_message(payload, videos_pb2.RenderFinalCutRequest())
+    ref = await call(state.stubs.videos.RenderFinalCut, request, user_id=owner_id)
     return str(ref.task_id)
 
 

@@ -383,8 +383,9 @@ async def render_final_cut(
     ref = await call(
         state.stubs.videos.RenderFinalCut,
         videos_pb2.RenderFinalCutRequest(
-            drama_id=drama_id,
-            storyboard_ids=body.storyboard_ids or [],
+            storyboards=videos_pb2.DramaStoryboards(
+                drama_id=drama_id, storyboard_ids=body.storyboard_ids or []
+            ),
             subtitles=videos_pb2.SubtitleOptions(
                 enabled=subs.enabled,
                 font_size=style.font_size or 0,

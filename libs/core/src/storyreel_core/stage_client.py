@@ -12,11 +12,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
 from storyreel_core.bus.jetstream import JetStreamBus
-from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2_grpc, stages_pb2_grpc
+from storyreel_core.proto.storyreel.v1 import (
+    common_pb2,
+    script_pb2_grpc,
+    stages_pb2_grpc,
+    videos_pb2,
+    videos_pb2_grpc,
+)
 from storyreel_core.rpc.clients import call
-from storyreel_core.rpc.messages import stage_request
+from storyreel_core.rpc.messages import stage_request, to_message
 from storyreel_core.rpc.peers import PeerChannels
 from storyreel_core.task_store import TaskStore
 from storyreel_core.task_watch import OnUpdate, wait_for_task
@@ -24,8 +31,8 @@ from storyreel_core.task_watch import OnUpdate, wait_for_task
 StageMethod = Callable[..., Awaitable[common_pb2.TaskRef]]
 POLL_S = 0.5
 
-# Each stage: the service that owns it, its job kind (the StageRequest input it takes), and
-# its start method on a channel to that service.
+# Each stage: the service that owns it, its job kind (the StageRequest input it takes, unless
+# REQUESTS names the stage's own request), and its start method on a channel to that service.
 STAGES: dict[str, tuple[str, str, Callable[[grpc.aio.Channel], StageMethod]]] = {
     "script": (
         "script",
@@ -42,8 +49,14 @@ STAGES: dict[str, tuple[str, str, Callable[[grpc.aio.Channel], StageMethod]]] = 
     "final_cut": (
         "video",
         "final_cut",
-        lambda ch: stages_pb2_grpc.VideoServiceStub(ch).ComposeFinalCut,
+        lambda ch: videos_pb2_grpc.VideoLibraryServiceStub(ch).RenderFinalCut,
     ),
+}
+# A stage whose RPC takes a request of its own rather than a StageRequest: the payload holds
+# that message's fields, and the task's and its parent's ids travel in the call's metadata
+# (`rpc.server.stage_task`).
+REQUESTS: dict[str, Callable[[], Message]] = {
+    "final_cut": videos_pb2.RenderFinalCutRequest,
 }
 
 
@@ -71,6 +84,17 @@ class StageClient:
     ) -> None:
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r}")
+        if stage in REQUESTS:
+            own = to_message(payload, REQUESTS[stage]())
+            await call(
+                self.method(stage),
+                own,
+                user_id=owner_id,
+                timeout=self.channels.deadline,
+                task_id=task_id,
+                parent_id=parent_id,
+            )
+            return
         request = stage_request(
             STAGES[stage][1], payload, task_id=task_id, parent_task_id=parent_id, drama_id=drama_id
         )

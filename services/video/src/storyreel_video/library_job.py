@@ -1,4 +1,4 @@
-"""What the jobs that save into a drama's video library (clips, concatenate, render) share."""
+"""What the jobs that save into a drama's video library (clips, concatenate, final_cut) share."""
 
 from __future__ import annotations
 

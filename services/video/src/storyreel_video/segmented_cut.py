@@ -1,6 +1,6 @@
 """The final cut, rendered as segments (`segments`) by any video worker and stitched here.
 
-Both the pipeline's `final_cut` stage and the studio's `render` job compose through
+The `final_cut` job (of a drama's storyboards or of explicit shots) composes through
 `compose_segmented_cut`: plan one segment per shot, look each up in the object store by its
 content key, start a `segment` task for each one missing (a task id keyed by that content, so
 two cuts needing the same segment share one encode), and meanwhile write the subtitles, mix the

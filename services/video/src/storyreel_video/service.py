@@ -1,4 +1,5 @@
-"""Assemble the video service: the final-cut stage, the videos library and their jobs."""
+"""Assemble the video service: the videos library (final cuts included), dynamic subtitles and
+their jobs."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import grpc
 from storyreel_core.cores import usable_cores
 from storyreel_core.platform import Platform
 from storyreel_core.proto.storyreel.v1 import (
-    stages_pb2,
-    stages_pb2_grpc,
     subtitles_pb2,
     subtitles_pb2_grpc,
     videos_pb2,
@@ -23,9 +22,7 @@ from storyreel_video.cut_speech import CutSpeech
 from storyreel_video.dynamic_subtitles import KIND as DYNAMIC_SUBTITLES
 from storyreel_video.dynamic_subtitles import DynamicSubtitlesJob
 from storyreel_video.final_cut_job import FinalCutJob
-from storyreel_video.grpc_api import VideoServicer
 from storyreel_video.peers import Peers
-from storyreel_video.render_job import RenderJob
 from storyreel_video.segment_job import SegmentJob
 from storyreel_video.segmented_cut import SEGMENT_KIND, SegmentFarm
 from storyreel_video.subtitle_api import DynamicSubtitleServicer
@@ -38,7 +35,6 @@ NAME = "video"
 
 def build(platform: Platform) -> ServiceParts:
     settings = platform.settings
-    stage = VideoServicer(platform.launcher)
     videos = VideoStore(platform.docs, platform.objects)
     # Read the settings at call time: the embedded launcher sets the peers' addresses after
     # build().
@@ -67,7 +63,6 @@ def build(platform: Platform) -> ServiceParts:
     )
 
     def register(server: grpc.aio.Server) -> None:
-        stages_pb2_grpc.add_VideoServiceServicer_to_server(stage, server)
         videos_pb2_grpc.add_VideoLibraryServiceServicer_to_server(library, server)
         subtitles_pb2_grpc.add_DynamicSubtitleServiceServicer_to_server(subtitles, server)
 
@@ -75,19 +70,10 @@ def build(platform: Platform) -> ServiceParts:
         name=NAME,
         registrars=[register],
         service_names=[
-            stages_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name,
             videos_pb2.DESCRIPTOR.services_by_name["VideoLibraryService"].full_name,
             subtitles_pb2.DESCRIPTOR.services_by_name["DynamicSubtitleService"].full_name,
         ],
         handlers={
-            "final_cut": FinalCutJob(
-                platform.objects,
-                farm,
-                ffmpeg=ffmpeg,
-                preset=preset,
-                scratch=scratch,
-                providers=platform.providers,
-            ),
             "clips": ClipsJob(
                 videos,
                 peers,
@@ -97,7 +83,7 @@ def build(platform: Platform) -> ServiceParts:
                 providers=platform.providers,
             ),
             "concatenate": ConcatJob(videos, peers, ffmpeg=ffmpeg, preset=preset, scratch=scratch),
-            "render": RenderJob(
+            "final_cut": FinalCutJob(
                 videos,
                 peers,
                 farm,

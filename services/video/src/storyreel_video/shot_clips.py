@@ -1,8 +1,7 @@
 """From storyboard shots to local `ClipSpec`s, and from saved videos to task results.
 
-Shared by the clips and render jobs: how long each shot plays, which lines it shows, fetching
-its still and speech (through `final_cut_job.fetch_clips`, as the stage job does), and the
-result entry of a saved video.
+Shared by the clips and final-cut jobs: how long each shot plays, which lines it shows, fetching
+its still and speech, and the result entry of a saved video.
 """
 
 from __future__ import annotations
@@ -17,9 +16,8 @@ import soundfile
 
 from storyreel_core.drama_models import CameraMovement
 from storyreel_core.stores.object_store import ObjectStore
-from storyreel_video.final_cut_job import CutShot, fetch_clips
 from storyreel_video.specs import ClipSpec
-from storyreel_video.video_models import SPEECH_TAIL, ShotRef
+from storyreel_video.video_models import SPEECH_TAIL, CutShot, ShotRef
 
 MIN_SECONDS, MAX_SECONDS = 0.5, 120.0
 
@@ -45,6 +43,30 @@ def cut_shot(
     )
 
 
+async def fetch_clips(
+    objects: ObjectStore, shots: Sequence[CutShot], scratch: Path
+) -> list[ClipSpec]:
+    """Download each shot's still (and speech) into `scratch`: ffmpeg reads local files only."""
+    await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
+    clips = []
+    for shot in shots:
+        image = await objects.download(shot.frame_key, scratch / f"{shot.shot_id}.png")
+        audio = None
+        if shot.audio_key:
+            audio = await objects.download(shot.audio_key, scratch / f"{shot.shot_id}.wav")
+        clips.append(
+            ClipSpec(
+                image_path=image,
+                duration=shot.duration,
+                camera_movement=shot.camera_movement,
+                audio_path=audio,
+                segments=shot.segments,
+                figures=tuple(shot.figures),
+            )
+        )
+    return clips
+
+
 def wav_seconds(path: Path) -> float | None:
     """The length of a WAV (any layout libsndfile reads), or None when it is something else."""
     try:
@@ -62,7 +84,6 @@ async def fetch_shot_clips(
 ) -> list[ClipSpec]:
     """Download the media of `cuts` into `scratch`. A shot whose audio length the storyboard
     did not record is measured from the file, so the speech is never cut short."""
-    await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
     clips = await fetch_clips(objects, cuts, scratch)
     out: list[ClipSpec] = []
     for shot, clip in zip(shots, clips, strict=True):

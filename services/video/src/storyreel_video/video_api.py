@@ -3,7 +3,8 @@
 Requests are checked here, before any task exists: the drama must be the caller's (script
 service), the storyboards must exist and have frames (storyboard service), a music asset must be
 an audio asset of the drama (asset service), videos to join must be the caller's. The job
-payloads are snapshots of what was checked.
+payloads are snapshots of what was checked. A final cut of explicit shots (no drama: seed 002's
+clips, seed 004's image → video) is checked against its shots' own bounds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from storyreel_core.proto.storyreel.v1 import common_pb2, videos_pb2, videos_pb2
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.render_cost import check_render_cost
 from storyreel_core.resolutions import parse_resolution
-from storyreel_core.rpc.messages import task_ref
+from storyreel_core.rpc.messages import from_message, task_ref
 from storyreel_core.rpc.server import StageTask, caller_id, stage_task
 from storyreel_core.subtitle_templates import check_template
 from storyreel_core.task_launcher import TaskLauncher
@@ -29,10 +30,11 @@ from storyreel_video.video_models import (
     ClipsInput,
     ConcatInput,
     ConcatSource,
+    CutShot,
     DramaCheck,
+    FinalCutInput,
     MusicSource,
     MusicSpec,
-    RenderInput,
     ShotRef,
     ShotSource,
     SubtitleSpec,
@@ -48,6 +50,7 @@ NO_STAGE: StageTask = {"task_id": None, "parent_id": None}
 SERVICE = "video"
 MAX_CLIPS = 100
 MAX_JOIN = 200
+MAX_SHOTS = 200  # of a final cut
 DEFAULT_RESOLUTION = "720p"
 DEFAULT_FPS = 24
 
@@ -146,7 +149,7 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
         return owner
 
     async def _start(
-        self, owner: str, drama_id: str, kind: str, payload: dict[str, Any], *, total: int,
+        self, owner: str, drama_id: str | None, kind: str, payload: dict[str, Any], *, total: int,
         estimate: int, progress: dict[str, Any] | None = None, context: Ctx | None = None,
     ) -> common_pb2.TaskRef:  # fmt: skip
         task = await self.launcher.start(
@@ -287,10 +290,15 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
     async def RenderFinalCut(
         self, request: videos_pb2.RenderFinalCutRequest, context: Ctx
     ) -> common_pb2.TaskRef:
-        owner = await self._owner(context, request.drama_id)
-        ids = (
-            _ids(request.storyboard_ids, "storyboard_ids", 200) if request.storyboard_ids else None
-        )
+        """The `final_cut` task of a drama's storyboards or of explicit shots (module doc)."""
+        source = request.WhichOneof("shots")
+        if source is None:
+            raise ValidationFailed(
+                "a final cut takes a drama's storyboards or cut_shots", field="storyboards"
+            )
+        # A drama's owner first: another user's drama is 404 whatever else the request holds.
+        drama_id = request.storyboards.drama_id if source == "storyboards" else None
+        owner = None if drama_id is None else await self._owner(context, drama_id)
         width, height = parse_resolution(request.resolution or DEFAULT_RESOLUTION, "resolution")
         subtitles = _subtitles(request.subtitles) if request.HasField("subtitles") else None
         template = check_template(request.subtitle_template)
@@ -298,37 +306,74 @@ class VideoLibraryServicer(videos_pb2_grpc.VideoLibraryServiceServicer):
             subtitles = (subtitles or SubtitleSpec()).model_copy(update={"template": template})
         music = _music(request.music) if request.HasField("music") else MusicSpec()
         self._check_video_provider(request.video_provider, request.video_model)
-        shots = await self.shot_source.shots(owner, request.drama_id, ids)
-        if not shots:
-            raise ValidationFailed("the drama has no storyboards to render", field="storyboard_ids")
-        if music.enabled and music.asset_id:
-            music.key = await self.music.audio_key(owner, request.drama_id, music.asset_id)
-        spec = _checked(
-            RenderInput,
-            drama_id=request.drama_id,
-            shots=_with_frames(shots, "storyboard_ids"),
-            width=width,
-            height=height,
-            fps=_fps(request.frame_rate, "frame_rate", DEFAULT_FPS),
-            transition=parse_transition(request.transition, "transition", "crossfade"),
-            subtitles=subtitles or SubtitleSpec(),
-            music=music,
-            language=shots[0].language,
-            video_provider=request.video_provider.strip(),
-            video_model=request.video_model.strip(),
-            budget=_budget(request),
-            title=request.title.strip()[:200],
-        )
-        seconds = sum(s.seconds(fallback=None, keep_planned=True) for s in spec.shots)
+        options: dict[str, Any] = {
+            "width": width,
+            "height": height,
+            "fps": _fps(request.frame_rate, "frame_rate", DEFAULT_FPS),
+            "transition": parse_transition(request.transition, "transition", "crossfade"),
+            "subtitles": subtitles or SubtitleSpec(),
+            "music": music,
+            "video_provider": request.video_provider.strip(),
+            "video_model": request.video_model.strip(),
+            "budget": _budget(request),
+            "title": request.title.strip()[:200],
+        }
+        if request.HasField("transition_duration"):
+            options["transition_duration"] = _seconds(
+                request.transition_duration, "transition_duration", 0, 5
+            )
+        language = request.language.strip()
+        if owner is not None:
+            spec = await self._storyboards(owner, request.storyboards, music, language, options)
+            seconds = sum(s.seconds(fallback=None, keep_planned=True) for s in spec.storyboards)
+        else:
+            owner = caller_id(context)
+            if music.asset_id:
+                raise ValidationFailed(
+                    "music.asset_id names a drama's audio asset: only a cut of storyboards has one",
+                    field="music.asset_id",
+                )
+            shots = _cut_shots(request.cut_shots)
+            spec = _checked(FinalCutInput, shots=shots, language=language or "en", **options)
+            seconds = sum(s.duration for s in spec.shots)
         check_render_cost(width, height, spec.fps, seconds, self.max_pixel_frames)
         return await self._start(
             owner,
-            request.drama_id,
-            "render",
+            drama_id,
+            "final_cut",
             spec.model_dump(mode="json"),
             total=100,
             estimate=max(3, round(seconds / 3)),
             context=context,
+        )
+
+    async def _storyboards(
+        self,
+        owner: str,
+        picked: videos_pb2.DramaStoryboards,
+        music: MusicSpec,
+        language: str,
+        options: dict[str, Any],
+    ) -> FinalCutInput:
+        """The job input of a cut of the owner's drama's storyboards: they must exist and have
+        frames; a music asset must be an audio asset of the drama."""
+        drama_id = picked.drama_id
+        ids = (
+            _ids(picked.storyboard_ids, "storyboard_ids", MAX_SHOTS)
+            if picked.storyboard_ids
+            else None
+        )
+        shots = await self.shot_source.shots(owner, drama_id, ids)
+        if not shots:
+            raise ValidationFailed("the drama has no storyboards to render", field="storyboard_ids")
+        if music.enabled and music.asset_id:
+            music.key = await self.music.audio_key(owner, drama_id, music.asset_id)
+        return _checked(
+            FinalCutInput,
+            drama_id=drama_id,
+            storyboards=_with_frames(shots, "storyboard_ids"),
+            language=language or shots[0].language,
+            **options,
         )
 
 
@@ -338,6 +383,21 @@ def _checked(model: type[Model], **fields: Any) -> Model:
         return model(**fields)
     except ValidationError as exc:
         raise ValidationFailed(f"invalid request: {exc}"[:300]) from exc
+
+
+def _cut_shots(msg: videos_pb2.CutShots) -> list[CutShot]:
+    """Each explicit shot, validated by its model; 400 naming the first broken field."""
+    if not 1 <= len(msg.shots) <= MAX_SHOTS:
+        raise ValidationFailed(f"cut_shots.shots: 1-{MAX_SHOTS} shots", field="cut_shots.shots")
+    out = []
+    for i, shot in enumerate(msg.shots):
+        try:
+            out.append(from_message(shot, CutShot))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in ("cut_shots.shots", i, *first["loc"]))
+            raise ValidationFailed(f"{field}: {first['msg']}", field=field) from exc
+    return out
 
 
 def _budget(request: videos_pb2.RenderFinalCutRequest) -> float | None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal, Protocol, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from storyreel_core.drama_models import (
     CAMERA_MOVEMENTS,
@@ -205,20 +205,53 @@ class MusicSpec(BaseModel):
     fade_out: float | None = Field(default=None, ge=0, le=60)
 
 
-class RenderInput(BaseModel):
-    """The `render` job: the final cut of a drama's shots."""
+class CutShot(BaseModel):
+    """One shot as the composer takes it: timed, moved, with its lines (`CutShot` on the wire,
+    for a drama-less cut; a storyboard becomes one through `shot_clips.cut_shot`)."""
 
-    drama_id: str
-    shots: list[ShotRef] = Field(min_length=1, max_length=200)
+    shot_id: str
+    frame_key: str
+    audio_key: str | None = None
+    duration: float = Field(gt=0.2, le=120)  # seconds
+    camera_movement: CameraMovement = "static"
+    segments: list[SpeechSegment] = Field(default_factory=list)
+    figures: list[FigureBox] = Field(default_factory=list, max_length=32)
+    prompt: str = Field(default="", max_length=4000)  # what a video model is told to animate
+
+
+class FinalCutInput(BaseModel):
+    """The `final_cut` job, of one of two sources:
+
+    - a drama's `storyboards` (`drama_id` set; snapshots read when the request was accepted):
+      silent shots with words are spoken first, an uploaded video plays instead of motion, and
+      the cut is saved as the drama's `final` video;
+    - explicit `shots` (no drama): the cut's files are the task's result only.
+    """
+
+    drama_id: str = ""
+    storyboards: list[ShotRef] = Field(default_factory=list, max_length=200)
+    shots: list[CutShot] = Field(default_factory=list, max_length=200)
     width: int = Field(default=720, ge=64, le=4096)
     height: int = Field(default=1280, ge=64, le=4096)
     fps: int = Field(default=24, ge=1, le=60)
     transition: Transition = "crossfade"
+    # Seconds two neighbouring shots overlap (capped by the shortest shot, `timeline`).
+    transition_duration: float = Field(default=0.5, ge=0, le=5)
     subtitles: SubtitleSpec = Field(default_factory=SubtitleSpec)
     music: MusicSpec = Field(default_factory=MusicSpec)
-    language: str = "zh"
+    language: str = "en"
     # A configured video provider and model for the shots' motion; empty = camera motion.
     video_provider: str = Field(default="", max_length=64)
     video_model: str = Field(default="", max_length=200)
     budget: float | None = Field(default=None, ge=0)  # US dollars for the clips; None = no limit
     title: str = Field(default="", max_length=200)  # drawn on the thumbnail; "" = none
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FinalCutInput:
+        if bool(self.storyboards) == bool(self.shots):
+            raise ValueError("a final cut takes either a drama's storyboards or explicit shots")
+        if bool(self.storyboards) != bool(self.drama_id):
+            raise ValueError("storyboards come with their drama_id, explicit shots without one")
+        if self.shots and self.music.key:
+            raise ValueError("an uploaded music track needs a drama")
+        return self

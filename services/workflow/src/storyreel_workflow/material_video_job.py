@@ -451,8 +451,9 @@ class _Run:
             return await self._call(
                 self.o._videos().RenderFinalCut,
                 videos_pb2.RenderFinalCutRequest(
-                    drama_id=drama_id,
-                    storyboard_ids=v["order"],
+                    storyboards=videos_pb2.DramaStoryboards(
+                        drama_id=drama_id, storyboard_ids=v["order"]
+                    ),
                     subtitles=videos_pb2.SubtitleOptions(enabled=True),
                     music=music,
                     resolution=self.spec.resolution,

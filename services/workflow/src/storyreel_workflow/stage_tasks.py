@@ -313,22 +313,23 @@ class StageTaskJob:
     async def _clips(self, run: StageRun, spec: ClipsTask) -> dict[str, Any]:
         cut = await run.stage(
             "final_cut",
-            {
-                "shots": [
-                    {
-                        "shot_id": f.scene_id,
-                        "frame_key": f.frame_key,
-                        "duration": f.duration,
-                        "camera_movement": f.camera_movement,
-                    }
-                    for f in spec.frames
-                ],
-                "width": spec.width,
-                "height": spec.height,
-                "fps": spec.fps,
+            {  # a RenderFinalCutRequest of explicit shots (the cut is the task's result only)
+                "cut_shots": {
+                    "shots": [
+                        {
+                            "shot_id": f.scene_id,
+                            "frame_key": f.frame_key,
+                            "duration": f.duration,
+                            "camera_movement": f.camera_movement,
+                        }
+                        for f in spec.frames
+                    ]
+                },
+                "resolution": f"{spec.width}x{spec.height}",
+                "frame_rate": spec.fps,
                 "transition": spec.transition,
                 "transition_duration": spec.transition_duration,
-                "music": False,
+                "music": {"enabled": False},
                 "video_provider": spec.video_provider,
                 "video_model": spec.video_model,
                 "budget": spec.budget,

@@ -325,7 +325,7 @@ class StudioStages:
             )
         elif stage == "final":
             final = videos_pb2.RenderFinalCutRequest(
-                drama_id=drama,
+                storyboards=videos_pb2.DramaStoryboards(drama_id=drama),
                 subtitles=videos_pb2.SubtitleOptions(enabled=prefs.subtitles),
                 music=videos_pb2.MusicOptions(enabled=prefs.music),
                 resolution=prefs.resolution,

@@ -110,8 +110,9 @@ async def _render(state: GatewayState, uid: str, run: dict[str, Any], music: dic
     ref = await call(
         state.stubs.videos.RenderFinalCut,
         videos_pb2.RenderFinalCutRequest(
-            drama_id=run["drama_id"],
-            storyboard_ids=run["shot_ids"],
+            storyboards=videos_pb2.DramaStoryboards(
+                drama_id=run["drama_id"], storyboard_ids=run["shot_ids"]
+            ),
             subtitles=videos_pb2.SubtitleOptions(enabled=bool(opts.get("subtitles", True))),
             music=options,
             resolution=opts.get("resolution") or "",

@@ -121,34 +121,6 @@ class TtsServiceServicer(metaclass=_abc_1.ABCMeta):
 
 def add_TtsServiceServicer_to_server(servicer: TtsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
-class VideoServiceStub:
-    """Frames + audio → the final cut: MP4, SRT, ASS and a JPEG thumbnail (task result: keys)."""
-
-    @_typing.overload
-    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
-    @_typing.overload
-    def __new__(cls, channel: _aio.Channel) -> VideoServiceAsyncStub: ...
-    ComposeFinalCut: _grpc.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]
-
-@_typing.type_check_only
-class VideoServiceAsyncStub(VideoServiceStub):
-    """Frames + audio → the final cut: MP4, SRT, ASS and a JPEG thumbnail (task result: keys)."""
-
-    def __init__(self, channel: _aio.Channel) -> None: ...
-    ComposeFinalCut: _aio.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-
-class VideoServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Frames + audio → the final cut: MP4, SRT, ASS and a JPEG thumbnail (task result: keys)."""
-
-    @_abc_1.abstractmethod
-    def ComposeFinalCut(
-        self,
-        request: _common_pb2.StageRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]: ...
-
-def add_VideoServiceServicer_to_server(servicer: VideoServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
-
 class WorkflowServiceStub:
     """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
     Seed 001's workflows (workflows.proto): created 'pending', advanced stage by stage on the

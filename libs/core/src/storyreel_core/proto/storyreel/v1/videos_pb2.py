@@ -23,37 +23,44 @@ _sym_db = _symbol_database.Default()
 
 
 from storyreel_core.proto.storyreel.v1 import common_pb2 as storyreel_dot_v1_dot_common__pb2
+from storyreel_core.proto.storyreel.v1 import drama_pb2 as storyreel_dot_v1_dot_drama__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/videos.proto\x12\x0cstoryreel.v1\x1a\x19storyreel/v1/common.proto\"\xe0\x02\n\x05Video\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x15\n\rstoryboard_id\x18\x04 \x01(\t\x12\x12\n\nsource_ids\x18\x05 \x03(\t\x12\x0b\n\x03key\x18\x06 \x01(\t\x12\x15\n\rthumbnail_key\x18\x07 \x01(\t\x12\x14\n\x0csubtitle_key\x18\x08 \x01(\t\x12\x0f\n\x07\x61ss_key\x18\t \x01(\t\x12\x10\n\x08\x64uration\x18\n \x01(\x01\x12\r\n\x05width\x18\x0b \x01(\x05\x12\x0e\n\x06height\x18\x0c \x01(\x05\x12\x0b\n\x03\x66ps\x18\r \x01(\x05\x12\x11\n\tfile_size\x18\x0e \x01(\x03\x12\x17\n\x0f\x63\x61mera_movement\x18\x0f \x01(\t\x12\x12\n\ntransition\x18\x10 \x01(\t\x12\x0f\n\x07task_id\x18\x11 \x01(\t\x12\x12\n\ncreated_at\x18\x12 \x01(\t\x12\x12\n\nupdated_at\x18\x13 \x01(\t\"\x88\x01\n\x0c\x43lipSettings\x12\x12\n\nresolution\x18\x01 \x01(\t\x12\x12\n\nframe_rate\x18\x02 \x01(\x05\x12\x10\n\x08\x64uration\x18\x03 \x01(\x01\x12\x17\n\x0f\x63\x61mera_movement\x18\x04 \x01(\t\x12\x12\n\ntransition\x18\x05 \x01(\t\x12\x11\n\tsubtitles\x18\x06 \x01(\x08\"\x9c\x01\n\x15GenerateVideosRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x16\n\x0estoryboard_ids\x18\x02 \x03(\t\x12,\n\x08settings\x18\x03 \x01(\x0b\x32\x1a.storyreel.v1.ClipSettings\x12\x16\n\x0evideo_provider\x18\x04 \x01(\t\x12\x13\n\x0bvideo_model\x18\x05 \x01(\t\"S\n\x11ListVideosRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\x10\n\x08per_page\x18\x03 \x01(\x05\x12\x0c\n\x04kind\x18\x04 \x01(\t\"?\n\tVideoList\x12#\n\x06videos\x18\x01 \x03(\x0b\x32\x13.storyreel.v1.Video\x12\r\n\x05total\x18\x02 \x01(\x05\".\n\x08VideoRef\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x10\n\x08video_id\x18\x02 \x01(\t\"0\n\x0fVideoIdsRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\x8b\x01\n\x18\x43oncatenateVideosRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x11\n\tvideo_ids\x18\x02 \x03(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x12\n\nresolution\x18\x04 \x01(\t\x12\x12\n\ntransition\x18\x05 \x01(\t\x12\x12\n\nframe_rate\x18\x06 \x01(\x05\"~\n\x0fSubtitleOptions\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x11\n\tfont_size\x18\x02 \x01(\x05\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12\x15\n\routline_color\x18\x04 \x01(\t\x12\x0f\n\x07outline\x18\x05 \x01(\x01\x12\x10\n\x08position\x18\x06 \x01(\t\"\x97\x01\n\x0cMusicOptions\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x10\n\x08\x61sset_id\x18\x02 \x01(\t\x12\x13\n\x06volume\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07\x66\x61\x64\x65_in\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x15\n\x08\x66\x61\x64\x65_out\x18\x05 \x01(\x01H\x02\x88\x01\x01\x42\t\n\x07_volumeB\n\n\x08_fade_inB\x0b\n\t_fade_out\"\xd1\x02\n\x15RenderFinalCutRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x16\n\x0estoryboard_ids\x18\x02 \x03(\t\x12\x30\n\tsubtitles\x18\x03 \x01(\x0b\x32\x1d.storyreel.v1.SubtitleOptions\x12)\n\x05music\x18\x04 \x01(\x0b\x32\x1a.storyreel.v1.MusicOptions\x12\x12\n\nresolution\x18\x05 \x01(\t\x12\x12\n\nframe_rate\x18\x06 \x01(\x05\x12\x12\n\ntransition\x18\x07 \x01(\t\x12\x16\n\x0evideo_provider\x18\x08 \x01(\t\x12\x13\n\x0bvideo_model\x18\t \x01(\t\x12\x19\n\x11subtitle_template\x18\n \x01(\t\x12\x13\n\x06\x62udget\x18\x0b \x01(\x01H\x00\x88\x01\x01\x12\r\n\x05title\x18\x0c \x01(\tB\t\n\x07_budget2\xd0\x03\n\x13VideoLibraryService\x12L\n\x0eGenerateVideos\x12#.storyreel.v1.GenerateVideosRequest\x1a\x15.storyreel.v1.TaskRef\x12\x46\n\nListVideos\x12\x1f.storyreel.v1.ListVideosRequest\x1a\x17.storyreel.v1.VideoList\x12\x37\n\x08GetVideo\x12\x16.storyreel.v1.VideoRef\x1a\x13.storyreel.v1.Video\x12H\n\x0e\x42\x61tchGetVideos\x12\x1d.storyreel.v1.VideoIdsRequest\x1a\x17.storyreel.v1.VideoList\x12R\n\x11\x43oncatenateVideos\x12&.storyreel.v1.ConcatenateVideosRequest\x1a\x15.storyreel.v1.TaskRef\x12L\n\x0eRenderFinalCut\x12#.storyreel.v1.RenderFinalCutRequest\x1a\x15.storyreel.v1.TaskRefb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/videos.proto\x12\x0cstoryreel.v1\x1a\x19storyreel/v1/common.proto\x1a\x18storyreel/v1/drama.proto\"\xe0\x02\n\x05Video\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x15\n\rstoryboard_id\x18\x04 \x01(\t\x12\x12\n\nsource_ids\x18\x05 \x03(\t\x12\x0b\n\x03key\x18\x06 \x01(\t\x12\x15\n\rthumbnail_key\x18\x07 \x01(\t\x12\x14\n\x0csubtitle_key\x18\x08 \x01(\t\x12\x0f\n\x07\x61ss_key\x18\t \x01(\t\x12\x10\n\x08\x64uration\x18\n \x01(\x01\x12\r\n\x05width\x18\x0b \x01(\x05\x12\x0e\n\x06height\x18\x0c \x01(\x05\x12\x0b\n\x03\x66ps\x18\r \x01(\x05\x12\x11\n\tfile_size\x18\x0e \x01(\x03\x12\x17\n\x0f\x63\x61mera_movement\x18\x0f \x01(\t\x12\x12\n\ntransition\x18\x10 \x01(\t\x12\x0f\n\x07task_id\x18\x11 \x01(\t\x12\x12\n\ncreated_at\x18\x12 \x01(\t\x12\x12\n\nupdated_at\x18\x13 \x01(\t\"\x88\x01\n\x0c\x43lipSettings\x12\x12\n\nresolution\x18\x01 \x01(\t\x12\x12\n\nframe_rate\x18\x02 \x01(\x05\x12\x10\n\x08\x64uration\x18\x03 \x01(\x01\x12\x17\n\x0f\x63\x61mera_movement\x18\x04 \x01(\t\x12\x12\n\ntransition\x18\x05 \x01(\t\x12\x11\n\tsubtitles\x18\x06 \x01(\x08\"\x9c\x01\n\x15GenerateVideosRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x16\n\x0estoryboard_ids\x18\x02 \x03(\t\x12,\n\x08settings\x18\x03 \x01(\x0b\x32\x1a.storyreel.v1.ClipSettings\x12\x16\n\x0evideo_provider\x18\x04 \x01(\t\x12\x13\n\x0bvideo_model\x18\x05 \x01(\t\"S\n\x11ListVideosRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0c\n\x04page\x18\x02 \x01(\x05\x12\x10\n\x08per_page\x18\x03 \x01(\x05\x12\x0c\n\x04kind\x18\x04 \x01(\t\"?\n\tVideoList\x12#\n\x06videos\x18\x01 \x03(\x0b\x32\x13.storyreel.v1.Video\x12\r\n\x05total\x18\x02 \x01(\x05\".\n\x08VideoRef\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x10\n\x08video_id\x18\x02 \x01(\t\"0\n\x0fVideoIdsRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x0b\n\x03ids\x18\x02 \x03(\t\"\x8b\x01\n\x18\x43oncatenateVideosRequest\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x11\n\tvideo_ids\x18\x02 \x03(\t\x12\x0e\n\x06\x66ormat\x18\x03 \x01(\t\x12\x12\n\nresolution\x18\x04 \x01(\t\x12\x12\n\ntransition\x18\x05 \x01(\t\x12\x12\n\nframe_rate\x18\x06 \x01(\x05\"~\n\x0fSubtitleOptions\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x11\n\tfont_size\x18\x02 \x01(\x05\x12\r\n\x05\x63olor\x18\x03 \x01(\t\x12\x15\n\routline_color\x18\x04 \x01(\t\x12\x0f\n\x07outline\x18\x05 \x01(\x01\x12\x10\n\x08position\x18\x06 \x01(\t\"\x97\x01\n\x0cMusicOptions\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x10\n\x08\x61sset_id\x18\x02 \x01(\t\x12\x13\n\x06volume\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x14\n\x07\x66\x61\x64\x65_in\x18\x04 \x01(\x01H\x01\x88\x01\x01\x12\x15\n\x08\x66\x61\x64\x65_out\x18\x05 \x01(\x01H\x02\x88\x01\x01\x42\t\n\x07_volumeB\n\n\x08_fade_inB\x0b\n\t_fade_out\"<\n\x10\x44ramaStoryboards\x12\x10\n\x08\x64rama_id\x18\x01 \x01(\t\x12\x16\n\x0estoryboard_ids\x18\x02 \x03(\t\"\x80\x02\n\x07\x43utShot\x12\x0f\n\x07shot_id\x18\x01 \x01(\t\x12\x11\n\tframe_key\x18\x02 \x01(\t\x12\x16\n\taudio_key\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x10\n\x08\x64uration\x18\x04 \x01(\x01\x12\x1c\n\x0f\x63\x61mera_movement\x18\x05 \x01(\tH\x01\x88\x01\x01\x12-\n\x08segments\x18\x06 \x03(\x0b\x32\x1b.storyreel.v1.SpeechSegment\x12(\n\x07\x66igures\x18\x07 \x03(\x0b\x32\x17.storyreel.v1.FigureBox\x12\x0e\n\x06prompt\x18\x08 \x01(\tB\x0c\n\n_audio_keyB\x12\n\x10_camera_movement\"0\n\x08\x43utShots\x12$\n\x05shots\x18\x01 \x03(\x0b\x32\x15.storyreel.v1.CutShot\"\x86\x04\n\x15RenderFinalCutRequest\x12\x35\n\x0bstoryboards\x18\r \x01(\x0b\x32\x1e.storyreel.v1.DramaStoryboardsH\x00\x12+\n\tcut_shots\x18\x0e \x01(\x0b\x32\x16.storyreel.v1.CutShotsH\x00\x12\x30\n\tsubtitles\x18\x03 \x01(\x0b\x32\x1d.storyreel.v1.SubtitleOptions\x12)\n\x05music\x18\x04 \x01(\x0b\x32\x1a.storyreel.v1.MusicOptions\x12\x12\n\nresolution\x18\x05 \x01(\t\x12\x12\n\nframe_rate\x18\x06 \x01(\x05\x12\x12\n\ntransition\x18\x07 \x01(\t\x12\x16\n\x0evideo_provider\x18\x08 \x01(\t\x12\x13\n\x0bvideo_model\x18\t \x01(\t\x12\x19\n\x11subtitle_template\x18\n \x01(\t\x12\x13\n\x06\x62udget\x18\x0b \x01(\x01H\x01\x88\x01\x01\x12\r\n\x05title\x18\x0c \x01(\t\x12 \n\x13transition_duration\x18\x0f \x01(\x01H\x02\x88\x01\x01\x12\x10\n\x08language\x18\x10 \x01(\tB\x07\n\x05shotsB\t\n\x07_budgetB\x16\n\x14_transition_durationJ\x04\x08\x01\x10\x02J\x04\x08\x02\x10\x03R\x08\x64rama_idR\x0estoryboard_ids2\xd0\x03\n\x13VideoLibraryService\x12L\n\x0eGenerateVideos\x12#.storyreel.v1.GenerateVideosRequest\x1a\x15.storyreel.v1.TaskRef\x12\x46\n\nListVideos\x12\x1f.storyreel.v1.ListVideosRequest\x1a\x17.storyreel.v1.VideoList\x12\x37\n\x08GetVideo\x12\x16.storyreel.v1.VideoRef\x1a\x13.storyreel.v1.Video\x12H\n\x0e\x42\x61tchGetVideos\x12\x1d.storyreel.v1.VideoIdsRequest\x1a\x17.storyreel.v1.VideoList\x12R\n\x11\x43oncatenateVideos\x12&.storyreel.v1.ConcatenateVideosRequest\x1a\x15.storyreel.v1.TaskRef\x12L\n\x0eRenderFinalCut\x12#.storyreel.v1.RenderFinalCutRequest\x1a\x15.storyreel.v1.TaskRefb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'storyreel.v1.videos_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VIDEO']._serialized_start=71
-  _globals['_VIDEO']._serialized_end=423
-  _globals['_CLIPSETTINGS']._serialized_start=426
-  _globals['_CLIPSETTINGS']._serialized_end=562
-  _globals['_GENERATEVIDEOSREQUEST']._serialized_start=565
-  _globals['_GENERATEVIDEOSREQUEST']._serialized_end=721
-  _globals['_LISTVIDEOSREQUEST']._serialized_start=723
-  _globals['_LISTVIDEOSREQUEST']._serialized_end=806
-  _globals['_VIDEOLIST']._serialized_start=808
-  _globals['_VIDEOLIST']._serialized_end=871
-  _globals['_VIDEOREF']._serialized_start=873
-  _globals['_VIDEOREF']._serialized_end=919
-  _globals['_VIDEOIDSREQUEST']._serialized_start=921
-  _globals['_VIDEOIDSREQUEST']._serialized_end=969
-  _globals['_CONCATENATEVIDEOSREQUEST']._serialized_start=972
-  _globals['_CONCATENATEVIDEOSREQUEST']._serialized_end=1111
-  _globals['_SUBTITLEOPTIONS']._serialized_start=1113
-  _globals['_SUBTITLEOPTIONS']._serialized_end=1239
-  _globals['_MUSICOPTIONS']._serialized_start=1242
-  _globals['_MUSICOPTIONS']._serialized_end=1393
-  _globals['_RENDERFINALCUTREQUEST']._serialized_start=1396
-  _globals['_RENDERFINALCUTREQUEST']._serialized_end=1733
-  _globals['_VIDEOLIBRARYSERVICE']._serialized_start=1736
-  _globals['_VIDEOLIBRARYSERVICE']._serialized_end=2200
+  _globals['_VIDEO']._serialized_start=97
+  _globals['_VIDEO']._serialized_end=449
+  _globals['_CLIPSETTINGS']._serialized_start=452
+  _globals['_CLIPSETTINGS']._serialized_end=588
+  _globals['_GENERATEVIDEOSREQUEST']._serialized_start=591
+  _globals['_GENERATEVIDEOSREQUEST']._serialized_end=747
+  _globals['_LISTVIDEOSREQUEST']._serialized_start=749
+  _globals['_LISTVIDEOSREQUEST']._serialized_end=832
+  _globals['_VIDEOLIST']._serialized_start=834
+  _globals['_VIDEOLIST']._serialized_end=897
+  _globals['_VIDEOREF']._serialized_start=899
+  _globals['_VIDEOREF']._serialized_end=945
+  _globals['_VIDEOIDSREQUEST']._serialized_start=947
+  _globals['_VIDEOIDSREQUEST']._serialized_end=995
+  _globals['_CONCATENATEVIDEOSREQUEST']._serialized_start=998
+  _globals['_CONCATENATEVIDEOSREQUEST']._serialized_end=1137
+  _globals['_SUBTITLEOPTIONS']._serialized_start=1139
+  _globals['_SUBTITLEOPTIONS']._serialized_end=1265
+  _globals['_MUSICOPTIONS']._serialized_start=1268
+  _globals['_MUSICOPTIONS']._serialized_end=1419
+  _globals['_DRAMASTORYBOARDS']._serialized_start=1421
+  _globals['_DRAMASTORYBOARDS']._serialized_end=1481
+  _globals['_CUTSHOT']._serialized_start=1484
+  _globals['_CUTSHOT']._serialized_end=1740
+  _globals['_CUTSHOTS']._serialized_start=1742
+  _globals['_CUTSHOTS']._serialized_end=1790
+  _globals['_RENDERFINALCUTREQUEST']._serialized_start=1793
+  _globals['_RENDERFINALCUTREQUEST']._serialized_end=2311
+  _globals['_VIDEOLIBRARYSERVICE']._serialized_start=2314
+  _globals['_VIDEOLIBRARYSERVICE']._serialized_end=2778
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from storyreel_core.proto.storyreel.v1 import drama_pb2 as _drama_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -410,11 +411,132 @@ class MusicOptions(_message.Message):
 Global___MusicOptions: _TypeAlias = MusicOptions  # noqa: Y015
 
 @_typing.final
-class RenderFinalCutRequest(_message.Message):
+class DramaStoryboards(_message.Message):
+    """The studio path of a final cut: a drama's storyboards, read when the request is accepted
+    (frames, speech, uploaded videos); the cut is saved as the drama's `final` video.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRAMA_ID_FIELD_NUMBER: _builtins.int
     STORYBOARD_IDS_FIELD_NUMBER: _builtins.int
+    drama_id: _builtins.str
+    @_builtins.property
+    def storyboard_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """empty = every storyboard of the drama, in order"""
+
+    def __init__(
+        self,
+        *,
+        drama_id: _builtins.str = ...,
+        storyboard_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "storyboard_ids", b"storyboard_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DramaStoryboards: _TypeAlias = DramaStoryboards  # noqa: Y015
+
+@_typing.final
+class CutShot(_message.Message):
+    """One shot of a drama-less final cut: its still, how long it plays, how the camera moves and
+    what is said over it. Named as storyreel_video.video_models.CutShot, which holds the bounds.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHOT_ID_FIELD_NUMBER: _builtins.int
+    FRAME_KEY_FIELD_NUMBER: _builtins.int
+    AUDIO_KEY_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    CAMERA_MOVEMENT_FIELD_NUMBER: _builtins.int
+    SEGMENTS_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
+    PROMPT_FIELD_NUMBER: _builtins.int
+    shot_id: _builtins.str
+    frame_key: _builtins.str
+    """the still's object key"""
+    audio_key: _builtins.str
+    """its speech (WAV); unset: silent"""
+    duration: _builtins.float
+    """seconds, 0.2 < d <= 120"""
+    camera_movement: _builtins.str
+    """default static"""
+    prompt: _builtins.str
+    """what a video model is told to animate"""
+    @_builtins.property
+    def segments(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.SpeechSegment]:
+        """the timed lines (subtitles)"""
+
+    @_builtins.property
+    def figures(self) -> _containers.RepeatedCompositeFieldContainer[_drama_pb2.FigureBox]:
+        """where its characters stand (subtitles keep off faces)"""
+
+    def __init__(
+        self,
+        *,
+        shot_id: _builtins.str = ...,
+        frame_key: _builtins.str = ...,
+        audio_key: _builtins.str | None = ...,
+        duration: _builtins.float = ...,
+        camera_movement: _builtins.str | None = ...,
+        segments: _abc.Iterable[_drama_pb2.SpeechSegment] | None = ...,
+        figures: _abc.Iterable[_drama_pb2.FigureBox] | None = ...,
+        prompt: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_audio_key", b"_audio_key", "_camera_movement", b"_camera_movement", "audio_key", b"audio_key", "camera_movement", b"camera_movement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_audio_key", b"_audio_key", "_camera_movement", b"_camera_movement", "audio_key", b"audio_key", "camera_movement", b"camera_movement", "duration", b"duration", "figures", b"figures", "frame_key", b"frame_key", "prompt", b"prompt", "segments", b"segments", "shot_id", b"shot_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__audio_key: _TypeAlias = _typing.Literal["audio_key"]  # noqa: Y015
+    _WhichOneofArgType__audio_key: _TypeAlias = _typing.Literal["_audio_key", b"_audio_key"]  # noqa: Y015
+    _WhichOneofReturnType__camera_movement: _TypeAlias = _typing.Literal["camera_movement"]  # noqa: Y015
+    _WhichOneofArgType__camera_movement: _TypeAlias = _typing.Literal["_camera_movement", b"_camera_movement"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__audio_key) -> _WhichOneofReturnType__audio_key | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__camera_movement) -> _WhichOneofReturnType__camera_movement | None: ...
+
+Global___CutShot: _TypeAlias = CutShot  # noqa: Y015
+
+@_typing.final
+class CutShots(_message.Message):
+    """The drama-less path (seed 002's POST /pipeline/clips, seed 004's image → video): explicit
+    shots; the cut is the task's result only (its files under renders/<task>/).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHOTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def shots(self) -> _containers.RepeatedCompositeFieldContainer[Global___CutShot]:
+        """1..200"""
+
+    def __init__(
+        self,
+        *,
+        shots: _abc.Iterable[Global___CutShot] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["shots", b"shots"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CutShots: _TypeAlias = CutShots  # noqa: Y015
+
+@_typing.final
+class RenderFinalCutRequest(_message.Message):
+    """The final cut (job kind `final_cut`) of either a drama's storyboards or explicit shots; the
+    options below apply to both, except `music.asset_id`, which needs a drama.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORYBOARDS_FIELD_NUMBER: _builtins.int
+    CUT_SHOTS_FIELD_NUMBER: _builtins.int
     SUBTITLES_FIELD_NUMBER: _builtins.int
     MUSIC_FIELD_NUMBER: _builtins.int
     RESOLUTION_FIELD_NUMBER: _builtins.int
@@ -425,9 +547,12 @@ class RenderFinalCutRequest(_message.Message):
     SUBTITLE_TEMPLATE_FIELD_NUMBER: _builtins.int
     BUDGET_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
-    drama_id: _builtins.str
+    TRANSITION_DURATION_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
     resolution: _builtins.str
+    """720p (default) | any named size | WxH"""
     frame_rate: _builtins.int
+    """1..60; 0 = 24"""
     transition: _builtins.str
     """crossfade (default) | fade | none | …"""
     video_provider: _builtins.str
@@ -441,19 +566,27 @@ class RenderFinalCutRequest(_message.Message):
     """US dollars the video provider's clips may cost; unset = no limit."""
     title: _builtins.str
     """Drawn on the thumbnail (at most three lines); "" = none. A workflow sends its script's."""
+    transition_duration: _builtins.float
+    """Seconds two neighbouring shots overlap (0..5, capped by the shortest shot); unset: 0.5."""
+    language: _builtins.str
+    """The subtitles' language (zh | en | …); "" = the storyboards' own, else en."""
     @_builtins.property
-    def storyboard_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """empty = every storyboard of the drama, in order"""
+    def storyboards(self) -> Global___DramaStoryboards: ...
+    @_builtins.property
+    def cut_shots(self) -> Global___CutShots: ...
+    @_builtins.property
+    def subtitles(self) -> Global___SubtitleOptions:
+        """unset: burned in, default style"""
 
     @_builtins.property
-    def subtitles(self) -> Global___SubtitleOptions: ...
-    @_builtins.property
-    def music(self) -> Global___MusicOptions: ...
+    def music(self) -> Global___MusicOptions:
+        """unset: the built-in bed"""
+
     def __init__(
         self,
         *,
-        drama_id: _builtins.str = ...,
-        storyboard_ids: _abc.Iterable[_builtins.str] | None = ...,
+        storyboards: Global___DramaStoryboards | None = ...,
+        cut_shots: Global___CutShots | None = ...,
         subtitles: Global___SubtitleOptions | None = ...,
         music: Global___MusicOptions | None = ...,
         resolution: _builtins.str = ...,
@@ -464,13 +597,24 @@ class RenderFinalCutRequest(_message.Message):
         subtitle_template: _builtins.str = ...,
         budget: _builtins.float | None = ...,
         title: _builtins.str = ...,
+        transition_duration: _builtins.float | None = ...,
+        language: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget", "music", b"music", "subtitles", b"subtitles"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_transition_duration", b"_transition_duration", "budget", b"budget", "cut_shots", b"cut_shots", "music", b"music", "shots", b"shots", "storyboards", b"storyboards", "subtitles", b"subtitles", "transition_duration", b"transition_duration"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "budget", b"budget", "drama_id", b"drama_id", "frame_rate", b"frame_rate", "music", b"music", "resolution", b"resolution", "storyboard_ids", b"storyboard_ids", "subtitle_template", b"subtitle_template", "subtitles", b"subtitles", "title", b"title", "transition", b"transition", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_transition_duration", b"_transition_duration", "budget", b"budget", "cut_shots", b"cut_shots", "frame_rate", b"frame_rate", "language", b"language", "music", b"music", "resolution", b"resolution", "shots", b"shots", "storyboards", b"storyboards", "subtitle_template", b"subtitle_template", "subtitles", b"subtitles", "title", b"title", "transition", b"transition", "transition_duration", b"transition_duration", "video_model", b"video_model", "video_provider", b"video_provider"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
     _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
+    _WhichOneofReturnType__transition_duration: _TypeAlias = _typing.Literal["transition_duration"]  # noqa: Y015
+    _WhichOneofArgType__transition_duration: _TypeAlias = _typing.Literal["_transition_duration", b"_transition_duration"]  # noqa: Y015
+    _WhichOneofReturnType_shots: _TypeAlias = _typing.Literal["storyboards", "cut_shots"]  # noqa: Y015
+    _WhichOneofArgType_shots: _TypeAlias = _typing.Literal["shots", b"shots"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__transition_duration) -> _WhichOneofReturnType__transition_duration | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_shots) -> _WhichOneofReturnType_shots | None: ...
 
 Global___RenderFinalCutRequest: _TypeAlias = RenderFinalCutRequest  # noqa: Y015

@@ -106,7 +106,10 @@ class VideoLibraryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RenderFinalCut(self, request, context):
-        """The final cut. Task result: {video: {id, key, thumbnail_key, subtitle_key, ass_key, …}}.
+        """The final cut, job kind `final_cut`. Of `storyboards`: task result {video: {id, key,
+        thumbnail_key, subtitle_key, ass_key, …}, segments, spoken, …}. Of `cut_shots`: {video_key,
+        subtitle_key, ass_key, thumbnail_key, duration, file_size, segments{…, keys,
+        frame_counts}, …}.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -44,7 +44,11 @@ class VideoLibraryServiceStub:
     ConcatenateVideos: _grpc.UnaryUnaryMultiCallable[_videos_pb2.ConcatenateVideosRequest, _common_pb2.TaskRef]
     """Task result: {video: {id, key, thumbnail_key, duration, file_size, …}}."""
     RenderFinalCut: _grpc.UnaryUnaryMultiCallable[_videos_pb2.RenderFinalCutRequest, _common_pb2.TaskRef]
-    """The final cut. Task result: {video: {id, key, thumbnail_key, subtitle_key, ass_key, …}}."""
+    """The final cut, job kind `final_cut`. Of `storyboards`: task result {video: {id, key,
+    thumbnail_key, subtitle_key, ass_key, …}, segments, spoken, …}. Of `cut_shots`: {video_key,
+    subtitle_key, ass_key, thumbnail_key, duration, file_size, segments{…, keys,
+    frame_counts}, …}.
+    """
 
 @_typing.type_check_only
 class VideoLibraryServiceAsyncStub(VideoLibraryServiceStub):
@@ -61,7 +65,11 @@ class VideoLibraryServiceAsyncStub(VideoLibraryServiceStub):
     ConcatenateVideos: _aio.UnaryUnaryMultiCallable[_videos_pb2.ConcatenateVideosRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
     """Task result: {video: {id, key, thumbnail_key, duration, file_size, …}}."""
     RenderFinalCut: _aio.UnaryUnaryMultiCallable[_videos_pb2.RenderFinalCutRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-    """The final cut. Task result: {video: {id, key, thumbnail_key, subtitle_key, ass_key, …}}."""
+    """The final cut, job kind `final_cut`. Of `storyboards`: task result {video: {id, key,
+    thumbnail_key, subtitle_key, ass_key, …}, segments, spoken, …}. Of `cut_shots`: {video_key,
+    subtitle_key, ass_key, thumbnail_key, duration, file_size, segments{…, keys,
+    frame_counts}, …}.
+    """
 
 class VideoLibraryServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -111,6 +119,10 @@ class VideoLibraryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _videos_pb2.RenderFinalCutRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
-        """The final cut. Task result: {video: {id, key, thumbnail_key, subtitle_key, ass_key, …}}."""
+        """The final cut, job kind `final_cut`. Of `storyboards`: task result {video: {id, key,
+        thumbnail_key, subtitle_key, ass_key, …}, segments, spoken, …}. Of `cut_shots`: {video_key,
+        subtitle_key, ass_key, thumbnail_key, duration, file_size, segments{…, keys,
+        frame_counts}, …}.
+        """
 
 def add_VideoLibraryServiceServicer_to_server(servicer: VideoLibraryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
