@@ -50,7 +50,9 @@ class StoryboardBody(BaseModel):
         pattern=NOT_BLANK,
         examples=["一位独行武者穿越废土城市寻找真相"],
     )
-    style: str = Field(default="", max_length=200, examples=["赛博朋克，冷色光影"])
+    style: str = Field(
+        default="", max_length=100, examples=["赛博朋克，冷色光影"], description="the script's"
+    )
     scenes: int = Field(default=6, ge=1, le=MAX_SCENES, description="the most scenes (1-30)")
     seed: Seed = 0
     ai_provider: str | None = Field(
@@ -67,6 +69,9 @@ class StoryboardLine(BaseModel):
 
 class StoryboardScene(BaseModel):
     scene_id: str
+    storyboard_id: str | None = Field(
+        default=None, description="the scene's storyboard in the drama (studio API)"
+    )
     title: str
     prompt: str
     narration: str
@@ -83,6 +88,10 @@ class StoryboardAccepted(Accepted):
         default=None, description="present when the task completed within a few seconds"
     )
     title: str | None = None
+    drama_id: str | None = Field(
+        default=None, description="the drama the task made (with the storyboard)"
+    )
+    script_id: str | None = None
 
 
 class SceneIn(BaseModel):
@@ -217,8 +226,10 @@ async def storyboard(
     body: StoryboardBody, request: Request, response: Response, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Story → script → storyboard (seed 002 `/storyboard`): one scene each with `scene_id`,
-    `title`, `prompt`, `narration`, `bgm`. Answers 200 with the `storyboard` when it is ready
-    within a few seconds (the offline screenwriter), else 202 with the task id; the task's
+    `title`, `prompt`, `narration`, `bgm`. The task makes a drama of yours with the script and
+    a storyboard per scene (`drama_id`, `script_id`, each scene's `storyboard_id`), which the
+    studio API reads and edits. Answers 200 with the `storyboard` when it is ready within a
+    few seconds (the offline screenwriter), else 202 with the task id; the task's
     `result.storyboard` holds it either way."""
     payload = body.model_dump(mode="json")
     payload["ai_provider"] = body.ai_provider or ""
@@ -237,7 +248,8 @@ async def storyboard(
             accepted["status"] = task["status"]
             if task["status"] == "completed" and task["result"]:
                 accepted["storyboard"] = task["result"]["storyboard"]
-                accepted["title"] = task["result"]["title"]
+                for field in ("title", "drama_id", "script_id"):
+                    accepted[field] = task["result"][field]
                 response.status_code = 200
             break
         await asyncio.sleep(POLL_S)

@@ -76,8 +76,6 @@ class StageRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCREENPLAY_FIELD_NUMBER: _builtins.int
-    PLAN_FIELD_NUMBER: _builtins.int
     FRAMES_FIELD_NUMBER: _builtins.int
     SPEECH_FIELD_NUMBER: _builtins.int
     FINAL_CUT_FIELD_NUMBER: _builtins.int
@@ -89,10 +87,6 @@ class StageRequest(_message.Message):
     task_id: _builtins.str
     drama_id: _builtins.str
     @_builtins.property
-    def screenplay(self) -> _stage_inputs_pb2.ScreenplayInput: ...
-    @_builtins.property
-    def plan(self) -> _stage_inputs_pb2.PlanInput: ...
-    @_builtins.property
     def frames(self) -> _stage_inputs_pb2.FramesInput: ...
     @_builtins.property
     def speech(self) -> _stage_inputs_pb2.SpeechInput: ...
@@ -103,8 +97,6 @@ class StageRequest(_message.Message):
     def __init__(
         self,
         *,
-        screenplay: _stage_inputs_pb2.ScreenplayInput | None = ...,
-        plan: _stage_inputs_pb2.PlanInput | None = ...,
         frames: _stage_inputs_pb2.FramesInput | None = ...,
         speech: _stage_inputs_pb2.SpeechInput | None = ...,
         final_cut: _stage_inputs_pb2.FinalCutInput | None = ...,
@@ -113,11 +105,11 @@ class StageRequest(_message.Message):
         task_id: _builtins.str = ...,
         drama_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["final_cut", b"final_cut", "frames", b"frames", "input", b"input", "material_video", b"material_video", "plan", b"plan", "screenplay", b"screenplay", "speech", b"speech"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["final_cut", b"final_cut", "frames", b"frames", "input", b"input", "material_video", b"material_video", "speech", b"speech"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "final_cut", b"final_cut", "frames", b"frames", "input", b"input", "material_video", b"material_video", "parent_task_id", b"parent_task_id", "plan", b"plan", "screenplay", b"screenplay", "speech", b"speech", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "final_cut", b"final_cut", "frames", b"frames", "input", b"input", "material_video", b"material_video", "parent_task_id", b"parent_task_id", "speech", b"speech", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["screenplay", "plan", "frames", "speech", "final_cut", "material_video"]  # noqa: Y015
+    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["frames", "speech", "final_cut", "material_video"]  # noqa: Y015
     _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
 
