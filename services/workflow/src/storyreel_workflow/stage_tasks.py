@@ -175,10 +175,7 @@ class StageTaskJob:
         kind = job.kind.removeprefix("pipeline_")
         if kind not in MODELS:
             raise AppError(f"unknown stage task {job.kind!r}", code=Code.GENERAL, permanent=True)
-        state = await self.docs.get(STAGE_TASKS, job.task_id) or await self.docs.insert(
-            STAGE_TASKS, {"_id": job.task_id, "owner_id": job.owner_id, "stages": {}}
-        )
-        run = StageRun(self, job, ctx, state, total=2 if kind == "storyboard" else 1)
+        run = await self.open_run(job, ctx, total=2 if kind == "storyboard" else 1)
         if kind == "storyboard":
             spec = StoryboardTask.model_validate(job.payload)
             return await write_storyboard(run, spec, self.stages.channels)
@@ -187,6 +184,13 @@ class StageTaskJob:
         if kind == "clips":
             return await self._clips(run, ClipsTask.model_validate(job.payload))
         return await self._narration(run, NarrationTask.model_validate(job.payload))
+
+    async def open_run(self, job: Job, ctx: JobContext, *, total: int) -> StageRun:
+        """This delivery's run of `total` stages, on the state earlier deliveries recorded."""
+        state = await self.docs.get(STAGE_TASKS, job.task_id) or await self.docs.insert(
+            STAGE_TASKS, {"_id": job.task_id, "owner_id": job.owner_id, "stages": {}}
+        )
+        return StageRun(self, job, ctx, state, total=total)
 
     async def _frames(self, run: StageRun, spec: FramesTask) -> dict[str, Any]:
         board = seed_storyboard(
