@@ -1,7 +1,8 @@
 """Seed 002's stage endpoints: `/pipeline/storyboard`, `/frames`, `/clips`, `/narration`.
 
 Each starts a `pipeline_<stage>` task on the workflow service (`StartStageTask`), which runs
-the same stage tasks a `/pipeline/render` runs; results are read with `GET /tasks/{id}`, where
+stage tasks (the storyboard: the studio's script and storyboards on a drama of its own; the
+others: the frames, final cut and speech stages); results are read with `GET /tasks/{id}`, where
 every `*_key` gets a signed `*_url`. Bounds are checked here (scenes 1-30, sizes, durations)
 and again by the workflow service.
 """

@@ -424,7 +424,7 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StartStageTask(self, request, context):
-        """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks.
+        """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

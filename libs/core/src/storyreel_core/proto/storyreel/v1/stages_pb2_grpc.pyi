@@ -145,7 +145,7 @@ class WorkflowServiceStub:
     """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
     GetWorkflowProgress: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]
     StartStageTask: _grpc.UnaryUnaryMultiCallable[_stages_pb2.StageTaskRequest, _common_pb2.TaskRef]
-    """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
+    """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above)."""
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -169,7 +169,7 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
     GetWorkflowProgress: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]  # type: ignore[assignment]
     StartStageTask: _aio.UnaryUnaryMultiCallable[_stages_pb2.StageTaskRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-    """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
+    """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above)."""
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
@@ -250,6 +250,6 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _stages_pb2.StageTaskRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
-        """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
+        """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above)."""
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
