@@ -96,6 +96,12 @@ def test_storyboard_frames_clips_with_the_seed_bodies(api: Api, tmp_path: Path) 
     assert all(s["prompt"] and s["bgm"] for s in scenes)
     assert task["progress"]["percentage"] == 100
     studio_edits_the_storyboard(api, task["result"])
+    # The same story again: a drama of its own, its name taken, so the task id's tail added.
+    again = storyboard(api)
+    first, second = (
+        api.get(f"/dramas/{t['result']['drama_id']}").json()["data"] for t in (task, again)
+    )
+    assert first["name"] == STORY and second["name"] == f"{STORY} ({again['task_id'][-8:]})"
 
     # /frames: the seed's storyboard items (scene_id, prompt, narration) and image_style.
     body = {
