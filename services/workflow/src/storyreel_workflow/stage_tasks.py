@@ -1,13 +1,13 @@
 """Seed 002's stage endpoints as tasks: `pipeline_storyboard`, `pipeline_frames`,
 `pipeline_clips`, `pipeline_narration`.
 
-Each runs its stages as children of its own task with the child id recorded before the call
-(`StageRun`), so a redelivered job re-attaches to a stage already running: the storyboard the
-studio's script and storyboards tasks on a drama of its own (`pipeline_storyboard`), the others
-the shared stage tasks of `stage_client.STAGES` (frames, final_cut, speech). Requests come in
-seed 002's shapes (a storyboard is a list of
-`{scene_id, prompt, narration}`) and results go out in them (`scene_id` on every item, media as
-`*_key`, which the gateway signs into `*_url`).
+Each runs its stages as children of its own task, the child id recorded before the call
+(`StageRun`), so a redelivered job re-attaches to a stage already running. The storyboard runs
+the studio's script and storyboards tasks on a drama of its own (`pipeline_storyboard`); the
+others run the shared stage tasks of `stage_client.STAGES` (frames, final_cut, speech).
+Requests come in seed 002's shapes (a storyboard is a list of `{scene_id, prompt,
+narration}`) and results go out in them (`scene_id` on every item, media as `*_key`, which the
+gateway signs into `*_url`).
 
 - storyboard: `{story, style, scenes, seed}` → a drama, GenerateScript, GenerateStoryboards
   → `storyboard [{scene_id, storyboard_id, title, prompt, narration, bgm, …}]`, one shot per
