@@ -50,6 +50,31 @@ def storyboard(api: Api) -> dict[str, Any]:
     return task
 
 
+def studio_edits_the_storyboard(api: Api, result: dict[str, Any]) -> None:
+    """The storyboard task made a drama of the caller's: the studio API reads its script and
+    a storyboard per scene back, and an edit there is an ordinary studio edit."""
+    drama_id, script_id = result["drama_id"], result["script_id"]
+    script = api.get(f"/dramas/{drama_id}/scripts/{script_id}").json()["data"]
+    assert script["title"] == result["title"] and script["status"] == "completed"
+    assert [s["id"] for s in script["scenes"]] == [s["scene_id"] for s in result["storyboard"]]
+    listed = api.get(f"/dramas/{drama_id}/storyboards").json()["data"]
+    assert [(b["id"], b["scene_id"], b["script_id"], b["prompt"]) for b in listed] == [
+        (s["storyboard_id"], s["scene_id"], script_id, s["prompt"]) for s in result["storyboard"]
+    ]
+    assert {b["image_status"] for b in listed} == {"pending"}  # planned; /frames draws
+    first = listed[0]
+    r = api.put(
+        f"/dramas/{drama_id}/storyboards/{first['id']}",
+        json={"prompt": "neon rain over the gate", "version": first["version"]},
+    )
+    assert r.status_code == 200, r.text
+    edited = api.get(f"/dramas/{drama_id}/storyboards/{first['id']}").json()["data"]
+    assert edited["prompt"] == "neon rain over the gate"
+    assert edited["version"] == first["version"] + 1
+    stale = {"prompt": "x", "version": first["version"]}
+    assert_error(api.put(f"/dramas/{drama_id}/storyboards/{first['id']}", json=stale), 409, 1003)
+
+
 def clip_stream(path: Path) -> tuple[str, int, int, int]:
     """Codec, width, height and decoded frame count of an MP4's video stream."""
     with av.open(str(path)) as container:
@@ -70,6 +95,13 @@ def test_storyboard_frames_clips_with_the_seed_bodies(api: Api, tmp_path: Path) 
     assert scenes[1]["title"] == "茶馆" and "苏梅" in scenes[1]["narration"]
     assert all(s["prompt"] and s["bgm"] for s in scenes)
     assert task["progress"]["percentage"] == 100
+    studio_edits_the_storyboard(api, task["result"])
+    # The same story again: a drama of its own, its name taken, so the task id's tail added.
+    again = storyboard(api)
+    first, second = (
+        api.get(f"/dramas/{t['result']['drama_id']}").json()["data"] for t in (task, again)
+    )
+    assert first["name"] == STORY and second["name"] == f"{STORY} ({again['task_id'][-8:]})"
 
     # /frames: the seed's storyboard items (scene_id, prompt, narration) and image_style.
     body = {
@@ -138,6 +170,7 @@ def test_stage_endpoints_refuse_bad_input_at_the_edge(api: Api, other_api: Api) 
 
     for scenes in (0, 31):
         refused("/pipeline/storyboard", {"story": STORY, "scenes": scenes})
+    refused("/pipeline/storyboard", {"story": STORY, "style": "s" * 101})
     refused("/pipeline/storyboard", {"story": "   "})
     refused("/pipeline/frames", {"storyboard": []})
     refused("/pipeline/frames", {"storyboard": [SEED_SCENE] * 31})

@@ -178,7 +178,8 @@ def test_seed_004_media_generate_and_read(api: Api, other_api: Api) -> None:
     assert wait_task(api, started["task_id"])["status"] == "completed"
     image = api.get(f"/media/images/{started['id']}").json()["data"]
     assert image["status"] == "completed" and (image["width"], image["height"]) == (160, 288)
-    assert download(api, image["url"]).startswith(b"\x89PNG")
+    stored = download(api, image["url"])
+    assert stored.startswith(b"\x89PNG") and image["size"] == len(stored)  # bytes, as seed 004's
 
     # Video from the generated image, as a typed task in a conversation.
     cid = api.post("/conversations", json={"title": "clips"}).json()["data"]["id"]

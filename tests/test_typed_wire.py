@@ -38,11 +38,10 @@ from storyreel_core.rpc.messages import (
     to_message,
     to_object,
 )
-from storyreel_script.screenplay_job import ScreenplayInput
-from storyreel_storyboard.plan_job import PlanInput
 from storyreel_tts.speech_job import SpeechInput
 from storyreel_video.video_models import CutShot
 from storyreel_workflow.material_video_job import Material, MaterialVideoInput
+from storyreel_workflow.pipeline_storyboard import StoryboardTask
 from storyreel_workflow.stage_tasks import (
     ClipFrame,
     ClipsTask,
@@ -50,7 +49,6 @@ from storyreel_workflow.stage_tasks import (
     LineIn,
     NarrationTask,
     SceneIn,
-    StoryboardTask,
 )
 
 PAIRS: list[tuple[type[BaseModel], type[Message]]] = [
@@ -63,8 +61,6 @@ PAIRS: list[tuple[type[BaseModel], type[Message]]] = [
     (Shot, drama_pb2.Shot),
     (Storyboard, drama_pb2.StoryboardPlan),
     (FigureBox, drama_pb2.FigureBox),
-    (ScreenplayInput, stage_inputs_pb2.ScreenplayInput),
-    (PlanInput, stage_inputs_pb2.PlanInput),
     (FramesInput, stage_inputs_pb2.FramesInput),
     (SpeechInput, stage_inputs_pb2.SpeechInput),
     (CutShot, videos_pb2.CutShot),
@@ -155,11 +151,6 @@ BOARD = Storyboard(
 FILLED: list[tuple[BaseModel, type[Message]]] = [
     (SCREENPLAY, drama_pb2.Screenplay),
     (BOARD, drama_pb2.StoryboardPlan),
-    (
-        PlanInput(screenplay=SCREENPLAY, shots_per_scene=3, shot_type="close_up", seed=5,
-                  base_duration=2.5),
-        stage_inputs_pb2.PlanInput,
-    ),
     (
         FramesInput(storyboard=BOARD, width=512, height=900, style="s", seed=3,
                     character_sheets=False, thumbnail_width=0, references={"c1": "k/c1.png"},

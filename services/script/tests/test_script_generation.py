@@ -273,3 +273,31 @@ async def test_the_job_keeps_long_sentences_whole_and_notes_fewer_scenes(
         assert story in result["content"]
         assert result["scene_count"] == 2
         assert "6 scenes" in result["metadata"]["notes"][0]
+
+
+async def test_without_a_drama_the_screenplay_is_the_result_and_nothing_is_stored(
+    stores: tuple[DramaStore, ScriptStore],
+) -> None:
+    """A seed 004 draft's screenplay: GenerateScript with no drama stores no script."""
+    _, scripts = stores
+    plan = plan_generation(
+        drama_id="", prompt="林风走进茶馆。苏梅为他倒茶。", input_type="prompt", input_content=""
+    )
+    assert plan.drama_id == "" and plan.scene_count == DEFAULT_SCENE_COUNT
+    job = Job(
+        task_id="task_draft1",
+        kind="generate_script",
+        owner_id=OWNER,
+        payload=plan.model_dump(mode="json"),
+        attempt=1,
+    )
+    ctx = FakeContext()
+    generator = ScriptGenerator(scripts, ProviderRegistry(load_providers(None)))
+    result = await generator.run(job, cast(JobContext, ctx))
+    assert ctx.steps == ["writing screenplay"]
+    screenplay = result["screenplay"]
+    assert screenplay["language"] == "zh" and len(screenplay["scenes"]) == 2
+    assert "苏梅" in {c["name"] for c in screenplay["characters"]}
+    assert result["generator"] == {"provider": "offline", "model": "rule-based"}
+    assert "id" not in result and result["cost"] == 0
+    assert await scripts.docs.find("scripts", {"owner_id": OWNER}) == []

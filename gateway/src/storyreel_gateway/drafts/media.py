@@ -248,6 +248,7 @@ class Media:
             if doc["kind"] == "image":
                 frames = result.get("frames") or []
                 changes["key"] = frames[0]["key"] if frames else None
+                changes["size"] = frames[0].get("size") if frames else None  # bytes
             else:
                 changes["key"] = result.get("video_key")
                 changes["thumbnail_key"] = result.get("thumbnail_key")

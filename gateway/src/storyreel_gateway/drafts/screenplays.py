@@ -2,7 +2,8 @@
 
 A draft moves through `generating` → `draft` → `confirmed` → `completed` (or `failed`):
 
-1. `start`: the script service's `screenplay` stage writes the screenplay from the prompt.
+1. `start`: the script service's `GenerateScript`, with no drama, writes the screenplay from
+   the prompt (the task's result; nothing is stored in the studio until `confirm`).
 2. `advance`, when that task has completed: the draft takes its scenes (narration, image and
    video prompt) and characters (at most `character_count`), and the asset service's `frames`
    stage draws one character sheet per character, its combined view (front, side and back
@@ -116,19 +117,21 @@ class Screenplays:
         reference_keys: list[str],
         ai_provider: str,
         model: str,
-        persona_prompt: str,
+        persona_id: str,
     ) -> tuple[dict[str, Any], str]:
-        """Start a draft's screenplay; (the draft, the screenplay task id)."""
-        stages.choose_model(self.state.providers, "text", ai_provider, model)
-        payload: dict[str, Any] = {
-            "story": prompt,
-            "style": style,
-            "scene_count": scene_count,
-            "ai_provider": ai_provider,
-            "model": model,
-            "persona_prompt": persona_prompt,
-        }
-        task_id = await stages.start_screenplay(self.state, owner_id, payload)
+        """Start a draft's screenplay; (the draft, the screenplay task id). Without
+        `scene_count` the script service's default applies (a medium-length script's)."""
+        choice = stages.choose_model(self.state.providers, "text", ai_provider, model)
+        request = script_pb2.GenerateScriptRequest(
+            prompt=prompt,
+            input_type="prompt",
+            style=style,
+            scene_count=scene_count or 0,
+            ai_provider=choice.provider if ai_provider or model else "",
+            model=choice.model if ai_provider or model else "",
+            persona_id=persona_id,
+        )
+        task_id = await stages.start_screenplay(self.state, owner_id, request)
         draft = await self.documents.create_draft(
             owner_id,
             {

@@ -1,7 +1,8 @@
 """Starting the studio's stage tasks from the gateway for seed 004's drafts and media.
 
 Each call is a gRPC start RPC of the service that owns the work (no drawing or encoding in the
-gateway): the script service's `screenplay` stage writes a draft's screenplay, the asset
+gateway): the script service's `GenerateScript` without a drama writes a draft's screenplay
+(the task's result only; the draft becomes a drama on confirm), the asset
 service's `frames` stage draws a draft's character sheets (a storyboard with no shots) or one
 generated image (a storyboard with one shot, through the request's image provider), and the
 video service's final cut (`RenderFinalCut` of explicit shots, job kind `final_cut`) animates an
@@ -13,7 +14,13 @@ from __future__ import annotations
 from typing import Any
 
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.proto.storyreel.v1 import common_pb2, stages_pb2_grpc, tasks_pb2, videos_pb2
+from storyreel_core.proto.storyreel.v1 import (
+    common_pb2,
+    script_pb2,
+    stages_pb2_grpc,
+    tasks_pb2,
+    videos_pb2,
+)
 from storyreel_core.providers.config import OFFLINE, OFFLINE_MODEL
 from storyreel_core.providers.ports import Modality
 from storyreel_core.providers.registry import ModelChoice, ProviderRegistry
@@ -56,11 +63,12 @@ def _request(kind: str, payload: dict[str, Any], task_id: str = "") -> common_pb
     return stage_request(kind, payload, task_id=task_id)
 
 
-async def start_screenplay(state: GatewayState, owner_id: str, payload: dict[str, Any]) -> str:
-    """The script service's `screenplay` stage (story → Screenplay as the task result)."""
-    ref = await call(
-        state.stubs.script.WriteScreenplay, _request("screenplay", payload), user_id=owner_id
-    )
+async def start_screenplay(
+    state: GatewayState, owner_id: str, request: script_pb2.GenerateScriptRequest
+) -> str:
+    """The script service's `generate_script` task with no `drama_id`: story → Screenplay as
+    the task result (`result.screenplay`), nothing stored."""
+    ref = await call(state.stubs.script.GenerateScript, request, user_id=owner_id)
     return str(ref.task_id)
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from storyreel_core.errors import ValidationFailed
-from storyreel_core.persona_text import persona_prompt, persona_style
+from storyreel_core.persona_text import persona_style
 from storyreel_gateway.drafts.bodies import DraftParams, ImageParams, VideoParams, parse_size
 from storyreel_gateway.drafts.documents import DraftDocuments
 from storyreel_gateway.drafts.media import Media
@@ -14,8 +13,6 @@ from storyreel_gateway.drafts.screenplays import Screenplays
 from storyreel_gateway.routers.conversations import check_conversation, start_in_conversation
 from storyreel_gateway.routers.personas import fetch_persona
 from storyreel_gateway.state import GatewayState
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _size(size: str, field: str) -> tuple[int, int]:
@@ -30,11 +27,9 @@ async def start_draft(
 ) -> tuple[dict[str, Any], str]:
     """(the draft, its screenplay task id); 404 for another user's conversation or image."""
     await check_conversation(state, owner_id, conversation_id)
-    style, prompt_text = body.style, ""
-    if body.persona_id:
-        persona = await fetch_persona(state, owner_id, body.persona_id)
-        style = persona_style(persona, style)
-        prompt_text = persona_prompt(persona, "zh" if _CJK.search(body.prompt) else "en")
+    style = body.style
+    if body.persona_id:  # 404 before any task; the script service applies the persona
+        style = persona_style(await fetch_persona(state, owner_id, body.persona_id), style)
     documents = DraftDocuments(state.docs)
     keys = await Media(state, documents).image_keys(owner_id, body.user_images, "user_images")
     return await Screenplays(state, documents).start(
@@ -47,7 +42,7 @@ async def start_draft(
         reference_keys=keys,
         ai_provider=body.ai_provider,
         model=body.model,
-        persona_prompt=prompt_text,
+        persona_id=body.persona_id or "",
     )
 
 

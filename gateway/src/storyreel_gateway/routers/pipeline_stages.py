@@ -1,7 +1,8 @@
 """Seed 002's stage endpoints: `/pipeline/storyboard`, `/frames`, `/clips`, `/narration`.
 
 Each starts a `pipeline_<stage>` task on the workflow service (`StartStageTask`), which runs
-the same stage tasks a `/pipeline/render` runs; results are read with `GET /tasks/{id}`, where
+stage tasks (the storyboard: the studio's script and storyboards on a drama of its own; the
+others: the frames, final cut and speech stages); results are read with `GET /tasks/{id}`, where
 every `*_key` gets a signed `*_url`. Bounds are checked here (scenes 1-30, sizes, durations)
 and again by the workflow service.
 """
@@ -50,7 +51,9 @@ class StoryboardBody(BaseModel):
         pattern=NOT_BLANK,
         examples=["一位独行武者穿越废土城市寻找真相"],
     )
-    style: str = Field(default="", max_length=200, examples=["赛博朋克，冷色光影"])
+    style: str = Field(
+        default="", max_length=100, examples=["赛博朋克，冷色光影"], description="the script's"
+    )
     scenes: int = Field(default=6, ge=1, le=MAX_SCENES, description="the most scenes (1-30)")
     seed: Seed = 0
     ai_provider: str | None = Field(
@@ -67,6 +70,9 @@ class StoryboardLine(BaseModel):
 
 class StoryboardScene(BaseModel):
     scene_id: str
+    storyboard_id: str | None = Field(
+        default=None, description="the scene's storyboard in the drama (studio API)"
+    )
     title: str
     prompt: str
     narration: str
@@ -83,6 +89,10 @@ class StoryboardAccepted(Accepted):
         default=None, description="present when the task completed within a few seconds"
     )
     title: str | None = None
+    drama_id: str | None = Field(
+        default=None, description="the drama the task made (with the storyboard)"
+    )
+    script_id: str | None = None
 
 
 class SceneIn(BaseModel):
@@ -217,8 +227,10 @@ async def storyboard(
     body: StoryboardBody, request: Request, response: Response, state: State, user: CurrentUser
 ) -> dict[str, Any]:
     """Story → script → storyboard (seed 002 `/storyboard`): one scene each with `scene_id`,
-    `title`, `prompt`, `narration`, `bgm`. Answers 200 with the `storyboard` when it is ready
-    within a few seconds (the offline screenwriter), else 202 with the task id; the task's
+    `title`, `prompt`, `narration`, `bgm`. The task makes a drama of yours with the script and
+    a storyboard per scene (`drama_id`, `script_id`, each scene's `storyboard_id`), which the
+    studio API reads and edits. Answers 200 with the `storyboard` when it is ready within a
+    few seconds (the offline screenwriter), else 202 with the task id; the task's
     `result.storyboard` holds it either way."""
     payload = body.model_dump(mode="json")
     payload["ai_provider"] = body.ai_provider or ""
@@ -237,7 +249,8 @@ async def storyboard(
             accepted["status"] = task["status"]
             if task["status"] == "completed" and task["result"]:
                 accepted["storyboard"] = task["result"]["storyboard"]
-                accepted["title"] = task["result"]["title"]
+                for field in ("title", "drama_id", "script_id"):
+                    accepted[field] = task["result"][field]
                 response.status_code = 200
             break
         await asyncio.sleep(POLL_S)

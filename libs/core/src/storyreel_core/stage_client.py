@@ -1,6 +1,6 @@
 """Start a stage task on its owning service over gRPC and wait for it to finish.
 
-Used by the workflow (the one-click render) and by the storyboard service (frames and speech
+Used by the workflow (seed 002's stage tasks) and by the storyboard service (frames and speech
 for the studio's storyboards). Waiting listens to `events.tasks.<id>` for wake-ups but trusts
 only the task record, re-read after every wake-up and at least every half second, so a missed
 event costs latency, never correctness.
@@ -17,7 +17,6 @@ from google.protobuf.message import Message
 from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.proto.storyreel.v1 import (
     common_pb2,
-    script_pb2_grpc,
     stages_pb2_grpc,
     videos_pb2,
     videos_pb2_grpc,
@@ -34,16 +33,6 @@ POLL_S = 0.5
 # Each stage: the service that owns it, its job kind (the StageRequest input it takes, unless
 # REQUESTS names the stage's own request), and its start method on a channel to that service.
 STAGES: dict[str, tuple[str, str, Callable[[grpc.aio.Channel], StageMethod]]] = {
-    "script": (
-        "script",
-        "screenplay",
-        lambda ch: script_pb2_grpc.ScriptServiceStub(ch).WriteScreenplay,
-    ),
-    "storyboard": (
-        "storyboard",
-        "plan",
-        lambda ch: stages_pb2_grpc.StoryboardServiceStub(ch).PlanShots,
-    ),
     "frames": ("asset", "frames", lambda ch: stages_pb2_grpc.AssetServiceStub(ch).RenderFrames),
     "speech": ("tts", "speech", lambda ch: stages_pb2_grpc.TtsServiceStub(ch).Synthesize),
     "final_cut": (

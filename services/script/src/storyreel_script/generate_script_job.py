@@ -6,6 +6,10 @@ estimate above `budget` included; the job writes the screenplay with the chosen 
 (`script_writer`), renders it as readable text and stores it under an id derived from the task
 id (a redelivery finds it there). The script's metadata records the `generator` (provider and
 model) and the task result adds the provider calls' `usage` and `cost`.
+
+Without a `drama_id` nothing is stored: the result is the screenplay itself (`{screenplay,
+generator, usage, cost, provider_calls}`), which is how a seed 004 draft gets its screenplay
+before it is confirmed into a drama.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ Length = Literal["short", "medium", "long"]
 
 
 class GenerateScriptInput(BaseModel):
-    drama_id: str = Field(min_length=1)
+    # The drama the script is stored in; "" stores nothing (the screenplay is the result).
+    drama_id: str = ""
     story: str = Field(min_length=1, max_length=MAX_STORY_CHARS)
     input_type: InputType = "prompt"
     prompt: str = ""
@@ -179,6 +184,8 @@ class ScriptGenerator:
             persona_prompt=spec.persona_prompt,
         )
         screenplay = written.screenplay
+        if not spec.drama_id:
+            return {"screenplay": screenplay.model_dump(mode="json"), **written.report()}
         await ctx.progress(1, 2, "saving script")
         metadata: dict[str, Any] = {
             "characters": [c.model_dump(mode="json") for c in screenplay.characters],

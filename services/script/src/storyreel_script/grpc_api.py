@@ -14,13 +14,10 @@ from storyreel_core.proto.storyreel.v1 import common_pb2, script_pb2, script_pb2
 from storyreel_core.providers.registry import ProviderRegistry
 from storyreel_core.rpc.messages import object_to_dict, to_object
 from storyreel_core.rpc.server import caller_id
-from storyreel_core.rpc.stage_servicer import parse_input, start_stage
 from storyreel_core.task_launcher import TaskLauncher
-from storyreel_script import script_writer
 from storyreel_script.drama_store import DramaStore
 from storyreel_script.persona_api import PersonaMethods
 from storyreel_script.persona_store import PersonaStore
-from storyreel_script.screenplay_job import ScreenplayInput
 from storyreel_script.script_api import ScriptMethods
 from storyreel_script.script_store import ScriptStore
 
@@ -113,22 +110,3 @@ class ScriptServicer(ScriptMethods, PersonaMethods, script_pb2_grpc.ScriptServic
         await self.scripts.delete_drama_content(owner_id, request.id)
         await self.dramas.delete(owner_id, request.id)
         return common_pb2.Empty()
-
-    async def WriteScreenplay(
-        self, request: common_pb2.StageRequest, context: Ctx
-    ) -> common_pb2.TaskRef:
-        spec = parse_input(ScreenplayInput, request, "screenplay")
-        # An unknown provider or model is refused before the stage task exists.
-        choice = script_writer.choose(self.providers, spec.ai_provider, spec.model)
-        script_writer.check_estimate(
-            self.providers, choice, spec.story, spec.scene_count, spec.budget
-        )
-        return await start_stage(
-            self.launcher,
-            request,
-            context,
-            service="script",
-            kind="screenplay",
-            model=ScreenplayInput,
-            total=1,
-        )

@@ -137,7 +137,8 @@ class ScriptMethods:
         self, request: script_pb2.GenerateScriptRequest, context: Ctx
     ) -> common_pb2.TaskRef:
         owner_id = caller_id(context)
-        await self.scripts.dramas.get(owner_id, request.drama_id)  # 404 before any task exists
+        if request.drama_id:  # 404 before any task exists; none: the screenplay is the result
+            await self.scripts.dramas.get(owner_id, request.drama_id)
         persona = (
             await self.personas.get(owner_id, request.persona_id) if request.persona_id else None
         )
@@ -164,7 +165,7 @@ class ScriptMethods:
             kind=GENERATE_KIND,
             owner_id=owner_id,
             payload=spec.model_dump(mode="json"),
-            drama_id=request.drama_id,
+            drama_id=request.drama_id or None,
             total=2,
             **stage_task(context),
         )

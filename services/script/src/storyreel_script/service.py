@@ -15,7 +15,6 @@ from storyreel_script.drama_store import DramaStore
 from storyreel_script.generate_script_job import ScriptGenerator
 from storyreel_script.grpc_api import ScriptServicer
 from storyreel_script.persona_store import PersonaStore
-from storyreel_script.screenplay_job import ScreenplayWriter
 from storyreel_script.script_api import GENERATE_KIND
 from storyreel_script.script_store import ScriptStore
 
@@ -53,7 +52,6 @@ def build(platform: Platform) -> ServiceParts:
         registrars=[register],
         service_names=[script_pb2.DESCRIPTOR.services_by_name["ScriptService"].full_name],
         handlers={
-            "screenplay": ScreenplayWriter(platform.providers).run,
             GENERATE_KIND: ScriptGenerator(scripts, platform.providers).run,
         },
         on_start=[

@@ -1,4 +1,4 @@
-"""Assemble the storyboard service: the planning stage and the drama storyboard library."""
+"""Assemble the storyboard service: the drama storyboard library and its jobs."""
 
 from __future__ import annotations
 
@@ -6,23 +6,16 @@ import grpc
 
 from storyreel_core.bus.job_runner import Handler
 from storyreel_core.platform import Platform
-from storyreel_core.proto.storyreel.v1 import (
-    stages_pb2,
-    stages_pb2_grpc,
-    storyboards_pb2,
-    storyboards_pb2_grpc,
-)
+from storyreel_core.proto.storyreel.v1 import storyboards_pb2, storyboards_pb2_grpc
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.service_runtime import ServiceParts
 from storyreel_storyboard.audio_job import ShotAudioJob
 from storyreel_storyboard.deleted_drama import ForgetIfDeleted
 from storyreel_storyboard.frames import FrameMaker
 from storyreel_storyboard.generate_job import GenerateStoryboardsJob
-from storyreel_storyboard.grpc_api import StoryboardServicer
 from storyreel_storyboard.image_job import RegenerateImageJob
 from storyreel_storyboard.library_api import StoryboardLibraryServicer
 from storyreel_storyboard.peers import Peers
-from storyreel_storyboard.plan_job import run_plan
 from storyreel_storyboard.storyboard_store import StoryboardStore
 
 NAME = "storyboard"
@@ -34,7 +27,6 @@ def build(platform: Platform) -> ServiceParts:
     # build().
     peers = Peers(lambda: platform.settings, platform.tasks, platform.bus)
     frames = FrameMaker(peers, platform.objects)
-    stage = StoryboardServicer(platform.launcher)
     scratch = ScratchSpace(platform.settings.data_dir, NAME)  # uploads' local copies
     library = StoryboardLibraryServicer(
         store,
@@ -50,18 +42,15 @@ def build(platform: Platform) -> ServiceParts:
         return ForgetIfDeleted(handler, forget, peers)
 
     def register(server: grpc.aio.Server) -> None:
-        stages_pb2_grpc.add_StoryboardServiceServicer_to_server(stage, server)
         storyboards_pb2_grpc.add_StoryboardLibraryServiceServicer_to_server(library, server)
 
     return ServiceParts(
         name=NAME,
         registrars=[register],
         service_names=[
-            stages_pb2.DESCRIPTOR.services_by_name["StoryboardService"].full_name,
             storyboards_pb2.DESCRIPTOR.services_by_name["StoryboardLibraryService"].full_name,
         ],
         handlers={
-            "plan": run_plan,
             "storyboards": guarded(GenerateStoryboardsJob(store, peers, frames)),
             "storyboard_image": guarded(RegenerateImageJob(store, peers, frames)),
             "shot_audio": guarded(ShotAudioJob(store, peers)),

@@ -22,13 +22,8 @@ from storyreel_core.render_cost import check_render_cost
 from storyreel_core.rpc.messages import first_error, from_message, task_ref
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.task_launcher import TaskLauncher
-from storyreel_workflow.stage_tasks import (
-    MODELS,
-    ClipsTask,
-    FramesTask,
-    NarrationTask,
-    StoryboardTask,
-)
+from storyreel_workflow.pipeline_storyboard import StoryboardTask
+from storyreel_workflow.stage_tasks import MODELS, ClipsTask, FramesTask, NarrationTask
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 # Where the frames stage stores a shot's frame (frames_job): the task id says whose it is.

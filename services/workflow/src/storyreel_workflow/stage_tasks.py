@@ -1,15 +1,17 @@
 """Seed 002's stage endpoints as tasks: `pipeline_storyboard`, `pipeline_frames`,
 `pipeline_clips`, `pipeline_narration`.
 
-Each runs the same stage tasks a render runs (`stage_client.STAGES`: script → storyboard,
-frames, final_cut, speech), started as children of its own task with the child id recorded
-before the call, so a redelivered job re-attaches to a stage already running (as
-`render_job.RenderJob` does). Requests come in seed 002's shapes (a storyboard is a list of
-`{scene_id, prompt, narration}`) and results go out in them (`scene_id` on every item, media as
-`*_key`, which the gateway signs into `*_url`).
+Each runs its stages as children of its own task, the child id recorded before the call
+(`StageRun`), so a redelivered job re-attaches to a stage already running. The storyboard runs
+the studio's script and storyboards tasks on a drama of its own (`pipeline_storyboard`); the
+others run the shared stage tasks of `stage_client.STAGES` (frames, final_cut, speech).
+Requests come in seed 002's shapes (a storyboard is a list of `{scene_id, prompt,
+narration}`) and results go out in them (`scene_id` on every item, media as `*_key`, which the
+gateway signs into `*_url`).
 
-- storyboard: `{story, style, scenes, seed}` → script and storyboard stages → `storyboard
-  [{scene_id, title, prompt, narration, bgm, …}]`, one shot per scene.
+- storyboard: `{story, style, scenes, seed}` → a drama, GenerateScript, GenerateStoryboards
+  → `storyboard [{scene_id, storyboard_id, title, prompt, narration, bgm, …}]`, one shot per
+  scene, and the `drama_id` and `script_id` a studio client edits.
 - frames: `{storyboard, width, height, seed, …}` → frames stage → `frames [{scene_id,
   frame_key}]` (PNG, `width`×`height`).
 - clips: `{frames [{scene_id, frame_key, duration, camera_movement}], width, height, fps,
@@ -29,26 +31,17 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from storyreel_core.bus.job_runner import Job, JobContext
-from storyreel_core.drama_models import (
-    CameraMovement,
-    Language,
-    Shot,
-    Storyboard,
-    Transition,
-    ordered_lines,
-)
+from storyreel_core.drama_models import CameraMovement, Language, Shot, Storyboard, Transition
 from storyreel_core.errors import AppError, Code
 from storyreel_core.ids import new_id
 from storyreel_core.providers.usage import merge_summaries
 from storyreel_core.stage_client import StageClient
 from storyreel_core.stores.document_store import DocumentStore
+from storyreel_workflow.pipeline_storyboard import MAX_SCENES, StoryboardTask, write_storyboard
 
 STAGE_TASKS = "pipeline_stage_tasks"
 KINDS = ("storyboard", "frames", "clips", "narration")
 SCENE_ID = r"^[A-Za-z0-9_-]{1,64}$"
-MAX_SCENES = 30
-# What the final cut plays under every scene: the video service's procedural pad (music_bed).
-BGM = "ambient minor pad (the built-in music bed, ducked under speech)"
 STEP_NAMES = {
     "script": "writing screenplay",
     "storyboard": "planning storyboard",
@@ -57,23 +50,6 @@ STEP_NAMES = {
     "final_cut": "animating clips",
 }
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-
-
-class StoryboardTask(BaseModel):
-    story: str = Field(min_length=1, max_length=200_000)
-    style: str = Field(default="", max_length=200)
-    scenes: int = Field(default=6, ge=1, le=MAX_SCENES)
-    seed: int = 0
-    ai_provider: str = Field(default="", max_length=64)
-    model: str = Field(default="", max_length=200)
-    budget: float | None = Field(default=None, ge=0)
-
-    @field_validator("story")
-    @classmethod
-    def not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("story must not be empty")
-        return value
 
 
 class SceneIn(BaseModel):
@@ -188,49 +164,6 @@ def seed_storyboard(scenes: list[tuple[str, str, str, str]], style: str = "") ->
     return Storyboard(language=language_of(*texts), style=style, shots=shots)
 
 
-def storyboard_result(script: dict[str, Any], board: dict[str, Any]) -> dict[str, Any]:
-    """Seed 002's storyboard: one item per scene (its first shot), plus the cast."""
-    screenplay = script["screenplay"]
-    scenes = {s["id"]: s for s in screenplay["scenes"]}
-    names = {c["id"]: c["name"] for c in board["characters"]}
-    items: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for raw in board["shots"]:
-        shot = Shot.model_validate(raw)
-        if shot.scene_id in seen:
-            continue
-        seen.add(shot.scene_id)
-        scene = scenes.get(shot.scene_id, {})
-        items.append(
-            {
-                "scene_id": shot.scene_id,
-                "title": scene.get("location") or shot.location,
-                "prompt": shot.prompt,
-                "narration": shot.narration,
-                "dialogue": [
-                    {"speaker": names.get(line.character_id, line.character_id), "text": line.text}
-                    for line in shot.dialogue
-                ],
-                "lines": [
-                    {"speaker": names.get(x.speaker, x.speaker), "text": x.text}
-                    for x in ordered_lines(shot.narration, shot.dialogue, shot.lines)
-                ],
-                "bgm": BGM,
-                "shot_type": shot.shot_type,
-                "camera_movement": shot.camera_movement,
-                "duration": shot.duration,
-            }
-        )
-    return {
-        "title": screenplay["title"],
-        "language": board["language"],
-        "characters": board["characters"],
-        "notes": list(screenplay.get("notes") or []),
-        "generator": script.get("generator", {"provider": "offline", "model": ""}),
-        "storyboard": items,
-    }
-
-
 class StageTaskJob:
     """The handler of the four `pipeline_*` kinds (see the module docstring)."""
 
@@ -242,35 +175,22 @@ class StageTaskJob:
         kind = job.kind.removeprefix("pipeline_")
         if kind not in MODELS:
             raise AppError(f"unknown stage task {job.kind!r}", code=Code.GENERAL, permanent=True)
-        state = await self.docs.get(STAGE_TASKS, job.task_id) or await self.docs.insert(
-            STAGE_TASKS, {"_id": job.task_id, "owner_id": job.owner_id, "stages": {}}
-        )
-        run = StageRun(self, job, ctx, state, total=2 if kind == "storyboard" else 1)
+        run = await self.open_run(job, ctx, total=2 if kind == "storyboard" else 1)
         if kind == "storyboard":
             spec = StoryboardTask.model_validate(job.payload)
-            script = await run.stage(
-                "script",
-                {
-                    "story": spec.story,
-                    "style": spec.style,
-                    "scene_count": spec.scenes,
-                    "seed": spec.seed,
-                    "ai_provider": spec.ai_provider,
-                    "model": spec.model,
-                    "budget": spec.budget,
-                },
-            )
-            board = await run.stage(
-                "storyboard",
-                {"screenplay": script["screenplay"], "shots_per_scene": 1, "seed": spec.seed},
-            )
-            spent = merge_summaries(script, board)
-            return {**storyboard_result(script, board["storyboard"]), **spent}
+            return await write_storyboard(run, spec, self.stages.channels)
         if kind == "frames":
             return await self._frames(run, FramesTask.model_validate(job.payload))
         if kind == "clips":
             return await self._clips(run, ClipsTask.model_validate(job.payload))
         return await self._narration(run, NarrationTask.model_validate(job.payload))
+
+    async def open_run(self, job: Job, ctx: JobContext, *, total: int) -> StageRun:
+        """This delivery's run of `total` stages, on the state earlier deliveries recorded."""
+        state = await self.docs.get(STAGE_TASKS, job.task_id) or await self.docs.insert(
+            STAGE_TASKS, {"_id": job.task_id, "owner_id": job.owner_id, "stages": {}}
+        )
+        return StageRun(self, job, ctx, state, total=total)
 
     async def _frames(self, run: StageRun, spec: FramesTask) -> dict[str, Any]:
         board = seed_storyboard(
@@ -407,9 +327,30 @@ class StageRun:
         self.total = total
         self.finished = 0
 
+    async def remember(self, **fields: Any) -> None:
+        """Keep `fields` on the task's state (what a redelivery must find, e.g. its drama)."""
+        self.state.update(fields)
+        self.state = await self.owner.docs.replace(STAGE_TASKS, self.state)
+
     async def stage(self, stage: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """The stage's result: a child that completed earlier is reused, one still running is
-        waited for, one that failed or was cancelled runs again as a new child."""
+        """A shared stage task of `stage_client.STAGES` with `payload` as a child (`child`)."""
+
+        async def start(task_id: str) -> None:
+            await self.owner.stages.start(
+                stage,
+                payload,
+                owner_id=self.job.owner_id,
+                task_id=task_id,
+                parent_id=self.job.task_id,
+            )
+
+        return await self.child(stage, start)
+
+    async def child(self, stage: str, start: Callable[[str], Awaitable[Any]]) -> dict[str, Any]:
+        """The result of the child recorded as `stage`, started as `start(task_id)` (which
+        names the child's id and this task as its parent): a child that completed earlier is
+        reused, one still running is waited for, one that failed or was cancelled runs again
+        as a new child. AppError (permanent) when the child ends failed or cancelled."""
         tasks = self.owner.stages.tasks
         record = self.state["stages"].get(stage) or {}
         child_id = record.get("task_id")
@@ -427,13 +368,7 @@ class StageRun:
                 self.state["stages"][stage] = {"task_id": child_id}
                 self.state = await self.owner.docs.replace(STAGE_TASKS, self.state)
                 await self.report(stage, 0.0, None)
-                await self.owner.stages.start(
-                    stage,
-                    payload,
-                    owner_id=self.job.owner_id,
-                    task_id=str(child_id),
-                    parent_id=self.job.task_id,
-                )
+                await start(str(child_id))
             child = await self.owner.stages.wait(str(child_id), self.relay(stage))
         if child["status"] != "completed":
             error = child.get("error") or {}

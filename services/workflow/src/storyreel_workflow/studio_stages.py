@@ -17,7 +17,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from storyreel_core.errors import AlreadyExists
 from storyreel_core.proto.storyreel.v1 import (
     assets_pb2,
     assets_pb2_grpc,
@@ -30,6 +29,7 @@ from storyreel_core.proto.storyreel.v1 import (
 )
 from storyreel_core.resolutions import parse_resolution
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.dramas import create_drama
 from storyreel_core.rpc.peers import PeerChannels
 from storyreel_core.workflow_models import WorkflowPreferences
 
@@ -138,21 +138,15 @@ class StudioStages:
         return videos_pb2_grpc.VideoLibraryServiceStub(self.channels.channel("video"))
 
     async def create_drama(self, workflow: dict[str, Any]) -> str:
-        owner, name = workflow["owner_id"], workflow["name"]
-        description = f"made by workflow {workflow['_id']}"
-        create = self._script().CreateDrama
-        try:
-            drama = await self._call(
-                create, script_pb2.CreateDramaRequest(name=name, description=description), owner
-            )
-        except AlreadyExists:
-            # Drama names are unique per owner: a second workflow of the same name gets its
-            # id's tail added.
-            unique = f"{name[:80]} ({workflow['_id'][-8:]})"
-            drama = await self._call(
-                create, script_pb2.CreateDramaRequest(name=unique, description=description), owner
-            )
-        return str(drama.id)
+        # A second workflow of the same name gets its id's tail added.
+        return await create_drama(
+            self._script().CreateDrama,
+            workflow["owner_id"],
+            workflow["name"],
+            description=f"made by workflow {workflow['_id']}",
+            tail=workflow["_id"][-8:],
+            timeout=self.channels.deadline,
+        )
 
     async def targets(self, workflow: dict[str, Any], stage: str) -> list[Target]:
         owner, drama = workflow["owner_id"], workflow["drama_id"]

@@ -12,7 +12,7 @@ from storyreel_core.task_store import TASKS, TaskStore
 log = get_logger("storyreel.workflow.tasks")
 
 # Collections where a job keeps resumable state under its task id.
-JOB_STATE = ("renders", "material_videos")
+JOB_STATE = ("renders", "material_videos", "pipeline_stage_tasks")
 MAX_DEPTH = 4
 
 

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, ValidationFailed
+from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
 from storyreel_core.ids import id_pattern, is_id
 from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import script_pb2
 from storyreel_core.rpc.clients import call
+from storyreel_core.rpc.dramas import create_drama
 from storyreel_core.rpc.messages import objects_to_list
 from storyreel_gateway.default_budget import effective_budget
 from storyreel_gateway.deps import CurrentUser, State, base_url
@@ -177,21 +178,13 @@ async def create_script(body: ScriptStageIn, state: State, user: CurrentUser) ->
     drama = await named_drama(state, uid, body.workflow_id, body.drama_id)
     if drama is None:
         name = (body.name or " ".join(content.split())[:40] or "script").strip()
-        try:
-            made = await call(
-                state.stubs.script.CreateDrama,
-                script_pb2.CreateDramaRequest(name=name, description=f"made by {run_id}"),
-                user_id=uid,
-            )
-        except AlreadyExists:
-            made = await call(
-                state.stubs.script.CreateDrama,
-                script_pb2.CreateDramaRequest(
-                    name=f"{name[:80]} ({run_id[-8:]})", description=f"made by {run_id}"
-                ),
-                user_id=uid,
-            )
-        drama = str(made.id)
+        drama = await create_drama(
+            state.stubs.script.CreateDrama,
+            uid,
+            name,
+            description=f"made by {run_id}",
+            tail=run_id[-8:],
+        )
     opts = body.options
     rpc = script_pb2.GenerateScriptRequest(
         drama_id=drama,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from storyreel_core.proto.storyreel.v1 import stage_inputs_pb2 as storyreel_dot_v1_dot_stage__inputs__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/common.proto\x12\x0cstoryreel.v1\x1a\x1fstoryreel/v1/stage_inputs.proto\"\x07\n\x05\x45mpty\"W\n\x07TaskRef\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x16\n\x0e\x65stimated_time\x18\x03 \x01(\x05\x12\x13\n\x0bscene_count\x18\x04 \x01(\x05\"\xe9\x02\n\x0cStageRequest\x12\x33\n\nscreenplay\x18\x05 \x01(\x0b\x32\x1d.storyreel.v1.ScreenplayInputH\x00\x12\'\n\x04plan\x18\x06 \x01(\x0b\x32\x17.storyreel.v1.PlanInputH\x00\x12+\n\x06\x66rames\x18\x07 \x01(\x0b\x32\x19.storyreel.v1.FramesInputH\x00\x12+\n\x06speech\x18\x08 \x01(\x0b\x32\x19.storyreel.v1.SpeechInputH\x00\x12:\n\x0ematerial_video\x18\n \x01(\x0b\x32 .storyreel.v1.MaterialVideoInputH\x00\x12\x16\n\x0eparent_task_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x04 \x01(\tB\x07\n\x05inputJ\x04\x08\x01\x10\x02J\x04\x08\t\x10\nR\ninput_jsonR\tfinal_cutb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19storyreel/v1/common.proto\x12\x0cstoryreel.v1\x1a\x1fstoryreel/v1/stage_inputs.proto\"\x07\n\x05\x45mpty\"W\n\x07TaskRef\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x16\n\x0e\x65stimated_time\x18\x03 \x01(\x05\x12\x13\n\x0bscene_count\x18\x04 \x01(\x05\"\xa9\x02\n\x0cStageRequest\x12+\n\x06\x66rames\x18\x07 \x01(\x0b\x32\x19.storyreel.v1.FramesInputH\x00\x12+\n\x06speech\x18\x08 \x01(\x0b\x32\x19.storyreel.v1.SpeechInputH\x00\x12:\n\x0ematerial_video\x18\n \x01(\x0b\x32 .storyreel.v1.MaterialVideoInputH\x00\x12\x16\n\x0eparent_task_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x10\n\x08\x64rama_id\x18\x04 \x01(\tB\x07\n\x05inputJ\x04\x08\x01\x10\x02J\x04\x08\x05\x10\x06J\x04\x08\x06\x10\x07J\x04\x08\t\x10\nR\ninput_jsonR\nscreenplayR\x04planR\tfinal_cutb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,5 +37,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TASKREF']._serialized_start=85
   _globals['_TASKREF']._serialized_end=172
   _globals['_STAGEREQUEST']._serialized_start=175
-  _globals['_STAGEREQUEST']._serialized_end=536
+  _globals['_STAGEREQUEST']._serialized_end=472
 # @@protoc_insertion_point(module_scope)

@@ -76,8 +76,6 @@ class StageRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
-    SCREENPLAY_FIELD_NUMBER: _builtins.int
-    PLAN_FIELD_NUMBER: _builtins.int
     FRAMES_FIELD_NUMBER: _builtins.int
     SPEECH_FIELD_NUMBER: _builtins.int
     MATERIAL_VIDEO_FIELD_NUMBER: _builtins.int
@@ -88,10 +86,6 @@ class StageRequest(_message.Message):
     task_id: _builtins.str
     drama_id: _builtins.str
     @_builtins.property
-    def screenplay(self) -> _stage_inputs_pb2.ScreenplayInput: ...
-    @_builtins.property
-    def plan(self) -> _stage_inputs_pb2.PlanInput: ...
-    @_builtins.property
     def frames(self) -> _stage_inputs_pb2.FramesInput: ...
     @_builtins.property
     def speech(self) -> _stage_inputs_pb2.SpeechInput: ...
@@ -100,8 +94,6 @@ class StageRequest(_message.Message):
     def __init__(
         self,
         *,
-        screenplay: _stage_inputs_pb2.ScreenplayInput | None = ...,
-        plan: _stage_inputs_pb2.PlanInput | None = ...,
         frames: _stage_inputs_pb2.FramesInput | None = ...,
         speech: _stage_inputs_pb2.SpeechInput | None = ...,
         material_video: _stage_inputs_pb2.MaterialVideoInput | None = ...,
@@ -109,11 +101,11 @@ class StageRequest(_message.Message):
         task_id: _builtins.str = ...,
         drama_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["frames", b"frames", "input", b"input", "material_video", b"material_video", "plan", b"plan", "screenplay", b"screenplay", "speech", b"speech"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["frames", b"frames", "input", b"input", "material_video", b"material_video", "speech", b"speech"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "frames", b"frames", "input", b"input", "material_video", b"material_video", "parent_task_id", b"parent_task_id", "plan", b"plan", "screenplay", b"screenplay", "speech", b"speech", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drama_id", b"drama_id", "frames", b"frames", "input", b"input", "material_video", b"material_video", "parent_task_id", b"parent_task_id", "speech", b"speech", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["screenplay", "plan", "frames", "speech", "material_video"]  # noqa: Y015
+    _WhichOneofReturnType_input: _TypeAlias = _typing.Literal["frames", "speech", "material_video"]  # noqa: Y015
     _WhichOneofArgType_input: _TypeAlias = _typing.Literal["input", b"input"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_input) -> _WhichOneofReturnType_input | None: ...
 

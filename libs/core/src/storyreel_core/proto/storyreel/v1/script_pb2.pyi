@@ -485,7 +485,9 @@ Global___DeleteScriptRequest: _TypeAlias = DeleteScriptRequest  # noqa: Y015
 class GenerateScriptRequest(_message.Message):
     """Story source for a generated script: input_type "prompt" uses `prompt`, "novel" and
     "markdown" use `input_content`. length short|medium|long picks the scene count unless
-    scene_count (1-30) is given.
+    scene_count (1-30) is given. Without a drama_id nothing is stored: the task's result is the
+    screenplay (`screenplay`: drama.proto Screenplay as JSON), e.g. a seed 004 draft's, which
+    becomes a drama's script only when the draft is confirmed.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -506,6 +508,7 @@ class GenerateScriptRequest(_message.Message):
     PERSONA_ID_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
     drama_id: _builtins.str
+    """the caller's drama the script is stored in; "" for none"""
     prompt: _builtins.str
     style: _builtins.str
     length: _builtins.str

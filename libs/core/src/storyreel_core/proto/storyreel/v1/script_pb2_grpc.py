@@ -100,11 +100,6 @@ class ScriptServiceStub:
                 request_serializer=storyreel_dot_v1_dot_script__pb2.RestoreScriptVersionRequest.SerializeToString,
                 response_deserializer=storyreel_dot_v1_dot_script__pb2.Script.FromString,
                 _registered_method=True)
-        self.WriteScreenplay = channel.unary_unary(
-                '/storyreel.v1.ScriptService/WriteScreenplay',
-                request_serializer=storyreel_dot_v1_dot_common__pb2.StageRequest.SerializeToString,
-                response_deserializer=storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
-                _registered_method=True)
         self.CreatePersona = channel.unary_unary(
                 '/storyreel.v1.ScriptService/CreatePersona',
                 request_serializer=storyreel_dot_v1_dot_script__pb2.CreatePersonaRequest.SerializeToString,
@@ -197,7 +192,8 @@ class ScriptServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GenerateScript(self, request, context):
-        """Long work: the task's result is the stored Script (as JSON).
+        """Long work (job kind `generate_script`): with a drama_id the task's result is the stored
+        Script (as JSON); without one, the written Screenplay only (nothing is stored).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -211,13 +207,6 @@ class ScriptServiceServicer:
 
     def RestoreScriptVersion(self, request, context):
         """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def WriteScreenplay(self, request, context):
-        """Stage: story text → Screenplay (task result).
-        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -320,11 +309,6 @@ def add_ScriptServiceServicer_to_server(servicer, server):
                     servicer.RestoreScriptVersion,
                     request_deserializer=storyreel_dot_v1_dot_script__pb2.RestoreScriptVersionRequest.FromString,
                     response_serializer=storyreel_dot_v1_dot_script__pb2.Script.SerializeToString,
-            ),
-            'WriteScreenplay': grpc.unary_unary_rpc_method_handler(
-                    servicer.WriteScreenplay,
-                    request_deserializer=storyreel_dot_v1_dot_common__pb2.StageRequest.FromString,
-                    response_serializer=storyreel_dot_v1_dot_common__pb2.TaskRef.SerializeToString,
             ),
             'CreatePersona': grpc.unary_unary_rpc_method_handler(
                     servicer.CreatePersona,
@@ -703,33 +687,6 @@ class ScriptService:
             '/storyreel.v1.ScriptService/RestoreScriptVersion',
             storyreel_dot_v1_dot_script__pb2.RestoreScriptVersionRequest.SerializeToString,
             storyreel_dot_v1_dot_script__pb2.Script.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def WriteScreenplay(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/storyreel.v1.ScriptService/WriteScreenplay',
-            storyreel_dot_v1_dot_common__pb2.StageRequest.SerializeToString,
-            storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,11 +44,11 @@ class ScriptServiceStub:
     UpdateScript: _grpc.UnaryUnaryMultiCallable[_script_pb2.UpdateScriptRequest, _script_pb2.Script]
     DeleteScript: _grpc.UnaryUnaryMultiCallable[_script_pb2.DeleteScriptRequest, _common_pb2.Empty]
     GenerateScript: _grpc.UnaryUnaryMultiCallable[_script_pb2.GenerateScriptRequest, _common_pb2.TaskRef]
-    """Long work: the task's result is the stored Script (as JSON)."""
+    """Long work (job kind `generate_script`): with a drama_id the task's result is the stored
+    Script (as JSON); without one, the written Screenplay only (nothing is stored).
+    """
     ListScriptVersions: _grpc.UnaryUnaryMultiCallable[_script_pb2.ListScriptVersionsRequest, _script_pb2.ScriptVersionList]
     RestoreScriptVersion: _grpc.UnaryUnaryMultiCallable[_script_pb2.RestoreScriptVersionRequest, _script_pb2.Script]
-    WriteScreenplay: _grpc.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]
-    """Stage: story text → Screenplay (task result)."""
     CreatePersona: _grpc.UnaryUnaryMultiCallable[_script_pb2.CreatePersonaRequest, _script_pb2.Persona]
     """Personas: the caller's own and the built-in presets (read-only)."""
     GetPersona: _grpc.UnaryUnaryMultiCallable[_script_pb2.GetPersonaRequest, _script_pb2.Persona]
@@ -71,11 +71,11 @@ class ScriptServiceAsyncStub(ScriptServiceStub):
     UpdateScript: _aio.UnaryUnaryMultiCallable[_script_pb2.UpdateScriptRequest, _script_pb2.Script]  # type: ignore[assignment]
     DeleteScript: _aio.UnaryUnaryMultiCallable[_script_pb2.DeleteScriptRequest, _common_pb2.Empty]  # type: ignore[assignment]
     GenerateScript: _aio.UnaryUnaryMultiCallable[_script_pb2.GenerateScriptRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-    """Long work: the task's result is the stored Script (as JSON)."""
+    """Long work (job kind `generate_script`): with a drama_id the task's result is the stored
+    Script (as JSON); without one, the written Screenplay only (nothing is stored).
+    """
     ListScriptVersions: _aio.UnaryUnaryMultiCallable[_script_pb2.ListScriptVersionsRequest, _script_pb2.ScriptVersionList]  # type: ignore[assignment]
     RestoreScriptVersion: _aio.UnaryUnaryMultiCallable[_script_pb2.RestoreScriptVersionRequest, _script_pb2.Script]  # type: ignore[assignment]
-    WriteScreenplay: _aio.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-    """Stage: story text → Screenplay (task result)."""
     CreatePersona: _aio.UnaryUnaryMultiCallable[_script_pb2.CreatePersonaRequest, _script_pb2.Persona]  # type: ignore[assignment]
     """Personas: the caller's own and the built-in presets (read-only)."""
     GetPersona: _aio.UnaryUnaryMultiCallable[_script_pb2.GetPersonaRequest, _script_pb2.Persona]  # type: ignore[assignment]
@@ -161,7 +161,9 @@ class ScriptServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _script_pb2.GenerateScriptRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
-        """Long work: the task's result is the stored Script (as JSON)."""
+        """Long work (job kind `generate_script`): with a drama_id the task's result is the stored
+        Script (as JSON); without one, the written Screenplay only (nothing is stored).
+        """
 
     @_abc_1.abstractmethod
     def ListScriptVersions(
@@ -176,14 +178,6 @@ class ScriptServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _script_pb2.RestoreScriptVersionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_script_pb2.Script, _abc.Awaitable[_script_pb2.Script]]: ...
-
-    @_abc_1.abstractmethod
-    def WriteScreenplay(
-        self,
-        request: _common_pb2.StageRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
-        """Stage: story text → Screenplay (task result)."""
 
     @_abc_1.abstractmethod
     def CreatePersona(

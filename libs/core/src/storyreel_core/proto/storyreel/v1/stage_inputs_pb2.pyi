@@ -20,121 +20,14 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
-class ScreenplayInput(_message.Message):
+class FramesInput(_message.Message):
     """What each stage task takes (StageRequest.input): one message per job kind, named as the
-    kind's pydantic model in its service (e.g. storyreel_script.screenplay_job.ScreenplayInput),
+    kind's pydantic model in its service (e.g. storyreel_asset.frames_job.FramesInput),
     which holds the bounds and validates the message on arrival. A scalar whose model default
     is not the zero value, or that may be None, is `optional` (see drama.proto).
 
-    Kind `screenplay` (ScriptService.WriteScreenplay): story text → Screenplay.
+    Kind `frames` (AssetService.RenderFrames): StoryboardPlan → a frame per shot.
     """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    STORY_FIELD_NUMBER: _builtins.int
-    STYLE_FIELD_NUMBER: _builtins.int
-    SCENE_COUNT_FIELD_NUMBER: _builtins.int
-    SEED_FIELD_NUMBER: _builtins.int
-    LANGUAGE_FIELD_NUMBER: _builtins.int
-    AI_PROVIDER_FIELD_NUMBER: _builtins.int
-    MODEL_FIELD_NUMBER: _builtins.int
-    BUDGET_FIELD_NUMBER: _builtins.int
-    PERSONA_PROMPT_FIELD_NUMBER: _builtins.int
-    story: _builtins.str
-    style: _builtins.str
-    scene_count: _builtins.int
-    """1..30; unset: the screenwriter's split"""
-    seed: _builtins.int
-    language: _builtins.str
-    """zh | en; unset: detected"""
-    ai_provider: _builtins.str
-    model: _builtins.str
-    budget: _builtins.float
-    """US dollars; unset: no limit"""
-    persona_prompt: _builtins.str
-    def __init__(
-        self,
-        *,
-        story: _builtins.str = ...,
-        style: _builtins.str = ...,
-        scene_count: _builtins.int | None = ...,
-        seed: _builtins.int = ...,
-        language: _builtins.str | None = ...,
-        ai_provider: _builtins.str = ...,
-        model: _builtins.str = ...,
-        budget: _builtins.float | None = ...,
-        persona_prompt: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_language", b"_language", "_scene_count", b"_scene_count", "budget", b"budget", "language", b"language", "scene_count", b"scene_count"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_language", b"_language", "_scene_count", b"_scene_count", "ai_provider", b"ai_provider", "budget", b"budget", "language", b"language", "model", b"model", "persona_prompt", b"persona_prompt", "scene_count", b"scene_count", "seed", b"seed", "story", b"story", "style", b"style"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
-    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
-    _WhichOneofReturnType__language: _TypeAlias = _typing.Literal["language"]  # noqa: Y015
-    _WhichOneofArgType__language: _TypeAlias = _typing.Literal["_language", b"_language"]  # noqa: Y015
-    _WhichOneofReturnType__scene_count: _TypeAlias = _typing.Literal["scene_count"]  # noqa: Y015
-    _WhichOneofArgType__scene_count: _TypeAlias = _typing.Literal["_scene_count", b"_scene_count"]  # noqa: Y015
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__language) -> _WhichOneofReturnType__language | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__scene_count) -> _WhichOneofReturnType__scene_count | None: ...
-
-Global___ScreenplayInput: _TypeAlias = ScreenplayInput  # noqa: Y015
-
-@_typing.final
-class PlanInput(_message.Message):
-    """Kind `plan` (StoryboardService.PlanShots): Screenplay → StoryboardPlan."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    SCREENPLAY_FIELD_NUMBER: _builtins.int
-    SHOTS_PER_SCENE_FIELD_NUMBER: _builtins.int
-    SHOT_TYPE_FIELD_NUMBER: _builtins.int
-    SEED_FIELD_NUMBER: _builtins.int
-    BASE_DURATION_FIELD_NUMBER: _builtins.int
-    shots_per_scene: _builtins.int
-    """default 1"""
-    shot_type: _builtins.str
-    """unset: chosen per shot"""
-    seed: _builtins.int
-    base_duration: _builtins.float
-    """seconds, default 4.0"""
-    @_builtins.property
-    def screenplay(self) -> _drama_pb2.Screenplay: ...
-    def __init__(
-        self,
-        *,
-        screenplay: _drama_pb2.Screenplay | None = ...,
-        shots_per_scene: _builtins.int | None = ...,
-        shot_type: _builtins.str | None = ...,
-        seed: _builtins.int = ...,
-        base_duration: _builtins.float | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_base_duration", b"_base_duration", "_shot_type", b"_shot_type", "_shots_per_scene", b"_shots_per_scene", "base_duration", b"base_duration", "screenplay", b"screenplay", "shot_type", b"shot_type", "shots_per_scene", b"shots_per_scene"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_base_duration", b"_base_duration", "_shot_type", b"_shot_type", "_shots_per_scene", b"_shots_per_scene", "base_duration", b"base_duration", "screenplay", b"screenplay", "seed", b"seed", "shot_type", b"shot_type", "shots_per_scene", b"shots_per_scene"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__base_duration: _TypeAlias = _typing.Literal["base_duration"]  # noqa: Y015
-    _WhichOneofArgType__base_duration: _TypeAlias = _typing.Literal["_base_duration", b"_base_duration"]  # noqa: Y015
-    _WhichOneofReturnType__shot_type: _TypeAlias = _typing.Literal["shot_type"]  # noqa: Y015
-    _WhichOneofArgType__shot_type: _TypeAlias = _typing.Literal["_shot_type", b"_shot_type"]  # noqa: Y015
-    _WhichOneofReturnType__shots_per_scene: _TypeAlias = _typing.Literal["shots_per_scene"]  # noqa: Y015
-    _WhichOneofArgType__shots_per_scene: _TypeAlias = _typing.Literal["_shots_per_scene", b"_shots_per_scene"]  # noqa: Y015
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__base_duration) -> _WhichOneofReturnType__base_duration | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__shot_type) -> _WhichOneofReturnType__shot_type | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__shots_per_scene) -> _WhichOneofReturnType__shots_per_scene | None: ...
-
-Global___PlanInput: _TypeAlias = PlanInput  # noqa: Y015
-
-@_typing.final
-class FramesInput(_message.Message):
-    """Kind `frames` (AssetService.RenderFrames): StoryboardPlan → a frame per shot."""
 
     DESCRIPTOR: _descriptor.Descriptor
 

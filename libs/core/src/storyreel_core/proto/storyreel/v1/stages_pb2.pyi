@@ -99,8 +99,9 @@ Global___ListVoicesRequest: _TypeAlias = ListVoicesRequest  # noqa: Y015
 @_typing.final
 class StageTaskRequest(_message.Message):
     """Seed 002's stage endpoints (POST /pipeline/storyboard, /frames, /clips, /narration): one
-    stage of the render — or script then storyboard — run as a task of its own, over the same
-    stage tasks a render starts. The input is the endpoint's request, named for the task's kind
+    stage run as a task of its own — the storyboard as the studio's script and storyboards on a
+    drama it makes (the same stages a workflow runs), the others over the frames, final cut and
+    speech stage tasks. The input is the endpoint's request, named for the task's kind
     (storyreel_workflow.stage_tasks.MODELS holds their bounds); the gateway validates it and the
     workflow service again. A scalar whose model default is not zero, or that may be None, is
     `optional` (see drama.proto).

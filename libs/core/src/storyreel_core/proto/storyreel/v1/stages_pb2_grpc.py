@@ -27,81 +27,6 @@ if _version_not_supported:
     )
 
 
-class StoryboardServiceStub:
-    """Screenplay → Storyboard (task result).
-    """
-
-    def __init__(self, channel):
-        """Constructor.
-
-        Args:
-            channel: A grpc.Channel.
-        """
-        self.PlanShots = channel.unary_unary(
-                '/storyreel.v1.StoryboardService/PlanShots',
-                request_serializer=storyreel_dot_v1_dot_common__pb2.StageRequest.SerializeToString,
-                response_deserializer=storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
-                _registered_method=True)
-
-
-class StoryboardServiceServicer:
-    """Screenplay → Storyboard (task result).
-    """
-
-    def PlanShots(self, request, context):
-        """Missing associated documentation comment in .proto file."""
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-
-def add_StoryboardServiceServicer_to_server(servicer, server):
-    rpc_method_handlers = {
-            'PlanShots': grpc.unary_unary_rpc_method_handler(
-                    servicer.PlanShots,
-                    request_deserializer=storyreel_dot_v1_dot_common__pb2.StageRequest.FromString,
-                    response_serializer=storyreel_dot_v1_dot_common__pb2.TaskRef.SerializeToString,
-            ),
-    }
-    generic_handler = grpc.method_handlers_generic_handler(
-            'storyreel.v1.StoryboardService', rpc_method_handlers)
-    server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('storyreel.v1.StoryboardService', rpc_method_handlers)
-
-
- # This class is part of an EXPERIMENTAL API.
-class StoryboardService:
-    """Screenplay → Storyboard (task result).
-    """
-
-    @staticmethod
-    def PlanShots(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/storyreel.v1.StoryboardService/PlanShots',
-            storyreel_dot_v1_dot_common__pb2.StageRequest.SerializeToString,
-            storyreel_dot_v1_dot_common__pb2.TaskRef.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-
 class AssetServiceStub:
     """Storyboard → one frame per shot and a reference sheet per character (task result: keys).
     """
@@ -424,7 +349,7 @@ class WorkflowServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def StartStageTask(self, request, context):
-        """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks.
+        """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -28,34 +28,6 @@ class _ServicerContext(_grpc.ServicerContext, _aio.ServicerContext):  # type: ig
 GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
-class StoryboardServiceStub:
-    """Screenplay → Storyboard (task result)."""
-
-    @_typing.overload
-    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
-    @_typing.overload
-    def __new__(cls, channel: _aio.Channel) -> StoryboardServiceAsyncStub: ...
-    PlanShots: _grpc.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]
-
-@_typing.type_check_only
-class StoryboardServiceAsyncStub(StoryboardServiceStub):
-    """Screenplay → Storyboard (task result)."""
-
-    def __init__(self, channel: _aio.Channel) -> None: ...
-    PlanShots: _aio.UnaryUnaryMultiCallable[_common_pb2.StageRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-
-class StoryboardServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Screenplay → Storyboard (task result)."""
-
-    @_abc_1.abstractmethod
-    def PlanShots(
-        self,
-        request: _common_pb2.StageRequest,
-        context: _ServicerContext,
-    ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]: ...
-
-def add_StoryboardServiceServicer_to_server(servicer: StoryboardServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
-
 class AssetServiceStub:
     """Storyboard → one frame per shot and a reference sheet per character (task result: keys)."""
 
@@ -145,7 +117,7 @@ class WorkflowServiceStub:
     """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
     GetWorkflowProgress: _grpc.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]
     StartStageTask: _grpc.UnaryUnaryMultiCallable[_stages_pb2.StageTaskRequest, _common_pb2.TaskRef]
-    """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
+    """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above)."""
 
 @_typing.type_check_only
 class WorkflowServiceAsyncStub(WorkflowServiceStub):
@@ -169,7 +141,7 @@ class WorkflowServiceAsyncStub(WorkflowServiceStub):
     """A failed (or cancelled) workflow runs again from its failed (first unfinished) stage."""
     GetWorkflowProgress: _aio.UnaryUnaryMultiCallable[_workflows_pb2.WorkflowRef, _workflows_pb2.WorkflowProgress]  # type: ignore[assignment]
     StartStageTask: _aio.UnaryUnaryMultiCallable[_stages_pb2.StageTaskRequest, _common_pb2.TaskRef]  # type: ignore[assignment]
-    """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
+    """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above)."""
 
 class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
     """The one-click pipeline: story → script → storyboard → frames → audio → final cut.
@@ -250,6 +222,6 @@ class WorkflowServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _stages_pb2.StageTaskRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_common_pb2.TaskRef, _abc.Awaitable[_common_pb2.TaskRef]]:
-        """Seed 002's stage endpoints: a `pipeline_<kind>` task over the render's stage tasks."""
+        """Seed 002's stage endpoints: a `pipeline_<kind>` task over stage tasks (see above)."""
 
 def add_WorkflowServiceServicer_to_server(servicer: WorkflowServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
