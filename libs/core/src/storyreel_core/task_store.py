@@ -8,6 +8,7 @@ user's task id answers NotFound, never Forbidden, so ids leak nothing.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from storyreel_core.clock import utc_now
@@ -106,6 +107,14 @@ class TaskStore:
         if doc is None or (owner_id is not None and doc.get("owner_id") != owner_id):
             raise NotFound(f"task {task_id} not found", field="task_id")
         return doc
+
+    async def get_many(self, task_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records of `task_ids` that exist, by id, read in one query (a waiter or a
+        workflow looking at a stage's tasks would otherwise make one round trip per task)."""
+        if not task_ids:
+            return {}
+        docs = await self.docs.find(TASKS, {"_id": {"$in": list(dict.fromkeys(task_ids))}})
+        return {str(doc["_id"]): doc for doc in docs}
 
     async def list(
         self,

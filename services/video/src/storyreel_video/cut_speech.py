@@ -5,7 +5,7 @@ was music only, with subtitles spread evenly over the written lines (the narrati
 grouped, before the lines they introduce). This starts the very task `POST …/storyboards/{id}/
 audio` starts (`GenerateShotAudio` on the storyboard service, as the caller, with the default
 cast voices), one per silent storyboard, as children of the render; waits for each on its task
-record (`task_watch.wait_for_task`), and reads the storyboards again for their audio, its
+record (`task_watch.wait_for_tasks`), and reads the storyboards again for their audio, its
 duration and its timed segments, so voices and subtitle timing come from the speech.
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.logging import get_logger
 from storyreel_core.task_store import TaskStore
-from storyreel_core.task_watch import wait_for_task
+from storyreel_core.task_watch import wait_for_tasks
 from storyreel_video.errors import RenderFailed
 from storyreel_video.video_models import ShotRef, ShotSource
 
@@ -81,29 +81,34 @@ class CutSpeech:
         log.info("video.cut_speech.start", drama_id=drama_id, storyboards=len(silent))
         done = 0
 
-        async def ignore(_doc: dict[str, Any]) -> None:
-            return None
-
-        async def one(storyboard_id: str) -> None:
-            nonlocal done
-            task_id = await self.speaker.speak(
-                owner_id,
-                drama_id,
-                storyboard_id,
-                task_id=speech_task_id(parent_id, storyboard_id),
-                parent_id=parent_id,
+        task_ids = await asyncio.gather(
+            *(
+                self.speaker.speak(
+                    owner_id,
+                    drama_id,
+                    storyboard_id,
+                    task_id=speech_task_id(parent_id, storyboard_id),
+                    parent_id=parent_id,
+                )
+                for storyboard_id in silent
             )
-            doc = await wait_for_task(self.bus, self.tasks, task_id, ignore)
+        )
+        storyboard_of = dict(zip(task_ids, silent, strict=True))
+
+        async def finished(doc: dict[str, Any]) -> None:
+            nonlocal done
             if doc["status"] != "completed":
                 reason = (doc.get("error") or {}).get("reason", "")
                 raise RenderFailed(
-                    f"speech for storyboard {storyboard_id} {doc['status']}: {reason}"[:300]
+                    f"speech for storyboard {storyboard_of[doc['_id']]} {doc['status']}: {reason}"[
+                        :300
+                    ]
                 )
             done += 1
             if on_done is not None:
                 await on_done(done, len(silent))
 
-        await asyncio.gather(*(one(b) for b in silent))
+        await wait_for_tasks(self.bus, self.tasks, task_ids, finished)
         fresh = {s.storyboard_id: s for s in await self.shots.shots(owner_id, drama_id, silent)}
         spoken: list[ShotRef] = []
         for shot in shots:

@@ -32,7 +32,7 @@ from storyreel_core.logging import get_logger
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
-from storyreel_core.task_watch import wait_for_task
+from storyreel_core.task_watch import wait_for_tasks
 from storyreel_video.audio_mix import MusicBed
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import ProgressCallback
@@ -144,21 +144,17 @@ class SegmentFarm:
             *(self._start(spec, owner_id, parent_id, drama_id) for spec in missing)
         )
 
-        async def ignore(_doc: dict[str, Any]) -> None:
-            return None
-
-        async def one(task_id: str) -> None:
+        async def finished(doc: dict[str, Any]) -> None:
             nonlocal done
-            doc = await wait_for_task(self.bus, self.tasks, task_id, ignore)
             if doc["status"] != "completed":
                 error = doc.get("error") or {}
                 raise RenderFailed(
-                    f"segment task {task_id} {doc['status']}: {error.get('reason', '')}"
+                    f"segment task {doc['_id']} {doc['status']}: {error.get('reason', '')}"
                 )
-            done += 1
+            done += task_ids.count(doc["_id"])  # identical segments share one task
             await on_done(done)
 
-        await asyncio.gather(*(one(t) for t in task_ids))
+        await wait_for_tasks(self.bus, self.tasks, task_ids, finished)
         return SegmentCounts(total=len(specs), encoded=len(missing))
 
 

@@ -124,19 +124,18 @@ class RenderJob:
                 code=Code(int(error.get("code") or Code.GENERAL)),
                 permanent=True,
             )
-        tasks: dict[str, dict[str, Any]] = {}
-        for stage in STAGES:
-            for task_id in doc["stages"][stage]["task_ids"]:
-                tasks[task_id] = await self.tasks.get(task_id)
+        tasks = await self.tasks.get_many(
+            [t for stage in STAGES for t in doc["stages"][stage]["task_ids"]]
+        )
         return render_result(doc, stage_results(doc, tasks))
 
     async def _running(self, task_ids: list[str]) -> dict[str, Any]:
         """The first unfinished task of the running stage, as the render's `current_item`
         names it: `task_id` (pollable) and its own `step` (e.g. "animating shots")."""
+        found = await self.tasks.get_many(task_ids)
         for task_id in task_ids:
-            try:
-                task = await self.tasks.get(task_id)
-            except NotFound:
+            task = found.get(task_id)
+            if task is None:
                 continue  # recorded, not started yet
             if task["status"] in ("pending", "running"):
                 item = {"task_id": task_id}

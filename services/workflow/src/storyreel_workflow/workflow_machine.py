@@ -201,15 +201,11 @@ class WorkflowMachine:
         return await self.store.save(doc), True
 
     async def _tasks(self, record: dict[str, Any]) -> list[dict[str, Any]]:
-        out = []
-        for task_id in record["task_ids"]:
-            try:
-                out.append(await self.tasks.get(task_id))
-            except NotFound:
-                # Recorded and marked started, yet gone: the drama was deleted, or the store
-                # lost it. The stage cannot finish.
-                out.append({"_id": task_id, "status": "failed", "error": {"reason": "task lost"}})
-        return out
+        found = await self.tasks.get_many(record["task_ids"])  # one query for the stage
+        # A task recorded and marked started, yet gone: the drama was deleted, or the store
+        # lost it. The stage cannot finish.
+        lost = {"status": "failed", "error": {"reason": "task lost"}}
+        return [found.get(t) or {"_id": t, **lost} for t in record["task_ids"]]
 
     async def _fail_stage(
         self, doc: dict[str, Any], stage: str, task: dict[str, Any]

@@ -75,7 +75,7 @@ class DocumentLimitStorage(Storage):
 
     async def check(self) -> bool:
         try:
-            await self.docs.count(self.collection)
+            await self.docs.get(self.collection, "storage_check")  # one read by id, not a count
         except Exception:
             return False
         return True
