@@ -46,6 +46,8 @@ def storyboard(api: Api) -> dict[str, Any]:
     else:
         assert data["status"] == "completed" and data["storyboard"], data
         assert data["storyboard"] == task["result"]["storyboard"]
+        fields = ("title", "drama_id", "script_id", "language", "characters", "notes")
+        assert {f: data[f] for f in fields} == {f: task["result"][f] for f in fields}
     assert task["kind"] == "pipeline_storyboard"
     return task
 

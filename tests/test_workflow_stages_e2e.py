@@ -11,6 +11,7 @@ then the motion preview), clips, and the final cut with subtitles and music. Upl
 from __future__ import annotations
 
 import io
+import json
 import time
 from typing import Any
 
@@ -295,3 +296,29 @@ def test_story_file_uploads(api: Api, other_api: Api) -> None:
         "/workflow/script", json={"input_type": "file", "input_file_id": md_file["file_id"]}
     )
     assert_error(r, 404, 1002)
+
+    # A workflow from the uploaded file (seed 001: input_content is the file): by its id, or
+    # its file_url; the script is written from the file's text.
+    for reference in (md_file["file_id"], md_file["file_url"]):
+        r = api.post(
+            "/workflow",
+            json={"name": "from a file", "input_type": "file", "input_content": reference,
+                  "options": {"preferences": {"scene_count": 1}}},
+        )  # fmt: skip
+        assert r.status_code == 202, r.text
+        workflow_id = r.json()["data"]["workflow_id"]
+        deadline = time.monotonic() + 60
+        while not (script := api.get(f"/workflow/{workflow_id}").json()["data"].get("script")):
+            assert time.monotonic() < deadline, "the script stage did not finish"
+            time.sleep(0.3)
+        api.post(f"/workflow/{workflow_id}/cancel")
+        assert "林风" in json.dumps(script, ensure_ascii=False)
+    for reference, who in (
+        (md_file["file_id"], other_api),  # another user's file
+        ("http://10.0.0.1/novel.md", api),  # a URL is never fetched
+        ("wfile_doesnotexist", api),
+    ):
+        r = who.post(
+            "/workflow", json={"name": "x", "input_type": "file", "input_content": reference}
+        )
+        assert_error(r, 404, 1002)

@@ -170,3 +170,28 @@ async def test_a_failed_task_is_retried_with_a_fresh_job(
 
 async def _status_is(tasks: TaskStore, task_id: str, status: str) -> bool:
     return (await tasks.get(task_id))["status"] == status
+
+
+async def test_a_job_published_before_a_retry_does_not_run_the_task_again(
+    bus: JetStreamBus, tasks: TaskStore
+) -> None:
+    """Cancelled while its job still waited in the stream, then retried: the old job and the
+    retry's job are both delivered, and the task runs once (twice side by side, a render
+    created its workflow twice and failed)."""
+    runs: list[int] = []
+
+    async def count(job: Job, ctx: JobContext) -> dict[str, Any]:
+        runs.append(job.attempt)
+        await asyncio.sleep(0.2)
+        return {"runs": len(runs)}
+
+    launcher = TaskLauncher(tasks, bus)
+    task = await launch(tasks, bus)  # no runner yet: its job waits in the stream
+    await tasks.cancel(task["_id"], "usr_1")
+    await launcher.retry(task["_id"], "usr_1")
+    runner = JobRunner(bus, tasks, spec(), {"echo": count})
+    await runner.start()
+    await eventually(lambda: _status_is(tasks, task["_id"], "completed"))
+    await asyncio.sleep(0.5)  # time for a second run to show itself
+    assert runs == [1] and (await tasks.get(task["_id"]))["result"] == {"runs": 1}
+    await runner.stop()

@@ -93,6 +93,13 @@ class StoryboardAccepted(Accepted):
         default=None, description="the drama the task made (with the storyboard)"
     )
     script_id: str | None = None
+    language: str | None = None
+    characters: list[dict[str, Any]] | None = Field(
+        default=None, description="the cast the script names (as the task's result has it)"
+    )
+    notes: list[str] | None = Field(
+        default=None, description="what the screenwriter could not do as asked (e.g. fewer scenes)"
+    )
 
 
 class SceneIn(BaseModel):
@@ -249,8 +256,9 @@ async def storyboard(
             accepted["status"] = task["status"]
             if task["status"] == "completed" and task["result"]:
                 accepted["storyboard"] = task["result"]["storyboard"]
-                for field in ("title", "drama_id", "script_id"):
-                    accepted[field] = task["result"][field]
+                # The whole result but its spend: the same fields GET /tasks/{id} shows.
+                for field in ("title", "drama_id", "script_id", "language", "characters", "notes"):
+                    accepted[field] = task["result"].get(field)
                 response.status_code = 200
             break
         await asyncio.sleep(POLL_S)

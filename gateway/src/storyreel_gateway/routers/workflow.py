@@ -46,6 +46,7 @@ from storyreel_gateway.routers.realtime import (
     RETRY_AFTER_S,
     require_feed,
 )
+from storyreel_gateway.routers.workflow_stages.script import uploaded_file_id, uploaded_story
 from storyreel_gateway.state import GatewayState
 
 router = APIRouter(
@@ -85,7 +86,8 @@ class WorkflowIn(BaseModel):
         min_length=1, max_length=MAX_NAME, pattern=NOT_BLANK, examples=["我的视频项目"]
     )
     input_type: Literal["prompt", "novel", "markdown", "file"] = Field(
-        description="prompt: an idea; novel/markdown: the text; file: the text of a .txt/.md file"
+        description="prompt: an idea; novel/markdown: the text; file: input_content names a "
+        "file uploaded to /workflow/script/upload (its file_id or file_url)"
     )
     input_content: str = Field(
         min_length=1, max_length=1_000_000, pattern=NOT_BLANK, examples=["一位独行武者穿越废土"]
@@ -270,10 +272,15 @@ async def _get(state: GatewayState, user_id: str, workflow_id: str) -> workflows
 )
 async def create_workflow(body: WorkflowIn, state: State, user: CurrentUser) -> dict[str, Any]:
     prefs = to_object(body.options.preferences.model_dump(mode="json"))
+    kind: str = body.input_type
+    content = body.input_content
+    if kind == "file":  # seed 001: "the novel's text or the file's URL"
+        file_id = uploaded_file_id(content, "input_content")
+        kind, content = await uploaded_story(state, user["_id"], file_id)
     request = workflows_pb2.CreateWorkflowRequest(
         name=body.name,
-        input_type=body.input_type,
-        input_content=body.input_content,
+        input_type=kind,
+        input_content=content,
         options=workflows_pb2.WorkflowOptions(
             ai_provider=body.options.ai_provider or "",
             model=body.options.model or "",

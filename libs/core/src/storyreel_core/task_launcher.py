@@ -136,6 +136,7 @@ class TaskLauncher:
             "kind": doc["kind"],
             "owner_id": doc.get("owner_id", ""),
             "payload": doc.get("payload") or {},
+            "retries": count,  # a job published before this retry is then superseded
         }
         seq = await self.bus.publish_job(
             job_subject(doc["service"], doc["kind"]), body, msg_id=f"{task_id}:retry:{count}"

@@ -175,6 +175,7 @@ class TaskReaper:
             "kind": doc["kind"],
             "owner_id": doc.get("owner_id", ""),
             "payload": doc.get("payload") or {},
+            "retries": int(doc.get("retries") or 0),  # the job of the task's latest retry
         }
         seq = await self.bus.publish_job(
             job_subject(self.service, doc["kind"]), body, msg_id=f"{doc['_id']}:requeue:{count}"

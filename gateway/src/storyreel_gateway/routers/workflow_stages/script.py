@@ -39,6 +39,7 @@ from storyreel_gateway.routers.workflow_stages.runs import (
     workflow_drama,
 )
 from storyreel_gateway.script_files import CONTENT_TYPES, MAX_DOCX_BYTES, read_story_file
+from storyreel_gateway.state import GatewayState
 from storyreel_gateway.uploads import receive_form, upload_schema
 
 router = APIRouter(route_class=CheckedRoute)
@@ -138,6 +139,31 @@ def _file_id_from(url: str) -> str:
     )
 
 
+async def uploaded_story(state: GatewayState, owner_id: str, file_id: str) -> tuple[str, str]:
+    """`(input_type, text)` of a file the owner uploaded to `POST /workflow/script/upload`:
+    `markdown` for a .md file or text with a heading in its first 200 lines, else `novel`.
+    NotFound (404) for an unknown id or another owner's."""
+    upload = await stage_runs(state).get(owner_id, "file", file_id)
+    content = (await state.objects.get_bytes(upload["text_key"])).decode("utf-8")
+    heading = any(line.lstrip().startswith("#") for line in content.splitlines()[:200])
+    markdown = upload.get("file_kind") == "markdown" or heading
+    return ("markdown" if markdown else "novel"), content
+
+
+def uploaded_file_id(reference: str, field: str) -> str:
+    """The `wfile_` id a client names an uploaded story file by: the id itself or the
+    `file_url` the upload answered. NotFound (404) for anything else (no URL is fetched)."""
+    reference = reference.strip()
+    if is_id(reference, "wfile"):
+        return reference
+    try:
+        return _file_id_from(reference)
+    except NotFound:
+        raise NotFound(
+            f"{field} is not a file uploaded to /workflow/script/upload", field=field
+        ) from None
+
+
 @router.post(
     "/script",
     **STARTS_A_RUN,
@@ -151,7 +177,8 @@ async def create_script(body: ScriptStageIn, state: State, user: CurrentUser) ->
     202: `{task_id, status, id, drama_id}`; `GET /workflow/script/{id}` shows the script."""
     uid = user["_id"]
     runs = stage_runs(state)
-    kind, content = body.input_type, body.input_content
+    kind: str = body.input_type
+    content = body.input_content
     if kind == "file":
         file_id = body.input_file_id or (
             _file_id_from(body.input_file_url) if body.input_file_url else ""
@@ -160,14 +187,7 @@ async def create_script(body: ScriptStageIn, state: State, user: CurrentUser) ->
             raise ValidationFailed(
                 "input_type file needs input_file_id or input_file_url", field="input_file_id"
             )
-        upload = await runs.get(uid, "file", file_id)
-        content = (await state.objects.get_bytes(upload["text_key"])).decode("utf-8")
-        kind = (
-            "markdown"
-            if upload.get("file_kind") == "markdown"
-            or any(line.lstrip().startswith("#") for line in content.splitlines()[:200])
-            else "novel"
-        )
+        kind, content = await uploaded_story(state, uid, file_id)
     if not content.strip():
         raise ValidationFailed("input_content is empty", field="input_content")
     if len(content.encode("utf-8")) > MAX_TEXT_BYTES:

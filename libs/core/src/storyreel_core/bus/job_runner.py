@@ -197,6 +197,13 @@ class JobRunner:
             bound.info("jobs.already_finished", status=task["status"])
             await msg.ack()
             return
+        if int(body.get("retries") or 0) < int(task.get("retries") or 0):
+            # Published before the task was retried (cancelled while its job still waited in
+            # the stream, then retried): the retry's own job runs it, this one would run the
+            # same task a second time beside it.
+            bound.info("jobs.superseded", retries=task.get("retries"))
+            await msg.ack()
+            return
         handler = self.handlers.get(job.kind)
         if handler is None:
             await self._finish_failed(msg, job, {"code": 1001, "reason": "unknown job kind"})
