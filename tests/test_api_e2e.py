@@ -81,7 +81,7 @@ def test_a_cancelled_render_is_retried_to_completion(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["data"]["status"] == "pending" and r.json()["data"]["error"] is None
     done = wait_task(api, task_id, timeout=120)
-    assert done["status"] == "completed", done
+    assert done["status"] == "completed", (done["error"], done.get("current_step"))
     assert done["result"]["video_url"]
     assert_error(api.post(f"/tasks/{task_id}/retry"), 409, 1003)
     assert_error(api.post("/tasks/task_doesnotexist/retry"), 404, 1002)
