@@ -123,9 +123,9 @@ def storyboard_script(scenes: list[dict[str, Any]]) -> str:
 # --- script (§3) --------------------------------------------------------------------------
 
 
-def _file_id_from(url: str) -> str:
+def _file_id_from(url: str, field: str = "input_file_url") -> str:
     """The wfile_ id inside a file_url this gateway gave out (`/media/workflow-inputs/<owner>/
-    <file id>/…`)."""
+    <file id>/…`); NotFound naming `field` for any other URL."""
     try:
         parts = unquote(urlparse(url).path).split("/")
     except ValueError:  # not a URL at all (urlparse refuses a malformed netloc)
@@ -134,9 +134,7 @@ def _file_id_from(url: str) -> str:
         rest = parts[parts.index("media") + 1 :]
         if len(rest) >= 3 and rest[0] == "workflow-inputs" and is_id(rest[2], "wfile"):
             return rest[2]
-    raise NotFound(
-        "input_file_url is not a file uploaded to /workflow/script/upload", field="input_file_url"
-    )
+    raise NotFound(f"{field} is not a file uploaded to /workflow/script/upload", field=field)
 
 
 async def uploaded_story(state: GatewayState, owner_id: str, file_id: str) -> tuple[str, str]:
@@ -154,14 +152,7 @@ def uploaded_file_id(reference: str, field: str) -> str:
     """The `wfile_` id a client names an uploaded story file by: the id itself or the
     `file_url` the upload answered. NotFound (404) for anything else (no URL is fetched)."""
     reference = reference.strip()
-    if is_id(reference, "wfile"):
-        return reference
-    try:
-        return _file_id_from(reference)
-    except NotFound:
-        raise NotFound(
-            f"{field} is not a file uploaded to /workflow/script/upload", field=field
-        ) from None
+    return reference if is_id(reference, "wfile") else _file_id_from(reference, field)
 
 
 @router.post(
