@@ -1,5 +1,6 @@
 """Waiting for many tasks at once (`task_watch.wait_for_tasks`), against a real nats-server:
-woken by the tasks' events, one store query per look, each record seen once as it ends."""
+woken by the events of tasks that end (not by progress), one store query per look, each
+record seen once as it ends."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.bus.job_runner import task_event_subject
 from storyreel_core.errors import NotFound
-from storyreel_core.task_store import TaskStore
+from storyreel_core.task_store import TaskStore, task_view
 from storyreel_core.task_watch import wait_for_tasks
 
 
@@ -35,10 +36,11 @@ async def create(tasks: TaskStore, n: int) -> list[str]:
 
 async def finish(tasks: TaskStore, bus: JetStreamBus, task_id: str, *, ok: bool = True) -> None:
     if ok:
-        await tasks.complete(task_id, {"ok": True})
+        doc = await tasks.complete(task_id, {"ok": True})
     else:
-        await tasks.fail(task_id, {"code": 1000, "reason": "broken"}, final=True)
-    await bus.publish_event(task_event_subject(task_id), {"task_id": task_id})
+        doc = await tasks.fail(task_id, {"code": 1000, "reason": "broken"}, final=True)
+    # What the job runner publishes when a record changes.
+    await bus.publish_event(task_event_subject(task_id), task_view(doc))
 
 
 async def test_each_task_is_seen_once_as_it_ends_with_one_read_per_look(
@@ -108,3 +110,24 @@ async def test_the_poll_finds_a_task_whose_event_was_missed(
         await tasks.complete(task_id, {"ok": True})  # no event published
     await asyncio.wait_for(waiter, 5)
     assert sorted(seen) == sorted(ids)
+
+
+async def test_progress_events_do_not_wake_the_waiter(bus: JetStreamBus, tasks: TaskStore) -> None:
+    counting = CountingTasks(tasks.docs)
+    ids = await create(tasks, 2)
+
+    async def finished(_doc: dict[str, Any]) -> None:
+        return None
+
+    waiter = asyncio.create_task(wait_for_tasks(bus, counting, ids, finished, poll_s=30))
+    await asyncio.sleep(0.2)
+    assert counting.reads == 1
+    for n in range(10):  # a segment reporting its frames
+        doc = await tasks.update(ids[0], status="running", progress={"done": n, "total": 10})
+        await bus.publish_event(task_event_subject(ids[0]), task_view(doc))
+    await asyncio.sleep(0.3)
+    assert counting.reads == 1 and not waiter.done()
+    await finish(tasks, bus, ids[0])
+    await finish(tasks, bus, ids[1])
+    await asyncio.wait_for(waiter, 10)
+    assert counting.reads <= 3

@@ -54,22 +54,30 @@ async def wait_for_tasks(
     task_ids: Sequence[str],
     on_finished: OnFinished,
     *,
-    poll_s: float = 0.5,
+    poll_s: float = 2.0,
 ) -> dict[str, dict[str, Any]]:
     """Wait for every task of `task_ids` to end; their terminal records by id.
 
     As `wait_for_task`, for many tasks at once: one wake-up shared by their events and one
     query per look (`TaskStore.get_many`) for those still unfinished, instead of a waiter and
-    a read per task every `poll_s` (16 segments of a cut made 32 reads a second, most of the
-    store's load while a render encodes). `on_finished` sees each record once, as it turns
-    terminal, in the order they are noticed; an exception from it stops the wait. Raises
-    NotFound when a task has no record (as `wait_for_task`: e.g. its drama was deleted).
+    a read per task every 0.5 s (16 segments of a cut made 32 reads a second, most of the
+    store's load while a render encodes). Only an event that says a task ended wakes it
+    (progress does not), and it looks every `poll_s` besides: for an event that was lost, or
+    a task cancelled in the store (which publishes none). `on_finished` sees each record
+    once, as it turns terminal, in the order they are noticed; an exception from it stops the
+    wait. Raises NotFound when a task has no record (as `wait_for_task`: e.g. its drama was
+    deleted).
     """
     pending = list(dict.fromkeys(task_ids))
     finished: dict[str, dict[str, Any]] = {}
     wake = asyncio.Event()
+
+    async def on_event(event: dict[str, Any]) -> None:
+        if event.get("status") in TERMINAL:
+            wake.set()
+
     unsubscribes = await asyncio.gather(
-        *(bus.notify(task_event_subject(task_id), wake) for task_id in pending)
+        *(bus.subscribe(task_event_subject(task_id), on_event) for task_id in pending)
     )
     try:
         while pending:

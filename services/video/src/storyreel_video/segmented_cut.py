@@ -41,6 +41,7 @@ from storyreel_video.segment_job import file_sha256, produce_segment
 from storyreel_video.segments import (
     SegmentInput,
     SegmentShot,
+    encode_cost,
     encoder_version,
     plan_windows,
     segment_key,
@@ -138,11 +139,11 @@ class SegmentFarm:
         missing = [s for s, info in zip(specs, present, strict=True) if info is None]
         done = len(specs) - len(missing)
         await on_done(done)
-        # Started together, not one after another: each start is a task write and a publish,
-        # and the first segments are encoding while the last are still being queued otherwise.
-        task_ids = await asyncio.gather(
-            *(self._start(spec, owner_id, parent_id, drama_id) for spec in missing)
-        )
+        # Queued dearest first, one after another (workers take jobs in queue order, and the
+        # first is encoding while the rest are queued): a cheap segment left for last idles
+        # the other workers for less time than a dear one would.
+        missing.sort(key=encode_cost, reverse=True)
+        task_ids = [await self._start(spec, owner_id, parent_id, drama_id) for spec in missing]
 
         async def finished(doc: dict[str, Any]) -> None:
             nonlocal done

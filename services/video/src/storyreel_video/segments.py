@@ -84,6 +84,22 @@ class SegmentInput(BaseModel):
     font_path: str = ""
 
 
+STILL_COST = 0.5
+"""What a frame of a still shot (no camera move, no clip) costs to draw and encode, as a share
+of a moving shot's frame: it is drawn once and x264 finds nothing moving in it. Measured on
+one core at 720×1280, veryfast, 96 frames: 1.06 CPU s still, 1.8–2.5 s under a camera move."""
+
+
+def encode_cost(spec: SegmentInput) -> float:
+    """A segment's encoding cost in moving-frame units: its frames, libass's priming frames,
+    each at the cost of the shot it mostly shows (the segment's first). For ordering work,
+    not for billing: the dearest segments are queued first so the last one is cheap."""
+    first = spec.shots[0]
+    moving = first.camera_movement != "static" or bool(first.clip_key)
+    frames = spec.frame_count + (max(0, spec.first_frame - spec.ass_from) if spec.ass else 0)
+    return frames * (1.0 if moving else STILL_COST)
+
+
 @dataclass(frozen=True)
 class SegmentWindow:
     """Where segment `index` sits in the cut: frames [first_frame, first_frame + frame_count),

@@ -7,6 +7,10 @@ events like any workflow. The job only watches: it mirrors the workflow's progre
 render task (the one its client polls and is pushed), and when the workflow completes, it
 reads the result off the stages' tasks (`render_workflow.render_result`).
 
+The job looks at its workflow when the workflow says something (`events.workflows.<id>`: a
+stage started, a stage task moved, the workflow ended), and every `POLL_S` besides, in case an
+event was lost: a cut that encodes for a minute costs a handful of reads, not two a second.
+
 A redelivered render finds its workflow and watches again; a retried one (after a failure or
 a cancel) retries the workflow, which runs again from the stage that did not finish. A
 cancelled render cancels its workflow (`grpc_api.TaskServicer`).
@@ -15,8 +19,10 @@ cancelled render cancels its workflow (`grpc_api.TaskServicer`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
+from storyreel_core.bus.jetstream import JetStreamBus
 from storyreel_core.bus.job_runner import Job, JobContext
 from storyreel_core.errors import AppError, Code, NotFound
 from storyreel_core.logging import get_logger
@@ -29,12 +35,14 @@ from storyreel_workflow.render_workflow import (
     stage_results,
     workflow_fields,
 )
+from storyreel_workflow.workflow_events import workflow_subject
 from storyreel_workflow.workflow_machine import WorkflowMachine, overall
 
 log = get_logger("storyreel.workflow.render")
 
-# How often the job looks at its workflow (the workflow itself moves on task events).
-POLL_S = 0.5
+# How often the job looks at its workflow when none of its events arrives (the workflow
+# itself moves on task events, and says so on its own subject).
+POLL_S = 2.0
 # The render task's `current_step` while each stage runs (what the CLI shows).
 STEP_NAMES = {
     "script": "writing screenplay",
@@ -54,10 +62,10 @@ class StageFailed(AppError):
 class ProgressMirror:
     """The workflow's progress written onto the render task, when it changes.
 
-    The job looks at its workflow every `POLL_S`; a look that changes nothing the render
-    shows (percentage to one decimal, as `progress_doc` keeps it, the step and the current
-    item) is not written again, so watchers (200 WebSocket clients, say) get a message when
-    the render moved, not twice a second per running stage.
+    The job looks at its workflow on each of its events (and every `POLL_S`); a look that
+    changes nothing the render shows (percentage to one decimal, as `progress_doc` keeps it,
+    the step and the current item) is not written again, so watchers (200 WebSocket clients,
+    say) get a message when the render moved, not on every look.
     """
 
     def __init__(self, ctx: JobContext) -> None:
@@ -79,9 +87,17 @@ class ProgressMirror:
 
 
 class RenderJob:
-    def __init__(self, machine: WorkflowMachine, tasks: TaskStore, *, poll_s: float = POLL_S):
+    def __init__(
+        self,
+        machine: WorkflowMachine,
+        tasks: TaskStore,
+        bus: JetStreamBus,
+        *,
+        poll_s: float = POLL_S,
+    ):
         self.machine = machine
         self.tasks = tasks
+        self.bus = bus
         self.poll_s = poll_s
 
     async def _workflow(self, job: Job) -> dict[str, Any]:
@@ -100,22 +116,14 @@ class RenderJob:
         return await self.machine.advance(workflow_id)
 
     async def __call__(self, job: Job, ctx: JobContext) -> dict[str, Any]:
-        doc = await self._workflow(job)
-        mirror = ProgressMirror(ctx)
-        while doc["status"] not in FINISHED:
-            fractions = await self.machine.progress(doc)
-            stage = doc["current_stage"]
-            item = {"workflow_id": doc["_id"], "stage": stage, "status": doc["status"]}
-            if stage:
-                item.update(await self._running(doc["stages"][stage]["task_ids"]))
-            await mirror.report(doc, overall(fractions) * 100, item)
-            await asyncio.sleep(self.poll_s)
-            try:
-                doc = await self.machine.store.get(doc["_id"])
-            except NotFound:
-                raise StageFailed(
-                    "the render's drama was deleted", code=Code.NOT_FOUND, permanent=True
-                ) from None
+        # Subscribed before the workflow is read or moved on: no event after that read is lost.
+        wake = asyncio.Event()
+        unsubscribe = await self.bus.notify(workflow_subject(render_workflow_id(job.task_id)), wake)
+        try:
+            doc = await self._watch(await self._workflow(job), ctx, wake)
+        finally:
+            with contextlib.suppress(Exception):
+                await unsubscribe()
         if doc["status"] != "completed":
             error = doc.get("error") or {}
             reason = error.get("reason") or f"the workflow was {doc['status']}"
@@ -128,6 +136,29 @@ class RenderJob:
             [t for stage in STAGES for t in doc["stages"][stage]["task_ids"]]
         )
         return render_result(doc, stage_results(doc, tasks))
+
+    async def _watch(
+        self, doc: dict[str, Any], ctx: JobContext, wake: asyncio.Event
+    ) -> dict[str, Any]:
+        """Mirror the workflow onto the render task until it is finished; its last record."""
+        mirror = ProgressMirror(ctx)
+        while doc["status"] not in FINISHED:
+            fractions = await self.machine.progress(doc)
+            stage = doc["current_stage"]
+            item = {"workflow_id": doc["_id"], "stage": stage, "status": doc["status"]}
+            if stage:
+                item.update(await self._running(doc["stages"][stage]["task_ids"]))
+            await mirror.report(doc, overall(fractions) * 100, item)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self.poll_s)
+            wake.clear()  # before the read: an event during it wakes the next wait
+            try:
+                doc = await self.machine.store.get(doc["_id"])
+            except NotFound:
+                raise StageFailed(
+                    "the render's drama was deleted", code=Code.NOT_FOUND, permanent=True
+                ) from None
+        return doc
 
     async def _running(self, task_ids: list[str]) -> dict[str, Any]:
         """The first unfinished task of the running stage, as the render's `current_item`

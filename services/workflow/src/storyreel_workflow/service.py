@@ -64,7 +64,7 @@ def build(platform: Platform) -> ServiceParts:
         ],
         handlers={
             # /pipeline/render: a workflow that advances on its own, watched by its task.
-            "render": RenderJob(machine, platform.tasks),
+            "render": RenderJob(machine, platform.tasks, platform.bus),
             MATERIAL_VIDEO: MaterialVideoJob(
                 platform.docs, platform.objects, platform.tasks, channels, stages.wait
             ),
