@@ -36,7 +36,7 @@ from storyreel_workflow.render_workflow import (
     workflow_fields,
 )
 from storyreel_workflow.workflow_events import workflow_subject
-from storyreel_workflow.workflow_machine import WorkflowMachine, overall
+from storyreel_workflow.workflow_machine import WorkflowMachine, overall, stage_fractions
 
 log = get_logger("storyreel.workflow.render")
 
@@ -143,12 +143,13 @@ class RenderJob:
         """Mirror the workflow onto the render task until it is finished; its last record."""
         mirror = ProgressMirror(ctx)
         while doc["status"] not in FINISHED:
-            fractions = await self.machine.progress(doc)
+            # One read of the running stage's tasks gives both its progress and its item.
+            running = await self.machine.running_tasks(doc)
             stage = doc["current_stage"]
             item = {"workflow_id": doc["_id"], "stage": stage, "status": doc["status"]}
             if stage:
-                item.update(await self._running(doc["stages"][stage]["task_ids"]))
-            await mirror.report(doc, overall(fractions) * 100, item)
+                item.update(current_item(running.get(stage, [])))
+            await mirror.report(doc, overall(stage_fractions(doc, running)) * 100, item)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self.poll_s)
             wake.clear()  # before the read: an event during it wakes the next wait
@@ -160,17 +161,15 @@ class RenderJob:
                 ) from None
         return doc
 
-    async def _running(self, task_ids: list[str]) -> dict[str, Any]:
-        """The first unfinished task of the running stage, as the render's `current_item`
-        names it: `task_id` (pollable) and its own `step` (e.g. "animating shots")."""
-        found = await self.tasks.get_many(task_ids)
-        for task_id in task_ids:
-            task = found.get(task_id)
-            if task is None:
-                continue  # recorded, not started yet
-            if task["status"] in ("pending", "running"):
-                item = {"task_id": task_id}
-                if task.get("current_step"):
-                    item["step"] = task["current_step"]
-                return item
-        return {}
+
+def current_item(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first unfinished task of the running stage (its records, in stage order), as the
+    render's `current_item` names it: `task_id` (pollable) and its own `step` (e.g.
+    "animating shots"); {} when none is pending or running."""
+    for task in tasks:
+        if task["status"] in ("pending", "running"):
+            item = {"task_id": task["_id"]}
+            if task.get("current_step"):
+                item["step"] = task["current_step"]
+            return item
+    return {}

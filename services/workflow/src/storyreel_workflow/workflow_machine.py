@@ -376,14 +376,25 @@ class WorkflowMachine:
 
         return await self._retrying(workflow_id, step)
 
+    async def running_tasks(self, doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        """The task records of each running stage, by stage (one query per running stage)."""
+        return {
+            stage: await self._tasks(doc["stages"][stage])
+            for stage in STAGES
+            if doc["stages"][stage]["status"] == "running"
+        }
+
     async def progress(self, doc: dict[str, Any]) -> dict[str, float]:
         """Each stage's progress 0..1 (the running stage's from its tasks)."""
-        out: dict[str, float] = {}
-        for stage in STAGES:
-            record = doc["stages"][stage]
-            tasks = await self._tasks(record) if record["status"] == "running" else []
-            out[stage] = stage_fraction(record, tasks)
-        return out
+        return stage_fractions(doc, await self.running_tasks(doc))
+
+
+def stage_fractions(
+    doc: dict[str, Any], running: dict[str, list[dict[str, Any]]]
+) -> dict[str, float]:
+    """Each stage's progress 0..1, the running ones' from their task records (`running`, as
+    `WorkflowMachine.running_tasks` reads them)."""
+    return {stage: stage_fraction(doc["stages"][stage], running.get(stage, [])) for stage in STAGES}
 
 
 def overall(fractions: dict[str, float]) -> float:
