@@ -8,6 +8,7 @@ from typing import Any
 from storyreel_core.bus.jetstream import ConsumerSpec, JetStreamBus
 from storyreel_core.bus.job_runner import Job, JobContext, JobRunner, job_subject
 from storyreel_core.errors import ValidationFailed
+from storyreel_core.task_cancel import cancel_task_tree
 from storyreel_core.task_store import TaskStore
 from storyreel_core.testing import eventually
 
@@ -149,7 +150,11 @@ async def test_job_of_a_dead_worker_is_redelivered(bus: JetStreamBus, tasks: Tas
     await survivor.stop()
 
 
-async def test_cancel_stops_a_running_job(bus: JetStreamBus, tasks: TaskStore) -> None:
+async def start_long_job(
+    bus: JetStreamBus, tasks: TaskStore, cancel_poll_s: float
+) -> tuple[JobRunner, str, asyncio.Event]:
+    """A runner working on a job that would run for an hour: its task id, and an event set
+    when the job's work stops."""
     started = asyncio.Event()
     stopped = asyncio.Event()
 
@@ -161,10 +166,16 @@ async def test_cancel_stops_a_running_job(bus: JetStreamBus, tasks: TaskStore) -
             stopped.set()
         return {}
 
-    runner = JobRunner(bus, tasks, spec(), {"echo": long}, cancel_poll_s=0.1)
+    runner = JobRunner(bus, tasks, spec(), {"echo": long}, cancel_poll_s=cancel_poll_s)
     await runner.start()
     task_id = await submit(bus, tasks)
     await asyncio.wait_for(started.wait(), 10)
+    return runner, task_id, stopped
+
+
+async def test_cancel_stops_a_running_job(bus: JetStreamBus, tasks: TaskStore) -> None:
+    """A cancel written to the record alone (announced to nobody) is seen at the next look."""
+    runner, task_id, stopped = await start_long_job(bus, tasks, cancel_poll_s=0.1)
     await tasks.cancel(task_id, "usr_1")
     await asyncio.wait_for(stopped.wait(), 10)
     assert await status_of(tasks, task_id) == "cancelled"
@@ -177,3 +188,15 @@ async def test_consumer_settings_are_reconciled(bus: JetStreamBus) -> None:
     info = await bus.js.consumer_info("JOBS", "test-workers")
     assert info.config.max_ack_pending == 20
     assert info.config.ack_wait == 2.0
+
+
+async def test_an_announced_cancel_stops_the_job_without_waiting_for_a_look(
+    bus: JetStreamBus, tasks: TaskStore
+) -> None:
+    """The runner looks at the record only every 60 s here: only the event can stop it."""
+    runner, task_id, stopped = await start_long_job(bus, tasks, cancel_poll_s=60)
+    await asyncio.sleep(0.5)  # past the watcher's first look
+    await cancel_task_tree(tasks, bus.publish_event, task_id, "usr_1")
+    await asyncio.wait_for(stopped.wait(), 10)
+    await eventually(lambda: _is(tasks, task_id, "cancelled"))
+    await runner.stop()

@@ -83,13 +83,17 @@ class Rig:
         self.tasks = tasks
         self.starter = RecordingStarter(tasks)
         self.messages: list[dict[str, Any]] = []
+        self.task_events: list[dict[str, Any]] = []
         self.machine = self.restarted()
 
     def restarted(self) -> WorkflowMachine:
         """A new machine over the same store: what a restarted workflow process builds."""
 
         async def publish(subject: str, message: dict[str, Any]) -> None:
-            self.messages.append(message)
+            if subject.startswith("events.tasks."):
+                self.task_events.append(message)  # a stage task cancelled by the machine
+            else:
+                self.messages.append(message)
 
         return WorkflowMachine(WorkflowStore(self.docs), self.tasks, self.starter, publish)
 
@@ -206,6 +210,8 @@ async def test_a_failed_stage_fails_the_workflow_and_retry_runs_from_it(rig: Rig
     assert doc["status"] == "failed"
     assert doc["error"] == {"stage": "frames", "reason": "boom", "code": 2001}
     assert (await rig.tasks.get(second))["status"] == "cancelled"  # its sibling is stopped
+    # ... and told so at once: its worker stops on the event, not at its next look.
+    assert [(e["task_id"], e["status"]) for e in rig.task_events] == [(second, "cancelled")]
     assert rig.kinds()[-2:] == ["stage_failed", "workflow_failed"]
     with pytest.raises(AlreadyExists):
         await rig.machine.resume(wf, OWNER)

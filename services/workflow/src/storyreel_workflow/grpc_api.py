@@ -25,6 +25,7 @@ from storyreel_core.rpc.messages import first_error, message_to_dict, task_ref, 
 from storyreel_core.rpc.server import caller_id
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_core.task_cancel import cancel_task_tree
 from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_core.workflow_models import STAGES
@@ -177,11 +178,7 @@ class TaskServicer(tasks_pb2_grpc.TaskServiceServicer):
         return task_to_proto(await self._cancel_tree(request.task_id, owner))
 
     async def _cancel_tree(self, task_id: str, owner: str) -> dict[str, Any]:
-        doc = await self.tasks.cancel(task_id, owner)
-        children = await self.tasks.docs.find("tasks", {"parent_id": task_id})
-        for child in children:
-            if child["status"] not in TERMINAL:
-                await self.tasks.cancel(child["_id"], owner)
+        doc = await cancel_task_tree(self.tasks, self.launcher.bus.publish_event, task_id, owner)
         if doc.get("kind") == "render" and self.machine is not None:
             # A render's stages are its workflow's tasks: cancelling the workflow stops them.
             with contextlib.suppress(NotFound, AlreadyExists):

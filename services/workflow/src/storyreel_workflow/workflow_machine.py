@@ -33,6 +33,7 @@ from typing import Any
 from storyreel_core.clock import utc_now
 from storyreel_core.errors import AlreadyExists, AppError, Code, NotFound, VersionConflict
 from storyreel_core.logging import get_logger
+from storyreel_core.task_cancel import cancel_task_tree
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_core.workflow_models import FINISHED, STAGES
 from storyreel_workflow.studio_stages import (
@@ -88,6 +89,7 @@ class WorkflowMachine:
         self.store = store
         self.tasks = tasks
         self.starter = starter
+        self.publish = publish
         self.events = WorkflowEvents(publish)
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -240,11 +242,7 @@ class WorkflowMachine:
         cut, the frames child of a storyboard image): their workers stop, ffmpeg is killed."""
         for task_id in task_ids:
             with contextlib.suppress(NotFound):
-                await self.tasks.cancel(task_id, owner_id)
-            for child in await self.tasks.docs.find("tasks", {"parent_id": task_id}):
-                if child["status"] not in TERMINAL:
-                    with contextlib.suppress(NotFound):
-                        await self.tasks.cancel(child["_id"], owner_id)
+                await cancel_task_tree(self.tasks, self.publish, task_id, owner_id)
 
     # ---- events from the stage tasks -----------------------------------------------------
 

@@ -16,6 +16,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
@@ -278,7 +279,7 @@ class JetStreamBus:
         sub = await self.nc.subscribe(subject, cb=on_message)
         # A round trip: the server knows the subscription before the caller reads the state
         # it watches, so an event published right after that read is never missed.
-        await self.nc.flush()
+        await self._confirm(sub)
         return sub.unsubscribe
 
     async def subscribe(
@@ -296,8 +297,23 @@ class JetStreamBus:
             await handler(payload)
 
         sub = await self.nc.subscribe(subject, cb=on_message)
-        await self.nc.flush()
+        await self._confirm(sub)
         return sub.unsubscribe
+
+    async def _confirm(self, sub: Subscription) -> None:
+        """Wait until the server knows `sub` (a PING/PONG round trip, `flush`).
+
+        The round trip is shielded: nats-py resolves a flush's future when its PONG arrives
+        and its read loop fails if that future was cancelled meanwhile (`set_result` on a
+        cancelled future raises InvalidStateError), which a caller cancelled here (a job
+        ending while its watcher subscribes, a `wait_for` timing out) would otherwise cause.
+        Cancelled, it drops the subscription and lets the round trip finish on its own."""
+        try:
+            await asyncio.shield(self.nc.flush())
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+            raise
 
     async def close(self) -> None:
         if self._nc is not None:

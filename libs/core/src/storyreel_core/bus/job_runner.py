@@ -103,7 +103,7 @@ class JobRunner:
         handlers: Mapping[str, Handler],
         *,
         concurrency: int = 2,
-        cancel_poll_s: float = 1.0,
+        cancel_poll_s: float = 5.0,
         heartbeat_s: float = 10.0,
     ) -> None:
         self.bus = bus
@@ -248,30 +248,61 @@ class JobRunner:
     async def _watch(self, msg: Msg, job: Job, work: asyncio.Task[dict[str, Any]]) -> None:
         """Heartbeat the message and the task, and stop the work when its task is cancelled.
 
-        The beat is kept by the clock, not by counting polls: each poll also waits on the task
-        store, so counted polls stretch the beat towards `ack_wait` under load (a short
-        `ack_wait` then redelivers a healthy job to a second worker)."""
+        A cancel is announced on the task's subject (`task_cancel.cancel_task_tree`), which
+        wakes this watcher at once; the record is the truth, so the event only prompts a
+        look, and the record is looked at every `cancel_poll_s` besides (an event lost in a
+        reconnect, or a cancel written by a tool that announces nothing). The beat is kept
+        by the clock, not by counting looks: each look waits on the task store, so counted
+        looks stretch the beat towards `ack_wait` under load (a short `ack_wait` then
+        redelivers a healthy job to a second worker)."""
         loop = asyncio.get_running_loop()
         beat = max(0.5, self.spec.ack_wait / 3)
         next_beat = loop.time()  # the first poll beats: fetching and marking took time too
         # The task's own heartbeat (`heartbeat_at`): what the reaper reads to tell a live job
         # from a dead one. mark_running stamped the first.
         next_stamp = loop.time() + self.heartbeat_s
-        while not work.done():
-            await asyncio.sleep(min(self.cancel_poll_s, beat))
-            if loop.time() >= next_beat:
-                next_beat = loop.time() + beat
+        next_look = loop.time() + self.cancel_poll_s
+        cancelled = asyncio.Event()
+
+        async def on_event(event: dict[str, Any]) -> None:
+            if event.get("status") == "cancelled":
+                cancelled.set()
+
+        unsubscribe = None
+        with contextlib.suppress(Exception):  # no bus for a moment: the looks still see it
+            # Bounded: a reconnecting bus must not hold up the beats below.
+            unsubscribe = await asyncio.wait_for(
+                self.bus.subscribe(task_event_subject(job.task_id), on_event), beat
+            )
+        try:
+            # Looked at once now: a cancel written before the subscription announced nothing
+            # this watcher heard.
+            look = True
+            while not work.done():
+                if look:
+                    cancelled.clear()
+                    next_look = loop.time() + self.cancel_poll_s
+                    with contextlib.suppress(AppError):
+                        task = await self.tasks.get(job.task_id)
+                        if task["status"] == "cancelled":
+                            work.cancel()
+                            return
+                wait = max(0.0, min(next_beat, next_stamp, next_look) - loop.time())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(cancelled.wait(), wait)
+                if loop.time() >= next_beat:
+                    next_beat = loop.time() + beat
+                    with contextlib.suppress(Exception):
+                        await msg.in_progress()
+                if loop.time() >= next_stamp:
+                    next_stamp = loop.time() + self.heartbeat_s
+                    with contextlib.suppress(Exception):  # a store outage: the next beat tries
+                        await self.tasks.heartbeat(job.task_id)
+                look = cancelled.is_set() or loop.time() >= next_look
+        finally:
+            if unsubscribe is not None:
                 with contextlib.suppress(Exception):
-                    await msg.in_progress()
-            if loop.time() >= next_stamp:
-                next_stamp = loop.time() + self.heartbeat_s
-                with contextlib.suppress(Exception):  # a store outage: the next beat tries again
-                    await self.tasks.heartbeat(job.task_id)
-            with contextlib.suppress(AppError):
-                task = await self.tasks.get(job.task_id)
-                if task["status"] == "cancelled":
-                    work.cancel()
-                    return
+                    await unsubscribe()
 
     async def _after_cancel(self, msg: Msg, job: Job, bound: Any) -> None:
         try:
