@@ -8,9 +8,13 @@
    and the same speech the platform produced.
 
 Prints the three times and two ratios; the targets are platform ≤ 1.3× raw x264 and MoviePy
-≥ 10× the platform. The final cut renders as segments (`storyreel_video.segmented_cut`) with a
-soundtrack cached by content; each render here draws new stills (another image seed) and
-speaks at another speed, so none of its segments and not its soundtrack is cached.
+≥ 10× the platform. Beside the times it prints the CPU seconds each render spent, split by
+process (the platform's own Python process, the ffmpeg runs it started, nats-server), against
+the raw encode's: on a machine whose cores are all busy, time follows CPU.
+
+The final cut renders as segments (`storyreel_video.segmented_cut`) with a soundtrack cached
+by content; each render here draws new stills (another image seed) and speaks at another
+speed, so none of its segments and not its soundtrack is cached.
 Run with `make bench` (it needs no running platform: it starts its own).
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -31,6 +36,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).parent))
 
 from peers import moviepy_render, raw_x264_encode
+from process_tree import cpu_seconds
 
 from storyreel_cli.platform_process import PlatformProcess
 from storyreel_video.music_bed import write_music_bed
@@ -97,6 +103,25 @@ def render(http: httpx.Client, body: dict[str, Any]) -> tuple[float, str, dict[s
     return time.perf_counter() - started, task_id, task
 
 
+def cpu_split(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds spent between two `cpu_seconds` readings of the platform: `python` (the
+    platform process), `ffmpeg` (its subprocesses, all ended by then), `nats`, `other`."""
+    spent = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    split = {
+        "python": spent.pop("self", 0.0),
+        "ffmpeg": spent.pop("subprocesses", 0.0),
+        "nats": spent.pop("nats-server", 0.0),
+    }
+    split["other"] = sum(spent.values())
+    return split
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's ended children so far (the raw encodes' ffmpeg)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def fetch(http: httpx.Client, url: str, dest: Path) -> Path:
     dest.write_bytes(http.get(url).content)
     return dest
@@ -136,20 +161,25 @@ def main() -> int:
             # Each render draws its stills with another seed and speaks 1 % faster than the
             # one before: new pictures and new sound, so every segment is encoded and the
             # soundtrack mixed (nothing comes from the caches of the render before).
-            renders = [
-                render(
-                    http,
-                    {
-                        **body,
-                        "options": {
-                            **body["options"],
-                            "image": {"seed": 1000 + n},
-                            "speed": round(1.0 + 0.01 * n, 2),
+            assert platform.proc is not None
+            pid = platform.proc.pid
+            renders, cpus = [], []
+            for n in range(max(1, args.runs)):
+                before = cpu_seconds(pid)
+                renders.append(
+                    render(
+                        http,
+                        {
+                            **body,
+                            "options": {
+                                **body["options"],
+                                "image": {"seed": 1000 + n},
+                                "speed": round(1.0 + 0.01 * n, 2),
+                            },
                         },
-                    },
+                    )
                 )
-                for n in range(max(1, args.runs))
-            ]
+                cpus.append(cpu_split(before, cpu_seconds(pid)))
             task = renders[-1][2]
             platform_s = statistics.median(seconds for seconds, _, _ in renders)
             result = task["result"]
@@ -166,12 +196,22 @@ def main() -> int:
                 f"soundtrack per run: {' '.join(str(c.get('soundtrack')) for c in cuts)})"
             )
 
-            raws = [
-                raw_x264_encode(frames, WIDTH, HEIGHT, FPS, preset, work / "raw.mp4")
-                for _ in range(max(1, args.runs))
-            ]
+            raws, raw_cpus = [], []
+            for _ in range(max(1, args.runs)):
+                before_raw = children_cpu()
+                raws.append(raw_x264_encode(frames, WIDTH, HEIGHT, FPS, preset, work / "raw.mp4"))
+                raw_cpus.append(children_cpu() - before_raw)
             raw_s = statistics.median(raws)
             print(f"raw x264   {raw_s:7.2f} s  (runs: {' '.join(f'{s:.2f}' for s in raws)})")
+            # CPU: the median per kind over the renders, and its total.
+            kinds = {k: statistics.median(c[k] for c in cpus) for k in cpus[0]}
+            platform_cpu = statistics.median(sum(c.values()) for c in cpus)
+            raw_cpu = statistics.median(raw_cpus)
+            print(
+                f"CPU        platform {platform_cpu:.2f} s per render "
+                f"({', '.join(f'{k} {v:.2f}' for k, v in kinds.items())}); "
+                f"raw x264 {raw_cpu:.2f} s; platform / raw = {platform_cpu / raw_cpu:.2f}"
+            )
 
             moviepy_s = None
             if not args.skip_moviepy:

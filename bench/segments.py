@@ -47,6 +47,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).parent))
 
+from process_tree import tree
 from render_speed import REFERENCE_STORY, login, start_platform
 
 WIDTH, HEIGHT, FPS = 720, 1280, 24
@@ -225,17 +226,6 @@ def scale(work: Path, preset: str, resolution: str, shots: int, pairs: int) -> N
 # --- 3. memory ---------------------------------------------------------------------------------
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out += [int(c) for c in f.read().split()]
-    except OSError:
-        pass
-    return out
-
-
 def _hwm_kib(pid: int) -> tuple[str, int] | None:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -246,22 +236,12 @@ def _hwm_kib(pid: int) -> tuple[str, int] | None:
     return name, int(fields.get("VmHWM", "0 kB").split()[0])
 
 
-def _tree(root_pid: int) -> list[int]:
-    todo, seen = [root_pid], []
-    while todo:
-        pid = todo.pop()
-        if pid not in seen:
-            seen.append(pid)
-            todo += _children(pid)
-    return seen
-
-
 def reset_peaks(root_pid: int) -> bool:
     """Reset VmHWM of every process in the tree to its current RSS (Linux ≥ 4.0: writing `5`
     to clear_refs). VmHWM never falls by itself, so without this a render's peak would be the
     largest since the process started. False when the kernel does not allow it."""
     done = True
-    for pid in _tree(root_pid):
+    for pid in tree(root_pid):
         try:
             with open(f"/proc/{pid}/clear_refs", "w") as f:
                 f.write("5")
@@ -283,7 +263,7 @@ class PeakSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for pid in _tree(self.root_pid):
+            for pid in tree(self.root_pid):
                 found = _hwm_kib(pid)
                 if found:
                     self.peaks[found[0]] = max(self.peaks[found[0]], found[1])
