@@ -34,6 +34,7 @@ from storyreel_core.task_launcher import TaskLauncher
 from storyreel_core.task_store import TERMINAL, TaskStore
 from storyreel_core.task_watch import wait_for_tasks
 from storyreel_video.audio_mix import MusicBed
+from storyreel_video.downloads import download_all
 from storyreel_video.errors import RenderFailed
 from storyreel_video.ffmpeg_runner import ProgressCallback
 from storyreel_video.final_cut import save_thumbnail, voice_placements
@@ -415,9 +416,10 @@ async def compose_segmented_cut(
             # Neither may outlive the scratch folder (a thread cannot be interrupted).
             sound.cancel()
             await asyncio.gather(sound, thumb, return_exceptions=True)
-        local = []
-        for n, spec in enumerate(specs):
-            local.append(await runner.objects.download(spec.key, workdir / f"segment{n:04d}.mp4"))
+        local = await download_all(
+            runner.objects,
+            [(spec.key, workdir / f"segment{n:04d}.mp4") for n, spec in enumerate(specs)],
+        )
 
         async def stitch_progress(fraction: float) -> None:
             await report(1.0 - STITCH_SHARE + STITCH_SHARE * fraction)

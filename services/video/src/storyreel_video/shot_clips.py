@@ -16,6 +16,7 @@ import soundfile
 
 from storyreel_core.drama_models import CameraMovement
 from storyreel_core.stores.object_store import ObjectStore
+from storyreel_video.downloads import download_all
 from storyreel_video.specs import ClipSpec
 from storyreel_video.video_models import SPEECH_TAIL, CutShot, ShotRef
 
@@ -43,54 +44,29 @@ def cut_shot(
     )
 
 
-FETCH_CONCURRENCY = 8
-"""Downloads in flight at once: against a networked object store each is a round trip or two
-(~25 ms), so 16 shots' stills and speech one after another held a cut's segments back ~1 s."""
-
-
 async def fetch_clips(
     objects: ObjectStore, shots: Sequence[CutShot], scratch: Path
 ) -> list[ClipSpec]:
-    """Download each shot's still (and speech) into `scratch`, `FETCH_CONCURRENCY` files at a
-    time: ffmpeg reads local files only. The clips come back in the order of `shots`."""
+    """Download each shot's still (and speech) into `scratch`, several at a time
+    (`downloads.download_all`; a shot shown twice is fetched once): ffmpeg reads local files
+    only. The clips come back in the order of `shots`."""
     await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
-    slots = asyncio.Semaphore(FETCH_CONCURRENCY)
-    # One download per destination: a shot shown twice must not be written by two at once.
-    fetching: dict[Path, asyncio.Task[Path]] = {}
-
-    async def download(key: str, dest: Path) -> Path:
-        async with slots:
-            return await objects.download(key, dest)
-
-    def fetch(key: str, dest: Path) -> asyncio.Task[Path]:
-        if dest not in fetching:
-            fetching[dest] = asyncio.ensure_future(download(key, dest))
-        return fetching[dest]
-
-    async def clip(shot: CutShot) -> ClipSpec:
-        image, audio = await asyncio.gather(
-            fetch(shot.frame_key, scratch / f"{shot.shot_id}.png"),
-            fetch(shot.audio_key, scratch / f"{shot.shot_id}.wav")
-            if shot.audio_key
-            else asyncio.sleep(0, None),
-        )
-        return ClipSpec(
+    files = [(shot.frame_key, scratch / f"{shot.shot_id}.png") for shot in shots]
+    voiced = [shot for shot in shots if shot.audio_key]
+    files += [(str(shot.audio_key), scratch / f"{shot.shot_id}.wav") for shot in voiced]
+    paths = await download_all(objects, files)
+    audio = dict(zip((shot.shot_id for shot in voiced), paths[len(shots) :], strict=True))
+    return [
+        ClipSpec(
             image_path=image,
             duration=shot.duration,
             camera_movement=shot.camera_movement,
-            audio_path=audio,
+            audio_path=audio.get(shot.shot_id),
             segments=shot.segments,
             figures=tuple(shot.figures),
         )
-
-    try:
-        return list(await asyncio.gather(*(clip(shot) for shot in shots)))
-    except BaseException:
-        # None may outlive the job's scratch folder (a missing still fails the whole cut).
-        for task in fetching.values():
-            task.cancel()
-        await asyncio.gather(*fetching.values(), return_exceptions=True)
-        raise
+        for shot, image in zip(shots, paths[: len(shots)], strict=True)
+    ]
 
 
 def wav_seconds(path: Path) -> float | None:
