@@ -190,9 +190,11 @@ async def test_clips_are_generated_listed_and_joined_through_grpc_and_jetstream(
         ),
     )
     queued = await running.platform.tasks.get(ref.task_id)
-    assert queued["progress"] == {
-        "total": 2, "completed": 0, "processing": 0, "pending": 2, "percentage": 0.0,
-    }  # fmt: skip
+    # Two clips (sb_1 asked twice is made once), none made yet; the worker runs in this
+    # process and may already have taken the job, so one of them may be processing.
+    progress = queued["progress"]
+    assert (progress["total"], progress["completed"], progress["percentage"]) == (2, 0, 0.0)
+    assert (progress["processing"], progress["pending"]) in ((0, 2), (1, 1))
     assert [s["storyboard_id"] for s in queued["payload"]["shots"]] == ["sb_1", "sb_0"]
     task = await running.finished(ref.task_id)
     assert task["status"] == "completed", task["error"]
