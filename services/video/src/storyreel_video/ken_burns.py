@@ -2,7 +2,8 @@
 
 Why not ffmpeg's `zoompan`: it positions its crop window on whole pixels, so a slow push-in
 advances in visible 1-pixel steps (jitter). Here each shot's still is cover-fitted once (Lanczos,
-a no-op when it already has the frame size) and converted to yuv420p; every frame then samples a
+a no-op when it already has the frame size) and converted to yuv420p (kept per process by
+content, `yuv.still_yuv420`: a segment also draws the next shot); every frame then samples a
 window of it with separable bilinear interpolation at fractional positions and scales. The
 window is at most `OVERSCAN` times smaller than the still (the room a move has to travel), so
 sampling magnifies slightly and never aliases. It moves along an ease-in-out curve so motion
@@ -24,7 +25,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from storyreel_core.drama_models import CameraMovement
-from storyreel_video.yuv import Plane, Plane16, YuvFrame, load_rgb, rgb_to_yuv420
+from storyreel_video.yuv import Plane, Plane16, YuvFrame, load_rgb, still_yuv420
 
 OVERSCAN = 1.12
 """How much tighter than the full still the closest window is: the travel of every move."""
@@ -158,7 +159,7 @@ class ShotCamera:
             raise ValueError("width and height must be even for yuv420p")
         self.movement: CameraMovement = movement
         self.width, self.height = width, height
-        y, u, v = rgb_to_yuv420(load_rgb(image_path, width, height))
+        y, u, v = still_yuv420(image_path, width, height)
         self._static: YuvFrame | None = None
         self._samplers: tuple[PlaneSampler, ...] = ()
         if movement == "static":

@@ -9,8 +9,13 @@ that were meant.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -89,8 +94,9 @@ def yuv420_to_rgb(frame: YuvFrame) -> npt.NDArray[np.uint8]:
     return _to_u8(rgb.astype(np.float32))
 
 
-def load_rgb(path: str | Path, width: int, height: int) -> Image.Image:
-    """Load an image and cover-fit it (scale to fill, centre-crop) to exactly width×height.
+def load_rgb(path: str | Path | BinaryIO, width: int, height: int) -> Image.Image:
+    """Load an image (a path or an open binary file) and cover-fit it (scale to fill,
+    centre-crop) to exactly width×height.
 
     Lanczos is used because this happens once per shot; every per-frame operation after it is
     cheap bilinear sampling. Stills already at the frame size are not resampled at all.
@@ -112,3 +118,39 @@ def load_rgb(path: str | Path, width: int, height: int) -> Image.Image:
 def _to_u8(a: npt.NDArray[np.float32]) -> Plane:
     out: Plane = np.clip(np.rint(a), 0, 255).astype(np.uint8)
     return out
+
+
+STILL_CACHE_SIZE = 8
+"""Stills kept ready as yuv420p planes per process (~1.4 MB each at 720×1280). A segment draws
+its shot's still and the next shot's (the transition into it), so a process encoding a cut's
+segments decoded nearly every still twice, ~50 ms of CPU each at 720×1280 (a PNG decode is
+most of it)."""
+
+_stills: OrderedDict[tuple[str, int, int], tuple[Plane, Plane, Plane]] = OrderedDict()
+_stills_lock = threading.Lock()
+
+
+def still_yuv420(path: str | Path, width: int, height: int) -> tuple[Plane, Plane, Plane]:
+    """The image at `path` cover-fitted to width×height (`load_rgb`) as yuv420p planes
+    (`rgb_to_yuv420`), read-only: the same arrays are handed to every caller.
+
+    The last `STILL_CACHE_SIZE` are kept, keyed by the file's SHA-256 and the size, so a file
+    rewritten with other pixels is never served stale and the same picture under another
+    path (each segment job downloads its own copy) is decoded once. Safe across threads.
+    Raises what `load_rgb` raises (OSError, PIL.UnidentifiedImageError).
+    """
+    data = Path(path).read_bytes()
+    key = (hashlib.sha256(data).hexdigest(), width, height)
+    with _stills_lock:
+        planes = _stills.get(key)
+        if planes is not None:
+            _stills.move_to_end(key)
+            return planes
+    planes = rgb_to_yuv420(load_rgb(io.BytesIO(data), width, height))
+    for plane in planes:
+        plane.flags.writeable = False
+    with _stills_lock:
+        _stills[key] = planes
+        while len(_stills) > STILL_CACHE_SIZE:
+            _stills.popitem(last=False)
+    return planes
