@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from storyreel_video import yuv
 from storyreel_video.ken_burns import ShotCamera
@@ -85,3 +88,47 @@ def test_cameras_over_one_still_share_its_planes_and_draw_alike(tmp_path: Path) 
     assert static.frame(0.0).y is still_yuv420(path, 64, 96)[0]
     # At progress 0 a push-in shows the whole still: the static frame.
     assert np.abs(moving.frame(0.0).y.astype(int) - static.frame(0.0).y).max() <= 1
+
+
+def test_a_known_hash_spares_reading_the_file_again(tmp_path: Path, decodes: list[int]) -> None:
+    # A segment has checked its stills against the plan's hashes: the camera passes the hash
+    # on, and a hit does not touch the file at all.
+    path = still(tmp_path / "shot.png", 40)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    planes = still_yuv420(path, 64, 96, sha256=digest)
+    assert still_yuv420(path, 64, 96)[0] is planes[0]  # the same key either way
+    path.unlink()
+    assert still_yuv420(tmp_path / "never-read.png", 64, 96, sha256=digest)[0] is planes[0]
+    camera = ShotCamera(tmp_path / "never-read.png", "static", 64, 96, sha256=digest)
+    assert camera.frame(0.5).y is planes[0]
+    assert len(decodes) == 1
+
+
+def test_threads_asking_for_one_still_at_once_share_one_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = still(tmp_path / "shot.png", 50)
+    calls: list[int] = []
+    real = yuv.load_rgb
+
+    def slow(*args: object, **kwargs: object) -> Image.Image:
+        calls.append(1)
+        time.sleep(0.2)  # long enough for every thread to ask while it runs
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(yuv, "load_rgb", slow)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: still_yuv420(path, 64, 96), range(4)))
+    assert len(calls) == 1
+    assert all(planes[0] is got[0][0] for planes in got)
+    assert not yuv._decoding  # nothing left behind
+
+
+def test_a_failed_decode_is_not_kept_and_can_be_tried_again(tmp_path: Path) -> None:
+    broken = tmp_path / "shot.png"
+    broken.write_bytes(b"not a picture")
+    with pytest.raises(UnidentifiedImageError):
+        still_yuv420(broken, 64, 96)
+    assert not yuv._stills and not yuv._decoding
+    still(broken, 60)
+    assert still_yuv420(broken, 64, 96)[0].shape == (96, 64)

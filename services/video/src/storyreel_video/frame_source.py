@@ -58,7 +58,13 @@ class FrameSource:
                     clip.video_path, clip.duration, self.width, self.height, self.timeline.fps
                 )
             else:
-                cam = ShotCamera(clip.image_path, clip.camera_movement, self.width, self.height)
+                cam = ShotCamera(
+                    clip.image_path,
+                    clip.camera_movement,
+                    self.width,
+                    self.height,
+                    sha256=clip.image_sha256,
+                )
             self._cams[i] = cam
         return cam
 

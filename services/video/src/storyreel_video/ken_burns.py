@@ -152,14 +152,23 @@ class PlaneSampler:
 
 
 class ShotCamera:
-    """One shot's still, prepared for fast per-frame sampling under a camera movement."""
+    """One shot's still, prepared for fast per-frame sampling under a camera movement.
+    `sha256` is the still's, when the caller already knows it (see `yuv.still_yuv420`)."""
 
-    def __init__(self, image_path: Path, movement: CameraMovement, width: int, height: int):
+    def __init__(
+        self,
+        image_path: Path,
+        movement: CameraMovement,
+        width: int,
+        height: int,
+        *,
+        sha256: str | None = None,
+    ):
         if width % 2 or height % 2:
             raise ValueError("width and height must be even for yuv420p")
         self.movement: CameraMovement = movement
         self.width, self.height = width, height
-        y, u, v = still_yuv420(image_path, width, height)
+        y, u, v = still_yuv420(image_path, width, height, sha256=sha256)
         self._static: YuvFrame | None = None
         self._samplers: tuple[PlaneSampler, ...] = ()
         if movement == "static":

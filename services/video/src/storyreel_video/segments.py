@@ -239,8 +239,10 @@ async def encode_segment(
     on_progress: ProgressCallback | None = None,
     videos: Sequence[Path | None] = (),
 ) -> Path:
-    """Draw and encode the segment `spec` describes from local `stills` (one per spec shot)
-    and, for shots a model animated, their local conformed clips (`videos`, None elsewhere).
+    """Draw and encode the segment `spec` describes from local `stills` (one per spec shot,
+    each the picture its `frame_sha256` names: `produce_segment` checks, and the camera keeps
+    decoded stills by that hash) and, for shots a model animated, their local conformed
+    clips (`videos`, None elsewhere).
 
     With subtitles, `workdir` must hold `subs.ass` and a `fonts/` folder (libass reads them).
     Raises `RenderFailed` when ffmpeg or the frames fail; `out_path` may then be partial, so
@@ -251,7 +253,11 @@ async def encode_segment(
     local = list(videos) or [None] * len(stills)
     clips = [
         ClipSpec(
-            image_path=path, duration=s.duration, camera_movement=s.camera_movement, video_path=v
+            image_path=path,
+            duration=s.duration,
+            camera_movement=s.camera_movement,
+            video_path=v,
+            image_sha256=s.frame_sha256,
         )
         for path, s, v in zip(stills, spec.shots, local, strict=True)
     ]

@@ -51,21 +51,22 @@ async def fetch_clips(
     (`downloads.download_all`; a shot shown twice is fetched once): ffmpeg reads local files
     only. The clips come back in the order of `shots`."""
     await asyncio.to_thread(scratch.mkdir, parents=True, exist_ok=True)
-    files = [(shot.frame_key, scratch / f"{shot.shot_id}.png") for shot in shots]
-    voiced = [shot for shot in shots if shot.audio_key]
-    files += [(str(shot.audio_key), scratch / f"{shot.shot_id}.wav") for shot in voiced]
-    paths = await download_all(objects, files)
-    audio = dict(zip((shot.shot_id for shot in voiced), paths[len(shots) :], strict=True))
+    stills = {shot.shot_id: scratch / f"{shot.shot_id}.png" for shot in shots}
+    speech = {s.shot_id: (s.audio_key, scratch / f"{s.shot_id}.wav") for s in shots if s.audio_key}
+    await download_all(
+        objects,
+        [(shot.frame_key, stills[shot.shot_id]) for shot in shots] + list(speech.values()),
+    )
     return [
         ClipSpec(
-            image_path=image,
+            image_path=stills[shot.shot_id],
             duration=shot.duration,
             camera_movement=shot.camera_movement,
-            audio_path=audio.get(shot.shot_id),
+            audio_path=speech[shot.shot_id][1] if shot.shot_id in speech else None,
             segments=shot.segments,
             figures=tuple(shot.figures),
         )
-        for shot, image in zip(shots, paths[: len(shots)], strict=True)
+        for shot in shots
     ]
 
 

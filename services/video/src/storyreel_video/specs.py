@@ -18,7 +18,8 @@ class ClipSpec:
     where the frame's characters stand (frame fractions), so subtitles keep off their faces.
     `video_path`, when set, is the shot's motion from a video model, conformed to the cut
     (`model_motion`): its frames are shown instead of camera motion over the still (which
-    still makes the thumbnail).
+    still makes the thumbnail). `image_sha256`, when the caller already knows it (a segment
+    checked its stills against the plan's hashes), spares the camera hashing the still again.
     """
 
     image_path: Path
@@ -28,6 +29,7 @@ class ClipSpec:
     segments: Sequence[SpeechSegment] = field(default_factory=tuple)
     figures: Sequence[FigureBox] = field(default_factory=tuple)
     video_path: Path | None = None
+    image_sha256: str | None = None
 
 
 @dataclass(frozen=True)

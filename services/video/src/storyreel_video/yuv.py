@@ -126,31 +126,60 @@ its shot's still and the next shot's (the transition into it), so a process enco
 segments decoded nearly every still twice, ~50 ms of CPU each at 720×1280 (a PNG decode is
 most of it)."""
 
-_stills: OrderedDict[tuple[str, int, int], tuple[Plane, Plane, Plane]] = OrderedDict()
+_StillKey = tuple[str, int, int]
+_stills: OrderedDict[_StillKey, tuple[Plane, Plane, Plane]] = OrderedDict()
 _stills_lock = threading.Lock()
+# One lock per still being decoded: two segments starting at once on the same still (one's
+# shot, the other's next shot) wait for one decode instead of making two.
+_decoding: dict[_StillKey, threading.Lock] = {}
 
 
-def still_yuv420(path: str | Path, width: int, height: int) -> tuple[Plane, Plane, Plane]:
+def still_yuv420(
+    path: str | Path, width: int, height: int, *, sha256: str | None = None
+) -> tuple[Plane, Plane, Plane]:
     """The image at `path` cover-fitted to width×height (`load_rgb`) as yuv420p planes
     (`rgb_to_yuv420`), read-only: the same arrays are handed to every caller.
 
-    The last `STILL_CACHE_SIZE` are kept, keyed by the file's SHA-256 and the size, so a file
-    rewritten with other pixels is never served stale and the same picture under another
-    path (each segment job downloads its own copy) is decoded once. Safe across threads.
-    Raises what `load_rgb` raises (OSError, PIL.UnidentifiedImageError).
+    The last `STILL_CACHE_SIZE` are kept, keyed by the file's SHA-256 (hex) and the size, so
+    a file rewritten with other pixels is never served stale and the same picture under
+    another path (each segment job downloads its own copy) is decoded once. `sha256`, when
+    the caller has already checked the file against it, spares reading and hashing the file
+    again; it must be the file's. Safe across threads. Raises what `load_rgb` raises
+    (OSError, PIL.UnidentifiedImageError).
     """
-    data = Path(path).read_bytes()
-    key = (hashlib.sha256(data).hexdigest(), width, height)
+    data = None
+    if sha256 is None:
+        data = Path(path).read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+    key = (sha256, width, height)
     with _stills_lock:
-        planes = _stills.get(key)
+        planes = _cached(key)
         if planes is not None:
-            _stills.move_to_end(key)
             return planes
-    planes = rgb_to_yuv420(load_rgb(io.BytesIO(data), width, height))
-    for plane in planes:
-        plane.flags.writeable = False
-    with _stills_lock:
-        _stills[key] = planes
-        while len(_stills) > STILL_CACHE_SIZE:
-            _stills.popitem(last=False)
+        gate = _decoding.setdefault(key, threading.Lock())
+    with gate:
+        with _stills_lock:
+            planes = _cached(key)  # decoded by another thread while this one waited
+        if planes is not None:
+            return planes
+        source = path if data is None else io.BytesIO(data)
+        try:
+            planes = rgb_to_yuv420(load_rgb(source, width, height))
+        finally:
+            with _stills_lock:
+                _decoding.pop(key, None)
+                if planes is not None:
+                    for plane in planes:
+                        plane.flags.writeable = False
+                    _stills[key] = planes
+                    while len(_stills) > STILL_CACHE_SIZE:
+                        _stills.popitem(last=False)
+    return planes
+
+
+def _cached(key: _StillKey) -> tuple[Plane, Plane, Plane] | None:
+    """The kept planes of `key`, now the most recent; None if not kept. Under _stills_lock."""
+    planes = _stills.get(key)
+    if planes is not None:
+        _stills.move_to_end(key)
     return planes
