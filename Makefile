@@ -38,6 +38,7 @@ proto-check: install
 
 bench: install
 	$(PY) bench/render_speed.py
+	$(PY) bench/render_floor.py
 	$(PY) bench/segments.py
 
 bench-providers: install
