@@ -72,6 +72,13 @@ def _moving_frames(width: int, height: int, distinct: int = 48) -> list[bytes]:
     return frames
 
 
+def moving_shot(width: int, height: int) -> list[bytes]:
+    """yuv420p frames of a moving photo-like shot that loops without a jump: the push-in's
+    48 distinct frames forward, then back (0..47..1), to be cycled through."""
+    cycle = _moving_frames(width, height)
+    return cycle + cycle[-2:0:-1]
+
+
 def _x264_args(preset: str, out: Path) -> list[str]:
     return [
         "-c:v", "libx264", "-preset", preset, "-crf", str(CRF), "-pix_fmt", "yuv420p",
@@ -119,8 +126,7 @@ def raw_x264_encode(
             subprocess.run(cmd, check=True)
             return time.perf_counter() - start
 
-    cycle = _moving_frames(width, height)
-    order = cycle + cycle[-2:0:-1]  # ping-pong: 0..47..1, continuous motion
+    order = moving_shot(width, height)
     cmd = [
         ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p",
         "-video_size", f"{width}x{height}", "-framerate", str(fps), "-i", "pipe:0",

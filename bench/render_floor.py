@@ -10,8 +10,8 @@ cores. This measures, in this process and with the platform's own code at the re
 - stills: the procedural renderer drawing eight shots, PNG-encoded as the frames job stores them;
 - camera: the frame stream of the cut (camera moves over the stills, crossfades), every
   frame's three planes made as the encoder is fed them (the pipe itself not counted);
-- soundtrack: the mix (voices, the built-in music bed ducked under them, loudness) and its
-  AAC encode;
+- soundtrack: what the final cut runs for it (`cached_soundtrack`: the key, the mix of
+  voices and the built-in music bed ducked under them with loudness, the AAC encode, storing);
 
 and the raw encode's wall time and CPU seconds (the median of `--runs`). If those parts were
 packed onto the usable cores with nothing else to do and no core ever idle, a render would take
@@ -46,11 +46,14 @@ from render_speed import FPS, HEIGHT, PRESET, REFERENCE_STORY, WIDTH, children_c
 from storyreel_asset.frames_job import png_bytes
 from storyreel_asset.procedural_renderer import render_frame
 from storyreel_core.drama_models import Character, Line, Shot
+from storyreel_core.stores.folder_store import FolderObjectStore
 from storyreel_tts.piper_speech import piper_pcm
 from storyreel_tts.voice_casting import narrator_voice
-from storyreel_video.audio_mix import AAC_ARGS, MusicBed, VoicePlacement, write_soundtrack
-from storyreel_video.ffmpeg_runner import run_ffmpeg
+from storyreel_video.audio_mix import MusicBed
+from storyreel_video.final_cut import voice_placements
 from storyreel_video.frame_source import FrameSource
+from storyreel_video.segments import encoder_version
+from storyreel_video.soundtrack_cache import cached_soundtrack
 from storyreel_video.specs import ClipSpec
 from storyreel_video.timeline import Timeline, effective_transition
 
@@ -136,22 +139,18 @@ def stream_frames(clips: list[ClipSpec], timeline: Timeline) -> int:
     return total
 
 
-def mix(clips: list[ClipSpec], timeline: Timeline, work: Path) -> None:
-    voices = [
-        VoicePlacement(path=c.audio_path, start=start, limit=c.duration)
-        for c, start in zip(clips, timeline.starts, strict=True)
-        if c.audio_path is not None
-    ]
-
-    async def run() -> None:
-        wav = await write_soundtrack(
-            voices, timeline.total, work / "soundtrack.wav", music=True, workdir=work,
-            bed=MusicBed(),
-        )  # fmt: skip
-        out = str(work / "soundtrack.m4a")
-        await run_ffmpeg(["-i", str(wav), "-vn", *AAC_ARGS, "-f", "mp4", "-y", out])
-
-    asyncio.run(run())
+def mix(clips: list[ClipSpec], timeline: Timeline, work: Path, encoder: str) -> None:
+    """The cut's soundtrack as the final cut makes it (`cached_soundtrack`: keyed, mixed,
+    AAC-encoded and stored), into an empty folder store, so it is mixed, not reused."""
+    objects = FolderObjectStore(work / "objects")
+    scratch = work / "soundtrack"
+    scratch.mkdir()
+    asyncio.run(
+        cached_soundtrack(
+            objects, voice_placements(clips, timeline), timeline.total, music=True,
+            bed=MusicBed(), prefix="floor/", encoder=encoder, workdir=scratch,
+        )
+    )  # fmt: skip
 
 
 def main() -> int:
@@ -181,7 +180,8 @@ def main() -> int:
             for shot, still, wav in zip(shots, stills, speech, strict=True)
         ]
         streamed, camera_cpu = timed_cpu(lambda: stream_frames(clips, timeline))
-        _, mix_cpu = timed_cpu(lambda: mix(clips, timeline, work))
+        encoder = encoder_version()  # ffmpeg -version: part of every cache key, not of a mix
+        _, mix_cpu = timed_cpu(lambda: mix(clips, timeline, work, encoder))
         frames = timeline.frame_count
         assert streamed == frames * WIDTH * HEIGHT * 3 // 2
         raws, raw_cpus = [], []

@@ -185,14 +185,13 @@ def machine_pair(work: Path, preset: str, resolution: str, pairs: int) -> float:
     import subprocess
 
     import imageio_ffmpeg
-    from peers import _moving_frames
+    from peers import moving_shot
 
     from storyreel_video.segments import segment_encode_args
 
     width, height = (int(v) for v in resolution.split("x"))
-    cycle = _moving_frames(width, height)
     raw = work / "pair.yuv"
-    raw.write_bytes(b"".join(cycle + cycle[-2:0:-1]))
+    raw.write_bytes(b"".join(moving_shot(width, height)))
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
 
     def encode(core: str, out: str) -> subprocess.Popen[bytes]:
