@@ -27,8 +27,8 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from storyreel_core.errors import AppError, Code, ValidationFailed
-from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
+from storyreel_core.staged_files import staged_object
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_gateway.json_body import BODY_LIMIT_KEY, UPLOAD
 
@@ -232,12 +232,7 @@ async def staged_upload(
     async with receive_form(request, file_field=file_field, limit=limit) as form:
         if form.file is None:
             raise ValidationFailed(f"{file_field} is required", field=file_field)
-        key = f"staging/{user_id}/{new_id('upload')}"
-        await objects.put_file(key, form.file.path, "application/octet-stream")
-        try:
+        async with staged_object(
+            objects, user_id, form.file.path, "application/octet-stream"
+        ) as key:
             yield StagedUpload(key, form.file.filename, form.fields)
-        finally:
-            try:
-                await objects.delete(key)
-            except Exception as exc:
-                log.warning("upload.staging_delete_failed", key=key, error=str(exc))

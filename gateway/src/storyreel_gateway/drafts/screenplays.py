@@ -34,6 +34,7 @@ from storyreel_core.logging import get_logger
 from storyreel_core.proto.storyreel.v1 import assets_pb2, script_pb2, storyboards_pb2
 from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.messages import to_object, to_objects
+from storyreel_core.staged_files import staged_object
 from storyreel_core.task_store import TERMINAL
 from storyreel_gateway.drafts import stages
 from storyreel_gateway.drafts.documents import DRAFT_STAGE, DRAFTS, DraftDocuments
@@ -381,9 +382,8 @@ class Screenplays:
         sheet = character.get("sheet_key")
         if sheet:
             objects = self.state.objects
-            staging = f"staging/{owner}/{new_id('upload')}"
-            await objects.put_bytes(staging, await objects.get_bytes(sheet), "image/png")
-            try:
+            data = await objects.get_bytes(sheet)
+            async with staged_object(objects, owner, data, "image/png") as staging:
                 await call(
                     self.state.stubs.characters.UploadCharacterImage,
                     assets_pb2.UploadCharacterImageRequest(
@@ -396,9 +396,6 @@ class Screenplays:
                     user_id=owner,
                     timeout=max(self.state.settings.grpc_deadline_s, 60.0),
                 )
-            finally:
-                with contextlib.suppress(Exception):
-                    await objects.delete(staging)
         return str(made.id)
 
     def _script_request(

@@ -5,7 +5,9 @@ under `staging/<user id>/<upload id>`; only that key travels over gRPC. A servic
 staged object with `staged_copy` (ownership checks first, the size limit, a local copy) and
 judges it by its first bytes with `sniff`, never by its name. The staging object is deleted on
 the way out in every case, so a refused upload leaves nothing behind. Shared by the asset
-service (images, video, audio, documents) and the storyboard service (a shot's voice).
+service (images, video, audio, documents) and the storyboard service (a shot's voice). Whoever
+stages an object for a service (the gateway's uploads, a job handing over a stored file) does it
+with `staged_object`, which deletes it too, even when the call never happens.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from storyreel_core.errors import AppError, Code, NotFound, ValidationFailed
+from storyreel_core.ids import new_id
 from storyreel_core.logging import get_logger
 from storyreel_core.scratch import ScratchSpace
 from storyreel_core.stores.object_store import ObjectStore, check_key
@@ -101,6 +104,35 @@ def sniff(head: bytes) -> tuple[MediaType, str] | None:
 
 def staging_prefix(owner_id: str) -> str:
     return f"staging/{owner_id}/"
+
+
+@contextlib.asynccontextmanager
+async def staged_object(
+    objects: ObjectStore, owner_id: str, source: bytes | Path, content_type: str
+) -> AsyncIterator[str]:
+    """Put `source` (bytes, or a local file) under a new staging key of `owner_id`, yield the
+    key for one service call, and delete the object afterwards, whatever happened.
+
+    The service that takes the object deletes it too (`staged_copy`); deleting here as well
+    covers a caller that fails or is cancelled before the service took it (a cancelled job, a
+    client gone). The store writes in a thread a cancel cannot stop, so a cancel during the
+    put waits for the write before deleting: no staging object outlives the block.
+    """
+    key = f"{staging_prefix(owner_id)}{new_id('upload')}"
+    if isinstance(source, bytes):
+        put = asyncio.ensure_future(objects.put_bytes(key, source, content_type))
+    else:
+        put = asyncio.ensure_future(objects.put_file(key, source, content_type))
+    try:
+        await asyncio.shield(put)
+        yield key
+    finally:
+        with contextlib.suppress(BaseException):
+            await put  # finished unless this block was cancelled while it wrote
+        try:
+            await objects.delete(key)
+        except Exception as exc:
+            log.warning("upload.staging_delete_failed", key=key, error=str(exc))
 
 
 @contextlib.asynccontextmanager

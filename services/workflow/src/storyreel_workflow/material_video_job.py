@@ -47,6 +47,7 @@ from storyreel_core.proto.storyreel.v1 import (
 )
 from storyreel_core.rpc.clients import call
 from storyreel_core.rpc.peers import PeerChannels
+from storyreel_core.staged_files import staged_object
 from storyreel_core.stores.document_store import DocumentStore
 from storyreel_core.stores.object_store import ObjectStore
 from storyreel_core.task_store import TaskStore
@@ -493,19 +494,20 @@ class _Run:
             if material.index not in assets:
                 # The asset service takes (and removes) a staged copy; the material stays
                 # where the gateway put it until the task is deleted, for a retry.
-                staging = f"staging/{self.job.owner_id}/{new_id('upload')}"
                 data = await self.o.objects.get_bytes(material.key)
-                await self.o.objects.put_bytes(staging, data, material.content_type)
-                asset = await self._call(
-                    self.o._assets().UploadAsset,
-                    assets_pb2.UploadAssetRequest(
-                        drama_id=drama_id,
-                        staging_key=staging,
-                        filename=material.filename or f"material_{material.index}",
-                        type=material.kind,
-                        tags=["material"],
-                    ),
-                )
+                async with staged_object(
+                    self.o.objects, self.job.owner_id, data, material.content_type
+                ) as staging:
+                    asset = await self._call(
+                        self.o._assets().UploadAsset,
+                        assets_pb2.UploadAssetRequest(
+                            drama_id=drama_id,
+                            staging_key=staging,
+                            filename=material.filename or f"material_{material.index}",
+                            type=material.kind,
+                            tags=["material"],
+                        ),
+                    )
                 assets[material.index] = str(asset.id)
                 await self._save(assets={str(k): v for k, v in assets.items()})
             self.phase_parts[str(material.index)] = 1.0
